@@ -1,0 +1,188 @@
+/**
+ * A small RFC 4180 CSV parser.
+ *
+ * - Fields are separated by commas; records by LF, CRLF or a lone CR.
+ * - A field that starts with `"` (leading spaces allowed) is quoted: it may hold
+ *   commas, line breaks and doubled quotes (`""` → `"`). Spaces after the closing
+ *   quote are ignored; any other character there is an error.
+ * - A `"` inside an unquoted field is kept literally (as Python's csv does).
+ * - A UTF-8 byte-order mark is stripped; a trailing line break is fine.
+ * - Blank lines (empty or only spaces/tabs, outside quotes) are skipped.
+ * - The first record is the header. Every later record must have as many fields
+ *   as the header.
+ *
+ * Line numbers are 1-based physical lines (a quoted field spanning lines counts
+ * every line), and a record's line is the line it starts on.
+ */
+import { readFileSync } from 'node:fs';
+import { UserError } from '../util/errors.js';
+
+export interface CsvData {
+  /** The name used in messages (the path as given). */
+  source: string;
+  /** Column names from the header line, trimmed. */
+  header: string[];
+  /** Data records (not trimmed; exactly header.length fields each). */
+  rows: string[][];
+  /** 1-based line on which each record starts (parallel to `rows`). */
+  lines: number[];
+  /** Line of the header. */
+  headerLine: number;
+}
+
+/** Reads and parses a UTF-8 CSV file. Unreadable or non-UTF-8 files are UserErrors. */
+export function readCsv(path: string): CsvData {
+  return parseCsv(readTextFile(path, 'CSV'), path);
+}
+
+/** Reads a UTF-8 text file, as a UserError naming the file when it cannot. */
+export function readTextFile(path: string, what: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
+    throw new UserError(`cannot read ${what} file ${path}: ${why}`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new UserError(`${path}: not valid UTF-8 text (expected a UTF-8 ${what} file; re-save it as UTF-8)`);
+  }
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+
+/** Parses CSV text. `source` names the file in error messages. */
+export function parseCsv(text: string, source: string): CsvData {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const n = text.length;
+  const records: string[][] = [];
+  const lines: number[] = [];
+
+  let line = 1; // current physical line
+  let i = 0;
+  while (i < n) {
+    // One record per iteration, starting at i on `line`.
+    const startLine = line;
+    const fields: string[] = [];
+    let blank = true; // only spaces/tabs so far, no quotes, no commas
+    let endOfRecord = false;
+    while (!endOfRecord) {
+      // One field.
+      let field = '';
+      let j = i;
+      while (j < n && (text.charCodeAt(j) === SPACE || text.charCodeAt(j) === TAB)) j++;
+      if (j < n && text.charCodeAt(j) === QUOTE) {
+        // Quoted field: leading spaces dropped.
+        blank = false;
+        const openLine = line;
+        j++;
+        let chunkStart = j;
+        for (;;) {
+          if (j >= n) {
+            throw new UserError(
+              `${source} line ${openLine}: unterminated quoted field (a field opened with " is never closed; ` +
+              `double a quote inside a quoted field as "")`);
+          }
+          const c = text.charCodeAt(j);
+          if (c === QUOTE) {
+            if (j + 1 < n && text.charCodeAt(j + 1) === QUOTE) {
+              field += text.slice(chunkStart, j + 1);
+              j += 2;
+              chunkStart = j;
+              continue;
+            }
+            field += text.slice(chunkStart, j);
+            j++;
+            break;
+          }
+          if (c === LF) line++;
+          else if (c === CR) {
+            line++;
+            if (j + 1 < n && text.charCodeAt(j + 1) === LF) j++;
+          }
+          j++;
+        }
+        // After the closing quote: optional spaces, then a comma, a line break or the end.
+        while (j < n && (text.charCodeAt(j) === SPACE || text.charCodeAt(j) === TAB)) j++;
+        if (j < n) {
+          const c = text.charCodeAt(j);
+          if (c !== COMMA && c !== LF && c !== CR) {
+            throw new UserError(
+              `${source} line ${line}: unexpected character ${JSON.stringify(text[j])} after a closing quote ` +
+              `(expected a comma or the end of the line; write a quote inside a quoted field as "")`);
+          }
+        }
+      } else {
+        // Unquoted field: up to the next comma or line break, kept as is.
+        let k = i;
+        while (k < n) {
+          const c = text.charCodeAt(k);
+          if (c === COMMA || c === LF || c === CR) break;
+          k++;
+        }
+        field = text.slice(i, k);
+        if (k > j) blank = false;
+        j = k;
+      }
+      fields.push(field);
+      // j is at a comma, a line break, or the end.
+      if (j >= n) {
+        endOfRecord = true;
+        i = n;
+      } else {
+        const c = text.charCodeAt(j);
+        if (c === COMMA) {
+          blank = false;
+          i = j + 1;
+          if (i >= n) { fields.push(''); endOfRecord = true; } // "a,b," at end of file
+        } else {
+          // line break
+          i = j + 1;
+          if (c === CR && i < n && text.charCodeAt(i) === LF) i++;
+          line++;
+          endOfRecord = true;
+        }
+      }
+    }
+    if (blank) continue;
+    records.push(fields);
+    lines.push(startLine);
+  }
+
+  if (records.length === 0) {
+    throw new UserError(`${source}: the file is empty (expected a header line naming the columns)`);
+  }
+  const header = records[0].map((h) => h.trim());
+  const headerLine = lines[0];
+  const seen = new Map<string, number>();
+  header.forEach((name, c) => {
+    if (name === '') {
+      throw new UserError(
+        `${source} line ${headerLine}: column ${c + 1} of the header has no name (every column needs a name)`);
+    }
+    const prev = seen.get(name);
+    if (prev !== undefined) {
+      throw new UserError(
+        `${source} line ${headerLine}: column name "${name}" appears twice (columns ${prev + 1} and ${c + 1}; names must be unique)`);
+    }
+    seen.set(name, c);
+  });
+  const rows = records.slice(1);
+  const rowLines = lines.slice(1);
+  for (let r = 0; r < rows.length; r++) {
+    if (rows[r].length !== header.length) {
+      throw new UserError(
+        `${source} line ${rowLines[r]}: ${rows[r].length} field${rows[r].length === 1 ? '' : 's'}, expected ${header.length} ` +
+        `(as in the header: ${header.map((h) => JSON.stringify(h)).join(', ')}); quote a field that contains a comma`);
+    }
+  }
+  return { source, header, rows, lines: rowLines, headerLine };
+}

@@ -1,0 +1,544 @@
+/**
+ * A multi-task dataset in shared memory: one standardized feature matrix and one
+ * target column per task, all Float32Arrays over SharedArrayBuffers so worker
+ * threads read them without copies (a job carries row indices, not rows).
+ *
+ * Building one from a Table:
+ * - Features: a column is numeric if its first non-missing value is a finite number
+ *   (`name:category` / `name:numeric` in `features` forces the kind); categorical
+ *   columns are one-hot over their sorted levels. Rows missing any feature value are
+ *   dropped (and counted).
+ * - Targets: a missing label only unlabels that task for that row (NaN target).
+ *   Classification targets are class indices; regression targets are standardized.
+ * - Split: a seeded shuffle, the first round(rows·fraction) rows to validation.
+ * - Standardization (features and regression targets) is fitted on the training
+ *   rows only: population mean/std, std 0 → 1; one-hot columns keep mean 0, std 1.
+ */
+import type { LossKind } from '../kernels/types.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import { type Cell, type Table, columnIndex, loadTable, rowLocation, tableFromCsv, valueCell } from './table.js';
+import { type TaskSpec, checkTaskSpec, isBinary, isClassification } from './task-spec.js';
+
+export interface TaskData {
+  name: string;
+  loss: LossKind;
+  /** The column the labels came from. */
+  column: string;
+  /** Head output width: number of classes for cross_entropy, 1 otherwise. */
+  outputs: number;
+  /** Classification: label index → class name (sorted unless given in the spec; for bce the second is 1). */
+  classes?: string[];
+  /** Regression (mse, l1, smooth_l1): standardization fitted on the training split; targets stored standardized. */
+  targetMean?: number;
+  targetStd?: number;
+  /** rows × 1 over a SharedArrayBuffer; NaN where the label is missing. */
+  targets: Float32Array;
+  /** Rows with a label. */
+  labelled: number;
+}
+
+export type FeatureKind = 'numeric' | 'categorical';
+
+export interface FeatureColumn {
+  name: string;
+  kind: FeatureKind;
+  /** Categorical: the one-hot levels, sorted. */
+  levels?: string[];
+}
+
+export interface FeatureEncoding {
+  columns: FeatureColumn[];
+  /** Expanded input names, one per input: `Beak Length (mm)`, `Island=Biscoe`, ... */
+  names: string[];
+  /** Per input: x_std = (x − mean) / std (one-hot inputs: mean 0, std 1). */
+  mean: Float32Array;
+  std: Float32Array;
+}
+
+export interface Dataset {
+  source: string;
+  rows: number;
+  inputWidth: number;
+  /** rows × inputWidth, row-major, SharedArrayBuffer-backed, standardized. */
+  features: Float32Array;
+  encoding: FeatureEncoding;
+  tasks: TaskData[];
+  /** Row indices, sorted ascending; disjoint; together every row. */
+  train: Int32Array;
+  validation: Int32Array;
+  /** Rows dropped because a feature value was missing. */
+  droppedRows: number;
+}
+
+export interface DatasetOptions {
+  tasks: TaskSpec[];
+  /**
+   * Feature columns (default: every column not used as a target). An entry
+   * `name:category` forces a column to be categorical, `name:numeric` numeric.
+   */
+  features?: string[];
+  /** Fraction of rows held out for validation, in [0, 1) (default 0.2). */
+  validationFraction?: number;
+  /** Seed of the train/validation split (default 0). */
+  seed?: number;
+  /** Most levels a categorical feature may have (default 100), to catch ID/free-text columns. */
+  maxLevels?: number;
+}
+
+/** Stream id of the split's Rng: `new Rng(seed, SPLIT_STREAM)`. */
+export const SPLIT_STREAM = 0x5917;
+export const DEFAULT_VALIDATION_FRACTION = 0.2;
+export const DEFAULT_MAX_LEVELS = 100;
+
+/** Reads a CSV file and builds a Dataset from it. */
+export function loadCsvDataset(path: string, opts: DatasetOptions): Dataset {
+  return buildDataset(tableFromCsv(path), opts);
+}
+
+/** Reads a `.json` (array of records) or CSV file and builds a Dataset from it. */
+export function loadDataset(path: string, opts: DatasetOptions): Dataset {
+  return buildDataset(loadTable(path), opts);
+}
+
+export function buildDataset(table: Table, opts: DatasetOptions): Dataset {
+  const src = table.source;
+  const fraction = opts.validationFraction ?? DEFAULT_VALIDATION_FRACTION;
+  if (!(typeof fraction === 'number' && fraction >= 0 && fraction < 1)) {
+    throw new UserError(`validation fraction ${fraction} is not in [0, 1) (e.g. 0.2 holds out 20% of the rows)`);
+  }
+  const seed = opts.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) throw new UserError(`seed ${seed} is not an integer`);
+  const maxLevels = opts.maxLevels ?? DEFAULT_MAX_LEVELS;
+
+  // ---- tasks → columns
+  if (!opts.tasks || opts.tasks.length === 0) throw new UserError(`${src}: no tasks given (at least one task is needed)`);
+  const taskCols: number[] = [];
+  const taskNames = new Set<string>();
+  for (const spec of opts.tasks) {
+    checkTaskSpec(spec, src);
+    if (taskNames.has(spec.name)) throw new UserError(`${src}: two tasks are named ${JSON.stringify(spec.name)} (task names must be unique)`);
+    taskNames.add(spec.name);
+    taskCols.push(columnIndex(table, spec.column, `(task ${JSON.stringify(spec.name)})`));
+  }
+  const targetColumns = new Set(opts.tasks.map((t) => t.column));
+
+  // ---- features → columns and kinds
+  const entries = opts.features
+    ? opts.features.map((f) => parseFeatureEntry(table, f))
+    : table.columns.filter((c) => !targetColumns.has(c)).map((name) => ({ name, forced: undefined }));
+  if (entries.length === 0) {
+    throw new UserError(`${src}: no feature columns (every column is a target; columns: ${table.columns.map((c) => JSON.stringify(c)).join(', ')})`);
+  }
+  const featCols: number[] = [];
+  const seenFeat = new Set<string>();
+  for (const e of entries) {
+    const task = opts.tasks.find((t) => t.column === e.name);
+    if (task) {
+      throw new UserError(`${src}: column ${JSON.stringify(e.name)} is both a feature and the target of task ${JSON.stringify(task.name)} (a model must not see its own labels)`);
+    }
+    if (seenFeat.has(e.name)) throw new UserError(`${src}: feature column ${JSON.stringify(e.name)} is listed twice`);
+    seenFeat.add(e.name);
+    featCols.push(columnIndex(table, e.name, '(feature)'));
+  }
+  const kinds: FeatureKind[] = entries.map((e, f) => e.forced ?? detectKind(table, featCols[f]));
+
+  // ---- one pass over the rows: parse features, drop rows missing one
+  const nf = entries.length;
+  const kept: number[] = [];
+  const numeric: number[][] = entries.map(() => []);
+  const categories: string[][] = entries.map(() => []);
+  let dropped = 0;
+  const cells: Cell[] = new Array(nf);
+  for (let r = 0; r < table.rows.length; r++) {
+    const row = table.rows[r];
+    let missing = false;
+    for (let f = 0; f < nf; f++) {
+      const cell = row[featCols[f]];
+      cells[f] = cell;
+      if (cell === null) { missing = true; continue; }
+      if (kinds[f] === 'numeric' && parseNumber(cell) === undefined) {
+        throw new UserError(
+          `${rowLocation(table, r)}, column ${JSON.stringify(entries[f].name)}: ${show(cell)} is not a number (the column is numeric)`);
+      }
+    }
+    if (missing) { dropped++; continue; }
+    kept.push(r);
+    for (let f = 0; f < nf; f++) {
+      if (kinds[f] === 'numeric') numeric[f].push(parseNumber(cells[f])!);
+      else categories[f].push(String(cells[f]));
+    }
+  }
+  const n = kept.length;
+  if (n === 0) {
+    throw new UserError(
+      table.rows.length === 0
+        ? `${src}: no data rows (only a header)`
+        : `${src}: every one of the ${table.rows.length} rows misses a feature value, so none is left`);
+  }
+
+  // ---- split
+  const { train, validation } = splitRows(n, fraction, seed);
+
+  // ---- feature encoding (levels from all kept rows; mean/std from the train rows)
+  const columns: FeatureColumn[] = [];
+  const names: string[] = [];
+  for (let f = 0; f < nf; f++) {
+    const name = entries[f].name;
+    if (kinds[f] === 'numeric') {
+      columns.push({ name, kind: 'numeric' });
+      names.push(name);
+    } else {
+      const levels = sortLabels([...new Set(categories[f])]);
+      if (levels.length > maxLevels) {
+        throw new UserError(
+          `${src}, column ${JSON.stringify(name)}: ${levels.length} distinct values, too many for a categorical feature ` +
+          `(at most ${maxLevels}); leave the column out of the features (an ID or free-text column?)`);
+      }
+      columns.push({ name, kind: 'categorical', levels });
+      for (const l of levels) names.push(`${name}=${l}`);
+    }
+  }
+  const width = names.length;
+  const mean = new Float32Array(width);
+  const std = new Float32Array(width).fill(1);
+  const features = sharedFloat32(n * width);
+  let off = 0;
+  for (let f = 0; f < nf; f++) {
+    const col = columns[f];
+    if (col.kind === 'numeric') {
+      const x = numeric[f];
+      // Rounded to float32 first, so predict() (which reads the Float32Array
+      // mean/std) encodes exactly as training did.
+      const [m64, s64] = meanStd(x, train);
+      const m = Math.fround(m64);
+      const s = Math.fround(s64) || 1;
+      mean[off] = m;
+      std[off] = s;
+      for (let i = 0; i < n; i++) features[i * width + off] = (x[i] - m) / s;
+      off += 1;
+    } else {
+      const levels = col.levels!;
+      const at = new Map(levels.map((l, k) => [l, k]));
+      const v = categories[f];
+      for (let i = 0; i < n; i++) features[i * width + off + at.get(v[i])!] = 1;
+      off += levels.length;
+    }
+  }
+
+  // ---- targets
+  const tasks = opts.tasks.map((spec, t) => buildTask(table, spec, taskCols[t], kept, train));
+
+  return {
+    source: src,
+    rows: n,
+    inputWidth: width,
+    features,
+    encoding: { columns, names, mean, std },
+    tasks,
+    train,
+    validation,
+    droppedRows: dropped,
+  };
+}
+
+/**
+ * The seeded split: shuffle 0..n−1 with `new Rng(seed, SPLIT_STREAM)`, the first
+ * round(n·fraction) (at least 1 when n ≥ 2 and fraction > 0, at most n − 1) to
+ * validation, the rest to train, each sorted ascending.
+ */
+export function splitRows(n: number, fraction: number, seed: number): { train: Int32Array; validation: Int32Array } {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  new Rng(seed, SPLIT_STREAM).shuffle(order);
+  let nVal = Math.round(n * fraction);
+  if (fraction > 0 && n >= 2) nVal = Math.max(1, nVal);
+  nVal = Math.max(0, Math.min(nVal, n - 1));
+  return { validation: order.slice(0, nVal).sort(), train: order.slice(nVal).sort() };
+}
+
+function buildTask(table: Table, spec: TaskSpec, col: number, kept: number[], train: Int32Array): TaskData {
+  const n = kept.length;
+  const targets = sharedFloat32(n).fill(NaN);
+  const label = `column ${JSON.stringify(spec.column)} (task ${JSON.stringify(spec.name)}, ${spec.loss})`;
+  let labelled = 0;
+  const base = { name: spec.name, loss: spec.loss, column: spec.column };
+
+  if (isClassification(spec.loss)) {
+    const values: (string | null)[] = kept.map((r) => {
+      const c = table.rows[r][col];
+      return c === null ? null : String(c);
+    });
+    let classes: string[];
+    if (spec.classes) {
+      classes = spec.classes.slice();
+      const known = new Set(classes);
+      for (let i = 0; i < n; i++) {
+        const v = values[i];
+        if (v !== null && !known.has(v)) {
+          throw new UserError(
+            `${rowLocation(table, kept[i])}, ${label}: unknown class ${JSON.stringify(v)}; expected one of ${classes.join(', ')}`);
+        }
+      }
+    } else {
+      classes = sortLabels([...new Set(values.filter((v): v is string => v !== null))]);
+      if (isBinary(spec.loss) && classes.length !== 2) {
+        throw new UserError(
+          `${table.source}, ${label}: ${spec.loss} needs exactly 2 classes, found ${classes.length}: ${classes.join(', ')} ` +
+          `(use cross_entropy for more classes, or list the two classes in the task spec)`);
+      }
+      if (spec.loss === 'cross_entropy' && classes.length === 1) {
+        throw new UserError(`${table.source}, ${label}: only one class, ${JSON.stringify(classes[0])} (classification needs at least 2)`);
+      }
+    }
+    const index = new Map(classes.map((c, k) => [c, k]));
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (v === null) continue;
+      targets[i] = index.get(v)!;
+      labelled++;
+    }
+    if (labelled === 0) throw noLabels(table, label);
+    return { ...base, outputs: spec.loss === 'cross_entropy' ? classes.length : 1, classes, targets, labelled };
+  }
+
+  // regression
+  const y = new Float64Array(n).fill(NaN);
+  for (let i = 0; i < n; i++) {
+    const c = table.rows[kept[i]][col];
+    if (c === null) continue;
+    const v = parseNumber(c);
+    if (v === undefined) {
+      throw new UserError(
+        `${rowLocation(table, kept[i])}, ${label}: ${show(c)} is not a number (a regression target must be numeric)`);
+    }
+    y[i] = v;
+    labelled++;
+  }
+  if (labelled === 0) throw noLabels(table, label);
+  let sum = 0, count = 0;
+  for (const i of train) if (!Number.isNaN(y[i])) { sum += y[i]; count++; }
+  const m = count > 0 ? sum / count : 0;
+  let ss = 0;
+  for (const i of train) if (!Number.isNaN(y[i])) ss += (y[i] - m) ** 2;
+  const s = count > 0 && ss > 0 ? Math.sqrt(ss / count) : 1;
+  for (let i = 0; i < n; i++) if (!Number.isNaN(y[i])) targets[i] = (y[i] - m) / s;
+  return { ...base, outputs: 1, targetMean: m, targetStd: s, targets, labelled };
+}
+
+function noLabels(table: Table, label: string): UserError {
+  return new UserError(`${table.source}, ${label}: no row has a label (every value is missing)`);
+}
+
+/** Row indices (from `indices`) where the task has a label. */
+export function labelledIndices(task: TaskData, indices: ArrayLike<number>): Int32Array {
+  let count = 0;
+  for (let k = 0; k < indices.length; k++) if (!Number.isNaN(task.targets[indices[k]])) count++;
+  const out = new Int32Array(count);
+  let j = 0;
+  for (let k = 0; k < indices.length; k++) if (!Number.isNaN(task.targets[indices[k]])) out[j++] = indices[k];
+  return out;
+}
+
+/** Undoes a regression task's standardization: a prediction in original units. */
+export function unstandardizeTarget(task: TaskData, value: number): number {
+  return task.targetMean === undefined ? value : value * task.targetStd! + task.targetMean;
+}
+
+// ---------------------------------------------------------------- predict()
+
+/**
+ * Encodes raw records (column → value) into standardized feature rows
+ * (records.length × inputWidth) the way the dataset's were.
+ */
+export function encodeFeatures(ds: Dataset, records: Record<string, unknown>[], source = 'input'): Float32Array {
+  return encodeRecords(ds.encoding, records, source);
+}
+
+/** As encodeFeatures, from the encoding alone (e.g. one restored from a checkpoint). */
+export function encodeRecords(enc: FeatureEncoding, records: Record<string, unknown>[], source = 'input'): Float32Array {
+  const width = enc.names.length;
+  const out = new Float32Array(records.length * width);
+  for (let r = 0; r < records.length; r++) {
+    const rec = records[r];
+    const where = `${source} record ${r + 1}`;
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
+      throw new UserError(`${where}: expected an object of column: value`);
+    }
+    let off = 0;
+    for (const col of enc.columns) {
+      const cell = valueCell(rec[col.name], source, r + 1, col.name);
+      const at = `${where}, column ${JSON.stringify(col.name)}`;
+      if (cell === null) {
+        throw new UserError(`${at}: missing value (the model needs every feature: ${enc.columns.map((c) => JSON.stringify(c.name)).join(', ')})`);
+      }
+      if (col.kind === 'numeric') {
+        const v = parseNumber(cell);
+        if (v === undefined) throw new UserError(`${at}: ${show(cell)} is not a number (the column is numeric)`);
+        out[r * width + off] = (v - enc.mean[off]) / enc.std[off];
+        off += 1;
+      } else {
+        const levels = col.levels!;
+        const k = levels.indexOf(String(cell));
+        if (k < 0) {
+          throw new UserError(`${at}: ${JSON.stringify(String(cell))} is not a known level; expected one of ${levels.join(', ')}`);
+        }
+        out[r * width + off + k] = 1;
+        off += levels.length;
+      }
+    }
+  }
+  return out;
+}
+
+/** A FeatureEncoding as plain JSON (for checkpoints). */
+export interface FeatureEncodingJSON {
+  columns: FeatureColumn[];
+  names: string[];
+  mean: number[];
+  std: number[];
+}
+
+export function encodingToJSON(enc: FeatureEncoding): FeatureEncodingJSON {
+  return {
+    columns: enc.columns.map((c) => (c.levels ? { ...c, levels: c.levels.slice() } : { ...c })),
+    names: enc.names.slice(),
+    mean: Array.from(enc.mean),
+    std: Array.from(enc.std),
+  };
+}
+
+export function encodingFromJSON(j: FeatureEncodingJSON): FeatureEncoding {
+  return { columns: j.columns, names: j.names, mean: Float32Array.from(j.mean), std: Float32Array.from(j.std) };
+}
+
+// ---------------------------------------------------------------- workers
+
+/** A task as a worker needs it. */
+export interface SharedTaskData {
+  name: string;
+  loss: LossKind;
+  outputs: number;
+  targets: Float32Array;
+}
+
+/**
+ * What a worker thread needs of a Dataset. Plain data whose arrays view
+ * SharedArrayBuffers: postMessage / structuredClone / workerData share the
+ * memory instead of copying it.
+ */
+export interface SharedDatasetHandle {
+  kind: 'multitask.dataset';
+  version: 1;
+  rows: number;
+  inputWidth: number;
+  features: Float32Array;
+  tasks: SharedTaskData[];
+}
+
+/** The worker-side view of a dataset (the same shape as the handle, checked). */
+export type WorkerDataset = SharedDatasetHandle;
+
+export function shareDataset(ds: Dataset): SharedDatasetHandle {
+  const handle: SharedDatasetHandle = {
+    kind: 'multitask.dataset',
+    version: 1,
+    rows: ds.rows,
+    inputWidth: ds.inputWidth,
+    features: ds.features,
+    tasks: ds.tasks.map((t) => ({ name: t.name, loss: t.loss, outputs: t.outputs, targets: t.targets })),
+  };
+  checkHandle(handle);
+  return handle;
+}
+
+/** Checks a handle received from another thread and returns the dataset view. */
+export function attachDataset(handle: SharedDatasetHandle): WorkerDataset {
+  checkHandle(handle);
+  return handle;
+}
+
+function checkHandle(h: SharedDatasetHandle): void {
+  if (!h || h.kind !== 'multitask.dataset' || h.version !== 1) {
+    throw new Error(`not a multitask dataset handle (version 1): ${JSON.stringify(h && { kind: h.kind, version: h.version })}`);
+  }
+  const shared = (a: unknown) => a instanceof Float32Array && a.buffer instanceof SharedArrayBuffer;
+  if (!shared(h.features) || h.features.length !== h.rows * h.inputWidth) {
+    throw new Error(`dataset handle: features must be a SharedArrayBuffer-backed Float32Array of ${h.rows}×${h.inputWidth}`);
+  }
+  if (!Array.isArray(h.tasks) || !Array.isArray(h.targets) || h.targets.length !== h.tasks.length) {
+    throw new Error(`dataset handle: tasks and targets must be arrays of the same length`);
+  }
+  h.tasks.forEach((t, i) => {
+    for (const a of [t.targets, h.targets[i]]) {
+      if (!shared(a) || a.length !== h.rows) {
+        throw new Error(`dataset handle: targets of task ${JSON.stringify(t.name)} must be a SharedArrayBuffer-backed Float32Array of ${h.rows}`);
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** A cell for a message: strings quoted (JSON-escaped, so one line), numbers as written. */
+function show(cell: Cell): string {
+  return typeof cell === 'number' ? String(cell) : JSON.stringify(cell);
+}
+
+function sharedFloat32(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT));
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A cell as a finite number, or undefined. Strings must look like decimal numbers ("12", "-3.5", "1e-3"). */
+export function parseNumber(cell: Cell): number | undefined {
+  if (typeof cell === 'number') return Number.isFinite(cell) ? cell : undefined;
+  if (cell === null || !NUMBER.test(cell)) return undefined;
+  const v = Number(cell);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+function detectKind(table: Table, col: number): FeatureKind {
+  for (const row of table.rows) {
+    const c = row[col];
+    if (c !== null) return parseNumber(c) !== undefined ? 'numeric' : 'categorical';
+  }
+  return 'numeric'; // all missing: every row is dropped anyway
+}
+
+function parseFeatureEntry(table: Table, entry: string): { name: string; forced: FeatureKind | undefined } {
+  if (table.columns.includes(entry)) return { name: entry, forced: undefined };
+  const m = /^(.*):(category|categorical|numeric)$/.exec(entry);
+  if (m) {
+    columnIndex(table, m[1], '(feature)');
+    return { name: m[1], forced: m[2] === 'numeric' ? 'numeric' : 'categorical' };
+  }
+  columnIndex(table, entry, '(feature)'); // throws, listing the columns
+  return { name: entry, forced: undefined };
+}
+
+/** Population mean and std of x over the given rows (std 0, or no rows → 1). */
+function meanStd(x: number[], rows: Int32Array): [number, number] {
+  if (rows.length === 0) return [0, 1];
+  let sum = 0;
+  for (const i of rows) sum += x[i];
+  const m = sum / rows.length;
+  let ss = 0;
+  for (const i of rows) ss += (x[i] - m) ** 2;
+  const s = Math.sqrt(ss / rows.length);
+  return [m, s > 0 ? s : 1];
+}
+
+/** Sorts labels numerically when they all are numbers, else by UTF-16 code units (locale-independent). */
+export function sortLabels(labels: string[]): string[] {
+  const nums = labels.map((l) => parseNumber(l));
+  if (nums.every((v) => v !== undefined)) {
+    return labels.map((l, i) => [l, nums[i]!] as const).sort((a, b) => a[1] - b[1] || cmp(a[0], b[0])).map((p) => p[0]);
+  }
+  return labels.slice().sort(cmp);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

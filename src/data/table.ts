@@ -1,0 +1,134 @@
+/**
+ * A Table: named columns of raw cells (string, number or missing) read from a CSV
+ * file or from JSON records, with where each row came from for error messages.
+ * No typing happens here; dataset.ts decides what each column means.
+ */
+import { extname } from 'node:path';
+import { UserError } from '../util/errors.js';
+import { readCsv, readTextFile } from './csv.js';
+
+/** A raw cell: a trimmed string, a (JSON) number, or null for a missing value. */
+export type Cell = string | number | null;
+
+export interface Table {
+  /** File name (or other source name) used in messages. */
+  source: string;
+  columns: string[];
+  /** rows[r][c] is the cell of column c; every row has columns.length cells. */
+  rows: Cell[][];
+  /** Where each row came from: its 1-based line (CSV) or 1-based record number (JSON). */
+  lines: number[];
+  /** What `lines` counts, for messages: `line 57` or `record 57`. */
+  lineKind: 'line' | 'record';
+}
+
+/** Tokens (after trimming) that mean "missing". */
+export const MISSING_TOKENS: readonly string[] = ['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'None', '.'];
+const MISSING = new Set(MISSING_TOKENS);
+
+/** True when a (trimmed) string is one of the missing-value tokens. */
+export function isMissingToken(s: string): boolean {
+  return MISSING.has(s);
+}
+
+/** `penguins.csv line 57` — where row r of the table came from. */
+export function rowLocation(table: Table, r: number): string {
+  return `${table.source} ${table.lineKind} ${table.lines[r]}`;
+}
+
+/**
+ * The index of a column, or a UserError listing the available columns.
+ * `what` says who needs it, e.g. `(task "species")`.
+ */
+export function columnIndex(table: Table, name: string, what: string): number {
+  const c = table.columns.indexOf(name);
+  if (c >= 0) return c;
+  throw new UserError(
+    `${table.source}: no column ${JSON.stringify(name)}${what ? ' ' + what : ''}; ` +
+    `available columns: ${table.columns.map((x) => JSON.stringify(x)).join(', ')}`);
+}
+
+/** Reads a CSV file into a Table; cells are trimmed strings, missing tokens become null. */
+export function tableFromCsv(path: string): Table {
+  const csv = readCsv(path);
+  const rows = csv.rows.map((fields) => fields.map(stringCell));
+  return { source: path, columns: csv.header, rows, lines: csv.lines, lineKind: 'line' };
+}
+
+/**
+ * Builds a Table from JSON-style records, e.g. `[{"Species": "Adelie", "Beak Length (mm)": 39.1}]`.
+ * Columns are the union of the records' keys in order of first appearance; a key a record
+ * lacks is a missing value, as are null, NaN and the missing-value strings.
+ */
+export function tableFromRecords(source: string, records: readonly object[]): Table {
+  if (!Array.isArray(records)) {
+    throw new UserError(`${source}: expected an array of records (objects), got ${describe(records)}`);
+  }
+  const columns: string[] = [];
+  const index = new Map<string, number>();
+  for (let r = 0; r < records.length; r++) {
+    const rec = records[r] as unknown;
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
+      throw new UserError(`${source} record ${r + 1}: expected an object of column: value, got ${describe(rec)}`);
+    }
+    for (const key of Object.keys(rec)) {
+      if (!index.has(key)) {
+        index.set(key, columns.length);
+        columns.push(key);
+      }
+    }
+  }
+  const rows: Cell[][] = [];
+  const lines: number[] = [];
+  for (let r = 0; r < records.length; r++) {
+    const rec = records[r] as Record<string, unknown>;
+    const row: Cell[] = new Array(columns.length).fill(null);
+    for (const key of Object.keys(rec)) {
+      row[index.get(key)!] = valueCell(rec[key], source, r + 1, key);
+    }
+    rows.push(row);
+    lines.push(r + 1);
+  }
+  return { source, columns, rows, lines, lineKind: 'record' };
+}
+
+/** Reads a JSON file holding an array of records into a Table. */
+export function tableFromJsonFile(path: string): Table {
+  const text = readTextFile(path, 'JSON');
+  let data: unknown;
+  try {
+    data = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return tableFromRecords(path, data as object[]);
+}
+
+/** Reads a data file by extension: `.json` → records, anything else → CSV. */
+export function loadTable(path: string): Table {
+  return extname(path).toLowerCase() === '.json' ? tableFromJsonFile(path) : tableFromCsv(path);
+}
+
+function stringCell(s: string): Cell {
+  const t = s.trim();
+  return MISSING.has(t) ? null : t;
+}
+
+/** Normalises one record value to a Cell (also used for predict() inputs). */
+export function valueCell(v: unknown, source: string, record: number, key: string): Cell {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return stringCell(v);
+  if (typeof v === 'number') return Number.isNaN(v) ? null : v;
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'bigint') return Number(v);
+  throw new UserError(
+    `${source} record ${record}, column ${JSON.stringify(key)}: ${describe(v)} is not a value (expected a number, a string or null)`);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  return `${typeof v} ${String(v)}`;
+}

@@ -1,0 +1,13 @@
+/** multitask's public API. */
+export { Trainer, type FitOptions, type TaskPrediction } from './trainer/trainer.js';
+export type { TrainerConfig, DataConfig, StrategyName, SequentialMode, PlanName } from './trainer/config.js';
+export type { EpochReport, TaskMetrics, TaskMetricsByName } from './trainer/metrics.js';
+export type { OptimizerConfig, OptimizerName } from './optim/index.js';
+export type { LayerSpec, ModelSpec, TaskModelSpec } from './model/spec.js';
+export type { Activation, LossKind, Kernels } from './kernels/types.js';
+export type { TaskSpec } from './data/task-spec.js';
+export type { Dataset } from './data/dataset.js';
+export { loadCsvDataset } from './data/dataset.js';
+export { loadPenguins } from './data/penguins.js';
+export { getKernels, kernelInfo } from './kernels/index.js';
+export { UserError } from './util/errors.js';

@@ -1,0 +1,177 @@
+import type { Kernels } from '../kernels/types.js';
+import { LOSS_STATS_LENGTH } from '../kernels/types.js';
+import type { HeadTensors, Linear, ModelTensors } from './parameters.js';
+import type { ModelSpec, TaskModelSpec } from './spec.js';
+import { outputActivation, trunkOutputWidth } from './spec.js';
+
+/** Targets per row: one class index for cross_entropy, one value per output otherwise. */
+export function targetWidth(task: TaskModelSpec): number {
+  return task.loss === 'cross_entropy' ? 1 : task.outputs;
+}
+
+interface LayerBuffers {
+  /** pre-activation, then (backward) reused for nothing else */
+  z: Float32Array;
+  /** activation output */
+  h: Float32Array;
+  /** gradient w.r.t. h, turned into the gradient w.r.t. z in place */
+  delta: Float32Array;
+}
+
+interface HeadBuffers {
+  hidden?: LayerBuffers;
+  out: LayerBuffers;
+  target: Float32Array;
+}
+
+const buffers = (rows: number, width: number): LayerBuffers => ({
+  z: new Float32Array(rows * width),
+  h: new Float32Array(rows * width),
+  delta: new Float32Array(rows * width),
+});
+
+/**
+ * Every activation and gradient buffer a forward/backward pass needs for up to
+ * `maxRows` rows, allocated once and reused for every batch.
+ */
+export class Workspace {
+  readonly x: Float32Array;
+  readonly trunk: LayerBuffers[];
+  readonly heads: HeadBuffers[];
+  /** gradient w.r.t. the trunk output, summed over the heads of one pass */
+  readonly dFeatures: Float32Array;
+  readonly stats = new Float64Array(LOSS_STATS_LENGTH);
+
+  constructor(readonly spec: ModelSpec, readonly maxRows: number) {
+    this.x = new Float32Array(maxRows * spec.inputWidth);
+    this.trunk = spec.trunk.map((l) => buffers(maxRows, l.units));
+    this.heads = spec.tasks.map((t) => ({
+      hidden: t.hidden ? buffers(maxRows, t.hidden.units) : undefined,
+      out: buffers(maxRows, t.outputs),
+      target: new Float32Array(maxRows * targetWidth(t)),
+    }));
+    this.dFeatures = new Float32Array(maxRows * trunkOutputWidth(spec));
+  }
+}
+
+/** Copies rows `indices[start .. start+count)` of a row-major matrix into `dst`. */
+export function gatherRows(width: number, src: Float32Array, indices: Int32Array, start: number,
+  count: number, dst: Float32Array): void {
+  for (let r = 0; r < count; r++) {
+    const from = indices[start + r] * width;
+    dst.set(src.subarray(from, from + width), r * width);
+  }
+}
+
+function linearForward(k: Kernels, l: Linear, input: Float32Array, rows: number,
+  act: LayerBuffers, activation: Parameters<Kernels['biasActivation']>[4]): Float32Array {
+  k.gemm(false, true, rows, l.outWidth, l.inWidth, 1, input, l.weight, 0, act.z);
+  k.biasActivation(rows, l.outWidth, act.z, l.bias, activation, act.h);
+  return act.h;
+}
+
+/**
+ * Backward of one linear layer whose output gradient is already in `act.delta`:
+ * turns it into the pre-activation gradient, writes the weight and bias gradients,
+ * and (unless `dInput` is null) dInput = beta·dInput + δ·W.
+ */
+function linearBackward(k: Kernels, l: Linear, grad: Linear, input: Float32Array, rows: number,
+  act: LayerBuffers, activation: Parameters<Kernels['biasActivation']>[4],
+  dInput: Float32Array | null, beta: number): void {
+  const n = rows * l.outWidth;
+  if (activation !== 'identity') k.activationBackward(n, activation, act.z, act.h, act.delta, act.delta);
+  k.gemm(true, false, l.outWidth, l.inWidth, rows, 1, act.delta, input, 0, grad.weight);
+  k.biasGrad(rows, l.outWidth, act.delta, grad.bias);
+  if (dInput) k.gemm(false, false, rows, l.inWidth, l.outWidth, 1, act.delta, l.weight, beta, dInput);
+}
+
+/** Runs the trunk on ws.x; returns the trunk output (the heads' input). */
+export function forwardTrunk(k: Kernels, spec: ModelSpec, p: ModelTensors, ws: Workspace, rows: number): Float32Array {
+  let input = ws.x;
+  spec.trunk.forEach((layer, i) => {
+    input = linearForward(k, p.trunk[i], input, rows, ws.trunk[i], layer.activation);
+  });
+  return input;
+}
+
+/** Runs task t's head on the trunk output; returns its predictions (rows × outputs). */
+export function forwardHead(k: Kernels, spec: ModelSpec, t: number, p: ModelTensors, ws: Workspace,
+  features: Float32Array, rows: number): Float32Array {
+  const task = spec.tasks[t];
+  const head = p.heads[t]!;
+  const buf = ws.heads[t];
+  let input = features;
+  if (head.hidden) input = linearForward(k, head.hidden, input, rows, buf.hidden!, task.hidden!.activation);
+  return linearForward(k, head.out, input, rows, buf.out, outputActivation(task.loss));
+}
+
+/**
+ * Backward of task t's head from the loss gradient in ws.heads[t].out.delta:
+ * writes the head's gradients and adds (or, first head of a pass, writes) its
+ * gradient w.r.t. the trunk output into ws.dFeatures.
+ */
+function backwardHead(k: Kernels, spec: ModelSpec, t: number, p: ModelTensors, g: HeadTensors,
+  ws: Workspace, features: Float32Array, rows: number, accumulate: boolean): void {
+  const task = spec.tasks[t];
+  const head = p.heads[t]!;
+  const buf = ws.heads[t];
+  const dFeatures = spec.trunk.length > 0 ? ws.dFeatures : null;
+  const beta = accumulate ? 1 : 0;
+  if (head.hidden) {
+    linearBackward(k, head.out, g.out, buf.hidden!.h, rows, buf.out, outputActivation(task.loss), buf.hidden!.delta, 0);
+    linearBackward(k, head.hidden, g.hidden!, features, rows, buf.hidden!, task.hidden!.activation, dFeatures, beta);
+  } else {
+    linearBackward(k, head.out, g.out, features, rows, buf.out, outputActivation(task.loss), dFeatures, beta);
+  }
+}
+
+function backwardTrunk(k: Kernels, spec: ModelSpec, p: ModelTensors, g: ModelTensors, ws: Workspace, rows: number): void {
+  const last = spec.trunk.length - 1;
+  if (last < 0) return;
+  // the heads summed their input gradients into dFeatures, which is the last layer's output gradient
+  ws.trunk[last].delta.set(ws.dFeatures.subarray(0, rows * spec.trunk[last].units));
+  for (let i = last; i >= 0; i--) {
+    const input = i === 0 ? ws.x : ws.trunk[i - 1].h;
+    const dInput = i === 0 ? null : ws.trunk[i - 1].delta;
+    linearBackward(k, p.trunk[i], g.trunk[i], input, rows, ws.trunk[i], spec.trunk[i].activation, dInput, 0);
+  }
+}
+
+/** One task's share of a pass: its loss is scaled by gradScale (weight ÷ labelled rows in the batch). */
+export interface TaskTerm {
+  task: number;
+  gradScale: number;
+}
+
+/**
+ * Forward and backward of Σ_terms gradScale · Σ_rows loss_task over the `rows`
+ * rows already gathered into the workspace (ws.x and each head's target).
+ * Writes (overwrites) the gradients of the trunk and of every head in `terms`
+ * into `g`, and the loss statistics [sum, count, metric] of term j into
+ * stats[3j .. 3j+3). The trunk runs forward and backward once, whatever the
+ * number of terms.
+ */
+export function taskGradients(k: Kernels, spec: ModelSpec, p: ModelTensors, g: ModelTensors, ws: Workspace,
+  rows: number, terms: readonly TaskTerm[], stats: Float64Array): void {
+  const features = forwardTrunk(k, spec, p, ws, rows);
+  terms.forEach((term, j) => {
+    const t = term.task;
+    const task = spec.tasks[t];
+    const pred = forwardHead(k, spec, t, p, ws, features, rows);
+    k.loss(task.loss, rows, task.outputs, pred, ws.heads[t].target, term.gradScale, ws.heads[t].out.delta, ws.stats);
+    stats.set(ws.stats, j * LOSS_STATS_LENGTH);
+    const gh = g.heads[t];
+    if (!gh) throw new Error(`the gradient buffer does not cover task ${task.name}'s head`);
+    backwardHead(k, spec, t, p, gh, ws, features, rows, j > 0);
+  });
+  if (terms.length > 0) backwardTrunk(k, spec, p, g, ws, rows);
+}
+
+/** Forward only: loss statistics of task t over the gathered rows (no gradients kept). */
+export function taskLoss(k: Kernels, spec: ModelSpec, t: number, p: ModelTensors, ws: Workspace,
+  features: Float32Array, rows: number, stats: Float64Array): Float32Array {
+  const task = spec.tasks[t];
+  const pred = forwardHead(k, spec, t, p, ws, features, rows);
+  k.loss(task.loss, rows, task.outputs, pred, ws.heads[t].target, 0, ws.heads[t].out.delta, stats);
+  return pred;
+}

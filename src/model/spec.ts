@@ -1,0 +1,79 @@
+import { ACTIVATIONS, LOSS_KINDS, type Activation, type LossKind } from '../kernels/types.js';
+import { UserError } from '../util/errors.js';
+
+/** A fully connected layer: `units` outputs followed by `activation`. */
+export interface LayerSpec {
+  units: number;
+  activation: Activation;
+}
+
+/** One task: its head on top of the shared trunk, its loss and its loss weight. */
+export interface TaskModelSpec {
+  name: string;
+  loss: LossKind;
+  /** Width of the head's output layer (classes for cross_entropy, else usually 1). */
+  outputs: number;
+  /** Optional hidden layer between the trunk and the output layer. */
+  hidden?: LayerSpec;
+  /** Multiplies the task's loss (default 1). */
+  weight: number;
+}
+
+export interface ModelSpec {
+  inputWidth: number;
+  trunk: LayerSpec[];
+  tasks: TaskModelSpec[];
+}
+
+/** bce takes probabilities, so its head ends in a sigmoid; every other loss takes raw outputs. */
+export function outputActivation(loss: LossKind): Activation {
+  return loss === 'bce' ? 'sigmoid' : 'identity';
+}
+
+/** Width of the representation the heads read: the last trunk layer, or the input. */
+export function trunkOutputWidth(spec: ModelSpec): number {
+  return spec.trunk.length > 0 ? spec.trunk[spec.trunk.length - 1].units : spec.inputWidth;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function checkPositiveInt(value: unknown, where: string): void {
+  if (!Number.isInteger(value) || (value as number) < 1) {
+    throw new UserError(`${where}: ${JSON.stringify(value)} is not a positive integer`);
+  }
+}
+
+function checkLayer(layer: LayerSpec, where: string): void {
+  checkPositiveInt(layer.units, `${where}.units`);
+  if (!ACTIVATIONS.includes(layer.activation)) {
+    throw new UserError(`${where}.activation: ${JSON.stringify(layer.activation)} is not one of ${ACTIVATIONS.join(', ')}`);
+  }
+}
+
+/** Throws a UserError naming the field when the spec cannot describe a model. */
+export function validateModelSpec(spec: ModelSpec): ModelSpec {
+  checkPositiveInt(spec.inputWidth, 'model.inputWidth');
+  spec.trunk.forEach((layer, i) => checkLayer(layer, `model.trunk[${i}]`));
+  if (spec.tasks.length === 0) throw new UserError('model.tasks: at least one task is needed');
+  const seen = new Set<string>();
+  spec.tasks.forEach((task, i) => {
+    const where = `model.tasks[${i}]`;
+    if (!NAME.test(task.name)) {
+      throw new UserError(`${where}.name: ${JSON.stringify(task.name)} is not a valid task name (letters, digits and _, not starting with a digit)`);
+    }
+    if (seen.has(task.name)) throw new UserError(`${where}.name: task ${JSON.stringify(task.name)} appears twice`);
+    seen.add(task.name);
+    if (!LOSS_KINDS.includes(task.loss)) {
+      throw new UserError(`${where}.loss: ${JSON.stringify(task.loss)} is not one of ${LOSS_KINDS.join(', ')}`);
+    }
+    checkPositiveInt(task.outputs, `${where}.outputs`);
+    if (task.loss === 'cross_entropy' && task.outputs < 2) {
+      throw new UserError(`${where}.outputs: cross_entropy needs at least 2 classes, got ${task.outputs}`);
+    }
+    if (task.hidden) checkLayer(task.hidden, `${where}.hidden`);
+    if (!Number.isFinite(task.weight) || task.weight < 0) {
+      throw new UserError(`${where}.weight: ${JSON.stringify(task.weight)} is not a finite number ≥ 0`);
+    }
+  });
+  return spec;
+}

@@ -1,0 +1,12 @@
+import { Packr } from 'msgpackr';
+
+/** Version of every message and frame; a peer speaking another version is rejected. */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * The one msgpackr configuration, used by the coordinator and the workers alike.
+ * Plain maps (no record structures to keep in sync between peers); typed arrays
+ * keep their type. Decoded maps are plain objects, and msgpackr renames a
+ * `__proto__` key rather than assigning it, so decoding cannot pollute prototypes.
+ */
+export const packr = new Packr({ useRecords: false, moreTypes: true, mapsAsObjects: true });

@@ -1,0 +1,118 @@
+import { availableParallelism } from 'node:os';
+import type { Dataset } from '../data/dataset.js';
+import type { TaskSpec } from '../data/task-spec.js';
+import type { LayerSpec } from '../model/spec.js';
+import type { OptimizerConfig } from '../optim/index.js';
+import { UserError } from '../util/errors.js';
+
+export type StrategyName = 'sum' | 'sequential';
+export const STRATEGY_NAMES: readonly StrategyName[] = ['sum', 'sequential'];
+export type SequentialMode = 'fresh' | 'stale';
+export const SEQUENTIAL_MODES: readonly SequentialMode[] = ['fresh', 'stale'];
+export type PlanName = 'auto' | 'fused' | 'per-task';
+export const PLAN_NAMES: readonly PlanName[] = ['auto', 'fused', 'per-task'];
+
+/** Where the rows come from. */
+export type DataConfig =
+  | { kind: 'penguins' }
+  | { kind: 'csv'; path: string; tasks: TaskSpec[]; features?: string[] }
+  | { kind: 'dataset'; dataset: Dataset };
+
+export interface TrainerConfig {
+  /** Default: the built-in penguins data. */
+  data?: DataConfig;
+  /** Trunk layers (default: 64 → 64, ReLU). */
+  trunk?: LayerSpec[];
+  /** Optional hidden layer per task head. */
+  heads?: Record<string, { hidden?: LayerSpec }>;
+  /** Loss weights per task (default 1). */
+  taskWeights?: Record<string, number>;
+  strategy?: StrategyName;
+  sequentialMode?: SequentialMode;
+  /** Execution plan: `fused` runs the trunk once for every task (sum only), `per-task` once per task. */
+  plan?: PlanName;
+  /** Default: Adam, lr 0.01. */
+  optimizer?: OptimizerConfig;
+  /** Per-task learning rates (sequential only). */
+  taskLr?: Record<string, number>;
+  batchSize?: number;
+  /** Shards per job set (default: one per 128 rows of the batch, at most 8). Fixed independently of workers so results are too. */
+  shards?: number;
+  /** Worker threads (default: available cores). */
+  workers?: number;
+  seed?: number;
+  validationFraction?: number;
+}
+
+export interface ResolvedConfig {
+  data: DataConfig;
+  trunk: LayerSpec[];
+  heads: Record<string, { hidden?: LayerSpec }>;
+  taskWeights: Record<string, number>;
+  strategy: StrategyName;
+  sequentialMode: SequentialMode;
+  plan: PlanName;
+  optimizer: OptimizerConfig;
+  taskLr: Record<string, number>;
+  batchSize: number;
+  shards: number | 'auto';
+  workers: number;
+  seed: number;
+  validationFraction: number;
+}
+
+function oneOf<T extends string>(value: T | undefined, allowed: readonly T[], fallback: T, where: string): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) throw new UserError(`${where}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+  return value;
+}
+
+function positiveInt(value: number | undefined, fallback: number, where: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new UserError(`${where}: ${JSON.stringify(value)} is not a positive integer`);
+  return value;
+}
+
+/** Fills defaults and checks every field that does not need the data. */
+export function resolveConfig(config: TrainerConfig): ResolvedConfig {
+  const strategy = oneOf(config.strategy, STRATEGY_NAMES, 'sum', 'strategy');
+  const plan = oneOf(config.plan, PLAN_NAMES, 'auto', 'plan');
+  if (plan === 'fused' && strategy !== 'sum') {
+    throw new UserError(`plan: "fused" computes the gradient of the summed loss, which only the "sum" strategy uses (strategy is ${JSON.stringify(strategy)})`);
+  }
+  const taskLr = config.taskLr ?? {};
+  if (strategy !== 'sequential' && Object.keys(taskLr).length > 0) {
+    throw new UserError('taskLr: per-task learning rates need the "sequential" strategy; with "sum" use task weights');
+  }
+  for (const [task, lr] of Object.entries(taskLr)) {
+    if (!Number.isFinite(lr) || lr <= 0) throw new UserError(`taskLr.${task}: ${JSON.stringify(lr)} is not a finite number > 0`);
+  }
+  const seed = config.seed ?? 0;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new UserError(`seed: ${JSON.stringify(seed)} is not a non-negative integer`);
+  const validationFraction = config.validationFraction ?? 0.2;
+  if (!(validationFraction >= 0 && validationFraction < 1)) {
+    throw new UserError(`validationFraction: ${JSON.stringify(validationFraction)} is not in [0, 1)`);
+  }
+  return {
+    data: config.data ?? { kind: 'penguins' },
+    trunk: config.trunk ?? [{ units: 64, activation: 'relu' }, { units: 64, activation: 'relu' }],
+    heads: config.heads ?? {},
+    taskWeights: config.taskWeights ?? {},
+    strategy,
+    sequentialMode: oneOf(config.sequentialMode, SEQUENTIAL_MODES, 'fresh', 'sequentialMode'),
+    plan,
+    optimizer: config.optimizer ?? { name: 'adam', lr: 0.01 },
+    taskLr,
+    batchSize: positiveInt(config.batchSize, 32, 'batchSize'),
+    shards: config.shards === undefined ? 'auto' : positiveInt(config.shards, 1, 'shards'),
+    workers: positiveInt(config.workers, availableParallelism(), 'workers'),
+    seed,
+    validationFraction,
+  };
+}
+
+/** The default shard count depends on the batch only, never on the worker count, so results do not either. */
+export function shardCount(shards: number | 'auto', batchSize: number): number {
+  const n = shards === 'auto' ? Math.min(8, Math.max(1, Math.floor(batchSize / 128))) : shards;
+  return Math.min(n, batchSize);
+}

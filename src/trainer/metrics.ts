@@ -1,0 +1,63 @@
+import type { TaskData } from '../data/dataset.js';
+import { isClassification } from '../data/task-spec.js';
+
+/** One task's loss and metric over some rows. */
+export interface TaskMetrics {
+  /** Mean loss over labelled rows (regression: on the standardized target). */
+  loss: number;
+  /** Accuracy for classification, RMSE in the target's own units for regression. */
+  metric: number;
+  metricName: 'accuracy' | 'rmse';
+  /** Labelled entries the figures cover. */
+  labelled: number;
+}
+
+export type TaskMetricsByName = Record<string, TaskMetrics>;
+
+/**
+ * Sums of [loss, labelled count, metric] per task (the loss kernels' statistics)
+ * over any number of batches or shards, turned into means at the end.
+ */
+export class LossTotals {
+  readonly sums: Float64Array;
+
+  constructor(readonly tasks: readonly TaskData[]) {
+    this.sums = new Float64Array(tasks.length * 3);
+  }
+
+  add(task: number, lossSum: number, count: number, metricSum: number): void {
+    this.sums[task * 3] += lossSum;
+    this.sums[task * 3 + 1] += count;
+    this.sums[task * 3 + 2] += metricSum;
+  }
+
+  reset(): void {
+    this.sums.fill(0);
+  }
+
+  /** Means per task; NaN where a task had no labelled rows. */
+  summary(): TaskMetricsByName {
+    const out: TaskMetricsByName = {};
+    this.tasks.forEach((task, t) => {
+      const [loss, count, metric] = this.sums.subarray(t * 3, t * 3 + 3);
+      const classification = isClassification(task.loss);
+      out[task.name] = {
+        loss: count > 0 ? loss / count : NaN,
+        metric: count === 0 ? NaN : classification ? metric / count : Math.sqrt(metric / count) * (task.targetStd ?? 1),
+        metricName: classification ? 'accuracy' : 'rmse',
+        labelled: count,
+      };
+    });
+    return out;
+  }
+}
+
+/** What `fit` reports after each epoch. */
+export interface EpochReport {
+  epoch: number;
+  steps: number;
+  seconds: number;
+  stepsPerSecond: number;
+  train: TaskMetricsByName;
+  validation: TaskMetricsByName;
+}

@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Trainer } from '../../src/trainer/trainer.js';
+import type { TrainerConfig } from '../../src/trainer/config.js';
+import { expectClose, fixture, fixtureDataset, rows } from '../helpers/torch-fixture.js';
+
+const open: Trainer[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+/** A trainer on the PyTorch fixture's rows, one batch of all rows per step, starting from the fixture's parameters. */
+async function fixtureTrainer(config: TrainerConfig): Promise<Trainer> {
+  const trainer = await Trainer.create({
+    data: { kind: 'dataset', dataset: fixtureDataset() },
+    trunk: fixture.model.trunk.map((l) => ({ units: l.out, activation: l.activation })),
+    heads: { sex: { hidden: { units: 4, activation: 'gelu' } } },
+    batchSize: rows,
+    workers: 2,
+    ...config,
+  });
+  open.push(trainer);
+  trainer.loadParameters(fixture.parameters);
+  return trainer;
+}
+
+const sgdPerTaskLr = { optimizer: { name: 'sgd' as const, lr: 1 }, taskLr: fixture.sequentialLr };
+
+describe('sum over the worker pool', () => {
+  for (const plan of ['fused', 'per-task'] as const) {
+    for (const shards of [1, 3]) {
+      it(`one Adam step on Σ w·L matches PyTorch (${plan} plan, ${shards} shard(s))`, async () => {
+        const trainer = await fixtureTrainer({
+          strategy: 'sum', plan, shards, taskWeights: fixture.lossWeights,
+          optimizer: { name: 'adam', lr: fixture.adam.lr },
+        });
+        await trainer.step();
+        // Adam's first step moves each weight by ≈ lr·sign(g): compare the update, not just the parameters
+        expectClose(trainer.parameters(), fixture.float64.adamStep, 2e-4, 1e-6);
+      });
+    }
+  }
+});
+
+describe('sequential', () => {
+  it('fresh: each task steps at the parameters the previous task left (PyTorch, two rounds of SGD)', async () => {
+    const trainer = await fixtureTrainer({ strategy: 'sequential', sequentialMode: 'fresh', ...sgdPerTaskLr });
+    await trainer.step();
+    expectClose(trainer.parameters(), fixture.float64.sequentialFresh[0], 1e-4, 1e-6);
+    await trainer.step();
+    expectClose(trainer.parameters(), fixture.float64.sequentialFresh[1], 1e-4, 1e-6);
+  });
+
+  it('stale: every gradient at the round\'s starting parameters, then the steps in order (PyTorch)', async () => {
+    const trainer = await fixtureTrainer({ strategy: 'sequential', sequentialMode: 'stale', ...sgdPerTaskLr });
+    await trainer.step();
+    expectClose(trainer.parameters(), fixture.float64.sequentialStale[0], 1e-4, 1e-6);
+    await trainer.step();
+    expectClose(trainer.parameters(), fixture.float64.sequentialStale[1], 1e-4, 1e-6);
+  });
+
+  it('stale with plain SGD equals one summed step with per-task learning rates as weights', async () => {
+    const stale = await fixtureTrainer({ strategy: 'sequential', sequentialMode: 'stale', ...sgdPerTaskLr });
+    const summed = await fixtureTrainer({ strategy: 'sum', taskWeights: fixture.sequentialLr, optimizer: { name: 'sgd', lr: 1 } });
+    await stale.step();
+    await summed.step();
+    const expected = Object.fromEntries(Object.entries(summed.parameters()).map(([k, v]) => [k, Array.from(v)]));
+    expectClose(stale.parameters(), expected, 1e-5, 1e-7);
+  });
+
+  it('fresh differs from stale once the trunk is shared (task 2 sees task 1\'s step)', async () => {
+    const fresh = await fixtureTrainer({ strategy: 'sequential', sequentialMode: 'fresh', ...sgdPerTaskLr });
+    const stale = await fixtureTrainer({ strategy: 'sequential', sequentialMode: 'stale', ...sgdPerTaskLr });
+    await fresh.step();
+    await stale.step();
+    const a = fresh.parameters()['trunk.0.weight'];
+    const b = stale.parameters()['trunk.0.weight'];
+    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i])))).toBeGreaterThan(1e-5);
+  });
+});
+
+describe('determinism', () => {
+  it('the same seed gives bit-identical parameters with 1, 2 and 4 workers', async () => {
+    const results: Float32Array[] = [];
+    for (const workers of [1, 2, 4]) {
+      for (const strategy of ['sum', 'sequential'] as const) {
+        const trainer = await Trainer.create({ workers, strategy, seed: 3, batchSize: 64, shards: 2, trunk: [{ units: 16, activation: 'relu' }] });
+        open.push(trainer);
+        await trainer.fit({ epochs: 2 });
+        results.push(trainer.params.data.slice());
+        await trainer.close();
+      }
+    }
+    for (let i = 2; i < results.length; i++) expect(Buffer.from(results[i].buffer).equals(Buffer.from(results[i % 2].buffer))).toBe(true);
+    expect(Buffer.from(results[0].buffer).equals(Buffer.from(results[1].buffer))).toBe(false);
+  });
+});
+
+describe('API', () => {
+  it('fit reports per-task metrics, evaluate and predict work, close ends the pool', async () => {
+    const trainer = await Trainer.create({ workers: 2, seed: 1 });
+    open.push(trainer);
+    const epochs: number[] = [];
+    const reports = await trainer.fit({ epochs: 3, onEpoch: (r) => { epochs.push(r.epoch); } });
+    expect(epochs).toEqual([0, 1, 2]);
+    expect(Object.keys(reports[2].validation)).toEqual(['species', 'sex', 'body_mass']);
+    expect(reports[2].train.species.metricName).toBe('accuracy');
+    expect(reports[2].train.body_mass.metricName).toBe('rmse');
+    expect(reports[2].train.species.loss).toBeLessThan(reports[0].train.species.loss);
+    const prediction = trainer.predict([{ Island: 'Biscoe', 'Beak Length (mm)': 47.5, 'Beak Depth (mm)': 15, 'Flipper Length (mm)': 218 }]);
+    expect(prediction.species.classes).toEqual(['Gentoo']);
+    expect(prediction.body_mass.outputs[0]).toBeGreaterThan(2500);
+    expect(prediction.body_mass.outputs[0]).toBeLessThan(7000);
+    const named = trainer.parameters();
+    expect(named['trunk.0.weight'].length).toBe(64 * trainer.dataset.inputWidth);
+    await trainer.close();
+    await expect(trainer.step()).rejects.toThrow(/closed/);
+  });
+
+  it('rejects bad configuration with the field named', async () => {
+    await expect(Trainer.create({ strategy: 'both' as never })).rejects.toThrow(/strategy: "both" is not one of sum, sequential/);
+    await expect(Trainer.create({ taskLr: { species: 0.1 } })).rejects.toThrow(/taskLr: per-task learning rates need the "sequential" strategy/);
+    await expect(Trainer.create({ strategy: 'sequential', taskLr: { beak: 0.1 } })).rejects.toThrow(/taskLr: unknown task "beak"/);
+    await expect(Trainer.create({ batchSize: 0 })).rejects.toThrow(/batchSize: 0 is not a positive integer/);
+  });
+});

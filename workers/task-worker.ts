@@ -1,0 +1,91 @@
+/**
+ * Piscina entry: one job = one task's (or, fused, every task's) forward and
+ * backward pass over a shard of the step's batch. Reads parameters and data
+ * from shared memory, writes the gradient straight into its arena slot and
+ * returns the frame's length. Thin on purpose: the math lives in src/model.
+ */
+import { workerData } from 'piscina';
+import { getKernels } from '../src/kernels/index.js';
+import { ParameterStore, viewTensors, type ModelTensors } from '../src/model/parameters.js';
+import { segmentsFor, segmentsLength } from '../src/model/layout.js';
+import { gatherRows, targetWidth, taskGradients, Workspace, type TaskTerm } from '../src/model/network.js';
+import { attachDataset } from '../src/data/dataset.js';
+import { FrameArena } from '../src/protocol/arena.js';
+import { PROTOCOL_VERSION } from '../src/protocol/codec.js';
+import { flattenSegments, HEADER_BLOCK, writeFrameHeader } from '../src/protocol/frame.js';
+import type { GradientJob, WorkerJob, WorkerSetup } from '../src/protocol/messages.js';
+
+class WorkerState {
+  readonly kernels = getKernels();
+  readonly params: ParameterStore;
+  readonly workspace: Workspace;
+  readonly arena: FrameArena;
+  readonly batchRows: Int32Array;
+  readonly stats: Float64Array;
+  /** gradient views per (slot, task set), built on first use */
+  private readonly gradientViews = new Map<string, { tensors: ModelTensors; layout: number[]; floats: number }>();
+
+  constructor(readonly setup: WorkerSetup) {
+    if (setup.v !== PROTOCOL_VERSION) throw new Error(`worker speaks protocol ${PROTOCOL_VERSION}, coordinator ${setup.v}`);
+    this.params = ParameterStore.attach(setup.spec, setup.params);
+    attachDataset(setup.dataset);
+    this.workspace = new Workspace(setup.spec, setup.maxRows);
+    this.arena = new FrameArena(setup.arena);
+    this.batchRows = new Int32Array(setup.batchRows);
+    this.stats = new Float64Array(setup.spec.tasks.length * 3);
+  }
+
+  gradientTarget(slot: number, tasks: number[]) {
+    const key = `${slot}:${tasks.join(',')}`;
+    let entry = this.gradientViews.get(key);
+    if (!entry) {
+      const segments = segmentsFor(this.params.layout, tasks);
+      const floats = segmentsLength(segments);
+      const payload = this.arena.payload(slot, floats);
+      entry = { tensors: viewTensors(this.setup.spec, this.params.layout, payload, segments), layout: flattenSegments(segments), floats };
+      this.gradientViews.set(key, entry);
+    }
+    return entry;
+  }
+
+  compute(job: GradientJob): number {
+    const { spec, dataset } = this.setup;
+    if (this.params.version !== job.version) {
+      throw new Error(`parameters are at version ${this.params.version}, the job expected ${job.version}`);
+    }
+    if (job.rowCount > this.workspace.maxRows) throw new Error(`${job.rowCount} rows exceed the workspace's ${this.workspace.maxRows}`);
+    const ws = this.workspace;
+    gatherRows(dataset.inputWidth, dataset.features, this.batchRows, job.rowStart, job.rowCount, ws.x);
+    const terms: TaskTerm[] = job.tasks.map((task, j) => {
+      gatherRows(targetWidth(spec.tasks[task]), dataset.tasks[task].targets, this.batchRows, job.rowStart, job.rowCount, ws.heads[task].target);
+      return { task, gradScale: job.scales[j] };
+    });
+    const target = this.gradientTarget(job.slot, job.tasks);
+    taskGradients(this.kernels, spec, this.params.tensors, target.tensors, ws, job.rowCount, terms, this.stats);
+    writeFrameHeader(this.arena.frame(job.slot), {
+      v: PROTOCOL_VERSION,
+      step: job.step,
+      shard: job.shard,
+      version: this.params.version,
+      tasks: job.tasks,
+      losses: Array.from(this.stats.subarray(0, job.tasks.length * 3)),
+      layout: target.layout,
+    });
+    return HEADER_BLOCK + target.floats * 4;
+  }
+}
+
+let state: WorkerState | undefined;
+
+export default function runJob(job: WorkerJob): number {
+  state ??= new WorkerState(workerData as WorkerSetup);
+  if (job.v !== PROTOCOL_VERSION) throw new Error(`job protocol version ${job.v}, the worker speaks ${PROTOCOL_VERSION}`);
+  if (job.kind === 'warm') return 0;
+  try {
+    return state.compute(job);
+  } catch (e) {
+    const names = job.tasks.map((t) => state!.setup.spec.tasks[t]?.name ?? `#${t}`).join('+');
+    // only the message survives the thread boundary: name the task, step and shard in it
+    throw new Error(`task ${names}, step ${job.step}, shard ${job.shard}: ${(e as Error).message}`);
+  }
+}
