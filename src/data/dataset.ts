@@ -466,16 +466,12 @@ function checkHandle(h: SharedDatasetHandle): void {
   if (!shared(h.features) || h.features.length !== h.rows * h.inputWidth) {
     throw new Error(`dataset handle: features must be a SharedArrayBuffer-backed Float32Array of ${h.rows}×${h.inputWidth}`);
   }
-  if (!Array.isArray(h.tasks) || !Array.isArray(h.targets) || h.targets.length !== h.tasks.length) {
-    throw new Error(`dataset handle: tasks and targets must be arrays of the same length`);
-  }
-  h.tasks.forEach((t, i) => {
-    for (const a of [t.targets, h.targets[i]]) {
-      if (!shared(a) || a.length !== h.rows) {
-        throw new Error(`dataset handle: targets of task ${JSON.stringify(t.name)} must be a SharedArrayBuffer-backed Float32Array of ${h.rows}`);
-      }
+  if (!Array.isArray(h.tasks)) throw new Error('dataset handle: tasks must be an array');
+  for (const t of h.tasks) {
+    if (!shared(t.targets) || t.targets.length !== h.rows) {
+      throw new Error(`dataset handle: targets of task ${JSON.stringify(t.name)} must be a SharedArrayBuffer-backed Float32Array of ${h.rows}`);
     }
-  });
+  }
 }
 
 // ---------------------------------------------------------------- helpers

@@ -1,0 +1,102 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function cli(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { timeout: 120_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The closing table's rows: task → [val loss, metric name, metric, labelled]. */
+function finalTable(stdout: string): Record<string, { loss: number; metric: number; labelled: number }> {
+  const lines = stdout.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('task'));
+  const out: Record<string, { loss: number; metric: number; labelled: number }> = {};
+  for (const line of lines.slice(start + 1)) {
+    const m = /^(\S+)\s+(\S+)\s+(?:accuracy|rmse)\s+(\S+)\s+(\d+)$/.exec(line.trim());
+    if (m) out[m[1]] = { loss: Number(m[2]), metric: Number(m[3]), labelled: Number(m[4]) };
+  }
+  return out;
+}
+
+function expectUserError(run: Run, pattern: RegExp): void {
+  expect(run.code).toBe(2);
+  const lines = run.stderr.trim().split('\n');
+  expect(lines.at(-1)).toMatch(pattern);
+  expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+describe('multitask train on the built-in penguins data', () => {
+  for (const mode of [['--strategy', 'sum'], ['--strategy', 'sequential'], ['--strategy', 'sequential', '--sequential-mode', 'stale']]) {
+    it(`reaches ≥ 0.95 validation accuracy on species (${mode.join(' ')})`, async () => {
+      const run = await cli('train', ...mode, '--epochs', '20', '--workers', '2');
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/epoch 20\/20 \| species loss .* steps\/s/);
+      const table = finalTable(run.stdout);
+      expect(table.species.metric).toBeGreaterThanOrEqual(0.95);
+      expect(table.sex.metric).toBeGreaterThan(0.7);
+      expect(table.body_mass.metric).toBeLessThan(500); // grams; the target's std is ~800 g
+      // partial labels: some validation penguins have no sex, and that task averages over the rest
+      expect(table.sex.labelled).toBeLessThan(table.species.labelled);
+    }, 120_000);
+  }
+
+  it('info prints the kernel backend and worker count', async () => {
+    const run = await cli('info');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/kernels: (js|native)/);
+    expect(run.stdout).toMatch(/workers: \d+/);
+  });
+});
+
+describe('bad input gets one clear line and exit code 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'multitask-cli-'));
+  const csv = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const good = 'a,b,label,y\n1,2,cat,0.5\n2,3,dog,1.5\n3,1,cat,2.5\n4,0,dog,0.1\n5,2,cat,0.3\n';
+
+  it('a missing column', async () => {
+    expectUserError(await cli('train', '--data', csv('missing.csv', good), '--task', 'colour:cross_entropy'), /missing\.csv.*"colour"/);
+  });
+
+  it('a non-numeric value in a numeric column', async () => {
+    const path = csv('text.csv', good.replace('3,1,cat', 'three,1,cat'));
+    expectUserError(await cli('train', '--data', path, '--task', 'label:cross_entropy'), /text\.csv.*line 4.*"three"/);
+  });
+
+  it('an unknown class', async () => {
+    const path = csv('classes.csv', good.replace('4,0,dog', '4,0,bird'));
+    expectUserError(await cli('train', '--data', path, '--task', 'label:cross_entropy:cat|dog'), /classes\.csv.*"bird"/);
+  });
+
+  it('an unknown loss, strategy or bad number', async () => {
+    expectUserError(await cli('train', '--data', csv('ok.csv', good), '--task', 'label:crossentropy'), /"crossentropy" is not one of cross_entropy/);
+    expectUserError(await cli('train', '--strategy', 'both'), /--strategy: "both" is not one of sum, sequential/);
+    expectUserError(await cli('train', '--workers', '0'), /--workers: "0" is not a positive integer/);
+    expectUserError(await cli('train', '--task-lr', 'species=0.1'), /per-task learning rates need the "sequential" strategy/);
+    expectUserError(await cli('train', '--data', join(dir, 'nope.csv'), '--task', 'a:mse'), /nope\.csv/);
+  });
+
+  it('trains on a CSV file with a task spec', async () => {
+    const rows = ['a,b,label,y'];
+    for (let i = 0; i < 60; i++) rows.push(`${i % 7},${(i * 3) % 5},${i % 7 > 3 ? 'big' : 'small'},${(i % 7) * 0.5 + 1}`);
+    const path = csv('train.csv', `${rows.join('\n')}\n`);
+    const run = await cli('train', '--data', path, '--task', 'label:cross_entropy', '--task', 'y:mse', '--features', 'a,b', '--epochs', '30', '--workers', '1');
+    expect(run.code, run.stderr).toBe(0);
+    const table = finalTable(run.stdout);
+    expect(table.label.metric).toBeGreaterThanOrEqual(0.9);
+    expect(table.y.metric).toBeLessThan(0.5);
+  }, 60_000);
+});

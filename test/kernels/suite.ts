@@ -1,0 +1,562 @@
+/**
+ * The conformance suite every `Kernels` backend must pass: each kernel against the
+ * float64 references of reference.ts, on views at odd offsets inside guarded buffers,
+ * and each reference derivative against finite differences.
+ *
+ * Usage: `kernelSuite('js', jsKernels)` from a *.test.ts file.
+ */
+
+import { describe, expect, it } from 'vitest';
+import type { AdamHyper, Kernels, LossKind, SgdHyper } from '../../src/kernels/types.js';
+import {
+  ACTIVATIONS, LOSS_COUNT, LOSS_KINDS, LOSS_METRIC, LOSS_STATS_LENGTH, LOSS_SUM,
+} from '../../src/kernels/types.js';
+import {
+  Rng, SENTINEL, actKinks, centralDiff, guarded, guardedCopy, mismatch, nearLossKink, randomF32, refActGrad,
+  refAct, refAdam, refErf, refErfc, refGemm, refLoss, refSgd, relTol, strayWrite,
+} from './reference.js';
+
+export interface KernelSuiteOptions {
+  /** Multiplier on the gemm tolerance (k + 4)·2^-23·(|alpha|·Σ|a·b| + |beta·c|). Default 1. */
+  gemmTol?: number;
+  /** Relative tolerance of elementwise results against the float64 references. Default 2e-6. */
+  rtol?: number;
+}
+
+/** Registers the describe/it blocks checking backend `k`. */
+export function kernelSuite(name: string, k: Kernels, opts: KernelSuiteOptions = {}): void {
+  const gemmTol = opts.gemmTol ?? 1;
+  const rtol = opts.rtol ?? 2e-6;
+
+  describe(`${name} kernels`, () => {
+    describe('references', () => referenceChecks());
+    describe('gemm', () => gemmTests(k, gemmTol));
+    describe('bias and activations', () => activationTests(k, rtol));
+    describe('losses', () => lossTests(k, rtol));
+    describe('vector ops', () => vectorTests(k, rtol));
+    describe('optimizers', () => optimizerTests(k, rtol));
+  });
+}
+
+/** Bitwise comparison of a whole buffer with its earlier copy (inputs must stay unchanged). */
+function modified(label: string, now: Float32Array, before: Float32Array): string | null {
+  return mismatch(label, now, before, 0);
+}
+
+// ---------------------------------------------------------------------------
+// the references themselves
+
+/** Points that probe saturation, tails and kinks, then uniform ones. */
+function activationPoints(rng: Rng): number[] {
+  const special = [0, 1e-3, -1e-3, 0.5, -0.5, 1, -1, 3, -3, 6, -6, 20, -20, 80, -80];
+  return special.concat(Array.from(randomF32(rng, 40, -6, 6)));
+}
+
+function referenceChecks(): void {
+  it('erf/erfc match tabulated values', () => {
+    const table: [number, number][] = [ // x, erf(x)
+      [0, 0], [0.5, 0.5204998778130465], [1, 0.8427007929497149], [2, 0.9953222650189527],
+      [-1, -0.8427007929497149],
+    ];
+    for (const [x, e] of table) expect(refErf(x)).toBeCloseTo(e, 15);
+    const tails: [number, number][] = [ // x, erfc(x)
+      [3, 2.209049699858544e-5], [5, 1.5374597944280349e-12], [10, 2.088487583762545e-45],
+      [-1, 1.8427007929497148],
+    ];
+    for (const [x, e] of tails) expect(Math.abs(refErfc(x) / e - 1)).toBeLessThan(1e-13);
+    // exact GELU, not the tanh approximation (0.8411919906082768)
+    expect(refAct('gelu', 1)).toBeCloseTo(0.8413447460685429, 15);
+  });
+
+  it.each(ACTIVATIONS)('%s derivative matches finite differences', (act) => {
+    const rng = new Rng(11, ACTIVATIONS.indexOf(act));
+    for (const z of activationPoints(rng)) {
+      const h = 1e-6 * Math.max(1, Math.abs(z));
+      if (actKinks(act).some((x) => Math.abs(z - x) < 2 * h)) continue;
+      const fd = centralDiff((x) => refAct(act, x), z, h);
+      expect(Math.abs(fd - refActGrad(act, z)), `${act}'(${z})`).toBeLessThan(1e-6 * (1 + Math.abs(fd)));
+    }
+  });
+
+  it.each(LOSS_KINDS)('%s gradient matches finite differences', (kind) => {
+    const { rows, cols, pred, target } = lossData(kind, new Rng(12, LOSS_KINDS.indexOf(kind)));
+    const x = Float64Array.from(pred);
+    const ref = refLoss(kind, rows, cols, x, target);
+    const h = 1e-6;
+    for (let i = 0; i < x.length; i++) {
+      const t = kind === 'cross_entropy' ? target[Math.floor(i / cols)] : target[i];
+      if (nearLossKink(kind, x[i], t, h)) continue;
+      const fd = centralDiff((v) => {
+        const saved = x[i];
+        x[i] = v;
+        const s = refLoss(kind, rows, cols, x, target).sum;
+        x[i] = saved;
+        return s;
+      }, x[i], h);
+      // unlabelled entries: the loss does not depend on them at all
+      expect(Math.abs(fd - ref.grad[i]), `${kind} ∂/∂pred[${i}]`).toBeLessThan(1e-5 * (1 + Math.abs(fd)));
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// gemm
+
+const GEMM_SHAPES: [number, number, number][] = [ // m, n, k
+  [0, 0, 0], [0, 4, 3], [4, 0, 3], [3, 5, 0], [1, 1, 1], [1, 6, 5], [6, 1, 5], [4, 4, 4],
+  [5, 9, 1], [8, 12, 2], [7, 13, 29], [33, 65, 17],
+];
+/** Larger than the usual 256-wide cache blocks in n and k, with ragged edges. */
+const GEMM_BIG_SHAPES: [number, number, number][] = [[9, 263, 301], [70, 18, 517]];
+const GEMM_SCALARS = [0, 1, -0.5, 2];
+
+/** Runs one gemm on guarded views and returns a description of the first problem, or null. */
+function gemmCase(k: Kernels, tolFactor: number, rng: Rng, transA: boolean, transB: boolean,
+  m: number, n: number, kk: number, alpha: number, beta: number): string | null {
+  const label = `gemm ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} m=${m} n=${n} k=${kk} alpha=${alpha} beta=${beta}`;
+  const a = guardedCopy(randomF32(rng, m * kk), 1);
+  const b = guardedCopy(randomF32(rng, kk * n), 7);
+  // beta = 0 must ignore C entirely, NaN included
+  const c0 = beta === 0 ? new Float32Array(m * n).fill(NaN) : randomF32(rng, m * n);
+  const c = guardedCopy(c0, 3);
+  const aBefore = a.whole.slice(), bBefore = b.whole.slice();
+  k.gemm(transA, transB, m, n, kk, alpha, a.view, b.view, beta, c.view);
+  const ref = refGemm(transA, transB, m, n, kk, alpha, a.view, b.view, beta, c0);
+  const tol = (i: number) => tolFactor * (kk + 4) * 2 ** -23 * ref.bound[i];
+  return mismatch(label + ' C', c.view, ref.c, tol)
+    ?? strayWrite(c)
+    ?? modified(label + ' A', a.whole, aBefore)
+    ?? modified(label + ' B', b.whole, bBefore);
+}
+
+function gemmTests(k: Kernels, tolFactor: number): void {
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) {
+      const tag = `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
+      const seed = (transA ? 2 : 0) + (transB ? 1 : 0);
+
+      it(`${tag}: all shapes × alpha × beta against the float64 reference`, () => {
+        const rng = new Rng(20, seed);
+        for (const [m, n, kk] of GEMM_SHAPES) {
+          for (const alpha of GEMM_SCALARS) {
+            for (const beta of GEMM_SCALARS) {
+              expect(gemmCase(k, tolFactor, rng, transA, transB, m, n, kk, alpha, beta)).toBeNull();
+            }
+          }
+        }
+      });
+
+      it(`${tag}: shapes spanning cache blocks`, () => {
+        const rng = new Rng(21, seed);
+        for (const [m, n, kk] of GEMM_BIG_SHAPES) {
+          expect(gemmCase(k, tolFactor, rng, transA, transB, m, n, kk, 1, 0)).toBeNull();
+          expect(gemmCase(k, tolFactor, rng, transA, transB, m, n, kk, -0.5, 2)).toBeNull();
+        }
+      });
+    }
+  }
+
+  it('reads op(A) and op(B) with the documented storage (hand-checked 2×2)', () => {
+    const a = Float32Array.of(1, 2, 3, 4); // [[1, 2], [3, 4]]
+    const b = Float32Array.of(5, 6, 7, 8); // [[5, 6], [7, 8]]
+    const c = new Float32Array(4);
+    const cases: [boolean, boolean, number[]][] = [
+      [false, false, [19, 22, 43, 50]], // A·B
+      [true, false, [26, 30, 38, 44]], // Aᵀ·B
+      [false, true, [17, 23, 39, 53]], // A·Bᵀ
+      [true, true, [23, 31, 34, 46]], // Aᵀ·Bᵀ
+    ];
+    for (const [ta, tb, want] of cases) {
+      k.gemm(ta, tb, 2, 2, 2, 1, a, b, 0, c);
+      expect(Array.from(c)).toEqual(want);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// bias and activations
+
+/** |got − want| allowed for dz = dh·act'(z) when act' is computed from a float32 h. */
+function backwardTol(rtol: number, want: number, dh: number): number {
+  return rtol * Math.abs(want) + 2.5e-7 * Math.abs(dh) + 1e-37;
+}
+
+function activationTests(k: Kernels, rtol: number): void {
+  const rows = 4, cols = 7, n = rows * cols;
+
+  describe.each(ACTIVATIONS)('%s', (act) => {
+    const seed = ACTIVATIONS.indexOf(act);
+
+    /** z before the bias: the special points first, so ±80 etc. land in the matrix. */
+    function preActivations(rng: Rng): Float32Array {
+      return Float32Array.from(activationPoints(rng).slice(0, n));
+    }
+
+    for (const inPlace of [false, true]) {
+      it(`biasActivation ${inPlace ? 'in place (h = z)' : 'into h'}`, () => {
+        const rng = new Rng(30, seed);
+        const z0 = preActivations(rng);
+        const bias = guardedCopy(randomF32(rng, cols), 5);
+        const z = guardedCopy(z0, 3);
+        const h = inPlace ? z : guarded(n, 1);
+        k.biasActivation(rows, cols, z.view, bias.view, act, h.view);
+        const zWant = z0.map((v, i) => v + bias.view[i % cols]); // rounded to float32 like the kernel's
+        const hWant = Array.from(zWant, (v) => refAct(act, v));
+        if (!inPlace) expect(mismatch('z', z.view, zWant, (i) => relTol(zWant[i], 2 ** -23))).toBeNull();
+        expect(mismatch('h', h.view, hWant, (i) => relTol(hWant[i], rtol, 1e-37))).toBeNull();
+        expect(strayWrite(z) ?? strayWrite(h) ?? strayWrite(bias)).toBeNull();
+        expect(h.view.every(Number.isFinite)).toBe(true);
+      });
+    }
+
+    it('biasActivation with no rows or no columns writes nothing', () => {
+      const z = guardedCopy([4, 5, 6]), h = guardedCopy([7, 8, 9]), bias = guardedCopy([1, 2, 3]);
+      k.biasActivation(0, 3, z.view, bias.view, act, h.view);
+      k.biasActivation(3, 0, z.view, bias.view, act, h.view);
+      expect(Array.from(z.view).concat(Array.from(h.view))).toEqual([4, 5, 6, 7, 8, 9]);
+      expect(strayWrite(z) ?? strayWrite(h)).toBeNull();
+    });
+
+    it('activationBackward matches dh·act′(z)', () => {
+      const rng = new Rng(31, seed);
+      const zs = Float32Array.from(activationPoints(rng));
+      const m = zs.length;
+      const hs = zs.map((v) => refAct(act, v));
+      const dh0 = randomF32(rng, m, -2, 2);
+      const want = Array.from(zs, (v, i) => dh0[i] * refActGrad(act, v));
+      const tol = (i: number) => backwardTol(rtol, want[i], dh0[i]);
+
+      const z = guardedCopy(zs, 1), h = guardedCopy(hs, 3), dh = guardedCopy(dh0, 5), dz = guarded(m, 7);
+      k.activationBackward(m, act, z.view, h.view, dh.view, dz.view);
+      expect(mismatch('dz', dz.view, want, tol)).toBeNull();
+      expect(strayWrite(dz)).toBeNull();
+      expect(mismatch('dh', dh.view, dh0, 0) ?? mismatch('z', z.view, zs, 0) ?? mismatch('h', h.view, hs, 0))
+        .toBeNull();
+
+      // dz aliasing dh
+      k.activationBackward(m, act, z.view, h.view, dh.view, dh.view);
+      expect(mismatch('dz = dh', dh.view, want, tol)).toBeNull();
+      expect(strayWrite(dh)).toBeNull();
+    });
+
+    if (act !== 'gelu') {
+      it('activationBackward after an in-place forward (z = h) is exact', () => {
+        // relu, tanh and sigmoid must read only h: here z holds act(z), not z
+        const rng = new Rng(32, seed);
+        const zs = Float32Array.from(activationPoints(rng));
+        const hs = guardedCopy(zs.map((v) => refAct(act, v)));
+        const dh0 = randomF32(rng, zs.length, -2, 2);
+        const dz = guarded(zs.length, 5);
+        k.activationBackward(zs.length, act, hs.view, hs.view, dh0, dz.view);
+        const want = Array.from(zs, (v, i) => dh0[i] * refActGrad(act, v));
+        expect(mismatch('dz', dz.view, want, (i) => backwardTol(rtol, want[i], dh0[i]))).toBeNull();
+      });
+    }
+
+    it('activationBackward with n = 0 writes nothing', () => {
+      const x = Float32Array.of(0.5, -1), dz = guardedCopy([3, 4]);
+      k.activationBackward(0, act, x, x, x, dz.view);
+      expect(Array.from(dz.view)).toEqual([3, 4]);
+    });
+  });
+
+  it('biasGrad sums the rows, overwriting db', () => {
+    const rng = new Rng(33);
+    for (const [r, c] of [[0, 5], [1, 3], [6, 9], [257, 11], [3, 0]]) {
+      const dy = guardedCopy(randomF32(rng, r * c, -3, 3), 5);
+      const db = guarded(c, 3); // starts as SENTINEL: must be overwritten, not accumulated
+      k.biasGrad(r, c, dy.view, db.view);
+      const want = new Float64Array(c), bound = new Float64Array(c);
+      for (let i = 0; i < r * c; i++) {
+        want[i % c] += dy.view[i];
+        bound[i % c] += Math.abs(dy.view[i]);
+      }
+      expect(mismatch(`db ${r}×${c}`, db.view, want, (j) => (r + 4) * 2 ** -23 * bound[j])).toBeNull();
+      expect(strayWrite(db) ?? strayWrite(dy)).toBeNull();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// losses
+
+interface LossData {
+  rows: number;
+  cols: number;
+  pred: Float32Array;
+  target: Float32Array;
+}
+
+/**
+ * Inputs for one loss: random values plus partial labels (NaN targets) and the hard cases
+ * (±80 logits, ties, clamped logs, kinks).
+ */
+function lossData(kind: LossKind, rng: Rng): LossData {
+  if (kind === 'cross_entropy') {
+    const rows = 10, cols = 5;
+    const pred = randomF32(rng, rows * cols, -4, 4);
+    const target = Float32Array.from({ length: rows }, () => rng.int(cols));
+    target[1] = NaN;
+    target[6] = NaN;
+    pred.set([80, -80, 79.5, -80, 0], 2 * cols); target[2] = 2;
+    pred.set([-80, -80, -80, -79, -80], 3 * cols); target[3] = 4;
+    pred.set([1, 3, 0, 3, -1], 4 * cols); target[4] = 1; // ties: argmax is 1, so both rows are right
+    pred.set([3, 0, 3, 3, -1], 5 * cols); target[5] = 0;
+    return { rows, cols, pred, target };
+  }
+  const rows = 6, cols = 5, n = rows * cols;
+  let pred: Float32Array, target: Float32Array;
+  if (kind === 'bce_with_logits' || kind === 'bce') {
+    const logits = kind === 'bce_with_logits';
+    pred = logits ? randomF32(rng, n, -5, 5) : randomF32(rng, n, 0.02, 0.98);
+    // hard labels mostly, some soft ones, some missing
+    target = Float32Array.from({ length: n }, () => {
+      const u = rng.next();
+      return u < 0.2 ? NaN : u < 0.8 ? rng.int(2) : rng.next();
+    });
+    if (logits) {
+      pred.set([80, -80, 80, -80, 0, 0]);
+      target.set([0, 1, 1, 0, 0, 0]); // z = 0 predicts class 0
+    } else {
+      // log clamps at −100: p = 0 or 1 against the opposite label, and a denormal p
+      pred.set([0, 1, 0, 1, 1e-45, 1e-30]);
+      target.set([1, 0, 0, 1, 1, 1]);
+    }
+    target[7] = NaN;
+    target[n - 1] = NaN;
+  } else {
+    pred = randomF32(rng, n, -3, 3);
+    target = randomF32(rng, n, -3, 3);
+    for (let i = 0; i < n; i += 7) target[i] = NaN;
+    target[1] = pred[1]; // d = 0: l1's sign(0) = 0
+    target[2] = pred[2] - 0.5; // smooth_l1 quadratic branch
+    target[3] = pred[3] + 2; // smooth_l1 linear branch
+  }
+  return { rows, cols, pred, target };
+}
+
+function lossTests(k: Kernels, rtol: number): void {
+  const gradScale = 0.37;
+
+  function run(kind: LossKind, d: LossData) {
+    const pred = guardedCopy(d.pred, 1), target = guardedCopy(d.target, 3);
+    // SENTINEL inside the view: unlabelled entries must be zeroed, the two spare ones left alone
+    const n = d.rows * d.cols, grad = guarded(n + 2, 5);
+    const stats = new Float64Array(LOSS_STATS_LENGTH).fill(-1);
+    k.loss(kind, d.rows, d.cols, pred.view, target.view, gradScale, grad.view, stats);
+    expect(strayWrite(pred) ?? strayWrite(target) ?? strayWrite(grad)).toBeNull();
+    expect(mismatch('pred', pred.view, d.pred, 0) ?? mismatch('target', target.view, d.target, 0)).toBeNull();
+    expect([grad.view[n], grad.view[n + 1]]).toEqual([SENTINEL, SENTINEL]);
+    return { grad: grad.view.subarray(0, n), stats };
+  }
+
+  describe.each(LOSS_KINDS)('%s', (kind) => {
+    it('loss sum, count, metric and gradient match the reference', () => {
+      const d = lossData(kind, new Rng(40, LOSS_KINDS.indexOf(kind)));
+      const { grad, stats } = run(kind, d);
+      const ref = refLoss(kind, d.rows, d.cols, d.pred, d.target);
+      expect(stats[LOSS_COUNT]).toBe(ref.count);
+      expect(Math.abs(stats[LOSS_SUM] - ref.sum)).toBeLessThanOrEqual(relTol(ref.sum, rtol, 1e-12));
+      const classification = kind === 'cross_entropy' || kind === 'bce_with_logits' || kind === 'bce';
+      if (classification) expect(stats[LOSS_METRIC]).toBe(ref.metric);
+      else expect(Math.abs(stats[LOSS_METRIC] - ref.metric)).toBeLessThanOrEqual(relTol(ref.metric, rtol, 1e-12));
+      const want = ref.grad.map((g) => gradScale * g);
+      expect(mismatch('grad', grad, want, (i) => relTol(want[i], rtol, 1e-6 * gradScale))).toBeNull();
+      expect(grad.every(Number.isFinite)).toBe(true);
+    });
+
+    it('unlabelled entries get zero gradient and are not counted', () => {
+      const d = lossData(kind, new Rng(41, LOSS_KINDS.indexOf(kind)));
+      const { grad } = run(kind, d);
+      const per = kind === 'cross_entropy' ? d.cols : 1; // a missing class label blanks its whole row
+      let unlabelled = 0;
+      for (let i = 0; i < grad.length; i++) {
+        if (Number.isNaN(d.target[Math.floor(i / per)])) {
+          unlabelled++;
+          expect(grad[i], `grad[${i}]`).toBe(0);
+        }
+      }
+      expect(unlabelled).toBeGreaterThan(0);
+
+      // nothing labelled at all, then no rows at all
+      const none = run(kind, { ...d, target: new Float32Array(d.target.length).fill(NaN) });
+      expect(Array.from(none.stats)).toEqual([0, 0, 0]);
+      expect(none.grad.every((g) => g === 0)).toBe(true);
+      expect(Array.from(run(kind, { ...d, rows: 0 }).stats)).toEqual([0, 0, 0]);
+    });
+  });
+
+  it('cross_entropy stays finite for ±80 logits and breaks argmax ties to the lowest index', () => {
+    const { grad, stats } = run('cross_entropy', {
+      rows: 3, cols: 3,
+      pred: Float32Array.of(80, -80, 80, -80, -80, -80, 2, 2, 1),
+      target: Float32Array.of(1, 0, 0),
+    });
+    // row 0: log(2e^80 + e^-80) − (−80) = 160 + log 2; row 1: log 3; row 2: log(2e² + e) − 2
+    const want = 160 + Math.LN2 + Math.log(3) + Math.log(2 * Math.E ** 2 + Math.E) - 2;
+    expect(stats[LOSS_SUM]).toBeCloseTo(want, 4);
+    expect(stats[LOSS_METRIC]).toBe(2); // rows 1 and 2: ties go to class 0
+    expect(grad[1]).toBeCloseTo(-gradScale, 6);
+    expect(grad[0]).toBeCloseTo(gradScale / 2, 6);
+  });
+
+  it('bce clamps the logs at −100 and floors the gradient denominator at 1e-12', () => {
+    const { grad, stats } = run('bce', {
+      rows: 1, cols: 4, pred: Float32Array.of(0, 1, 0, 1), target: Float32Array.of(1, 0, 0, 1),
+    });
+    expect(stats[LOSS_SUM]).toBe(200);
+    expect(stats[LOSS_METRIC]).toBe(2);
+    expect(mismatch('grad', grad, [-gradScale * 1e12, gradScale * 1e12, 0, 0], (i) => 1e-6 * Math.abs(grad[i])))
+      .toBeNull();
+  });
+
+  it('bce_with_logits is stable at ±80 and treats z = 0 as class 0', () => {
+    const { grad, stats } = run('bce_with_logits', {
+      rows: 1, cols: 5, pred: Float32Array.of(80, -80, 80, -80, 0), target: Float32Array.of(0, 1, 1, 0, 0),
+    });
+    expect(stats[LOSS_SUM]).toBeCloseTo(160 + Math.LN2, 10);
+    expect(stats[LOSS_METRIC]).toBe(3); // z = 0 counts as predicting 0
+    expect(Array.from(grad, (g) => g / gradScale))
+      .toEqual([1, -1, 0, 0, 0.5].map((v, i) => expect.closeTo(v, i === 2 || i === 3 ? 30 : 6)));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// vector ops
+
+function vectorTests(k: Kernels, rtol: number): void {
+  it('axpy and scale touch exactly n elements, including n = 0', () => {
+    const rng = new Rng(50);
+    for (const n of [0, 1, 37]) {
+      // views two elements longer than n: the tail must keep its values
+      const x = guardedCopy(randomF32(rng, n + 2), 1), y0 = randomF32(rng, n + 2), y = guardedCopy(y0, 3);
+      k.axpy(n, -0.75, x.view, y.view);
+      const want = y0.map((v, i) => (i < n ? v - 0.75 * x.view[i] : v));
+      expect(mismatch('axpy', y.view, want, (i) => relTol(want[i], rtol, 1e-7))).toBeNull();
+      k.scale(n, -2.5, y.view);
+      const scaled = want.map((v, i) => (i < n ? -2.5 * v : v));
+      expect(mismatch('scale', y.view, scaled, (i) => relTol(scaled[i], rtol, 1e-7))).toBeNull();
+      expect(strayWrite(x) ?? strayWrite(y)).toBeNull();
+    }
+  });
+
+  it('dot and norm accumulate in float64, including n = 0', () => {
+    const rng = new Rng(51);
+    const ones = Float32Array.of(1, 1);
+    expect(k.dot(0, ones, ones)).toBe(0);
+    expect(k.norm(0, ones)).toBe(0);
+    // 2e5 terms: float32 accumulation would be off by ~1e-4 relative
+    for (const n of [1, 37, 200003]) {
+      const x = guardedCopy(randomF32(rng, n, 0.5, 1.5), 1), y = guardedCopy(randomF32(rng, n, -1, 3), 3);
+      let d = 0, s = 0;
+      for (let i = 0; i < n; i++) {
+        d += x.view[i] * y.view[i];
+        s += x.view[i] * x.view[i];
+      }
+      expect(Math.abs(k.dot(n, x.view, y.view) - d)).toBeLessThanOrEqual(1e-12 * 3 * n);
+      expect(Math.abs(k.norm(n, x.view) - Math.sqrt(s))).toBeLessThanOrEqual(1e-12 * Math.sqrt(s));
+      // only the first n elements count
+      expect(k.dot(n - 1, x.view, y.view)).toBeCloseTo(d - x.view[n - 1] * y.view[n - 1], 6);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// optimizers
+
+const SGD_CONFIGS: Omit<SgdHyper, 'firstStep'>[] = [
+  { lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 },
+  { lr: 0.05, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0.1 },
+  { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0 },
+  { lr: 0.1, momentum: 0.8, dampening: 0.3, nesterov: false, weightDecay: 0.01 },
+  { lr: 0.02, momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 0 },
+  { lr: 0.02, momentum: 0.7, dampening: 0, nesterov: true, weightDecay: 0.05 },
+];
+
+const ADAM_CONFIGS: Omit<AdamHyper, 'step'>[] = [
+  { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false },
+  { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, decoupled: false },
+  { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, decoupled: true },
+  { lr: 0.1, beta1: 0.5, beta2: 0.9, eps: 1e-3, weightDecay: 0.05, decoupled: true },
+];
+
+function optimizerTests(k: Kernels, rtol: number): void {
+  const n = 23, steps = 5;
+  const tol = (want: ArrayLike<number>) => (i: number) => rtol * (Math.abs(want[i]) + 1);
+
+  it.each(SGD_CONFIGS.map((c, i): [number, typeof c] => [i, c]))('sgdStep config %i over several steps', (i, cfg) => {
+    const rng = new Rng(60, i);
+    const p0 = randomF32(rng, n, -2, 2);
+    const param = guardedCopy(p0, 1);
+    // momentum buffer: garbage before the first step (it must be overwritten with the gradient)
+    const buf = cfg.momentum === 0 ? guarded(n, 3) : guardedCopy(new Float32Array(n).fill(NaN), 3);
+    const refP = Float64Array.from(p0), refBuf = new Float64Array(n);
+    for (let t = 0; t < steps; t++) {
+      const g0 = randomF32(rng, n, -1, 1), grad = guardedCopy(g0, 5);
+      const h: SgdHyper = { ...cfg, firstStep: t === 0 };
+      k.sgdStep(n, param.view, grad.view, buf.view, h);
+      refSgd(n, refP, g0, refBuf, h);
+      expect(mismatch(`step ${t} param`, param.view, refP, tol(refP))).toBeNull();
+      if (cfg.momentum !== 0) expect(mismatch(`step ${t} buf`, buf.view, refBuf, tol(refBuf))).toBeNull();
+      else expect(buf.whole.every((x) => x === SENTINEL), 'buf is unused without momentum').toBe(true);
+      expect(mismatch('grad', grad.view, g0, 0) ?? strayWrite(grad) ?? strayWrite(param)).toBeNull();
+    }
+  });
+
+  it.each(ADAM_CONFIGS.map((c, i): [number, typeof c] => [i, c]))('adamStep config %i over several steps', (i, cfg) => {
+    const rng = new Rng(61, i);
+    const p0 = randomF32(rng, n, -2, 2);
+    const param = guardedCopy(p0, 1), m = guardedCopy(new Float32Array(n), 3), v = guardedCopy(new Float32Array(n), 5);
+    const refP = Float64Array.from(p0), refM = new Float64Array(n), refV = new Float64Array(n);
+    for (let t = 1; t <= steps + 1; t++) {
+      const g0 = randomF32(rng, n, -1, 1), grad = guardedCopy(g0, 7);
+      const h: AdamHyper = { ...cfg, step: t };
+      k.adamStep(n, param.view, grad.view, m.view, v.view, h);
+      refAdam(n, refP, g0, refM, refV, h);
+      expect(mismatch(`step ${t} param`, param.view, refP, tol(refP))).toBeNull();
+      expect(mismatch(`step ${t} m`, m.view, refM, tol(refM))).toBeNull();
+      expect(mismatch(`step ${t} v`, v.view, refV, tol(refV))).toBeNull();
+      expect(mismatch('grad', grad.view, g0, 0) ?? strayWrite(grad) ?? strayWrite(param) ?? strayWrite(m) ?? strayWrite(v))
+        .toBeNull();
+    }
+  });
+
+  it('sgdStep follows PyTorch on hand-computed numbers', () => {
+    // p = 1, g = 0.5 every step, lr = 0.1, weight decay 0.1
+    function twoSteps(momentum: number, dampening: number, nesterov: boolean): number[] {
+      const p = Float32Array.of(1), g = Float32Array.of(0.5), buf = new Float32Array(1);
+      const out: number[] = [];
+      for (const firstStep of [true, false]) {
+        k.sgdStep(1, p, g, buf, { lr: 0.1, momentum, dampening, nesterov, weightDecay: 0.1, firstStep });
+        out.push(p[0], buf[0]);
+      }
+      return out;
+    }
+    // g1 = 0.6, buf = 0.6 (no dampening on the first step), p = 0.94;
+    // g2 = 0.594, buf = 0.9·0.6 + 0.9·0.594 = 1.0746, p = 0.94 − 0.10746
+    expect(twoSteps(0.9, 0.1, false)).toEqual([0.94, 0.6, 0.83254, 1.0746].map((x) => expect.closeTo(x, 6)));
+    // nesterov: p = 1 − 0.1·(0.6 + 0.9·0.6) = 0.886; g2 = 0.5886, buf = 1.1286,
+    // p = 0.886 − 0.1·(0.5886 + 0.9·1.1286) = 0.725566
+    expect(twoSteps(0.9, 0, true)).toEqual([0.886, 0.6, 0.725566, 1.1286].map((x) => expect.closeTo(x, 6)));
+  });
+
+  it('adamStep follows PyTorch on hand-computed numbers', () => {
+    // With a constant gradient the bias-corrected m̂/√v̂ is exactly 1, so each step moves p by lr;
+    // AdamW first shrinks p by (1 − lr·wd). Adam's L2 term makes g vary, so only its first step is exact.
+    function threeSteps(weightDecay: number, decoupled: boolean): number[] {
+      const p = Float32Array.of(1), g = Float32Array.of(0.5), m = new Float32Array(1), v = new Float32Array(1);
+      const out: number[] = [];
+      for (let step = 1; step <= 3; step++) {
+        k.adamStep(1, p, g, m, v, { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, decoupled, step });
+        out.push(p[0]);
+      }
+      return out;
+    }
+    expect(threeSteps(0, false)).toEqual([0.99, 0.98, 0.97].map((x) => expect.closeTo(x, 6)));
+    const w = 1 - 0.01 * 0.1;
+    expect(threeSteps(0.1, true)).toEqual([w - 0.01, (w - 0.01) * w - 0.01, ((w - 0.01) * w - 0.01) * w - 0.01]
+      .map((x) => expect.closeTo(x, 6)));
+    // first Adam step: m = 0.1·0.6, v = 0.001·0.36, m̂ = 0.6, √v̂ = 0.6
+    expect(threeSteps(0.1, false)[0]).toBeCloseTo(0.99, 6);
+  });
+}
