@@ -4,13 +4,10 @@
  */
 
 import type { Kernels } from '../kernels/types.js';
+import type { Segment } from '../model/layout.js';
 import type { OptimizerName, ResolvedOptimizerConfig } from './config.js';
 
-/** An element range [offset, offset + length) of the flat parameter vector. */
-export interface Segment {
-  offset: number;
-  length: number;
-}
+export type { Segment };
 
 /**
  * Plain, serializable optimizer state (msgpackr and structured clone carry
