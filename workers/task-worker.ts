@@ -54,6 +54,7 @@ class WorkerState {
       throw new Error(`parameters are at version ${this.params.version}, the job expected ${job.version}`);
     }
     if (job.rowCount > this.workspace.maxRows) throw new Error(`${job.rowCount} rows exceed the workspace's ${this.workspace.maxRows}`);
+    const started = performance.now();
     const ws = this.workspace;
     gatherRows(dataset.inputWidth, dataset.features, this.batchRows, job.rowStart, job.rowCount, ws.x);
     const terms: TaskTerm[] = job.tasks.map((task, j) => {
@@ -67,6 +68,7 @@ class WorkerState {
       step: job.step,
       shard: job.shard,
       version: this.params.version,
+      computeMicros: Math.round((performance.now() - started) * 1000),
       tasks: job.tasks,
       losses: Array.from(this.stats.subarray(0, job.tasks.length * 3)),
       layout: target.layout,

@@ -20,6 +20,8 @@ export interface FrameHeader {
   version: number;
   /** task indices the payload is the gradient of (one per-task, all for a fused job) */
   tasks: number[];
+  /** time the worker spent computing this frame, in microseconds (for profiles) */
+  computeMicros: number;
   /** per task: [loss sum, labelled count, metric sum], flattened */
   losses: number[];
   /** parameter-space segments held back to back in the payload, flattened [offset, length, ...] */
@@ -119,6 +121,7 @@ export function readFrame(frame: Uint8Array, expect: FrameExpectation = {}): Dec
     step: intField(h, 'step'),
     shard: intField(h, 'shard'),
     version: intField(h, 'version'),
+    computeMicros: intField(h, 'computeMicros'),
     tasks: arrayField(h, 'tasks', isInt, 'task indices'),
     losses: arrayField(h, 'losses', (x) => typeof x === 'number', 'numbers'),
     layout: arrayField(h, 'layout', isInt, 'non-negative integers'),

@@ -1,5 +1,6 @@
 import type { TaskData } from '../data/dataset.js';
 import { isClassification } from '../data/task-spec.js';
+import type { StepTiming } from './profile.js';
 
 /** One task's loss and metric over some rows. */
 export interface TaskMetrics {
@@ -58,6 +59,8 @@ export interface EpochReport {
   steps: number;
   seconds: number;
   stepsPerSecond: number;
+  /** mean milliseconds per step, by part (see profile.ts) */
+  timing: StepTiming;
   train: TaskMetricsByName;
   validation: TaskMetricsByName;
 }

@@ -10,13 +10,12 @@ import { validateModelSpec, type ModelSpec } from '../model/spec.js';
 import { createOptimizer, type Optimizer } from '../optim/index.js';
 import { FrameArena } from '../protocol/arena.js';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
-import { readFrame, type DecodedFrame } from '../protocol/frame.js';
-import type { GradientJob } from '../protocol/messages.js';
 import { UserError } from '../util/errors.js';
 import { resolveConfig, shardCount, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { evaluateRows } from './evaluate.js';
 import { LossTotals, type EpochReport, type TaskMetricsByName } from './metrics.js';
-import { gradientJobs } from './plan.js';
+import { GradientPhase, type PhaseTiming } from './phase.js';
+import { emptyTiming, Profile, type StepTiming } from './profile.js';
 import { WorkerPool } from './pool.js';
 
 /** Rows the coordinator's own forward passes (evaluate, predict) handle at once. */
@@ -83,8 +82,19 @@ export class Trainer {
   private globalStep = 0;
   private readonly sampler: EpochSampler;
   private readonly batchRows: Int32Array;
-  private readonly arena: FrameArena;
   private readonly optimizers: Optimizer[];
+  /** fused plan: [the summed gradient]; per-task plan: one per task */
+  private readonly phases: GradientPhase[];
+  private readonly phaseTiming: PhaseTiming = { computeMs: 0, minOverheadMs: Infinity, jobs: 0 };
+  /** timing of the most recent step, in milliseconds */
+  readonly lastTiming: StepTiming = emptyTiming();
+  /** timing of every step since the trainer was created */
+  readonly profile = new Profile();
+  private epochProfile = new Profile();
+  /** gradScale per task for the current step */
+  private readonly scales: number[];
+  /** per task: (task gradient, summed gradient) views over the task's segments, for sum on the per-task plan */
+  private readonly sumViews: [Float32Array, Float32Array][][];
   /** per task: that task's gradient (parameter layout); index T: the summed gradient */
   private readonly grads: Float32Array[];
   private readonly taskSegments: Segment[][];
@@ -100,7 +110,6 @@ export class Trainer {
     this.shards = shards;
     this.plan = plan;
     this.batchRows = new Int32Array(batchRows);
-    this.arena = arena;
     this.sampler = new EpochSampler(dataset.train, config.batchSize, config.seed);
     const T = spec.tasks.length;
     const layout = params.layout;
@@ -109,6 +118,16 @@ export class Trainer {
     this.optimizers = config.strategy === 'sum'
       ? [createOptimizer(config.optimizer, segmentsFor(layout, spec.tasks.map((_, t) => t)), this.kernels)]
       : this.taskSegments.map((segments) => createOptimizer(config.optimizer, segments, this.kernels));
+    this.scales = spec.tasks.map(() => 0);
+    this.sumViews = this.taskSegments.map((segments, t) => segments.map((seg): [Float32Array, Float32Array] => [
+      this.grads[t].subarray(seg.offset, seg.offset + seg.length), this.grads[T].subarray(seg.offset, seg.offset + seg.length)]));
+    const names = spec.tasks.map((t) => t.name);
+    const batch = Math.min(config.batchSize, dataset.train.length);
+    const phase = (tasks: number[], firstSlot: number, into: Float32Array) =>
+      new GradientPhase(this.kernels, arena, names, tasks, segmentsFor(layout, tasks), batch, shards, firstSlot, into);
+    this.phases = plan === 'fused'
+      ? [phase(spec.tasks.map((_, t) => t), 0, this.grads[T])]
+      : spec.tasks.map((_, t) => phase([t], t * shards, this.grads[t]));
     this.trainTotals = new LossTotals(dataset.tasks);
     this.evalTotals = new LossTotals(dataset.tasks);
     this.evalWorkspace = new Workspace(spec, EVAL_CHUNK);
@@ -164,6 +183,7 @@ export class Trainer {
     for (let e = 0; e < options.epochs; e++) {
       const started = performance.now();
       this.trainTotals.reset();
+      this.epochProfile = new Profile();
       let steps = 0;
       while (this.batchInEpoch < this.sampler.batchesPerEpoch) {
         await this.step();
@@ -175,6 +195,7 @@ export class Trainer {
         steps,
         seconds,
         stepsPerSecond: steps / seconds,
+        timing: this.epochProfile.perStep(),
         train: this.trainTotals.summary(),
         validation: this.evaluate('validation'),
       };
@@ -193,35 +214,36 @@ export class Trainer {
       this.epoch++;
       this.batchInEpoch = 0;
     }
+    const started = performance.now();
+    const timing = this.lastTiming;
+    Object.assign(timing, emptyTiming());
     const rows = this.sampler.batch(this.epoch, this.batchInEpoch, this.batchRows);
     const scales = this.taskScales(rows);
-    const all = this.spec.tasks.map((_, t) => t);
-    const sumGrad = this.grads[this.spec.tasks.length];
+    const T = this.spec.tasks.length;
     const { strategy, sequentialMode } = this.config;
-    if (strategy === 'sum' && this.plan === 'fused') {
-      await this.gradient(all, scales, rows, 0, sumGrad);
-      this.apply(0, sumGrad);
-    } else if (strategy === 'sum') {
-      await this.perTaskGradients(all, scales, rows);
-      sumGrad.fill(0);
-      all.forEach((t) => this.addTaskGradient(t, sumGrad));
-      this.apply(0, sumGrad);
+    if (strategy === 'sum') {
+      await this.runPhases(this.phases, rows, scales, timing);
+      if (this.plan === 'per-task') this.sumTaskGradients(timing);
+      this.apply(0, this.grads[T], timing);
     } else if (sequentialMode === 'stale') {
-      await this.perTaskGradients(all, scales, rows);
-      all.forEach((t) => this.apply(t, this.grads[t]));
+      await this.runPhases(this.phases, rows, scales, timing);
+      for (let t = 0; t < T; t++) this.apply(t, this.grads[t], timing);
     } else {
-      for (const t of all) {
-        await this.gradient([t], [scales[t]], rows, 0, this.grads[t]);
-        this.apply(t, this.grads[t]);
+      for (let t = 0; t < T; t++) {
+        await this.runPhases([this.phases[t]], rows, scales, timing);
+        this.apply(t, this.grads[t], timing);
       }
     }
+    timing.total = performance.now() - started;
+    this.profile.add(timing);
+    this.epochProfile.add(timing);
     this.batchInEpoch++;
     this.globalStep++;
   }
 
   /** gradScale per task: weight ÷ labelled entries in this batch (0 when none are labelled). */
   private taskScales(rows: number): number[] {
-    return this.spec.tasks.map((task, t) => {
+    this.spec.tasks.forEach((task, t) => {
       const targets = this.dataset.tasks[t].targets;
       const width = targets.length / this.dataset.rows;
       let labelled = 0;
@@ -229,57 +251,48 @@ export class Trainer {
         const base = this.batchRows[r] * width;
         for (let c = 0; c < width; c++) if (!Number.isNaN(targets[base + c])) labelled++;
       }
-      return labelled > 0 ? task.weight / labelled : 0;
+      this.scales[t] = labelled > 0 ? task.weight / labelled : 0;
     });
+    return this.scales;
   }
 
-  /** Every task's gradient at the same parameters, all jobs in flight at once. */
-  private async perTaskGradients(tasks: number[], scales: number[], rows: number): Promise<void> {
-    await Promise.all(tasks.map((t) => this.gradient([t], [scales[t]], rows, t * this.shards, this.grads[t])));
-  }
-
-  /** Runs the shard jobs of one gradient and reduces them, in shard order, into `into`. */
-  private async gradient(tasks: number[], scales: number[], rows: number, firstSlot: number, into: Float32Array): Promise<void> {
+  /** Runs a group of gradient phases concurrently at the current parameters and reduces them. */
+  private async runPhases(phases: GradientPhase[], rows: number, scales: number[], timing: StepTiming): Promise<void> {
+    const started = performance.now();
     const version = this.params.version;
-    const jobs = gradientJobs(this.globalStep, version, tasks, scales, rows, this.shards, firstSlot);
-    await Promise.all(jobs.map((job) => this.pool.run(job)));
-    jobs.forEach((job, i) => this.reduce(this.readJob(job, version), into, i === 0));
+    await Promise.all(phases.map((p) => p.dispatch(this.pool, this.globalStep, version, rows, scales)));
+    const waited = performance.now() - started;
+    const pt = this.phaseTiming;
+    pt.computeMs = 0;
+    pt.minOverheadMs = Infinity;
+    pt.jobs = 0;
+    const reduceStart = performance.now();
+    for (const p of phases) p.reduce(this.trainTotals, started, pt);
+    timing.reduce += performance.now() - reduceStart;
+    if (pt.jobs === 0) return;
+    const compute = pt.computeMs / Math.min(this.pool.size, pt.jobs);
+    timing.compute += compute;
+    timing.transport += pt.minOverheadMs;
+    timing.idle += Math.max(0, waited - compute - pt.minOverheadMs);
   }
 
-  private readJob(job: GradientJob, version: number): DecodedFrame {
-    try {
-      return readFrame(this.arena.frame(job.slot), { step: job.step, shard: job.shard, version });
-    } catch (e) {
-      const names = job.tasks.map((t) => this.spec.tasks[t].name).join('+');
-      throw new Error(`task ${names}, step ${job.step}, shard ${job.shard}: ${(e as Error).message}`);
+  /** sum on the per-task plan: the summed gradient from the task gradients (weights are already in them). */
+  private sumTaskGradients(timing: StepTiming): void {
+    const started = performance.now();
+    this.grads[this.spec.tasks.length].fill(0);
+    for (const views of this.sumViews) {
+      for (const [task, sum] of views) this.kernels.axpy(task.length, 1, task, sum);
     }
-  }
-
-  /** Adds (or, for the first shard, copies) a frame's payload into a parameter-layout gradient. */
-  private reduce(frame: DecodedFrame, into: Float32Array, first: boolean): void {
-    const { layout, losses, tasks } = frame.header;
-    let at = 0;
-    for (let i = 0; i < layout.length; i += 2) {
-      const [offset, length] = [layout[i], layout[i + 1]];
-      const part = frame.payload.subarray(at, at + length);
-      if (first) into.set(part, offset);
-      else this.kernels.axpy(length, 1, part, into.subarray(offset, offset + length));
-      at += length;
-    }
-    tasks.forEach((t, j) => this.trainTotals.add(t, losses[3 * j], losses[3 * j + 1], losses[3 * j + 2]));
-  }
-
-  private addTaskGradient(t: number, into: Float32Array): void {
-    for (const s of this.taskSegments[t]) {
-      this.kernels.axpy(s.length, 1, this.grads[t].subarray(s.offset, s.offset + s.length), into.subarray(s.offset, s.offset + s.length));
-    }
+    timing.combine += performance.now() - started;
   }
 
   /** Optimizer `o` (the only one for sum; task o's for sequential) steps on `grad`; no job is in flight. */
-  private apply(o: number, grad: Float32Array): void {
+  private apply(o: number, grad: Float32Array, timing: StepTiming): void {
+    const started = performance.now();
     const lr = this.config.strategy === 'sequential' ? this.config.taskLr[this.spec.tasks[o].name] : undefined;
     this.optimizers[o].step(this.params.data, grad, lr);
     this.params.bumpVersion();
+    timing.optimizer += performance.now() - started;
   }
 
   /** Loss and metric per task over a split, computed on this thread. */

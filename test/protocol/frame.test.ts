@@ -4,7 +4,7 @@ import { packr } from '../../src/protocol/codec.js';
 import { encodeFrame, HEADER_BLOCK, readFrame, writeFrameHeader, type FrameHeader } from '../../src/protocol/frame.js';
 
 const header = (over: Partial<FrameHeader> = {}): FrameHeader => ({
-  v: 1, step: 7, shard: 1, version: 12, tasks: [0, 2], losses: [1.5, 10, 9, 0.25, 8, 3.5], layout: [0, 3, 10, 2], ...over,
+  v: 1, step: 7, shard: 1, version: 12, computeMicros: 250, tasks: [0, 2], losses: [1.5, 10, 9, 0.25, 8, 3.5], layout: [0, 3, 10, 2], ...over,
 });
 const payload = Float32Array.from([1, 2, 3, 4.5, -5]);
 

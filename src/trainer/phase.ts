@@ -1,0 +1,107 @@
+import type { Kernels } from '../kernels/types.js';
+import type { Segment } from '../model/layout.js';
+import type { FrameArena } from '../protocol/arena.js';
+import { readFrame } from '../protocol/frame.js';
+import type { GradientJob } from '../protocol/messages.js';
+import type { LossTotals } from './metrics.js';
+import { gradientJobs } from './plan.js';
+import type { WorkerPool } from './pool.js';
+
+
+/** What a group of phases' frames say about where the time went. */
+export interface PhaseTiming {
+  /** worker compute, summed over jobs */
+  computeMs: number;
+  /** smallest (round trip − compute) over the jobs */
+  minOverheadMs: number;
+  jobs: number;
+}
+
+interface ShardSlot {
+  job: GradientJob;
+  /** payload[i] ↔ target[i]: the frame's segments and where they land in the gradient */
+  payload: Float32Array[];
+  target: Float32Array[];
+}
+
+/**
+ * One gradient computed by a set of shard jobs — every task's summed loss
+ * (fused) or one task's — reduced in shard order into a fixed destination.
+ * Jobs, payload views and destination views are built once and reused every
+ * step, so running a phase allocates nothing proportional to the model.
+ */
+export class GradientPhase {
+  private readonly slots: ShardSlot[];
+  private readonly taskNames: string;
+  /** when each shard's job came back (performance.now()) */
+  private readonly finished: Float64Array;
+
+  constructor(private readonly kernels: Kernels, private readonly arena: FrameArena, names: string[],
+    readonly tasks: number[], segments: readonly Segment[], batch: number, shards: number, firstSlot: number,
+    into: Float32Array) {
+    this.taskNames = tasks.map((t) => names[t]).join('+');
+    this.slots = gradientJobs(0, 0, tasks, tasks.map(() => 0), batch, shards, firstSlot).map((job) => {
+      const payload: Float32Array[] = [];
+      const target: Float32Array[] = [];
+      let at = 0;
+      const floats = segments.reduce((n, s) => n + s.length, 0);
+      const view = arena.payload(job.slot, floats);
+      for (const s of segments) {
+        payload.push(view.subarray(at, at + s.length));
+        target.push(into.subarray(s.offset, s.offset + s.length));
+        at += s.length;
+      }
+      return { job, payload, target };
+    });
+    this.finished = new Float64Array(this.slots.length);
+  }
+
+  /** Sets up and sends every shard job for `rows` batch rows at parameter version `version`. */
+  async dispatch(pool: WorkerPool, step: number, version: number, rows: number, scales: readonly number[]): Promise<void> {
+    const shards = this.slots.length;
+    for (let s = 0; s < shards; s++) {
+      const job = this.slots[s].job;
+      // same split as gradientJobs: contiguous, sizes differ by at most one
+      job.rowStart = Math.floor((s * rows) / shards);
+      job.rowCount = Math.floor(((s + 1) * rows) / shards) - job.rowStart;
+      job.step = step;
+      job.version = version;
+      for (let j = 0; j < this.tasks.length; j++) job.scales[j] = scales[this.tasks[j]];
+    }
+    await Promise.all(this.slots.map((slot, s) => slot.job.rowCount === 0
+      ? undefined
+      : pool.run(slot.job).then(() => { this.finished[s] = performance.now(); })));
+  }
+
+  /**
+   * Reduces the frames in shard order into the destination, adds their losses
+   * to `totals` and returns the timing the frames carry, relative to `started`
+   * (when the jobs were sent).
+   */
+  reduce(totals: LossTotals, started: number, out: PhaseTiming): void {
+    let first = true;
+    for (let s = 0; s < this.slots.length; s++) {
+      const slot = this.slots[s];
+      if (slot.job.rowCount === 0) continue;
+      const { header } = this.read(slot.job);
+      const compute = header.computeMicros / 1000;
+      out.computeMs += compute;
+      out.jobs++;
+      out.minOverheadMs = Math.min(out.minOverheadMs, Math.max(0, this.finished[s] - started - compute));
+      for (let i = 0; i < slot.payload.length; i++) {
+        if (first) slot.target[i].set(slot.payload[i]);
+        else this.kernels.axpy(slot.payload[i].length, 1, slot.payload[i], slot.target[i]);
+      }
+      first = false;
+      header.tasks.forEach((t, j) => totals.add(t, header.losses[3 * j], header.losses[3 * j + 1], header.losses[3 * j + 2]));
+    }
+  }
+
+  private read(job: GradientJob) {
+    try {
+      return readFrame(this.arena.frame(job.slot), { step: job.step, shard: job.shard, version: job.version });
+    } catch (e) {
+      throw new Error(`task ${this.taskNames}, step ${job.step}, shard ${job.shard}: ${(e as Error).message}`);
+    }
+  }
+}

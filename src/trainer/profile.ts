@@ -1,0 +1,44 @@
+/**
+ * Where a step's wall time goes. Worker-side figures come from the frames
+ * (each carries its compute time); the rest is measured on the coordinator.
+ *
+ * - compute: worker busy time, summed over jobs and divided by the worker count
+ *   (so it is comparable with wall time)
+ * - transport: per gradient phase, the smallest (round trip − compute) over its
+ *   jobs: the unavoidable dispatch-and-return latency
+ * - idle: the rest of the time the coordinator waited for workers (load
+ *   imbalance, queueing behind other jobs)
+ * - reduce, combine, optimizer: coordinator work, serial
+ */
+export const PROFILE_PARTS = ['compute', 'transport', 'idle', 'reduce', 'combine', 'optimizer'] as const;
+export type ProfilePart = (typeof PROFILE_PARTS)[number];
+
+export type StepTiming = Record<ProfilePart | 'total', number>;
+
+export function emptyTiming(): StepTiming {
+  return { compute: 0, transport: 0, idle: 0, reduce: 0, combine: 0, optimizer: 0, total: 0 };
+}
+
+/** Sums step timings (milliseconds) to report averages per step. */
+export class Profile {
+  readonly sums = emptyTiming();
+  steps = 0;
+
+  add(t: StepTiming): void {
+    for (const k of Object.keys(this.sums) as (keyof StepTiming)[]) this.sums[k] += t[k];
+    this.steps++;
+  }
+
+  /** Mean milliseconds per step for each part. */
+  perStep(): StepTiming {
+    const out = emptyTiming();
+    for (const k of Object.keys(out) as (keyof StepTiming)[]) out[k] = this.steps ? this.sums[k] / this.steps : 0;
+    return out;
+  }
+
+  /** Coordinator overhead (transport, reduce, combine, optimizer) as a fraction of the step. */
+  overheadFraction(): number {
+    const s = this.sums;
+    return s.total > 0 ? (s.transport + s.reduce + s.combine + s.optimizer) / s.total : 0;
+  }
+}
