@@ -1,4 +1,5 @@
 import type { EpochReport, TaskMetrics, TaskMetricsByName } from '../trainer/metrics.js';
+import { PROFILE_PARTS, type Profile } from '../trainer/profile.js';
 
 function num(x: number): string {
   if (!Number.isFinite(x)) return '—';
@@ -32,4 +33,17 @@ export function summaryTable(validation: TaskMetricsByName): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Where a step's time went: milliseconds per step and share of the step, by part. */
+export function profileTable(profile: Profile): string {
+  const ms = profile.perStep();
+  const lines = [`profile over ${profile.steps} steps (ms per step):`];
+  for (const part of PROFILE_PARTS) {
+    const share = ms.total > 0 ? (100 * ms[part]) / ms.total : 0;
+    lines.push(`  ${part.padEnd(10)} ${ms[part].toFixed(3).padStart(9)}  ${share.toFixed(1).padStart(5)}%`);
+  }
+  lines.push(`  ${'total'.padEnd(10)} ${ms.total.toFixed(3).padStart(9)}`);
+  lines.push(`  coordinator overhead (transport + reduce + combine + optimizer): ${(100 * profile.overheadFraction()).toFixed(1)}%`);
+  return lines.join('\n');
 }

@@ -7,7 +7,7 @@ import { OPTIMIZER_NAMES, type OptimizerConfig, type OptimizerName } from '../op
 import { PLAN_NAMES, SEQUENTIAL_MODES, STRATEGY_NAMES, type TrainerConfig } from '../trainer/config.js';
 import { Trainer } from '../trainer/trainer.js';
 import { isUserError, UserError } from '../util/errors.js';
-import { epochLine, summaryTable } from './format.js';
+import { epochLine, profileTable, summaryTable } from './format.js';
 import { choice, collect, finiteNumber, intList, keyValues, nonNegativeInt, positiveInt } from './parse.js';
 
 interface TrainOptions {
@@ -32,6 +32,7 @@ interface TrainOptions {
   activation: Activation;
   seed: number;
   validation: number;
+  profile?: boolean;
 }
 
 /** Turns the parsed options into the API's config (the CLI is a thin layer over the Trainer). */
@@ -84,6 +85,7 @@ async function train(o: TrainOptions, print: (line: string) => void): Promise<vo
     });
     print(`\n${steps} steps in ${seconds.toFixed(2)} s (${(steps / seconds).toFixed(1)} steps/s). Final validation:`);
     print(summaryTable(trainer.evaluate('validation')));
+    if (o.profile) print(`\n${profileTable(trainer.profile)}`);
   } finally {
     await trainer.close();
   }
@@ -124,6 +126,7 @@ export function buildProgram(print: (line: string) => void): Command {
     .addOption(new Option('--activation <name>', 'trunk activation').argParser(choice('--activation', ACTIVATIONS)).default('relu'))
     .option('--seed <n>', 'random seed (initialisation, split, batches)', nonNegativeInt('--seed'), 0)
     .option('--validation <fraction>', 'fraction of rows held out', finiteNumber('--validation', (n) => n >= 0 && n < 1, 'a number in [0, 1)'), 0.2)
+    .option('--profile', 'print where each step\'s time went (worker compute, transport, reduction, combination, optimizer, idle)')
     .action(async (o: TrainOptions) => train(o, print));
   program.command('info')
     .description('print the kernel backend, instruction set and default worker count')

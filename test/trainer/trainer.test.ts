@@ -78,6 +78,40 @@ describe('sequential', () => {
   });
 });
 
+describe('plans and shards', () => {
+  const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+  const trained = async (config: TrainerConfig) => {
+    const trainer = await Trainer.create({ workers: 2, seed: 5, batchSize: 64, optimizer: { name: 'sgd', lr: 0.05 }, ...config });
+    open.push(trainer);
+    await trainer.fit({ epochs: 2 });
+    return trainer.params.data.slice();
+  };
+
+  it('fused and per-task plans train to the same parameters (SGD, fixed seed)', async () => {
+    const fused = await trained({ plan: 'fused' });
+    const perTask = await trained({ plan: 'per-task' });
+    expect(maxDiff(fused, perTask)).toBeLessThan(1e-5);
+  });
+
+  it('sharding changes results only by float rounding', async () => {
+    const one = await trained({ shards: 1 });
+    const four = await trained({ shards: 4 });
+    expect(maxDiff(one, four)).toBeLessThan(1e-5);
+  });
+
+  it('profiles every step: parts are non-negative and the step total covers them', async () => {
+    const trainer = await Trainer.create({ workers: 2, seed: 5 });
+    open.push(trainer);
+    const [report] = await trainer.fit({ epochs: 1 });
+    const t = report.timing;
+    for (const part of ['compute', 'transport', 'idle', 'reduce', 'combine', 'optimizer'] as const) expect(t[part]).toBeGreaterThanOrEqual(0);
+    expect(t.compute).toBeGreaterThan(0);
+    expect(t.total).toBeGreaterThan(0);
+    expect(t.compute + t.reduce + t.optimizer).toBeLessThanOrEqual(t.total * 1.05);
+    expect(trainer.profile.steps).toBe(report.steps);
+  });
+});
+
 describe('determinism', () => {
   it('the same seed gives bit-identical parameters with 1, 2 and 4 workers', async () => {
     const results: Float32Array[] = [];
