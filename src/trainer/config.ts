@@ -42,6 +42,10 @@ export interface TrainerConfig {
   workers?: number;
   seed?: number;
   validationFraction?: number;
+  /** A NaN or infinity in a loss or gradient: stop the run (default) or drop the step. */
+  onNonFinite?: 'stop' | 'skip';
+  /** Clip gradient norms (PyTorch's clip_grad_norm_ rule): of each update ('global') or of each task's gradient ('task'). */
+  clipGradNorm?: { max: number; per?: 'global' | 'task' };
 }
 
 export interface ResolvedConfig {
@@ -59,6 +63,8 @@ export interface ResolvedConfig {
   workers: number;
   seed: number;
   validationFraction: number;
+  onNonFinite: 'stop' | 'skip';
+  clipGradNorm: { max: number; per: 'global' | 'task' } | null;
 }
 
 function oneOf<T extends string>(value: T | undefined, allowed: readonly T[], fallback: T, where: string): T {
@@ -93,7 +99,15 @@ export function resolveConfig(config: TrainerConfig): ResolvedConfig {
   if (!(validationFraction >= 0 && validationFraction < 1)) {
     throw new UserError(`validationFraction: ${JSON.stringify(validationFraction)} is not in [0, 1)`);
   }
+  const clip = config.clipGradNorm;
+  if (clip && !(Number.isFinite(clip.max) && clip.max > 0)) throw new UserError(`clipGradNorm.max: ${JSON.stringify(clip.max)} is not a finite number > 0`);
+  const clipPer = oneOf(clip?.per, ['global', 'task'] as const, 'global', 'clipGradNorm.per');
+  if (clip && clipPer === 'task' && strategy === 'sum' && plan === 'fused') {
+    throw new UserError('clipGradNorm.per: "task" needs each task\'s gradient: use plan "per-task" (the fused plan only computes their sum)');
+  }
   return {
+    onNonFinite: oneOf(config.onNonFinite, ['stop', 'skip'] as const, 'stop', 'onNonFinite'),
+    clipGradNorm: clip ? { max: clip.max, per: clipPer } : null,
     data: config.data ?? { kind: 'penguins' },
     trunk: config.trunk ?? [{ units: 64, activation: 'relu' }, { units: 64, activation: 'relu' }],
     heads: config.heads ?? {},

@@ -32,6 +32,19 @@ export class LossTotals {
     this.sums[task * 3 + 2] += metricSum;
   }
 
+  addAll(other: LossTotals): void {
+    for (let i = 0; i < this.sums.length; i++) this.sums[i] += other.sums[i];
+  }
+
+  /** Mean loss per task name (NaN when a task had no labelled rows). */
+  means(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.tasks.forEach((task, t) => {
+      out[task.name] = this.sums[3 * t + 1] > 0 ? this.sums[3 * t] / this.sums[3 * t + 1] : NaN;
+    });
+    return out;
+  }
+
   reset(): void {
     this.sums.fill(0);
   }
@@ -63,4 +76,15 @@ export interface EpochReport {
   timing: StepTiming;
   train: TaskMetricsByName;
   validation: TaskMetricsByName;
+}
+
+/** What `fit` reports after each step. */
+export interface StepReport {
+  step: number;
+  epoch: number;
+  /** batch mean loss per task */
+  losses: Record<string, number>;
+  /** true when a non-finite value made the step be dropped */
+  skipped?: boolean;
+  timing: StepTiming;
 }

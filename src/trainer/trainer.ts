@@ -10,10 +10,11 @@ import { validateModelSpec, type ModelSpec } from '../model/spec.js';
 import { createOptimizer, type Optimizer } from '../optim/index.js';
 import { FrameArena } from '../protocol/arena.js';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
-import { UserError } from '../util/errors.js';
+import { NonFiniteError, UserError } from '../util/errors.js';
 import { resolveConfig, shardCount, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { evaluateRows } from './evaluate.js';
-import { LossTotals, type EpochReport, type TaskMetricsByName } from './metrics.js';
+import { CHECKPOINT_FORMAT, configHash, type CheckpointData } from './checkpoint.js';
+import { LossTotals, type EpochReport, type StepReport, type TaskMetricsByName } from './metrics.js';
 import { GradientPhase, type PhaseTiming } from './phase.js';
 import { emptyTiming, Profile, type StepTiming } from './profile.js';
 import { WorkerPool } from './pool.js';
@@ -25,6 +26,13 @@ export interface FitOptions {
   epochs: number;
   /** Called after every epoch with its report; may be async. */
   onEpoch?: (report: EpochReport) => void | Promise<void>;
+  /** Called after every step. */
+  onStep?: (step: StepReport) => void | Promise<void>;
+  /** Checked before every step: true ends fit after the step in flight. */
+  shouldStop?: () => boolean;
+  /** Called with a snapshot every `checkpointEvery` steps and at the end of every epoch. */
+  onCheckpoint?: (data: CheckpointData) => void | Promise<void>;
+  checkpointEvery?: number;
 }
 
 /** A task's predictions: raw outputs (regression: in the target's units) and, for classification, the predicted class. */
@@ -102,6 +110,18 @@ export class Trainer {
   private readonly evalTotals: LossTotals;
   private readonly evalWorkspace: Workspace;
   private closed = false;
+  /** true when the last fit() ended because shouldStop said so */
+  stoppedEarly = false;
+  /** steps dropped because a loss or gradient was not finite */
+  skippedSteps = 0;
+  /** hash of the settings that determine results (not the worker count) */
+  readonly configHash: string;
+  /** the last step's figures */
+  readonly lastStep: StepReport;
+  private readonly stepTotals: LossTotals;
+  private readonly allTasks: number[];
+  /** messages for the caller to show (skipped steps), drained by the CLI */
+  readonly warnings: string[] = [];
 
   private constructor(readonly config: ResolvedConfig, readonly dataset: Dataset, readonly spec: ModelSpec,
     readonly params: ParameterStore, private readonly pool: WorkerPool, batchRows: SharedArrayBuffer, arena: FrameArena,
@@ -129,6 +149,14 @@ export class Trainer {
       ? [phase(spec.tasks.map((_, t) => t), 0, this.grads[T])]
       : spec.tasks.map((_, t) => phase([t], t * shards, this.grads[t]));
     this.trainTotals = new LossTotals(dataset.tasks);
+    this.stepTotals = new LossTotals(dataset.tasks);
+    this.allTasks = spec.tasks.map((_, t) => t);
+    this.lastStep = { step: 0, epoch: 0, losses: {}, timing: this.lastTiming };
+    const { workers: _workers, data, ...settings } = config;
+    this.configHash = configHash({
+      ...settings,
+      data: data.kind === 'dataset' ? { source: dataset.source, rows: dataset.rows, inputWidth: dataset.inputWidth } : data,
+    });
     this.evalTotals = new LossTotals(dataset.tasks);
     this.evalWorkspace = new Workspace(spec, EVAL_CHUNK);
   }
@@ -144,7 +172,9 @@ export class Trainer {
     const params = ParameterStore.create(spec, resolved.seed);
     const batch = Math.min(resolved.batchSize, dataset.train.length);
     const shards = shardCount(resolved.shards, batch);
-    const plan = resolved.plan === 'auto' ? (resolved.strategy === 'sum' ? 'fused' : 'per-task') : resolved.plan;
+    // fused needs sum and no per-task look at the gradients
+    const fusedOk = resolved.strategy === 'sum' && resolved.clipGradNorm?.per !== 'task';
+    const plan = resolved.plan === 'auto' ? (fusedOk ? 'fused' : 'per-task') : resolved.plan;
     const T = spec.tasks.length;
     const jobsPerStep = plan === 'fused' ? shards : shards * T;
     const largestPayload = plan === 'fused'
@@ -174,20 +204,34 @@ export class Trainer {
     return this.globalStep;
   }
 
-  /** Trains for `epochs` more epochs; returns one report per epoch. */
+  /**
+   * Trains for `epochs` more epochs (an epoch already under way, after a resume,
+   * counts as one); returns one report per finished epoch. Stops early, after
+   * the step in flight, when `shouldStop` says so (then `stoppedEarly` is true).
+   */
   async fit(options: FitOptions): Promise<EpochReport[]> {
     if (!Number.isSafeInteger(options.epochs) || options.epochs < 0) {
       throw new UserError(`epochs: ${JSON.stringify(options.epochs)} is not a non-negative integer`);
     }
+    const every = options.checkpointEvery ?? 0;
     const reports: EpochReport[] = [];
+    this.stoppedEarly = false;
     for (let e = 0; e < options.epochs; e++) {
       const started = performance.now();
-      this.trainTotals.reset();
+      if (this.batchInEpoch === 0) this.trainTotals.reset();
       this.epochProfile = new Profile();
       let steps = 0;
       while (this.batchInEpoch < this.sampler.batchesPerEpoch) {
+        if (options.shouldStop?.()) {
+          this.stoppedEarly = true;
+          return reports;
+        }
         await this.step();
         steps++;
+        await options.onStep?.(this.lastStep);
+        if (every > 0 && this.globalStep % every === 0 && this.batchInEpoch < this.sampler.batchesPerEpoch) {
+          await options.onCheckpoint?.(this.snapshot());
+        }
       }
       const seconds = (performance.now() - started) / 1000;
       const report: EpochReport = {
@@ -201,10 +245,57 @@ export class Trainer {
       };
       this.epoch++;
       this.batchInEpoch = 0;
+      this.trainTotals.reset();
       reports.push(report);
       await options.onEpoch?.(report);
+      await options.onCheckpoint?.(this.snapshot());
     }
     return reports;
+  }
+
+  /** Everything needed to continue this run bit for bit (see checkpoint.ts). */
+  snapshot(): CheckpointData {
+    return {
+      format: CHECKPOINT_FORMAT,
+      configHash: this.configHash,
+      step: this.globalStep,
+      epoch: this.epoch,
+      batchInEpoch: this.batchInEpoch,
+      params: this.params.data.slice(),
+      optimizers: this.optimizers.map((o) => o.state()),
+      strategyState: null,
+      trainTotals: this.trainTotals.sums.slice(),
+      skippedSteps: this.skippedSteps,
+    };
+  }
+
+  /** Continues from a snapshot of a run with the same settings. */
+  restore(data: CheckpointData, source = 'checkpoint'): void {
+    this.assertOpen();
+    if (data.configHash !== this.configHash) {
+      throw new UserError(`${source}: written by a run with other settings (config hash ${data.configHash}, this run ${this.configHash})`);
+    }
+    if (data.params.length !== this.params.data.length) {
+      throw new UserError(`${source}: holds ${data.params.length} parameters, the model has ${this.params.data.length}`);
+    }
+    if (data.optimizers.length !== this.optimizers.length || data.trainTotals.length !== this.trainTotals.sums.length) {
+      throw new UserError(`${source}: holds ${data.optimizers.length} optimizer states and ${data.trainTotals.length / 3} tasks' totals, expected ${this.optimizers.length} and ${this.spec.tasks.length}`);
+    }
+    if (data.batchInEpoch > this.sampler.batchesPerEpoch) {
+      throw new UserError(`${source}: batch ${data.batchInEpoch} is beyond the ${this.sampler.batchesPerEpoch} batches of an epoch`);
+    }
+    try {
+      data.optimizers.forEach((s, i) => this.optimizers[i].loadState(s));
+    } catch (e) {
+      throw new UserError(`${source}: optimizer state does not fit: ${(e as Error).message}`);
+    }
+    this.params.data.set(data.params);
+    this.params.bumpVersion();
+    this.trainTotals.sums.set(data.trainTotals);
+    this.epoch = data.epoch;
+    this.batchInEpoch = data.batchInEpoch;
+    this.globalStep = data.step;
+    this.skippedSteps = data.skippedSteps;
   }
 
   /** One optimisation step on the next batch (strategy and plan as configured). */
@@ -217,28 +308,71 @@ export class Trainer {
     const started = performance.now();
     const timing = this.lastTiming;
     Object.assign(timing, emptyTiming());
+    this.stepTotals.reset();
     const rows = this.sampler.batch(this.epoch, this.batchInEpoch, this.batchRows);
     const scales = this.taskScales(rows);
     const T = this.spec.tasks.length;
+    const all = this.allTasks;
     const { strategy, sequentialMode } = this.config;
+    let applied = true;
     if (strategy === 'sum') {
       await this.runPhases(this.phases, rows, scales, timing);
-      if (this.plan === 'per-task') this.sumTaskGradients(timing);
-      this.apply(0, this.grads[T], timing);
+      if (this.plan === 'per-task') {
+        applied = all.every((t) => this.guard(this.grads[t], [t], 'task'));
+        if (applied) this.sumTaskGradients(timing);
+      }
+      applied = applied && this.guard(this.grads[T], all, 'global');
+      if (applied) this.apply(0, this.grads[T], timing);
     } else if (sequentialMode === 'stale') {
       await this.runPhases(this.phases, rows, scales, timing);
-      for (let t = 0; t < T; t++) this.apply(t, this.grads[t], timing);
+      applied = all.every((t) => this.guard(this.grads[t], [t], 'task') && this.guard(this.grads[t], [t], 'global'));
+      if (applied) for (let t = 0; t < T; t++) this.apply(t, this.grads[t], timing);
     } else {
-      for (let t = 0; t < T; t++) {
+      for (let t = 0; t < T && applied; t++) {
         await this.runPhases([this.phases[t]], rows, scales, timing);
-        this.apply(t, this.grads[t], timing);
+        // a skipped task ends the step; the tasks before it have already stepped
+        applied = this.guard(this.grads[t], [t], 'task') && this.guard(this.grads[t], [t], 'global');
+        if (applied) this.apply(t, this.grads[t], timing);
       }
     }
+    if (applied) this.trainTotals.addAll(this.stepTotals);
+    else this.skippedSteps++;
     timing.total = performance.now() - started;
     this.profile.add(timing);
     this.epochProfile.add(timing);
+    this.lastStep.step = this.globalStep;
+    this.lastStep.epoch = this.epoch;
+    this.lastStep.skipped = !applied;
+    this.lastStep.losses = this.stepTotals.means();
     this.batchInEpoch++;
     this.globalStep++;
+  }
+
+  /**
+   * Catches non-finite losses and gradients before they reach the parameters, and
+   * clips gradient norms. `level` says which check this call is: 'task' for one
+   * task's gradient before combination, 'global' for what the optimizer will get.
+   * Returns false when the step must be skipped; throws when the run must stop.
+   */
+  private guard(grad: Float32Array, tasks: readonly number[], level: 'task' | 'global'): boolean {
+    const norm = this.kernels.norm(grad.length, grad);
+    const sums = this.stepTotals.sums;
+    const badLoss = tasks.find((t) => !Number.isFinite(sums[3 * t]));
+    if (badLoss !== undefined || !Number.isFinite(norm)) {
+      const names = tasks.map((t) => this.spec.tasks[t].name).join('+');
+      const what = badLoss !== undefined
+        ? `task ${this.spec.tasks[badLoss].name}, step ${this.globalStep}: the loss is ${sums[3 * badLoss]}`
+        : `task ${names}, step ${this.globalStep}: the gradient is not finite (norm ${norm})`;
+      if (this.config.onNonFinite === 'stop') throw new NonFiniteError(what, this.globalStep);
+      this.warnings.push(`skipped step: ${what}`);
+      return false;
+    }
+    const clip = this.config.clipGradNorm;
+    if (clip && clip.per === level) {
+      const factor = clip.max / (norm + 1e-6); // torch.nn.utils.clip_grad_norm_'s rule
+      if (factor < 1) this.kernels.scale(grad.length, factor, grad);
+    }
+    return true;
   }
 
   /** gradScale per task: weight ÷ labelled entries in this batch (0 when none are labelled). */
@@ -267,7 +401,7 @@ export class Trainer {
     pt.minOverheadMs = Infinity;
     pt.jobs = 0;
     const reduceStart = performance.now();
-    for (const p of phases) p.reduce(this.trainTotals, started, pt);
+    for (const p of phases) p.reduce(this.stepTotals, started, pt);
     timing.reduce += performance.now() - reduceStart;
     if (pt.jobs === 0) return;
     const compute = pt.computeMs / Math.min(this.pool.size, pt.jobs);

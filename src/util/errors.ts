@@ -13,3 +13,26 @@ export class UserError extends Error {
 export function isUserError(e: unknown): e is Error {
   return e instanceof UserError || (e instanceof Error && e.name === 'UserError');
 }
+
+/**
+ * A run that cannot go on (a non-finite loss or gradient, a job that keeps
+ * failing). Not the user's typo, but reported the same way: one line naming the
+ * task and the step, no stack trace.
+ */
+export class RunError extends Error {
+  override name = 'RunError';
+  readonly exitCode: number = 1;
+}
+
+/** A NaN or infinity was about to reach the parameters (with --on-nonfinite stop). */
+export class NonFiniteError extends RunError {
+  override name = 'NonFiniteError';
+  constructor(message: string, readonly step: number) {
+    super(message);
+  }
+}
+
+/** Errors the CLI reports in one line without a stack trace. */
+export function isReportedError(e: unknown): e is Error {
+  return isUserError(e) || e instanceof RunError;
+}
