@@ -1,13 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { parseTaskSpec } from '../data/task-spec.js';
-import { kernelInfo, kernelNotice } from '../kernels/index.js';
+import { kernelInfo } from '../kernels/index.js';
 import { ACTIVATIONS, type Activation } from '../kernels/types.js';
 import { OPTIMIZER_NAMES, type OptimizerConfig, type OptimizerName } from '../optim/index.js';
 import { PLAN_NAMES, SEQUENTIAL_MODES, STRATEGY_NAMES, type TrainerConfig } from '../trainer/config.js';
-import { Trainer } from '../trainer/trainer.js';
-import { isUserError, UserError } from '../util/errors.js';
-import { epochLine, profileTable, summaryTable } from './format.js';
+import { isReportedError, isUserError, UserError, type RunError } from '../util/errors.js';
+import { trainCommand } from './train.js';
 import { choice, collect, finiteNumber, intList, keyValues, nonNegativeInt, positiveInt } from './parse.js';
 
 interface TrainOptions {
@@ -33,6 +32,15 @@ interface TrainOptions {
   seed: number;
   validation: number;
   profile?: boolean;
+  name?: string;
+  runsDir: string;
+  resume?: string;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  onNonfinite: 'stop' | 'skip';
+  clipGradNorm?: number;
+  clipPer: 'global' | 'task';
+  report: boolean;
 }
 
 /** Turns the parsed options into the API's config (the CLI is a thin layer over the Trainer). */
@@ -59,37 +67,30 @@ export function trainerConfig(o: TrainOptions): TrainerConfig {
     taskWeights: o.taskWeight,
     seed: o.seed,
     validationFraction: o.validation,
+    onNonFinite: o.onNonfinite,
+    clipGradNorm: o.clipGradNorm === undefined ? undefined : { max: o.clipGradNorm, per: o.clipPer },
   };
 }
 
-async function train(o: TrainOptions, print: (line: string) => void): Promise<void> {
-  const notice = kernelNotice();
-  if (notice) process.stderr.write(`${notice}\n`);
-  const trainer = await Trainer.create(trainerConfig(o));
-  try {
-    const { strategy, sequentialMode, workers } = trainer.config;
-    const mode = strategy === 'sequential' ? ` (${sequentialMode})` : '';
-    print(`multitask: ${trainer.dataset.source}, ${trainer.dataset.train.length} training / ${trainer.dataset.validation.length} validation rows, `
-      + `tasks ${trainer.spec.tasks.map((t) => t.name).join(', ')}; strategy ${strategy}${mode}, plan ${trainer.plan}, `
-      + `${workers} workers, ${trainer.shards} shard(s), ${trainer.kernels.backend} kernels`);
-    print('each task: loss train/validation, metric train/validation');
-    let seconds = 0;
-    let steps = 0;
-    await trainer.fit({
-      epochs: o.epochs,
-      onEpoch: (r) => {
-        seconds += r.seconds;
-        steps += r.steps;
-        print(epochLine(r, o.epochs));
-      },
-    });
-    print(`\n${steps} steps in ${seconds.toFixed(2)} s (${(steps / seconds).toFixed(1)} steps/s). Final validation:`);
-    print(summaryTable(trainer.evaluate('validation')));
-    if (o.profile) print(`\n${profileTable(trainer.profile)}`);
-  } finally {
-    await trainer.close();
+function runTrain(o: TrainOptions, command: Command, print: (line: string) => void): Promise<number> {
+  if (o.resume) {
+    // a resumed run keeps its own settings; only where it runs may change
+    const allowed = new Set(['resume', 'workers', 'profile', 'report', 'runsDir']);
+    const clash = Object.keys(o).find((k) => !allowed.has(k) && command.getOptionValueSource(k) === 'cli');
+    if (clash) throw new UserError(`--resume: the run keeps the settings in its config.json; --${clash.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change them`);
   }
+  return trainCommand({
+    runConfig: { format: 1, trainer: trainerConfig(o), epochs: o.epochs, checkpointEvery: o.checkpointEvery, keepCheckpoints: o.keepCheckpoints },
+    runsDir: o.runsDir,
+    name: o.name,
+    resume: o.resume,
+    workers: o.workers,
+    profile: o.profile,
+    report: o.report,
+  }, print);
 }
+
+
 
 function info(print: (line: string) => void): void {
   const k = kernelInfo();
@@ -97,6 +98,8 @@ function info(print: (line: string) => void): void {
   print(`workers: ${availableParallelism()} (default: available cores)`);
   print(`node: ${process.version}`);
 }
+
+let exitCode = 0;
 
 export function buildProgram(print: (line: string) => void): Command {
   const program = new Command('multitask')
@@ -127,7 +130,18 @@ export function buildProgram(print: (line: string) => void): Command {
     .option('--seed <n>', 'random seed (initialisation, split, batches)', nonNegativeInt('--seed'), 0)
     .option('--validation <fraction>', 'fraction of rows held out', finiteNumber('--validation', (n) => n >= 0 && n < 1, 'a number in [0, 1)'), 0.2)
     .option('--profile', 'print where each step\'s time went (worker compute, transport, reduction, combination, optimizer, idle)')
-    .action(async (o: TrainOptions) => train(o, print));
+    .option('--name <name>', 'run name: the run goes to <runs-dir>/<name>/ (default: time and strategy)')
+    .option('--runs-dir <dir>', 'where run directories go', 'runs')
+    .option('--resume <run-dir>', 'continue a stopped run from its newest checkpoint')
+    .option('--checkpoint-every <steps>', 'checkpoint every n steps (and at every epoch end); 0: epoch ends only', nonNegativeInt('--checkpoint-every'), 500)
+    .option('--keep-checkpoints <k>', 'checkpoints kept', positiveInt('--keep-checkpoints'), 3)
+    .addOption(new Option('--on-nonfinite <action>', 'a NaN or infinity in a loss or gradient: stop the run, or skip the step').argParser(choice('--on-nonfinite', ['stop', 'skip'] as const)).default('stop'))
+    .option('--clip-grad-norm <max>', 'clip gradient norms to max (torch.nn.utils.clip_grad_norm_ rule)', finiteNumber('--clip-grad-norm', (n) => n > 0, 'a number > 0'))
+    .addOption(new Option('--clip-per <level>', 'clip each update (global) or each task\'s gradient (task)').argParser(choice('--clip-per', ['global', 'task'] as const)).default('global'))
+    .option('--no-report', 'do not write report.html at the end')
+    .action(async (o: TrainOptions, command: Command) => {
+      exitCode = await runTrain(o, command, print);
+    });
   program.command('info')
     .description('print the kernel backend, instruction set and default worker count')
     .action(() => info(print));
@@ -139,17 +153,18 @@ export async function main(argv: string[], print: (line: string) => void = (l) =
   const program = buildProgram(print);
   program.configureOutput({ writeErr: () => {} });
   try {
+    exitCode = 0;
     await program.parseAsync(argv);
-    return 0;
+    return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       process.stderr.write(`multitask: ${e.message.replace(/^error: /, '')}\n`);
       return 2;
     }
-    if (isUserError(e)) {
+    if (isReportedError(e)) {
       process.stderr.write(`multitask: ${e.message}\n`);
-      return 2;
+      return isUserError(e) ? 2 : (e as RunError).exitCode;
     }
     process.stderr.write(`multitask: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
     return 1;

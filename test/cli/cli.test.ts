@@ -8,9 +8,13 @@ const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
 
 interface Run { code: number; stdout: string; stderr: string }
 
+const runsDir = mkdtempSync(join(tmpdir(), 'multitask-runs-'));
+
+/** Runs the CLI; `train` runs go to a temporary runs directory. */
 function cli(...args: string[]): Promise<Run> {
+  const full = args[0] === 'train' && !args.includes('--resume') ? [...args, '--runs-dir', runsDir] : args;
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...full], { timeout: 120_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
