@@ -10,6 +10,7 @@ import { ParameterStore, viewTensors, type ModelTensors } from '../src/model/par
 import { segmentsFor, segmentsLength } from '../src/model/layout.js';
 import { gatherRows, targetWidth, taskGradients, Workspace, type TaskTerm } from '../src/model/network.js';
 import { attachDataset } from '../src/data/dataset.js';
+import { faultFor, parseFaults } from '../src/protocol/faults.js';
 import { FrameArena } from '../src/protocol/arena.js';
 import { PROTOCOL_VERSION } from '../src/protocol/codec.js';
 import { flattenSegments, HEADER_BLOCK, writeFrameHeader } from '../src/protocol/frame.js';
@@ -78,12 +79,23 @@ class WorkerState {
 }
 
 let state: WorkerState | undefined;
+const faults = parseFaults(process.env.MULTITASK_FAULTS);
+
+/** Injected faults (tests only; see src/protocol/faults.ts). */
+function injectFault(job: GradientJob): void {
+  const fault = faultFor(faults, job.step, job.tasks, job.attempt);
+  if (!fault) return;
+  if (fault.kind === 'throw') throw new Error(`injected fault (attempt ${job.attempt + 1})`);
+  if (fault.kind === 'exit') process.exit(70); // in a worker thread this ends the thread only
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // hang until the pool ends this thread
+}
 
 export default function runJob(job: WorkerJob): number {
   state ??= new WorkerState(workerData as WorkerSetup);
   if (job.v !== PROTOCOL_VERSION) throw new Error(`job protocol version ${job.v}, the worker speaks ${PROTOCOL_VERSION}`);
   if (job.kind === 'warm') return 0;
   try {
+    injectFault(job);
     return state.compute(job);
   } catch (e) {
     const names = job.tasks.map((t) => state!.setup.spec.tasks[t]?.name ?? `#${t}`).join('+');

@@ -31,6 +31,8 @@ export interface GradientJob {
   scales: number[];
   rowStart: number;
   rowCount: number;
+  /** 0 on the first try, then 1, 2, ... when the pool retries the job after a fault */
+  attempt: number;
 }
 
 /** Makes a thread initialise its state; used to warm the pool before timing or training. */

@@ -46,6 +46,10 @@ export interface TrainerConfig {
   onNonFinite?: 'stop' | 'skip';
   /** Clip gradient norms (PyTorch's clip_grad_norm_ rule): of each update ('global') or of each task's gradient ('task'). */
   clipGradNorm?: { max: number; per?: 'global' | 'task' };
+  /** A job taking longer is presumed hung: its thread is replaced and the job retried (default 120 s). */
+  jobTimeoutMs?: number;
+  /** Retries of a failed job before the run stops (default 2). */
+  jobRetries?: number;
 }
 
 export interface ResolvedConfig {
@@ -65,6 +69,8 @@ export interface ResolvedConfig {
   validationFraction: number;
   onNonFinite: 'stop' | 'skip';
   clipGradNorm: { max: number; per: 'global' | 'task' } | null;
+  jobTimeoutMs: number;
+  jobRetries: number;
 }
 
 function oneOf<T extends string>(value: T | undefined, allowed: readonly T[], fallback: T, where: string): T {
@@ -108,6 +114,8 @@ export function resolveConfig(config: TrainerConfig): ResolvedConfig {
   return {
     onNonFinite: oneOf(config.onNonFinite, ['stop', 'skip'] as const, 'stop', 'onNonFinite'),
     clipGradNorm: clip ? { max: clip.max, per: clipPer } : null,
+    jobTimeoutMs: positiveInt(config.jobTimeoutMs, 120_000, 'jobTimeoutMs'),
+    jobRetries: config.jobRetries === undefined ? 2 : positiveInt(config.jobRetries + 1, 1, 'jobRetries') - 1,
     data: config.data ?? { kind: 'penguins' },
     trunk: config.trunk ?? [{ units: 64, activation: 'relu' }, { units: 64, activation: 'relu' }],
     heads: config.heads ?? {},

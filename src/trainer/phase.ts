@@ -70,7 +70,7 @@ export class GradientPhase {
     }
     await Promise.all(this.slots.map((slot, s) => slot.job.rowCount === 0
       ? undefined
-      : pool.run(slot.job).then(() => { this.finished[s] = performance.now(); })));
+      : pool.runWithRetry(slot.job, this.taskNames).then(() => { this.finished[s] = performance.now(); })));
   }
 
   /**

@@ -18,7 +18,7 @@ export function gradientJobs(step: number, version: number, tasks: number[], sca
   for (let s = 0; s < shards; s++) {
     const { start, count } = shardRange(rows, shards, s);
     if (count === 0) continue;
-    jobs.push({ kind: 'gradient', v: PROTOCOL_VERSION, step, version, shard: s, slot: firstSlot + s, tasks, scales, rowStart: start, rowCount: count });
+    jobs.push({ kind: 'gradient', v: PROTOCOL_VERSION, step, version, shard: s, slot: firstSlot + s, tasks, scales, rowStart: start, rowCount: count, attempt: 0 });
   }
   return jobs;
 }

@@ -1,7 +1,18 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import { warmJob, type WorkerJob, type WorkerSetup } from '../protocol/messages.js';
+import { warmJob, type GradientJob, type WorkerJob, type WorkerSetup } from '../protocol/messages.js';
+import { RunError } from '../util/errors.js';
+
+/** How hard the pool tries before a failing job stops the run. */
+export interface FaultPolicy {
+  /** retries of one job after its first failure */
+  retries: number;
+  /** a job running longer than this is presumed hung: its thread is ended and the job retried */
+  jobTimeoutMs: number;
+}
+
+export const DEFAULT_FAULT_POLICY: FaultPolicy = { retries: 2, jobTimeoutMs: 120_000 };
 import { packageRoot } from '../util/package-root.js';
 
 /** Workers always start from the compiled JavaScript, whether the caller runs from dist/ or from sources. */
@@ -21,7 +32,7 @@ export class WorkerPool {
   private poolError: Error | undefined;
   private closed = false;
 
-  constructor(readonly size: number, setup: WorkerSetup) {
+  constructor(readonly size: number, setup: WorkerSetup, private readonly faults: FaultPolicy = DEFAULT_FAULT_POLICY) {
     this.piscina = new Piscina({
       filename: workerFile(),
       minThreads: size,
@@ -45,6 +56,37 @@ export class WorkerPool {
     if (this.poolError) throw this.poolError;
     return (await this.piscina.run(job)) as number;
   }
+
+  /**
+   * Runs a gradient job; a job that throws, whose thread dies, or that runs past
+   * the timeout (its thread is then ended and replaced) is run again on a fresh
+   * attempt. Its slot is rewritten from scratch at unchanged parameters, so the
+   * result is the same as without the fault. After `retries` retries the run
+   * stops with a RunError naming the task, the step and the last cause.
+   */
+  async runWithRetry(job: GradientJob, label: string): Promise<number> {
+    let cause = '';
+    for (let attempt = 0; attempt <= this.faults.retries; attempt++) {
+      job.attempt = attempt;
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), this.faults.jobTimeoutMs);
+      try {
+        if (this.poolError) throw this.poolError;
+        return (await this.piscina.run(job, { signal: abort.signal })) as number;
+      } catch (e) {
+        if (this.closed) throw e;
+        cause = abort.signal.aborted ? `no answer within ${this.faults.jobTimeoutMs} ms (worker ended)` : (e as Error).message;
+        this.poolError = undefined;
+        this.onFault?.(`${label}: attempt ${attempt + 1} failed: ${cause}; retrying`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    throw new RunError(`task ${label}, step ${job.step}: the job failed ${this.faults.retries + 1} times; last cause: ${cause}`);
+  }
+
+  /** Told about every fault that is retried. */
+  onFault?: (message: string) => void;
 
   async close(): Promise<void> {
     if (this.closed) return;

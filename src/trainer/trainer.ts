@@ -151,6 +151,7 @@ export class Trainer {
     this.trainTotals = new LossTotals(dataset.tasks);
     this.stepTotals = new LossTotals(dataset.tasks);
     this.allTasks = spec.tasks.map((_, t) => t);
+    pool.onFault = (message) => this.warnings.push(`worker fault: ${message}`);
     this.lastStep = { step: 0, epoch: 0, losses: {}, timing: this.lastTiming };
     const { workers: _workers, data, ...settings } = config;
     this.configHash = configHash({
@@ -190,7 +191,7 @@ export class Trainer {
       arena: arena.handle,
       batchRows,
       maxRows: Math.ceil(batch / shards),
-    });
+    }, { retries: resolved.jobRetries, jobTimeoutMs: resolved.jobTimeoutMs });
     try {
       await pool.warm();
     } catch (e) {

@@ -1,0 +1,43 @@
+/**
+ * Fault injection for tests: MULTITASK_FAULTS lists faults the workers inject
+ * into gradient jobs, comma-separated, each `kind:step[:task[:times]]`:
+ *   kind   throw (the job throws), exit (the worker thread exits), hang (the job never returns)
+ *   step   the step whose jobs fail
+ *   task   only jobs that include this task index (default: any)
+ *   times  how many attempts of the job fail (default 1: the first retry succeeds)
+ * e.g. MULTITASK_FAULTS=throw:3,exit:5:1,hang:7::5
+ */
+export type FaultKind = 'throw' | 'exit' | 'hang';
+
+export interface Fault {
+  kind: FaultKind;
+  step: number;
+  task?: number;
+  times: number;
+}
+
+export function parseFaults(text: string | undefined): Fault[] {
+  if (!text) return [];
+  return text.split(',').map((part) => {
+    const [kind, step, task, times] = part.trim().split(':');
+    if (kind !== 'throw' && kind !== 'exit' && kind !== 'hang') {
+      throw new Error(`MULTITASK_FAULTS: "${part}": kind must be throw, exit or hang`);
+    }
+    const int = (s: string | undefined, what: string) => {
+      const n = Number(s);
+      if (!Number.isSafeInteger(n) || n < 0) throw new Error(`MULTITASK_FAULTS: "${part}": ${what} must be a non-negative integer`);
+      return n;
+    };
+    return {
+      kind,
+      step: int(step, 'step'),
+      task: task ? int(task, 'task') : undefined,
+      times: times ? int(times, 'times') : 1,
+    };
+  });
+}
+
+/** The fault to inject into a job, if any. */
+export function faultFor(faults: readonly Fault[], step: number, tasks: readonly number[], attempt: number): Fault | undefined {
+  return faults.find((f) => f.step === step && attempt < f.times && (f.task === undefined || tasks.includes(f.task)));
+}
