@@ -60,8 +60,12 @@ function summarize(run: RunDirectory, trainer: Trainer, name: string, seconds: n
   const best = new Map<string, number>();
   const final = new Map<string, number>();
   for (const line of readFileSync(join(run.dir, RUN_FILES.metrics), 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = validateRecord(JSON.parse(line));
+    let r;
+    try {
+      r = line.trim() ? validateRecord(JSON.parse(line)) : null;
+    } catch {
+      continue; // a line torn by a crash before the resume point
+    }
     if (r?.type !== 'eval' || r.split !== 'validation') continue;
     for (const [task, m] of Object.entries(r.tasks)) {
       const better = m.metricName === 'accuracy' ? Math.max : Math.min;
