@@ -12,10 +12,10 @@
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
-      "cflags!": ["-fno-exceptions", "-O0", "-O2"],
+      "cflags!": ["-fno-exceptions", "-O0", "-O2", "-fno-omit-frame-pointer"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-O0", "-O2"],
       "cflags": ["-O3", "-fno-math-errno", "-fvisibility=hidden"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fno-math-errno", "-fvisibility=hidden"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fno-math-errno", "-fvisibility=hidden", "-Wno-psabi"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

@@ -65,7 +65,7 @@ function main() {
 
   const nodeGyp = findNodeGyp();
   const nodeDir = findNodeDir();
-  const gypArgs = ['rebuild', '--release', ...(nodeDir ? [`--nodedir=${nodeDir}`] : [])];
+  const gypArgs = ['rebuild', '--release', '--jobs=max', ...(nodeDir ? [`--nodedir=${nodeDir}`] : [])];
   const [cmd, args] = nodeGyp
     ? [process.execPath, [nodeGyp, ...gypArgs]]
     : ['npm', ['exec', '--yes=false', '--', 'node-gyp', ...gypArgs]];
@@ -75,7 +75,6 @@ function main() {
     cwd: root,
     encoding: 'utf8',
     stdio: verbose ? 'inherit' : 'pipe',
-    env: { ...process.env, JOBS: process.env.JOBS ?? 'max' },
     shell: !nodeGyp && process.platform === 'win32',
   });
   if (res.error) giveUp(`${nodeGyp ? 'node-gyp' : 'npm exec node-gyp'} could not run: ${res.error.message}`);

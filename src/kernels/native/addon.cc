@@ -15,7 +15,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common.h"
@@ -25,44 +27,57 @@ namespace {
 using mt::idx;
 using mt::KernelTable;
 
-const KernelTable* table_of(const Napi::CallbackInfo& info) {
-  return static_cast<const KernelTable*>(info.Data());
+// --- argument checking --------------------------------------------------------------
+//
+// The kernels are called thousands of times per training step, often on small arrays,
+// so the checks go straight to Node-API (one call per argument: napi_get_typedarray_info
+// returns the same data pointer, byte offset included, that Napi::TypedArrayOf::Data()
+// does) and error messages are only built when they are thrown.
+
+struct ArgError {
+  bool range;  // RangeError, else TypeError
+  std::string message;
+};
+
+std::string num_str(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
 }
 
-// --- argument checking --------------------------------------------------------------
+std::string dims(idx a, idx b) { return std::to_string(a) + "×" + std::to_string(b); }
 
-struct Args {
-  const Napi::CallbackInfo& info;
-  const char* fn;
+constexpr std::size_t kMaxArgs = 12;
 
-  Napi::Env env() const { return info.Env(); }
-
-  [[noreturn]] void type_error(const std::string& msg) const {
-    throw Napi::TypeError::New(env(), std::string(fn) + ": " + msg);
+class Args {
+ public:
+  Args(napi_env env, napi_callback_info cb, const char* fn, std::size_t expected) : env_(env), fn_(fn) {
+    std::size_t argc = kMaxArgs;
+    void* data = nullptr;
+    if (napi_get_cb_info(env, cb, &argc, argv_, nullptr, &data) != napi_ok) type_error("cannot read arguments");
+    table_ = static_cast<const KernelTable*>(data);
+    if (argc < expected)
+      type_error("expected " + std::to_string(expected) + " arguments, got " + std::to_string(argc));
   }
-  [[noreturn]] void range_error(const std::string& msg) const {
-    throw Napi::RangeError::New(env(), std::string(fn) + ": " + msg);
-  }
 
-  void count(std::size_t n) const {
-    if (info.Length() < n)
-      type_error("expected " + std::to_string(n) + " arguments, got " +
-                 std::to_string(info.Length()));
-  }
+  const KernelTable* table() const { return table_; }
+
+  [[noreturn]] void type_error(const std::string& msg) const { throw ArgError{false, std::string(fn_) + ": " + msg}; }
+  [[noreturn]] void range_error(const std::string& msg) const { throw ArgError{true, std::string(fn_) + ": " + msg}; }
 
   bool boolean(std::size_t i, const char* name) const {
-    const Napi::Value v = info[i];
-    if (!v.IsBoolean()) type_error(std::string(name) + " must be a boolean");
-    return v.As<Napi::Boolean>().Value();
+    bool b;
+    if (napi_get_value_bool(env_, argv_[i], &b) != napi_ok) type_error(std::string(name) + " must be a boolean");
+    return b;
   }
 
   double number(std::size_t i, const char* name) const {
-    const Napi::Value v = info[i];
-    if (!v.IsNumber()) type_error(std::string(name) + " must be a number");
-    return v.As<Napi::Number>().DoubleValue();
+    double d;
+    if (napi_get_value_double(env_, argv_[i], &d) != napi_ok) type_error(std::string(name) + " must be a number");
+    return d;
   }
 
-  // A size: a non-negative integer (safe integer range).
+  // A size: a non-negative safe integer.
   idx size(std::size_t i, const char* name) const {
     const double d = number(i, name);
     if (!(d >= 0.0) || d != std::floor(d) || d > 9007199254740991.0)
@@ -72,30 +87,32 @@ struct Args {
 
   int code(std::size_t i, const char* name, int limit) const {
     const double d = number(i, name);
-    if (!(d >= 0.0) || d != std::floor(d) || d >= limit)
-      range_error(std::string(name) + " code out of range: " + num_str(d));
+    if (!(d >= 0.0) || d != std::floor(d) || d >= limit) range_error(std::string(name) + " code out of range: " + num_str(d));
     return static_cast<int>(d);
   }
 
-  template <typename T, napi_typedarray_type kType>
-  T* typed(std::size_t i, const char* name, idx needed, const char* kind,
-           const std::string& why) const {
-    const Napi::Value v = info[i];
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType)
+  // The data of a typed array of kType holding at least `needed` elements; `why`
+  // (a callable returning the size formula) is only evaluated for the error message.
+  template <typename T, napi_typedarray_type kType, class Why>
+  T* typed(std::size_t i, const char* name, idx needed, const char* kind, Why why) const {
+    napi_typedarray_type type;
+    std::size_t len = 0;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env_, argv_[i], &type, &len, &data, nullptr, nullptr) != napi_ok || type != kType)
       type_error(std::string(name) + " must be a " + kind);
-    Napi::TypedArrayOf<T> arr = v.As<Napi::TypedArrayOf<T>>();
-    const std::size_t len = arr.ElementLength();
     if (static_cast<double>(len) < static_cast<double>(needed))
-      range_error(std::string(name) + " has " + std::to_string(len) + " elements, needs " +
-                  std::to_string(needed) + " (" + why + ")");
-    return arr.Data();
+      range_error(std::string(name) + " has " + std::to_string(len) + " elements, needs " + std::to_string(needed) +
+                  " (" + why() + ")");
+    return static_cast<T*>(data);
   }
 
-  float* f32(std::size_t i, const char* name, idx needed, const std::string& why) const {
+  template <class Why>
+  float* f32(std::size_t i, const char* name, idx needed, Why why) const {
     return typed<float, napi_float32_array>(i, name, needed, "Float32Array", why);
   }
 
-  double* f64(std::size_t i, const char* name, idx needed, const std::string& why) const {
+  template <class Why>
+  double* f64(std::size_t i, const char* name, idx needed, Why why) const {
     return typed<double, napi_float64_array>(i, name, needed, "Float64Array", why);
   }
 
@@ -105,182 +122,217 @@ struct Args {
     return r;
   }
 
-  static std::string num_str(double d) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", d);
-    return buf;
-  }
+ private:
+  napi_env env_;
+  const char* fn_;
+  const KernelTable* table_ = nullptr;
+  napi_value argv_[kMaxArgs] = {};
 };
 
-std::string dims(idx a, idx b) { return std::to_string(a) + "×" + std::to_string(b); }
+// Runs a kernel entry point, turning argument errors into JS exceptions.
+template <class F>
+napi_value guarded(napi_env env, F f) {
+  try {
+    return f();
+  } catch (const ArgError& e) {
+    if (e.range) napi_throw_range_error(env, nullptr, e.message.c_str());
+    else napi_throw_type_error(env, nullptr, e.message.c_str());
+  } catch (const std::bad_alloc&) {
+    napi_throw_error(env, nullptr, "multitask native kernels: out of memory for packing buffers");
+  }
+  return nullptr;
+}
+
+napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+napi_value number_value(napi_env env, double d) {
+  napi_value v;
+  napi_create_double(env, d, &v);
+  return v;
+}
 
 // --- kernels ------------------------------------------------------------------------
 
 // gemm(transA, transB, m, n, k, alpha, a, b, beta, c)
-Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  const Args g{info, "gemm"};
-  g.count(10);
-  const bool ta = g.boolean(0, "transA"), tb = g.boolean(1, "transB");
-  const idx m = g.size(2, "m"), n = g.size(3, "n"), k = g.size(4, "k");
-  const double alpha = g.number(5, "alpha"), beta = g.number(8, "beta");
-  const float* a = g.f32(6, "a", g.product(m, k, "m×k"), (ta ? "k×m = " : "m×k = ") + (ta ? dims(k, m) : dims(m, k)));
-  const float* b = g.f32(7, "b", g.product(k, n, "k×n"), (tb ? "n×k = " : "k×n = ") + (tb ? dims(n, k) : dims(k, n)));
-  float* c = g.f32(9, "c", g.product(m, n, "m×n"), "m×n = " + dims(m, n));
-  table_of(info)->gemm(ta, tb, m, n, k, static_cast<float>(alpha), a, b, static_cast<float>(beta), c);
-  return info.Env().Undefined();
+napi_value Gemm(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "gemm", 10);
+    const bool ta = g.boolean(0, "transA"), tb = g.boolean(1, "transB");
+    const idx m = g.size(2, "m"), n = g.size(3, "n"), k = g.size(4, "k");
+    const double alpha = g.number(5, "alpha"), beta = g.number(8, "beta");
+    const float* a = g.f32(6, "a", g.product(m, k, "m×k"), [&] { return ta ? "k×m = " + dims(k, m) : "m×k = " + dims(m, k); });
+    const float* b = g.f32(7, "b", g.product(k, n, "k×n"), [&] { return tb ? "n×k = " + dims(n, k) : "k×n = " + dims(k, n); });
+    float* c = g.f32(9, "c", g.product(m, n, "m×n"), [&] { return "m×n = " + dims(m, n); });
+    g.table()->gemm(ta, tb, m, n, k, static_cast<float>(alpha), a, b, static_cast<float>(beta), c);
+    return undefined(env);
+  });
 }
 
 // biasActivation(rows, cols, z, bias, actCode, h)
-Napi::Value BiasActivation(const Napi::CallbackInfo& info) {
-  const Args g{info, "biasActivation"};
-  g.count(6);
-  const idx rows = g.size(0, "rows"), cols = g.size(1, "cols");
-  const idx total = g.product(rows, cols, "rows×cols");
-  const std::string why = "rows×cols = " + dims(rows, cols);
-  float* z = g.f32(2, "z", total, why);
-  const float* bias = g.f32(3, "bias", cols, "cols = " + std::to_string(cols));
-  const int act = g.code(4, "activation", mt::kActCount);
-  float* h = g.f32(5, "h", total, why);
-  table_of(info)->bias_activation(rows, cols, z, bias, act, h);
-  return info.Env().Undefined();
+napi_value BiasActivation(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "biasActivation", 6);
+    const idx rows = g.size(0, "rows"), cols = g.size(1, "cols");
+    const idx total = g.product(rows, cols, "rows×cols");
+    const auto why = [&] { return "rows×cols = " + dims(rows, cols); };
+    float* z = g.f32(2, "z", total, why);
+    const float* bias = g.f32(3, "bias", cols, [&] { return "cols = " + std::to_string(cols); });
+    const int act = g.code(4, "activation", mt::kActCount);
+    float* h = g.f32(5, "h", total, why);
+    g.table()->bias_activation(rows, cols, z, bias, act, h);
+    return undefined(env);
+  });
 }
 
 // activationBackward(n, actCode, z, h, dh, dz): only the array the derivative reads
 // (z for gelu, h for relu/tanh/sigmoid, neither for identity) must hold n elements.
-Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
-  const Args g{info, "activationBackward"};
-  g.count(6);
-  const idx n = g.size(0, "n");
-  const int act = g.code(1, "activation", mt::kActCount);
-  const std::string why = "n = " + std::to_string(n);
-  const float* z = g.f32(2, "z", act == mt::kGelu ? n : 0, why);
-  const bool reads_h = act == mt::kRelu || act == mt::kTanh || act == mt::kSigmoid;
-  const float* h = g.f32(3, "h", reads_h ? n : 0, why);
-  const float* dh = g.f32(4, "dh", n, why);
-  float* dz = g.f32(5, "dz", n, why);
-  table_of(info)->activation_backward(n, act, z, h, dh, dz);
-  return info.Env().Undefined();
+napi_value ActivationBackward(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "activationBackward", 6);
+    const idx n = g.size(0, "n");
+    const int act = g.code(1, "activation", mt::kActCount);
+    const auto why = [&] { return "n = " + std::to_string(n); };
+    const bool reads_h = act == mt::kRelu || act == mt::kTanh || act == mt::kSigmoid;
+    const float* z = g.f32(2, "z", act == mt::kGelu ? n : 0, why);
+    const float* h = g.f32(3, "h", reads_h ? n : 0, why);
+    const float* dh = g.f32(4, "dh", n, why);
+    float* dz = g.f32(5, "dz", n, why);
+    g.table()->activation_backward(n, act, z, h, dh, dz);
+    return undefined(env);
+  });
 }
 
 // biasGrad(rows, cols, dy, db)
-Napi::Value BiasGrad(const Napi::CallbackInfo& info) {
-  const Args g{info, "biasGrad"};
-  g.count(4);
-  const idx rows = g.size(0, "rows"), cols = g.size(1, "cols");
-  const float* dy = g.f32(2, "dy", g.product(rows, cols, "rows×cols"), "rows×cols = " + dims(rows, cols));
-  float* db = g.f32(3, "db", cols, "cols = " + std::to_string(cols));
-  table_of(info)->bias_grad(rows, cols, dy, db);
-  return info.Env().Undefined();
+napi_value BiasGrad(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "biasGrad", 4);
+    const idx rows = g.size(0, "rows"), cols = g.size(1, "cols");
+    const float* dy = g.f32(2, "dy", g.product(rows, cols, "rows×cols"), [&] { return "rows×cols = " + dims(rows, cols); });
+    float* db = g.f32(3, "db", cols, [&] { return "cols = " + std::to_string(cols); });
+    g.table()->bias_grad(rows, cols, dy, db);
+    return undefined(env);
+  });
 }
 
 // loss(kindCode, rows, cols, pred, target, gradScale, grad, stats)
-Napi::Value Loss(const Napi::CallbackInfo& info) {
-  const Args g{info, "loss"};
-  g.count(8);
-  const int kind = g.code(0, "loss kind", mt::kLossCount);
-  const idx rows = g.size(1, "rows"), cols = g.size(2, "cols");
-  const idx total = g.product(rows, cols, "rows×cols");
-  const std::string why = "rows×cols = " + dims(rows, cols);
-  const float* pred = g.f32(3, "pred", total, why);
-  const bool per_row = kind == mt::kCrossEntropy;
-  const float* target = g.f32(4, "target", per_row ? rows : total,
-                              per_row ? "one class index per row, rows = " + std::to_string(rows) : why);
-  const double grad_scale = g.number(5, "gradScale");
-  float* grad = g.f32(6, "grad", total, why);
-  double* stats = g.f64(7, "stats", 3, "LOSS_STATS_LENGTH = 3");
-  const idx bad = mt::loss(kind, rows, cols, pred, target, static_cast<float>(grad_scale), grad, stats);
-  if (bad >= 0)
-    g.range_error("cross_entropy target[" + std::to_string(bad) + "] = " +
-                  Args::num_str(target[bad]) + " is not a class index in [0, " +
-                  std::to_string(cols) + ")");
-  return info.Env().Undefined();
+napi_value Loss(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "loss", 8);
+    const int kind = g.code(0, "loss kind", mt::kLossCount);
+    const idx rows = g.size(1, "rows"), cols = g.size(2, "cols");
+    const idx total = g.product(rows, cols, "rows×cols");
+    const auto why = [&] { return "rows×cols = " + dims(rows, cols); };
+    const float* pred = g.f32(3, "pred", total, why);
+    const bool per_row = kind == mt::kCrossEntropy;
+    const float* target = g.f32(4, "target", per_row ? rows : total, [&] {
+      return per_row ? "one class index per row, rows = " + std::to_string(rows) : why();
+    });
+    const double grad_scale = g.number(5, "gradScale");
+    float* grad = g.f32(6, "grad", total, why);
+    double* stats = g.f64(7, "stats", 3, [] { return std::string("LOSS_STATS_LENGTH = 3"); });
+    const idx bad = mt::loss(kind, rows, cols, pred, target, static_cast<float>(grad_scale), grad, stats);
+    if (bad >= 0)
+      g.range_error("cross_entropy target of row " + std::to_string(bad) + " is " + num_str(target[bad]) +
+                    ", not a class index in [0, " + std::to_string(cols) + ")");
+    return undefined(env);
+  });
 }
 
 // axpy(n, alpha, x, y)
-Napi::Value Axpy(const Napi::CallbackInfo& info) {
-  const Args g{info, "axpy"};
-  g.count(4);
-  const idx n = g.size(0, "n");
-  const double alpha = g.number(1, "alpha");
-  const std::string why = "n = " + std::to_string(n);
-  const float* x = g.f32(2, "x", n, why);
-  float* y = g.f32(3, "y", n, why);
-  table_of(info)->axpy(n, static_cast<float>(alpha), x, y);
-  return info.Env().Undefined();
+napi_value Axpy(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "axpy", 4);
+    const idx n = g.size(0, "n");
+    const double alpha = g.number(1, "alpha");
+    const auto why = [&] { return "n = " + std::to_string(n); };
+    const float* x = g.f32(2, "x", n, why);
+    float* y = g.f32(3, "y", n, why);
+    g.table()->axpy(n, static_cast<float>(alpha), x, y);
+    return undefined(env);
+  });
 }
 
 // scale(n, alpha, x)
-Napi::Value Scale(const Napi::CallbackInfo& info) {
-  const Args g{info, "scale"};
-  g.count(3);
-  const idx n = g.size(0, "n");
-  const double alpha = g.number(1, "alpha");
-  float* x = g.f32(2, "x", n, "n = " + std::to_string(n));
-  table_of(info)->scale(n, static_cast<float>(alpha), x);
-  return info.Env().Undefined();
+napi_value Scale(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "scale", 3);
+    const idx n = g.size(0, "n");
+    const double alpha = g.number(1, "alpha");
+    float* x = g.f32(2, "x", n, [&] { return "n = " + std::to_string(n); });
+    g.table()->scale(n, static_cast<float>(alpha), x);
+    return undefined(env);
+  });
 }
 
 // dot(n, x, y) → number
-Napi::Value Dot(const Napi::CallbackInfo& info) {
-  const Args g{info, "dot"};
-  g.count(3);
-  const idx n = g.size(0, "n");
-  const std::string why = "n = " + std::to_string(n);
-  const float* x = g.f32(1, "x", n, why);
-  const float* y = g.f32(2, "y", n, why);
-  return Napi::Number::New(info.Env(), table_of(info)->dot(n, x, y));
+napi_value Dot(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "dot", 3);
+    const idx n = g.size(0, "n");
+    const auto why = [&] { return "n = " + std::to_string(n); };
+    const float* x = g.f32(1, "x", n, why);
+    const float* y = g.f32(2, "y", n, why);
+    return number_value(env, g.table()->dot(n, x, y));
+  });
 }
 
 // norm(n, x) → number
-Napi::Value Norm(const Napi::CallbackInfo& info) {
-  const Args g{info, "norm"};
-  g.count(2);
-  const idx n = g.size(0, "n");
-  const float* x = g.f32(1, "x", n, "n = " + std::to_string(n));
-  return Napi::Number::New(info.Env(), std::sqrt(table_of(info)->sum_squares(n, x)));
+napi_value Norm(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "norm", 2);
+    const idx n = g.size(0, "n");
+    const float* x = g.f32(1, "x", n, [&] { return "n = " + std::to_string(n); });
+    return number_value(env, std::sqrt(g.table()->sum_squares(n, x)));
+  });
 }
 
 // sgdStep(n, param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, firstStep)
-Napi::Value SgdStep(const Napi::CallbackInfo& info) {
-  const Args g{info, "sgdStep"};
-  g.count(10);
-  const idx n = g.size(0, "n");
-  mt::SgdHyper h{};
-  h.lr = g.number(4, "lr");
-  h.momentum = g.number(5, "momentum");
-  h.dampening = g.number(6, "dampening");
-  h.nesterov = g.boolean(7, "nesterov");
-  h.weight_decay = g.number(8, "weightDecay");
-  h.first_step = g.boolean(9, "firstStep");
-  const std::string why = "n = " + std::to_string(n);
-  float* param = g.f32(1, "param", n, why);
-  const float* grad = g.f32(2, "grad", n, why);
-  float* buf = g.f32(3, "buf", h.momentum != 0.0 ? n : 0, why + " (momentum ≠ 0)");
-  table_of(info)->sgd_step(n, param, grad, buf, h);
-  return info.Env().Undefined();
+napi_value SgdStep(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "sgdStep", 10);
+    const idx n = g.size(0, "n");
+    mt::SgdHyper h{};
+    h.lr = g.number(4, "lr");
+    h.momentum = g.number(5, "momentum");
+    h.dampening = g.number(6, "dampening");
+    h.nesterov = g.boolean(7, "nesterov");
+    h.weight_decay = g.number(8, "weightDecay");
+    h.first_step = g.boolean(9, "firstStep");
+    const auto why = [&] { return "n = " + std::to_string(n); };
+    float* param = g.f32(1, "param", n, why);
+    const float* grad = g.f32(2, "grad", n, why);
+    float* buf = g.f32(3, "buf", h.momentum != 0.0 ? n : 0, [&] { return why() + ", momentum ≠ 0"; });
+    g.table()->sgd_step(n, param, grad, buf, h);
+    return undefined(env);
+  });
 }
 
 // adamStep(n, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step)
-Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-  const Args g{info, "adamStep"};
-  g.count(12);
-  const idx n = g.size(0, "n");
-  mt::AdamHyper h{};
-  h.lr = g.number(5, "lr");
-  h.beta1 = g.number(6, "beta1");
-  h.beta2 = g.number(7, "beta2");
-  h.eps = g.number(8, "eps");
-  h.weight_decay = g.number(9, "weightDecay");
-  h.decoupled = g.boolean(10, "decoupled");
-  h.step = g.number(11, "step");
-  if (!(h.step >= 1.0)) g.range_error("step must be ≥ 1 (1-based), got " + Args::num_str(h.step));
-  const std::string why = "n = " + std::to_string(n);
-  float* param = g.f32(1, "param", n, why);
-  const float* grad = g.f32(2, "grad", n, why);
-  float* m = g.f32(3, "m", n, why);
-  float* v = g.f32(4, "v", n, why);
-  table_of(info)->adam_step(n, param, grad, m, v, h);
-  return info.Env().Undefined();
+napi_value AdamStep(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "adamStep", 12);
+    const idx n = g.size(0, "n");
+    mt::AdamHyper h{};
+    h.lr = g.number(5, "lr");
+    h.beta1 = g.number(6, "beta1");
+    h.beta2 = g.number(7, "beta2");
+    h.eps = g.number(8, "eps");
+    h.weight_decay = g.number(9, "weightDecay");
+    h.decoupled = g.boolean(10, "decoupled");
+    h.step = g.number(11, "step");
+    if (!(h.step >= 1.0)) g.range_error("step must be ≥ 1 (1-based), got " + num_str(h.step));
+    const auto why = [&] { return "n = " + std::to_string(n); };
+    float* param = g.f32(1, "param", n, why);
+    const float* grad = g.f32(2, "grad", n, why);
+    float* m = g.f32(3, "m", n, why);
+    float* v = g.f32(4, "v", n, why);
+    g.table()->adam_step(n, param, grad, m, v, h);
+    return undefined(env);
+  });
 }
 
 // --- instruction-set selection -------------------------------------------------------
@@ -340,17 +392,17 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   void* data = const_cast<KernelTable*>(table);
   Napi::Object k = Napi::Object::New(env);
   k.Set("isa", table->isa);
-  k.Set("gemm", Napi::Function::New(env, Gemm, "gemm", data));
-  k.Set("biasActivation", Napi::Function::New(env, BiasActivation, "biasActivation", data));
-  k.Set("activationBackward", Napi::Function::New(env, ActivationBackward, "activationBackward", data));
-  k.Set("biasGrad", Napi::Function::New(env, BiasGrad, "biasGrad", data));
-  k.Set("loss", Napi::Function::New(env, Loss, "loss", data));
-  k.Set("axpy", Napi::Function::New(env, Axpy, "axpy", data));
-  k.Set("scale", Napi::Function::New(env, Scale, "scale", data));
-  k.Set("dot", Napi::Function::New(env, Dot, "dot", data));
-  k.Set("norm", Napi::Function::New(env, Norm, "norm", data));
-  k.Set("sgdStep", Napi::Function::New(env, SgdStep, "sgdStep", data));
-  k.Set("adamStep", Napi::Function::New(env, AdamStep, "adamStep", data));
+  const std::pair<const char*, napi_callback> entries[] = {
+      {"gemm", Gemm},           {"biasActivation", BiasActivation}, {"activationBackward", ActivationBackward},
+      {"biasGrad", BiasGrad},   {"loss", Loss},                     {"axpy", Axpy},
+      {"scale", Scale},         {"dot", Dot},                       {"norm", Norm},
+      {"sgdStep", SgdStep},     {"adamStep", AdamStep},
+  };
+  for (const auto& [name, fn] : entries) {
+    napi_value f;
+    NAPI_THROW_IF_FAILED(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, data, &f), Napi::Value());
+    k.Set(name, Napi::Value(env, f));
+  }
   return k;
 }
 

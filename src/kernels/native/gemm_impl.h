@@ -2,17 +2,18 @@
 //
 // Not a normal header: an isa_*.cc file includes it inside an anonymous namespace
 // and a `#pragma GCC target` region, after defining
-//   struct Ops  { using V; static constexpr int VL; zero, load, store, bcast, fma, mul },
+//   struct Ops  { using V; static constexpr int VL; zero, load, store, bcast, fma, mul;
+//                 kTranspose8 and transpose8(src, lds, rows, lanes, dst, ldd): an 8-column
+//                 strip of `rows` ≤ 8 rows transposed into `lanes` ≤ 8 zero-padded lanes },
 //   constexpr int MR, NV          (register tile: MR rows × NV vectors of VL floats),
-//   constexpr idx KC, MC, NC      (cache blocking; MC a multiple of MR),
-//   constexpr idx kDirectBMaxM    (see gemm() below).
+//   constexpr idx KC, MC, NC      (cache blocking; MC a multiple of MR).
 // Internal linkage keeps each instruction set's copy apart (no ODR merging across
 // targets, which could hand AVX-512 code to a CPU without it). No include guard on purpose.
 //
 // Loops (BLIS): jc over NC columns of C → pc over KC of k (pack op(B) into NR-column
 // panels, L3) → ic over MC rows (pack op(A) into MR-row panels, L2) → jr over NR →
-// ir over MR → microkernel (B micro-panel stays in L1). Transposes cost nothing:
-// they only change the strides the packing routines read with.
+// ir over MR → microkernel (B micro-panel stays in L1). The four transpose cases
+// differ only in the strides the packing routines read with.
 
 constexpr int NR = NV * Ops::VL;
 static_assert(MC % MR == 0, "MC must be a multiple of MR");
@@ -25,22 +26,30 @@ static void pack_a(idx mc, idx kc, const float* __restrict a, idx rsa, idx csa,
     const int mr = static_cast<int>(std::min<idx>(MR, mc - i0));
     const float* s = a + i0 * rsa;
     if (csa == 1) {
-      // A row-major: each panel row is contiguous in p; read rows, write strided (the
-      // panel is small enough to stay in L1).
+      // A row-major: a panel row is contiguous in p. 8×8 register transposes where the
+      // ISA has them, in groups of up to 8 panel rows; element by element otherwise.
+      idx p0 = 0;
+      if constexpr (Ops::kTranspose8) {
+        p0 = kc / 8 * 8;
+        for (int g = 0; g < MR; g += 8) {
+          const int lanes = std::min(8, MR - g);
+          const int rows = std::max(0, std::min(lanes, mr - g));
+          for (idx p = 0; p < p0; p += 8) Ops::transpose8(s + g * rsa + p, rsa, rows, lanes, dst + p * MR + g, MR);
+        }
+      }
       for (int i = 0; i < mr; ++i) {
         const float* row = s + i * rsa;
-        for (idx p = 0; p < kc; ++p) dst[p * MR + i] = row[p];
+        for (idx p = p0; p < kc; ++p) dst[p * MR + i] = row[p];
       }
       for (int i = mr; i < MR; ++i)
-        for (idx p = 0; p < kc; ++p) dst[p * MR + i] = 0.0f;
+        for (idx p = p0; p < kc; ++p) dst[p * MR + i] = 0.0f;
     } else {
       // A stored transposed: the MR values of one p are contiguous.
       for (idx p = 0; p < kc; ++p) {
         const float* col = s + p * csa;
         float* d = dst + p * MR;
         if (mr == MR) {
-#pragma GCC unroll 16
-          for (int i = 0; i < MR; ++i) d[i] = col[i];
+          std::memcpy(d, col, sizeof(float) * MR);
         } else {
           for (int i = 0; i < mr; ++i) d[i] = col[i];
           for (int i = mr; i < MR; ++i) d[i] = 0.0f;
@@ -54,31 +63,46 @@ static void pack_a(idx mc, idx kc, const float* __restrict a, idx rsa, idx csa,
 // columns past nc zero-filled.
 static void pack_b(idx kc, idx nc, const float* __restrict b, idx rsb, idx csb,
                    float* __restrict dst) {
-  for (idx j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
-    const int nr = static_cast<int>(std::min<idx>(NR, nc - j0));
-    const float* s = b + j0 * csb;
-    if (csb == 1) {
-      // B row-major: NR contiguous floats per p.
-      for (idx p = 0; p < kc; ++p) {
-        const float* row = s + p * rsb;
-        float* d = dst + p * NR;
-        if (nr == NR) {
+  const idx full = nc / NR;  // whole panels
+  if (csb == 1) {
+    // B row-major: a panel row is NR contiguous floats. Walk 8 rows at a time across
+    // all panels, so only a few pages of B are in flight (twice as fast as panel by
+    // panel, which touches kc pages per panel).
+    for (idx p0 = 0; p0 < kc; p0 += 8) {
+      const idx pe = std::min<idx>(kc, p0 + 8);
+      for (idx jp = 0; jp < full; ++jp) {
+        float* d = dst + jp * NR * kc;
+        for (idx p = p0; p < pe; ++p) {
+          const float* row = b + p * rsb + jp * NR;
 #pragma GCC unroll 4
-          for (int v = 0; v < NV; ++v) Ops::store(d + v * Ops::VL, Ops::load(row + v * Ops::VL));
-        } else {
-          for (int j = 0; j < nr; ++j) d[j] = row[j];
-          for (int j = nr; j < NR; ++j) d[j] = 0.0f;
+          for (int v = 0; v < NV; ++v) Ops::store(d + p * NR + v * Ops::VL, Ops::load(row + v * Ops::VL));
         }
       }
-    } else {
-      // B stored transposed (n×k): each panel column is contiguous in p.
-      for (int j = 0; j < nr; ++j) {
-        const float* col = s + j * csb;
-        for (idx p = 0; p < kc; ++p) dst[p * NR + j] = col[p];
-      }
-      for (int j = nr; j < NR; ++j)
-        for (idx p = 0; p < kc; ++p) dst[p * NR + j] = 0.0f;
     }
+  } else {
+    // B stored transposed (n×k): panel column j is row j of B, contiguous in p. Whole
+    // 8×8 blocks go through a register transpose where the ISA has one, 8 source rows
+    // at a time (8 sequential streams for the hardware prefetchers).
+    for (idx jp = 0; jp < full; ++jp) {
+      const float* s = b + jp * NR * csb;
+      float* d = dst + jp * NR * kc;
+      idx p0 = 0;
+      if constexpr (Ops::kTranspose8) {
+        p0 = kc / 8 * 8;
+        for (int j = 0; j < NR; j += 8)
+          for (idx p = 0; p < p0; p += 8) Ops::transpose8(s + j * csb + p, csb, 8, 8, d + p * NR + j, NR);
+      }
+      for (int j = 0; j < NR; ++j)
+        for (idx p = p0; p < kc; ++p) d[p * NR + j] = s[j * csb + p];
+    }
+  }
+  // The ragged last panel, zero-padded to NR columns.
+  if (full * NR < nc) {
+    const idx nr = nc - full * NR;
+    const float* s = b + full * NR * csb;
+    float* d = dst + full * NR * kc;
+    for (idx p = 0; p < kc; ++p)
+      for (idx j = 0; j < NR; ++j) d[p * NR + j] = j < nr ? s[p * rsb + j * csb] : 0.0f;
   }
 }
 
@@ -162,7 +186,7 @@ static inline idx ceil_div(idx a, idx b) { return (a + b - 1) / b; }
 static void gemm(bool trans_a, bool trans_b, idx m, idx n, idx k, float alpha,
                  const float* a, const float* b, float beta, float* c) {
   if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
+  if (k <= 0 || alpha == 0.0f) {  // as BLAS: A and B are not read (their NaNs do not reach C)
     scale_c(m, n, beta, c);
     return;
   }
@@ -170,10 +194,10 @@ static void gemm(bool trans_a, bool trans_b, idx m, idx n, idx k, float alpha,
   const idx rsa = trans_a ? 1 : k, csa = trans_a ? m : 1;
   const idx rsb = trans_b ? 1 : n, csb = trans_b ? k : 1;
 
-  // Few rows of C: packing B would cost about as much as using it, so full NR-wide
-  // column panels of a row-major B are read in place (only the ragged right edge is
-  // packed, to get its zero padding).
-  const bool direct_b = !trans_b && m <= kDirectBMaxM;
+  // At most two row tiles of C: packing B would cost more than using it (measured: a
+  // win up to m ≈ 2·MR, a loss beyond), so full NR-wide column panels of a row-major B
+  // are read in place; only the ragged right edge is packed, for its zero padding.
+  const bool direct_b = !trans_b && m <= 2 * MR;
 
   // Even k blocks (k = 300 → 150 + 150, not 256 + 44): the microkernel's loop
   // overhead and C traffic are per block.

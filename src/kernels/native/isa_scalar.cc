@@ -2,6 +2,7 @@
 // vectorizes it to). Always available; the reference point for the SIMD paths.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "common.h"
 
@@ -17,13 +18,17 @@ struct Ops {
   static V bcast(float x) { return x; }
   static V fma(V a, V b, V c) { return a * b + c; }
   static V mul(V a, V b) { return a * b; }
+  static constexpr bool kTranspose8 = false;
+  static void transpose8(const float*, idx, int, int, float*, idx) {}
 };
 
 constexpr int MR = 4, NV = 4;  // 16 scalar accumulators
 constexpr idx KC = 256, MC = 128, NC = 1024;
-constexpr idx kDirectBMaxM = 0;
 
 #include "gemm_impl.h"
+// "Vectors" of one float: the element-wise code is written for GCC vector types.
+using VF = float;
+using VU = std::uint32_t;
 #include "elementwise_impl.h"
 
 const KernelTable kTable{"scalar", gemm,        bias_activation, activation_backward,

@@ -81,7 +81,8 @@ idx loss(int kind, idx rows, idx cols, const float* pred, const float* target, f
         const double l1p = std::max(std::log1p(-p), -100.0);
         l = -(y * lp + (1.0 - y) * l1p);
         // torch's BCELoss backward: (p − y) / max(p·(1 − p), 1e-12)
-        dl = (p - y) / std::max(p * (1.0 - p), 1e-12);
+        const double pq = p * (1.0 - p);
+        dl = (p - y) / (pq > 1e-12 ? pq : 1e-12);
         if ((p > 0.5) == (y > 0.5)) metric += 1.0;
         break;
       }
