@@ -11,3 +11,4 @@ export { loadCsvDataset } from './data/dataset.js';
 export { loadPenguins } from './data/penguins.js';
 export { getKernels, kernelInfo } from './kernels/index.js';
 export { UserError } from './util/errors.js';
+export { combineGradients, strategyNames } from './strategies/index.js';

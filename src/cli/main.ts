@@ -4,7 +4,7 @@ import { parseTaskSpec } from '../data/task-spec.js';
 import { kernelInfo } from '../kernels/index.js';
 import { ACTIVATIONS, type Activation } from '../kernels/types.js';
 import { OPTIMIZER_NAMES, type OptimizerConfig, type OptimizerName } from '../optim/index.js';
-import { PLAN_NAMES, SEQUENTIAL_MODES, STRATEGY_NAMES, type TrainerConfig } from '../trainer/config.js';
+import { PLAN_NAMES, SEQUENTIAL_MODES, type TrainerConfig } from '../trainer/config.js';
 import { isReportedError, isUserError, UserError, type RunError } from '../util/errors.js';
 import { trainCommand } from './train.js';
 import { choice, collect, finiteNumber, intList, keyValues, nonNegativeInt, positiveInt } from './parse.js';
@@ -111,7 +111,7 @@ export function buildProgram(print: (line: string) => void): Command {
     .option('--data <file.csv>', 'CSV file with a header row (default: built-in penguins)')
     .option('--task <column:loss[:classes]>', 'a task: target column and loss (cross_entropy, bce_with_logits, bce, mse, l1, smooth_l1); repeatable', collect, [])
     .option('--features <columns>', 'feature columns, comma-separated (default: every non-target column); name:category forces one-hot', collect, [])
-    .addOption(new Option('--strategy <name>', 'sum: one step on Σ w·L; sequential: one step per task').argParser(choice('--strategy', STRATEGY_NAMES)).default('sum'))
+    .addOption(new Option('--strategy <name>', 'sum: one step on Σ w·L; sequential: one step per task').default('sum'))
     .addOption(new Option('--sequential-mode <mode>', 'fresh: each task at the parameters left by the previous task; stale: all at the same parameters').argParser(choice('--sequential-mode', SEQUENTIAL_MODES)).default('fresh'))
     .addOption(new Option('--plan <plan>', 'execution plan: fused (one trunk pass for all tasks, sum only), per-task, auto').argParser(choice('--plan', PLAN_NAMES)).default('auto'))
     .option('--workers <n>', 'worker threads (default: available cores)', positiveInt('--workers'))

@@ -3,10 +3,22 @@ import type { Dataset } from '../data/dataset.js';
 import type { TaskSpec } from '../data/task-spec.js';
 import type { LayerSpec } from '../model/spec.js';
 import type { OptimizerConfig } from '../optim/index.js';
+import { getStrategy, parseStrategyOptions, strategyNames, type StrategyOptions } from '../strategies/index.js';
 import { UserError } from '../util/errors.js';
 
-export type StrategyName = 'sum' | 'sequential';
-export const STRATEGY_NAMES: readonly StrategyName[] = ['sum', 'sequential'];
+/**
+ * 'sum' (one step on Σ w·L), 'sequential' (one step per task), or any registered
+ * gradient-combination or loss-weighting strategy (src/strategies: pcgrad, mgda,
+ * upgrad, uncertainty, ...), which then combines the per-task gradients of the
+ * shared parameters into one step.
+ */
+export type StrategyName = string;
+export const BASE_STRATEGIES = ['sum', 'sequential'] as const;
+
+/** Every name `strategy` accepts. */
+export function strategyChoices(): string[] {
+  return [...BASE_STRATEGIES, ...strategyNames().filter((n) => n !== 'sum')];
+}
 export type SequentialMode = 'fresh' | 'stale';
 export const SEQUENTIAL_MODES: readonly SequentialMode[] = ['fresh', 'stale'];
 export type PlanName = 'auto' | 'fused' | 'per-task';
@@ -28,6 +40,10 @@ export interface TrainerConfig {
   /** Loss weights per task (default 1). */
   taskWeights?: Record<string, number>;
   strategy?: StrategyName;
+  /** Options of the strategy (or of the weighting composed with sequential), e.g. { c: 0.4 } for cagrad. */
+  strategyOptions?: Record<string, unknown>;
+  /** With strategy 'sequential': a loss-weighting strategy (uncertainty, dwa, rlw, gradnorm, fixed) scaling each task's step. */
+  weighting?: string;
   sequentialMode?: SequentialMode;
   /** Execution plan: `fused` runs the trunk once for every task (sum only), `per-task` once per task. */
   plan?: PlanName;
@@ -58,6 +74,8 @@ export interface ResolvedConfig {
   heads: Record<string, { hidden?: LayerSpec }>;
   taskWeights: Record<string, number>;
   strategy: StrategyName;
+  strategyOptions: StrategyOptions;
+  weighting: string | null;
   sequentialMode: SequentialMode;
   plan: PlanName;
   optimizer: OptimizerConfig;
@@ -87,7 +105,19 @@ function positiveInt(value: number | undefined, fallback: number, where: string)
 
 /** Fills defaults and checks every field that does not need the data. */
 export function resolveConfig(config: TrainerConfig): ResolvedConfig {
-  const strategy = oneOf(config.strategy, STRATEGY_NAMES, 'sum', 'strategy');
+  const strategy = oneOf(config.strategy, strategyChoices(), 'sum', 'strategy');
+  const weighting = config.weighting ?? null;
+  if (weighting !== null) {
+    if (strategy !== 'sequential') throw new UserError(`weighting: composes with strategy "sequential"; for a summed step use strategy ${JSON.stringify(weighting)} itself`);
+    if (!strategyNames().includes(weighting) || getStrategy(weighting).kind !== 'weighting') {
+      throw new UserError(`weighting: ${JSON.stringify(weighting)} is not one of ${strategyNames().filter((n) => getStrategy(n).kind === 'weighting').join(', ')}`);
+    }
+  }
+  const optionsOf = weighting ?? (BASE_STRATEGIES.includes(strategy as never) ? null : strategy);
+  if (optionsOf === null && config.strategyOptions && Object.keys(config.strategyOptions).length > 0) {
+    throw new UserError(`strategyOptions: strategy ${JSON.stringify(strategy)} takes no options`);
+  }
+  const strategyOptions = optionsOf === null ? {} : parseStrategyOptions(optionsOf, config.strategyOptions ?? {});
   const plan = oneOf(config.plan, PLAN_NAMES, 'auto', 'plan');
   if (plan === 'fused' && strategy !== 'sum') {
     throw new UserError(`plan: "fused" computes the gradient of the summed loss, which only the "sum" strategy uses (strategy is ${JSON.stringify(strategy)})`);
@@ -121,6 +151,8 @@ export function resolveConfig(config: TrainerConfig): ResolvedConfig {
     heads: config.heads ?? {},
     taskWeights: config.taskWeights ?? {},
     strategy,
+    strategyOptions,
+    weighting,
     sequentialMode: oneOf(config.sequentialMode, SEQUENTIAL_MODES, 'fresh', 'sequentialMode'),
     plan,
     optimizer: config.optimizer ?? { name: 'adam', lr: 0.01 },

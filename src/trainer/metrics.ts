@@ -1,5 +1,6 @@
 import type { TaskData } from '../data/dataset.js';
 import { isClassification } from '../data/task-spec.js';
+import type { GradientDiagnostics } from '../strategies/index.js';
 import type { StepTiming } from './profile.js';
 
 /** One task's loss and metric over some rows. */
@@ -74,6 +75,10 @@ export interface EpochReport {
   stepsPerSecond: number;
   /** mean milliseconds per step, by part (see profile.ts) */
   timing: StepTiming;
+  /** gradient diagnostics averaged over the epoch (per-task plans only) */
+  diagnostics?: GradientDiagnostics;
+  /** e.g. "conflict: species↔sex cos −0.31" */
+  conflict?: string;
   train: TaskMetricsByName;
   validation: TaskMetricsByName;
 }
@@ -87,4 +92,6 @@ export interface StepReport {
   /** true when a non-finite value made the step be dropped */
   skipped?: boolean;
   timing: StepTiming;
+  /** per-task gradient norms, pairwise cosines, conflicts, strategy weights (per-task plans only) */
+  diagnostics?: GradientDiagnostics;
 }

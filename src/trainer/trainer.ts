@@ -13,6 +13,7 @@ import { PROTOCOL_VERSION } from '../protocol/codec.js';
 import { NonFiniteError, UserError } from '../util/errors.js';
 import { resolveConfig, shardCount, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { evaluateRows } from './evaluate.js';
+import { computeGram, GradientCombiner, gradientDiagnostics, averageDiagnostics, formatConflict, type GradientDiagnostics } from '../strategies/index.js';
 import { CHECKPOINT_FORMAT, configHash, type CheckpointData } from './checkpoint.js';
 import { LossTotals, type EpochReport, type StepReport, type TaskMetricsByName } from './metrics.js';
 import { GradientPhase, type PhaseTiming } from './phase.js';
@@ -120,6 +121,18 @@ export class Trainer {
   readonly lastStep: StepReport;
   private readonly stepTotals: LossTotals;
   private readonly allTasks: number[];
+  /** the gradient strategy (or sequential's weighting); undefined for plain sum and sequential */
+  private readonly combiner: GradientCombiner | undefined;
+  private readonly trunkViews: Float32Array[];
+  private readonly losses: Float64Array;
+  private readonly diagnosticGram: Float64Array;
+  /** gradnorm: views of the last shared layer in each task gradient, and their Gramian */
+  private readonly lastSharedViews: Float32Array[] | undefined;
+  private readonly lastSharedGram: Float64Array | undefined;
+  /** sequential fresh with a weighting: the weights the next step uses */
+  private readonly sequentialWeights: Float64Array;
+  private stepDiagnostics: GradientDiagnostics | undefined;
+  private epochDiagnostics: GradientDiagnostics[] = [];
   /** messages for the caller to show (skipped steps), drained by the CLI */
   readonly warnings: string[] = [];
 
@@ -135,7 +148,7 @@ export class Trainer {
     const layout = params.layout;
     this.taskSegments = spec.tasks.map((_, t) => segmentsFor(layout, [t]));
     this.grads = Array.from({ length: T + 1 }, () => new Float32Array(layout.total));
-    this.optimizers = config.strategy === 'sum'
+    this.optimizers = config.strategy !== 'sequential'
       ? [createOptimizer(config.optimizer, segmentsFor(layout, spec.tasks.map((_, t) => t)), this.kernels)]
       : this.taskSegments.map((segments) => createOptimizer(config.optimizer, segments, this.kernels));
     this.scales = spec.tasks.map(() => 0);
@@ -151,6 +164,20 @@ export class Trainer {
     this.trainTotals = new LossTotals(dataset.tasks);
     this.stepTotals = new LossTotals(dataset.tasks);
     this.allTasks = spec.tasks.map((_, t) => t);
+    this.trunkViews = spec.tasks.map((_, t) => this.trunkView(t));
+    this.losses = new Float64Array(T);
+    this.diagnosticGram = new Float64Array(T * T);
+    this.sequentialWeights = new Float64Array(T).fill(1);
+    const strategyName = config.weighting ?? (config.strategy === 'sum' || config.strategy === 'sequential' ? undefined : config.strategy);
+    this.combiner = strategyName === undefined ? undefined
+      : new GradientCombiner(strategyName, T, layout.trunk.length, { seed: config.seed, options: config.strategyOptions, kernels: this.kernels });
+    const last = layout.entries.filter((e) => e.name.startsWith(`trunk.${spec.trunk.length - 1}.`));
+    if (strategyName === 'gradnorm' && last.length === 2) {
+      const from = last[0].offset;
+      const to = last[1].offset + last[1].size;
+      this.lastSharedViews = spec.tasks.map((_, t) => this.grads[t].subarray(from, to));
+      this.lastSharedGram = new Float64Array(T * T);
+    }
     pool.onFault = (message) => this.warnings.push(`worker fault: ${message}`);
     this.lastStep = { step: 0, epoch: 0, losses: {}, timing: this.lastTiming };
     const { workers: _workers, data, ...settings } = config;
@@ -221,6 +248,7 @@ export class Trainer {
       const started = performance.now();
       if (this.batchInEpoch === 0) this.trainTotals.reset();
       this.epochProfile = new Profile();
+      this.epochDiagnostics = [];
       let steps = 0;
       while (this.batchInEpoch < this.sampler.batchesPerEpoch) {
         if (options.shouldStop?.()) {
@@ -241,6 +269,9 @@ export class Trainer {
         seconds,
         stepsPerSecond: steps / seconds,
         timing: this.epochProfile.perStep(),
+        diagnostics: this.epochDiagnostics.length ? averageDiagnostics(this.epochDiagnostics) : undefined,
+        conflict: this.epochDiagnostics.length
+          ? formatConflict(averageDiagnostics(this.epochDiagnostics), this.spec.tasks.map((t) => t.name)) : undefined,
         train: this.trainTotals.summary(),
         validation: this.evaluate('validation'),
       };
@@ -264,7 +295,7 @@ export class Trainer {
       batchInEpoch: this.batchInEpoch,
       params: this.params.data.slice(),
       optimizers: this.optimizers.map((o) => o.state()),
-      strategyState: null,
+      strategyState: this.combiner ? { state: this.combiner.state, sequentialWeights: Array.from(this.sequentialWeights) } : null,
       trainTotals: this.trainTotals.sums.slice(),
       skippedSteps: this.skippedSteps,
     };
@@ -297,6 +328,14 @@ export class Trainer {
     this.batchInEpoch = data.batchInEpoch;
     this.globalStep = data.step;
     this.skippedSteps = data.skippedSteps;
+    if (this.combiner) {
+      const saved = data.strategyState as { state: unknown; sequentialWeights: number[] } | null;
+      if (!saved || !Array.isArray(saved.sequentialWeights) || saved.sequentialWeights.length !== this.spec.tasks.length) {
+        throw new UserError(`${source}: holds no state for strategy ${this.combiner.strategy.name}`);
+      }
+      this.combiner.state = saved.state;
+      this.sequentialWeights.set(saved.sequentialWeights);
+    }
   }
 
   /** One optimisation step on the next batch (strategy and plan as configured). */
@@ -316,25 +355,39 @@ export class Trainer {
     const all = this.allTasks;
     const { strategy, sequentialMode } = this.config;
     let applied = true;
-    if (strategy === 'sum') {
+    if (this.combiner && strategy !== 'sequential') {
+      await this.runPhases(this.phases, rows, scales, timing);
+      applied = all.every((t) => this.guard(this.grads[t], [t], 'task'));
+      if (applied) this.combine(timing);
+      applied = applied && this.guard(this.grads[T], all, 'global');
+      if (applied) this.apply(0, this.grads[T], timing);
+    } else if (strategy === 'sum') {
       await this.runPhases(this.phases, rows, scales, timing);
       if (this.plan === 'per-task') {
         applied = all.every((t) => this.guard(this.grads[t], [t], 'task'));
         if (applied) this.sumTaskGradients(timing);
+        if (applied) this.diagnose(null, null);
       }
       applied = applied && this.guard(this.grads[T], all, 'global');
       if (applied) this.apply(0, this.grads[T], timing);
     } else if (sequentialMode === 'stale') {
       await this.runPhases(this.phases, rows, scales, timing);
-      applied = all.every((t) => this.guard(this.grads[t], [t], 'task') && this.guard(this.grads[t], [t], 'global'));
+      applied = all.every((t) => this.guard(this.grads[t], [t], 'task'));
+      if (applied && this.combiner) this.weighSequential(timing);
+      applied = applied && all.every((t) => this.guard(this.grads[t], [t], 'global'));
       if (applied) for (let t = 0; t < T; t++) this.apply(t, this.grads[t], timing);
+      if (applied) this.diagnose(null, null);
     } else {
       for (let t = 0; t < T && applied; t++) {
         await this.runPhases([this.phases[t]], rows, scales, timing);
+        // fresh: the weights come from the previous step (later tasks' losses are not known yet)
+        if (this.combiner) this.kernels.scale(this.grads[t].length, this.sequentialWeights[t], this.grads[t]);
         // a skipped task ends the step; the tasks before it have already stepped
         applied = this.guard(this.grads[t], [t], 'task') && this.guard(this.grads[t], [t], 'global');
         if (applied) this.apply(t, this.grads[t], timing);
       }
+      if (applied && this.combiner) this.weighSequential(timing, true);
+      else if (applied) this.diagnose(null, null);
     }
     if (applied) this.trainTotals.addAll(this.stepTotals);
     else this.skippedSteps++;
@@ -345,8 +398,78 @@ export class Trainer {
     this.lastStep.epoch = this.epoch;
     this.lastStep.skipped = !applied;
     this.lastStep.losses = this.stepTotals.means();
+    this.lastStep.diagnostics = applied ? this.stepDiagnostics : undefined;
+    if (applied && this.stepDiagnostics) this.epochDiagnostics.push(this.stepDiagnostics);
+    this.stepDiagnostics = undefined;
     this.batchInEpoch++;
     this.globalStep++;
+  }
+
+  /** Views of each task gradient's shared (trunk) part, and the summed gradient's. */
+  private trunkView(t: number): Float32Array {
+    const { offset, length } = this.params.layout.trunk;
+    return this.grads[t].subarray(offset, offset + length);
+  }
+
+  /** Per-task batch mean losses for the weighting strategies. */
+  private stepLosses(): Float64Array {
+    const sums = this.stepTotals.sums;
+    for (let t = 0; t < this.spec.tasks.length; t++) this.losses[t] = sums[3 * t + 1] > 0 ? sums[3 * t] / sums[3 * t + 1] : 0;
+    return this.losses;
+  }
+
+  private combineExtras() {
+    if (this.lastSharedViews) computeGram(this.kernels, this.lastSharedViews, this.lastSharedGram!);
+    return { losses: this.stepLosses(), lastSharedGram: this.lastSharedGram };
+  }
+
+  /**
+   * A gradient strategy's step: the shared parameters get the strategy's
+   * combination of the task gradients; each head gets its own task's gradient
+   * (scaled by the task's weight for loss-weighting strategies, whose weight
+   * multiplies the whole task loss).
+   */
+  private combine(timing: StepTiming): void {
+    const started = performance.now();
+    const combiner = this.combiner!;
+    const T = this.spec.tasks.length;
+    const result = combiner.combine(this.trunkViews, this.globalStep, this.trunkView(T), this.combineExtras());
+    const weigh = combiner.strategy.kind === 'weighting' && result.weights;
+    for (let t = 0; t < T; t++) {
+      const head = this.params.layout.heads[t];
+      const dst = this.grads[T].subarray(head.offset, head.offset + head.length);
+      dst.set(this.grads[t].subarray(head.offset, head.offset + head.length));
+      if (weigh) this.kernels.scale(head.length, result.weights![t], dst);
+    }
+    timing.combine += performance.now() - started;
+    this.diagnose(result.update, result.weights);
+  }
+
+  /**
+   * sequential with a loss weighting: the strategy's task weights scale each
+   * task's whole gradient. Stale: weights of this step, before the steps. Fresh
+   * (`after`): computed after the step, used by the next one.
+   */
+  private weighSequential(timing: StepTiming, after = false): void {
+    const started = performance.now();
+    const T = this.spec.tasks.length;
+    const result = this.combiner!.combine(this.trunkViews, this.globalStep, this.trunkView(T), this.combineExtras());
+    const weights = result.weights ?? new Float64Array(T).fill(1);
+    if (after) this.sequentialWeights.set(weights);
+    else for (let t = 0; t < T; t++) this.kernels.scale(this.grads[t].length, weights[t], this.grads[t]);
+    timing.combine += performance.now() - started;
+    this.diagnose(null, weights);
+  }
+
+  /** Gradient diagnostics of this step from the Gramian (computed here when no strategy did). */
+  private diagnose(update: Float32Array | null, weights: Float64Array | null): void {
+    if (this.plan !== 'per-task') return;
+    const T = this.spec.tasks.length;
+    const gram = this.combiner?.gram ?? computeGram(this.kernels, this.trunkViews, this.diagnosticGram);
+    const combined = update ? { update, weights, grads: this.trunkViews, kernels: this.kernels } : undefined;
+    const d = gradientDiagnostics(gram, T, combined);
+    if (!update && weights) d.weights = Array.from(weights);
+    this.stepDiagnostics = d;
   }
 
   /**
