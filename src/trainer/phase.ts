@@ -33,22 +33,31 @@ interface ShardSlot {
 export class GradientPhase {
   private readonly slots: ShardSlot[];
   private readonly taskNames: string;
+  /** the reduced gradient, in the parameters' layout */
+  readonly gradient: Float32Array;
+  private readonly inPlace: boolean;
   /** when each shard's job came back (performance.now()) */
   private readonly finished: Float64Array;
 
   constructor(private readonly kernels: Kernels, private readonly arena: FrameArena, names: string[],
     readonly tasks: number[], segments: readonly Segment[], batch: number, shards: number, firstSlot: number,
-    into: Float32Array) {
+    into: Float32Array | 'in-place') {
     this.taskNames = tasks.map((t) => names[t]).join('+');
+    const floats = segments.reduce((n, s) => n + s.length, 0);
+    // in place: the payload of the first shard's frame is the gradient (its layout is the parameters')
+    if (into === 'in-place' && (segments.length !== 1 || segments[0].offset !== 0)) {
+      throw new Error('an in-place reduction needs a payload laid out like the parameters');
+    }
+    this.gradient = into === 'in-place' ? arena.payload(firstSlot, floats) : into;
+    this.inPlace = into === 'in-place';
     this.slots = gradientJobs(0, 0, tasks, tasks.map(() => 0), batch, shards, firstSlot).map((job) => {
       const payload: Float32Array[] = [];
       const target: Float32Array[] = [];
       let at = 0;
-      const floats = segments.reduce((n, s) => n + s.length, 0);
       const view = arena.payload(job.slot, floats);
       for (const s of segments) {
         payload.push(view.subarray(at, at + s.length));
-        target.push(into.subarray(s.offset, s.offset + s.length));
+        target.push(this.gradient.subarray(s.offset, s.offset + s.length));
         at += s.length;
       }
       return { job, payload, target };
@@ -80,6 +89,11 @@ export class GradientPhase {
    */
   reduce(totals: LossTotals, started: number, out: PhaseTiming): void {
     let first = true;
+    if (this.inPlace && this.slots[0].job.rowCount === 0) {
+      // a short last batch left the first shard empty: its slot holds an old gradient
+      this.gradient.fill(0);
+      first = false;
+    }
     for (let s = 0; s < this.slots.length; s++) {
       const slot = this.slots[s];
       if (slot.job.rowCount === 0) continue;
@@ -89,7 +103,9 @@ export class GradientPhase {
       out.jobs++;
       out.minOverheadMs = Math.min(out.minOverheadMs, Math.max(0, this.finished[s] - started - compute));
       for (let i = 0; i < slot.payload.length; i++) {
-        if (first) slot.target[i].set(slot.payload[i]);
+        if (first) {
+          if (!this.inPlace) slot.target[i].set(slot.payload[i]);
+        }
         else this.kernels.axpy(slot.payload[i].length, 1, slot.payload[i], slot.target[i]);
       }
       first = false;

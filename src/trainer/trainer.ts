@@ -156,10 +156,10 @@ export class Trainer {
       this.grads[t].subarray(seg.offset, seg.offset + seg.length), this.grads[T].subarray(seg.offset, seg.offset + seg.length)]));
     const names = spec.tasks.map((t) => t.name);
     const batch = Math.min(config.batchSize, dataset.train.length);
-    const phase = (tasks: number[], firstSlot: number, into: Float32Array) =>
+    const phase = (tasks: number[], firstSlot: number, into: Float32Array | 'in-place') =>
       new GradientPhase(this.kernels, arena, names, tasks, segmentsFor(layout, tasks), batch, shards, firstSlot, into);
     this.phases = plan === 'fused'
-      ? [phase(spec.tasks.map((_, t) => t), 0, this.grads[T])]
+      ? [phase(spec.tasks.map((_, t) => t), 0, 'in-place')]
       : spec.tasks.map((_, t) => phase([t], t * shards, this.grads[t]));
     this.trainTotals = new LossTotals(dataset.tasks);
     this.stepTotals = new LossTotals(dataset.tasks);
@@ -368,8 +368,9 @@ export class Trainer {
         if (applied) this.sumTaskGradients(timing);
         if (applied) this.diagnose(null, null);
       }
-      applied = applied && this.guard(this.grads[T], all, 'global');
-      if (applied) this.apply(0, this.grads[T], timing);
+      const grad = this.plan === 'fused' ? this.phases[0].gradient : this.grads[T];
+      applied = applied && this.guard(grad, all, 'global');
+      if (applied) this.apply(0, grad, timing);
     } else if (sequentialMode === 'stale') {
       await this.runPhases(this.phases, rows, scales, timing);
       applied = all.every((t) => this.guard(this.grads[t], [t], 'task'));
