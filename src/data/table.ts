@@ -6,6 +6,7 @@
 import { extname } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { readCsv, readTextFile } from './csv.js';
+import { tableFromJsonl } from './jsonl.js';
 
 /** A raw cell: a trimmed string, a (JSON) number, or null for a missing value. */
 export type Cell = string | number | null;
@@ -64,13 +65,25 @@ export function tableFromRecords(source: string, records: readonly object[]): Ta
   if (!Array.isArray(records)) {
     throw new UserError(`${source}: expected an array of records (objects), got ${describe(records)}`);
   }
-  const columns: string[] = [];
-  const index = new Map<string, number>();
   for (let r = 0; r < records.length; r++) {
     const rec = records[r] as unknown;
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
       throw new UserError(`${source} record ${r + 1}: expected an object of column: value, got ${describe(rec)}`);
     }
+  }
+  return tableFromObjects(source, records as Record<string, unknown>[], records.map((_, r) => r + 1), 'record');
+}
+
+/**
+ * Builds a Table from checked objects (not arrays, not null); `lines[r]` is where
+ * object r came from. Columns: the union of keys in order of first appearance.
+ */
+export function tableFromObjects(
+  source: string, objects: readonly Record<string, unknown>[], lines: number[], lineKind: Table['lineKind'],
+): Table {
+  const columns: string[] = [];
+  const index = new Map<string, number>();
+  for (const rec of objects) {
     for (const key of Object.keys(rec)) {
       if (!index.has(key)) {
         index.set(key, columns.length);
@@ -79,17 +92,15 @@ export function tableFromRecords(source: string, records: readonly object[]): Ta
     }
   }
   const rows: Cell[][] = [];
-  const lines: number[] = [];
-  for (let r = 0; r < records.length; r++) {
-    const rec = records[r] as Record<string, unknown>;
+  for (let r = 0; r < objects.length; r++) {
+    const rec = objects[r];
     const row: Cell[] = new Array(columns.length).fill(null);
     for (const key of Object.keys(rec)) {
-      row[index.get(key)!] = valueCell(rec[key], source, r + 1, key);
+      row[index.get(key)!] = valueCell(rec[key], source, lines[r], key, lineKind);
     }
     rows.push(row);
-    lines.push(r + 1);
   }
-  return { source, columns, rows, lines, lineKind: 'record' };
+  return { source, columns, rows, lines: lines.slice(), lineKind };
 }
 
 /** Reads a JSON file holding an array of records into a Table. */
@@ -104,9 +115,12 @@ export function tableFromJsonFile(path: string): Table {
   return tableFromRecords(path, data as object[]);
 }
 
-/** Reads a data file by extension: `.json` → records, anything else → CSV. */
+/** Reads a data file by extension: `.json` → records, `.jsonl`/`.ndjson` → JSON Lines, anything else → CSV. */
 export function loadTable(path: string): Table {
-  return extname(path).toLowerCase() === '.json' ? tableFromJsonFile(path) : tableFromCsv(path);
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') return tableFromJsonFile(path);
+  if (ext === '.jsonl' || ext === '.ndjson') return tableFromJsonl(path);
+  return tableFromCsv(path);
 }
 
 function stringCell(s: string): Cell {
@@ -114,18 +128,22 @@ function stringCell(s: string): Cell {
   return MISSING.has(t) ? null : t;
 }
 
-/** Normalises one record value to a Cell (also used for predict() inputs). */
-export function valueCell(v: unknown, source: string, record: number, key: string): Cell {
+/**
+ * Normalises one record value to a Cell (also used for predict() inputs); `record`
+ * is its record (or, with kind 'line', line) number for messages.
+ */
+export function valueCell(v: unknown, source: string, record: number, key: string, kind: Table['lineKind'] = 'record'): Cell {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return stringCell(v);
   if (typeof v === 'number') return Number.isNaN(v) ? null : v;
   if (typeof v === 'boolean') return String(v);
   if (typeof v === 'bigint') return Number(v);
   throw new UserError(
-    `${source} record ${record}, column ${JSON.stringify(key)}: ${describe(v)} is not a value (expected a number, a string or null)`);
+    `${source} ${kind} ${record}, column ${JSON.stringify(key)}: ${describe(v)} is not a value (expected a number, a string or null)`);
 }
 
-function describe(v: unknown): string {
+/** A value for a message: `null`, `an array`, `an object`, a quoted (shortened) string, `number 3`. */
+export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
