@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Dataset } from '../data/dataset.js';
+import type { SyntheticOptions } from '../data/synthetic.js';
 import type { TaskSpec } from '../data/task-spec.js';
 import type { LayerSpec } from '../model/spec.js';
 import type { OptimizerConfig } from '../optim/index.js';
@@ -27,7 +28,14 @@ export const PLAN_NAMES: readonly PlanName[] = ['auto', 'fused', 'per-task'];
 /** Where the rows come from. */
 export type DataConfig =
   | { kind: 'penguins' }
+  /** one table (CSV, .json records or JSON Lines, by extension) whose rows every task shares */
   | { kind: 'csv'; path: string; tasks: TaskSpec[]; features?: string[] }
+  /** several tables, each bringing its own rows for its own tasks (same feature columns) */
+  | { kind: 'files'; files: { path: string; tasks: TaskSpec[] }[]; features?: string[] }
+  /** NumPy: a 2-D feature matrix and one target file per task */
+  | { kind: 'npy'; features: string; targets: Record<string, { path: string; loss: TaskSpec['loss']; classes?: string[] }> }
+  /** generated data with a chosen correlation between tasks (Ma et al. 2018) */
+  | { kind: 'synthetic'; options?: Omit<SyntheticOptions, 'seed' | 'validationFraction'> }
   | { kind: 'dataset'; dataset: Dataset };
 
 export interface TrainerConfig {

@@ -1,4 +1,6 @@
-import { loadCsvDataset, encodeFeatures, shareDataset, type Dataset } from '../data/dataset.js';
+import { encodeFeatures, loadDataset, loadTaskDatasets, shareDataset, type Dataset } from '../data/dataset.js';
+import { datasetFromNpy } from '../data/npy.js';
+import { syntheticDataset } from '../data/synthetic.js';
 import { loadPenguins } from '../data/penguins.js';
 import { EpochSampler } from '../data/sampler.js';
 import { getKernels } from '../kernels/index.js';
@@ -47,7 +49,10 @@ function loadData(config: ResolvedConfig): Dataset {
   const { data, seed, validationFraction } = config;
   switch (data.kind) {
     case 'penguins': return loadPenguins({ seed, validationFraction });
-    case 'csv': return loadCsvDataset(data.path, { tasks: data.tasks, features: data.features, seed, validationFraction });
+    case 'csv': return loadDataset(data.path, { tasks: data.tasks, features: data.features, seed, validationFraction });
+    case 'files': return loadTaskDatasets(data.files, { features: data.features, seed, validationFraction });
+    case 'npy': return datasetFromNpy({ features: data.features, targets: data.targets, seed, validationFraction });
+    case 'synthetic': return syntheticDataset({ ...data.options, seed, validationFraction });
     case 'dataset': return data.dataset;
   }
 }
