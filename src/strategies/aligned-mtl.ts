@@ -15,9 +15,8 @@
  * singular value of the gradient matrix.
  */
 
-import { weighted } from './gram.js';
+import { gramWeighting } from './gram.js';
 import { maxDiag, symmetricEigen } from './linalg.js';
-import type { GradientStrategy } from './types.js';
 
 const EPS32 = 2 ** -23;
 
@@ -40,19 +39,9 @@ export function alignedMtlWeights(G: Float64Array, T: number): Float64Array {
   return alpha;
 }
 
-export const alignedMtl: GradientStrategy<null, Record<string, never>> = {
+export const alignedMtl = gramWeighting({
   name: 'aligned_mtl',
   summary: 'Align the task gradients into an orthogonal system of equal norms (eigen-decomposition of G), then sum',
   citation: 'Senushkin, Patakin, Kuznetsov, Konushin, "Independent Component Alignment for Multi-Task Learning", CVPR 2023',
   scale: 'sum: Σ g_i for orthogonal equal-norm or equal gradients; aligned norms = smallest singular value',
-  kind: 'combination',
-  gramOnly: true,
-  seeded: false,
-  needsLosses: false,
-  defaults: {},
-  options: {},
-  init: () => null,
-  combine(input, state, _options, out) {
-    return weighted(input.kernels, input.grads, alignedMtlWeights(input.gram, input.grads.length), out, state);
-  },
-};
+}, alignedMtlWeights);

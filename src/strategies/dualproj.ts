@@ -13,24 +13,11 @@
  */
 
 import { projectWeights } from './dual-cone.js';
-import { weighted } from './gram.js';
-import type { GradientStrategy } from './types.js';
+import { gramWeighting } from './gram.js';
 
-export const dualproj: GradientStrategy<null, Record<string, never>> = {
+export const dualproj = gramWeighting({
   name: 'dualproj',
   summary: 'Project the sum of the task gradients onto the dual cone of all of them (never conflicts)',
   citation: 'Quinton & Rey, "Jacobian Descent for Multi-Objective Optimization", arXiv 2406.16232, 2024',
   scale: 'sum: Σ g_i when it conflicts with no task (TorchJD default = this ÷ T)',
-  kind: 'combination',
-  gramOnly: true,
-  seeded: false,
-  needsLosses: false,
-  defaults: {},
-  options: {},
-  init: () => null,
-  combine(input, state, _options, out) {
-    const T = input.grads.length;
-    const weights = projectWeights(input.gram, T, new Float64Array(T).fill(1));
-    return weighted(input.kernels, input.grads, weights, out, state);
-  },
-};
+}, (gram, T) => projectWeights(gram, T, new Float64Array(T).fill(1)));

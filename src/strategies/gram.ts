@@ -5,7 +5,7 @@
  */
 
 import type { Kernels } from '../kernels/types.js';
-import type { CombineResult } from './types.js';
+import type { CombineResult, GradientStrategy } from './types.js';
 
 /** out[i·T + j] = g_i·g_j for the T gradients (each dot accumulated in float64). out needs T² elements. */
 export function computeGram(kernels: Kernels, grads: readonly Float32Array[], out: Float64Array): Float64Array {
@@ -59,4 +59,34 @@ export function weighted<S>(kernels: Kernels, grads: readonly Float32Array[], we
   out: Float32Array, state: S): CombineResult<S> {
   weightedSum(kernels, grads, weights, out);
   return { update: out, weights, state };
+}
+
+/** What describes a strategy in the registry and the README. */
+export interface StrategyMeta {
+  name: string;
+  summary: string;
+  citation: string;
+  scale: string;
+}
+
+/**
+ * A stateless combination without options whose update is Σ w_i·g_i with
+ * weights computed from the Gramian alone (mean, UPGrad, DualProj, IMTL-G,
+ * Aligned-MTL, ...): the weights function is the whole method.
+ */
+export function gramWeighting(meta: StrategyMeta, weightsOf: (gram: Float64Array, tasks: number) => Float64Array):
+  GradientStrategy<null, Record<string, never>> {
+  return {
+    ...meta,
+    kind: 'combination',
+    gramOnly: true,
+    seeded: false,
+    needsLosses: false,
+    defaults: {},
+    options: {},
+    init: () => null,
+    combine(input, state, _options, out) {
+      return weighted(input.kernels, input.grads, weightsOf(input.gram, input.grads.length), out, state);
+    },
+  };
 }

@@ -18,9 +18,8 @@
  * Scale: Σα = 1 — mean of T orthogonal equal-norm (or T equal) gradients.
  */
 
-import { weighted } from './gram.js';
+import { gramWeighting } from './gram.js';
 import { leastSquaresMinNorm, solveLinear } from './linalg.js';
-import type { GradientStrategy } from './types.js';
 
 /** IMTL-G weights from the Gramian. */
 export function imtlgWeights(G: Float64Array, T: number): Float64Array {
@@ -50,19 +49,9 @@ export function imtlgWeights(G: Float64Array, T: number): Float64Array {
   return alpha;
 }
 
-export const imtlg: GradientStrategy<null, Record<string, never>> = {
+export const imtlg = gramWeighting({
   name: 'imtlg',
   summary: 'Weights summing to 1 that give the update equal projections on every unit task gradient',
   citation: 'Liu, Li, Kuang, Xue, Chen, Yang, Liao, Zhang, "Towards Impartial Multi-task Learning", ICLR 2021',
   scale: 'Σα = 1: mean of equal or orthogonal equal-norm gradients',
-  kind: 'combination',
-  gramOnly: true,
-  seeded: false,
-  needsLosses: false,
-  defaults: {},
-  options: {},
-  init: () => null,
-  combine(input, state, _options, out) {
-    return weighted(input.kernels, input.grads, imtlgWeights(input.gram, input.grads.length), out, state);
-  },
-};
+}, imtlgWeights);

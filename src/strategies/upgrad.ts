@@ -14,8 +14,7 @@
  */
 
 import { projectWeights } from './dual-cone.js';
-import { weighted } from './gram.js';
-import type { GradientStrategy } from './types.js';
+import { gramWeighting } from './gram.js';
 
 /** UPGrad weights Σ_i argmin_{v ≥ e_i} vᵀGv. */
 export function upgradWeights(G: Float64Array, T: number): Float64Array {
@@ -30,19 +29,9 @@ export function upgradWeights(G: Float64Array, T: number): Float64Array {
   return weights;
 }
 
-export const upgrad: GradientStrategy<null, Record<string, never>> = {
+export const upgrad = gramWeighting({
   name: 'upgrad',
   summary: 'Project each task gradient onto the dual cone of all of them (never conflicts), then sum',
   citation: 'Quinton & Rey, "Jacobian Descent for Multi-Objective Optimization", arXiv 2406.16232, 2024',
   scale: 'sum: Σ g_i when no pair conflicts (TorchJD default = this ÷ T)',
-  kind: 'combination',
-  gramOnly: true,
-  seeded: false,
-  needsLosses: false,
-  defaults: {},
-  options: {},
-  init: () => null,
-  combine(input, state, _options, out) {
-    return weighted(input.kernels, input.grads, upgradWeights(input.gram, input.grads.length), out, state);
-  },
-};
+}, upgradWeights);
