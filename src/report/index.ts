@@ -10,7 +10,7 @@ import { RunAccumulator, buildCompareDocument, buildRunDocument, runLabels, type
 import type { ReportDocument } from './document.js';
 import { renderHtml } from './html.js';
 import {
-  RUN_FILES, checkRunDirectory, metricsWarnings, readJsonFile, readMetrics, readSummary,
+  RUN_FILES, checkRunDirectory, optionalFile, metricsWarnings, readJsonFile, readMetrics, readSummary,
   type RunData, type RunSummary,
 } from './run-format.js';
 
@@ -42,19 +42,6 @@ interface LoadedRun {
   skipped: number;
 }
 
-function optionalFile<T>(dir: string, file: string, read: () => T, warnings: string[], quietIfMissing = false): T | undefined {
-  if (!existsSync(join(dir, file))) {
-    if (!quietIfMissing) warnings.push(`${file} is missing`);
-    return undefined;
-  }
-  try {
-    return read();
-  } catch (e) {
-    if (!(e instanceof UserError)) throw e;
-    warnings.push(e.message);
-    return undefined;
-  }
-}
 
 /** Streams a run directory into an accumulator (bounded memory, whatever the run's length). */
 async function loadRunDirectory(dir: string, label: string | undefined, options: BuildOptions): Promise<LoadedRun> {

@@ -334,6 +334,21 @@ export function checkRunDirectory(dir: string): void {
   }
 }
 
+/** Reads an optional run file: missing or invalid (a UserError) becomes a warning and undefined. */
+export function optionalFile<T>(dir: string, file: string, read: () => T, warnings: string[], quietIfMissing = false): T | undefined {
+  if (!existsSync(join(dir, file))) {
+    if (!quietIfMissing) warnings.push(`${file} is missing`);
+    return undefined;
+  }
+  try {
+    return read();
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    warnings.push(e.message);
+    return undefined;
+  }
+}
+
 /**
  * Reads a run directory into memory. Missing or broken files become warnings
  * (a run still in progress has no summary yet); only a directory with neither
@@ -343,21 +358,8 @@ export async function readRun(dir: string): Promise<RunData> {
   checkRunDirectory(dir);
   const warnings: string[] = [];
   const run: RunData = { dir, records: [], warnings };
-  const tryRead = <T>(file: string, read: () => T): T | undefined => {
-    if (!existsSync(join(dir, file))) {
-      warnings.push(`${file} is missing`);
-      return undefined;
-    }
-    try {
-      return read();
-    } catch (e) {
-      if (!(e instanceof UserError)) throw e;
-      warnings.push(e.message);
-      return undefined;
-    }
-  };
-  run.config = tryRead(RUN_FILES.config, () => readJsonFile(join(dir, RUN_FILES.config)));
-  run.summary = tryRead(RUN_FILES.summary, () => readSummary(dir));
+  run.config = optionalFile(dir, RUN_FILES.config, () => readJsonFile(join(dir, RUN_FILES.config)), warnings);
+  run.summary = optionalFile(dir, RUN_FILES.summary, () => readSummary(dir), warnings);
   if (existsSync(join(dir, RUN_FILES.metrics))) {
     const result = await readMetrics(join(dir, RUN_FILES.metrics), (r) => run.records.push(r));
     warnings.push(...metricsWarnings(result));

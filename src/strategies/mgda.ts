@@ -16,24 +16,12 @@
  * Not rescaled by T.
  */
 
-import { weighted } from './gram.js';
+import { gramWeighting } from './gram.js';
 import { minNormInHull } from './linalg.js';
-import type { GradientStrategy } from './types.js';
 
-export const mgda: GradientStrategy<null, Record<string, never>> = {
+export const mgda = gramWeighting({
   name: 'mgda',
   summary: 'Min-norm point of the convex hull of the task gradients (common descent direction)',
   citation: 'Sener & Koltun, "Multi-Task Learning as Multi-Objective Optimization", NeurIPS 2018; Désidéri, C. R. Math. 2012',
   scale: 'min-norm vector, Σλ = 1 (mean of equal or orthogonal equal-norm gradients)',
-  kind: 'combination',
-  gramOnly: true,
-  seeded: false,
-  needsLosses: false,
-  defaults: {},
-  options: {},
-  init: () => null,
-  combine(input, state, _options, out) {
-    const lambda = minNormInHull(input.gram, input.grads.length);
-    return weighted(input.kernels, input.grads, lambda, out, state);
-  },
-};
+}, minNormInHull);
