@@ -35,16 +35,20 @@ export function readCsv(path: string): CsvData {
   return parseCsv(readTextFile(path, 'CSV'), path);
 }
 
-/** Reads a UTF-8 text file, as a UserError naming the file when it cannot. */
-export function readTextFile(path: string, what: string): string {
-  let bytes: Buffer;
+/** Reads a file's bytes; a UserError naming the file when it cannot. */
+export function readFileBytes(path: string, what: string): Buffer {
   try {
-    bytes = readFileSync(path);
+    return readFileSync(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
     throw new UserError(`cannot read ${what} file ${path}: ${why}`);
   }
+}
+
+/** Reads a UTF-8 text file, as a UserError naming the file when it cannot. */
+export function readTextFile(path: string, what: string): string {
+  const bytes = readFileBytes(path, what);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {

@@ -15,8 +15,8 @@
  * The file is read at once and decoded line by line (no one giant string), which is
  * fine up to a few hundred MB; the Table holds every row anyway.
  */
-import { readFileSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
+import { readFileBytes } from './csv.js';
 import { type Cell, type Table, describe, valueCell } from './table.js';
 
 const LF = 0x0a;
@@ -24,15 +24,7 @@ const CR = 0x0d;
 
 /** Reads a JSON Lines file into a Table (lineKind 'line'). */
 export function tableFromJsonl(path: string): Table {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
-    throw new UserError(`cannot read JSON Lines file ${path}: ${why}`);
-  }
-  return parseJsonl(bytes, path);
+  return parseJsonl(readFileBytes(path, 'JSON Lines'), path);
 }
 
 /** Parses JSON Lines bytes (or text); `source` names the file in messages. */
