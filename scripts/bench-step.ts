@@ -30,23 +30,20 @@ async function measure(label: string, over: TrainerConfig): Promise<number> {
   try {
     for (let i = 0; i < 30; i++) await trainer.step();
     const rates: number[] = [];
-    let best = trainer.profile;
+    trainer.profile.reset(); // the breakdown covers the timed steps only
     for (let rep = 0; rep < 3; rep++) {
-      const before = { ...trainer.profile.sums, steps: trainer.profile.steps };
-      const start = performance.now();
+        const start = performance.now();
       for (let i = 0; i < STEPS; i++) await trainer.step();
       rates.push(STEPS / ((performance.now() - start) / 1000));
-      best = trainer.profile;
-      void before;
     }
     rates.sort((a, b) => a - b);
-    const ms = best.perStep();
+    const ms = trainer.profile.perStep();
     emit({
       bench: 'step', label, strategy: trainer.config.strategy, mode: trainer.config.sequentialMode, plan: trainer.plan,
       workers: trainer.config.workers, shards: trainer.shards, kernels: `${trainer.kernels.backend}/${trainer.kernels.isa}`,
       stepsPerSecond: round(rates[1], 1),
       msPerStep: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, round(v)])),
-      coordinatorOverhead: round(best.overheadFraction()),
+      coordinatorOverhead: round(trainer.profile.overheadFraction()),
     });
     return rates[1];
   } finally {
@@ -68,7 +65,7 @@ function torchFigures(): { sum: number; perTask: number } | undefined {
     if (coretype) env.OPENBLAS_CORETYPE = coretype;
     const run = spawnSync('/usr/bin/python3', ['scripts/torch-reference/bench_step.py', quick ? '1' : '2'], { encoding: 'utf8', env });
     if (run.status !== 0) {
-      emit({ bench: 'torch-step', coretype, error: run.stderr.trim().split('\n').at(-1) });
+      emit({ bench: 'torch-step', coretype, error: run.signal ? `killed by ${run.signal} (SIGILL: this CPU lacks that kernel's instructions)` : run.stderr.trim().split('\n').at(-1) });
       continue;
     }
     const r = JSON.parse(run.stdout);

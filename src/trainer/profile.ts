@@ -24,6 +24,11 @@ export class Profile {
   readonly sums = emptyTiming();
   steps = 0;
 
+  reset(): void {
+    Object.assign(this.sums, emptyTiming());
+    this.steps = 0;
+  }
+
   add(t: StepTiming): void {
     for (const k of Object.keys(this.sums) as (keyof StepTiming)[]) this.sums[k] += t[k];
     this.steps++;
