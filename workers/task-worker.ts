@@ -24,7 +24,7 @@ class WorkerState {
   readonly batchRows: Int32Array;
   readonly stats: Float64Array;
   /** gradient views per (slot, task set), built on first use */
-  private readonly gradientViews = new Map<string, { tensors: ModelTensors; layout: number[]; floats: number }>();
+  private readonly gradientViews = new Map<string, { tensors: ModelTensors | ModelTensors[]; layout: number[]; floats: number }>();
 
   constructor(readonly setup: WorkerSetup) {
     if (setup.v !== PROTOCOL_VERSION) throw new Error(`worker speaks protocol ${PROTOCOL_VERSION}, coordinator ${setup.v}`);
@@ -36,14 +36,24 @@ class WorkerState {
     this.stats = new Float64Array(setup.spec.tasks.length * 3);
   }
 
-  gradientTarget(slot: number, tasks: number[]) {
-    const key = `${slot}:${tasks.join(',')}`;
+  /** Views of the job's gradient(s) in its arena slot; built on first use, then reused. */
+  gradientTarget(job: GradientJob) {
+    const key = `${job.slot}:${job.tasks.join(',')}:${job.separate}`;
     let entry = this.gradientViews.get(key);
     if (!entry) {
-      const segments = segmentsFor(this.params.layout, tasks);
-      const floats = segmentsLength(segments);
-      const payload = this.arena.payload(slot, floats);
-      entry = { tensors: viewTensors(this.setup.spec, this.params.layout, payload, segments), layout: flattenSegments(segments), floats };
+      const { spec } = this.setup;
+      const layout = this.params.layout;
+      const parts = job.separate ? job.tasks.map((t) => segmentsFor(layout, [t])) : [segmentsFor(layout, job.tasks)];
+      const floats = parts.reduce((n, segments) => n + segmentsLength(segments), 0);
+      const payload = this.arena.payload(job.slot, floats);
+      let at = 0;
+      const views = parts.map((segments) => {
+        const length = segmentsLength(segments);
+        const v = viewTensors(spec, layout, payload.subarray(at, at + length), segments);
+        at += length;
+        return v;
+      });
+      entry = { tensors: job.separate ? views : views[0], layout: parts.flatMap(flattenSegments), floats };
       this.gradientViews.set(key, entry);
     }
     return entry;
@@ -62,7 +72,7 @@ class WorkerState {
       gatherRows(targetWidth(spec.tasks[task]), dataset.tasks[task].targets, this.batchRows, job.rowStart, job.rowCount, ws.heads[task].target);
       return { task, gradScale: job.scales[j] };
     });
-    const target = this.gradientTarget(job.slot, job.tasks);
+    const target = this.gradientTarget(job);
     taskGradients(this.kernels, spec, this.params.tensors, target.tensors, ws, job.rowCount, terms, this.stats);
     writeFrameHeader(this.arena.frame(job.slot), {
       v: PROTOCOL_VERSION,

@@ -144,27 +144,32 @@ export interface TaskTerm {
 }
 
 /**
- * Forward and backward of Σ_terms gradScale · Σ_rows loss_task over the `rows`
- * rows already gathered into the workspace (ws.x and each head's target).
- * Writes (overwrites) the gradients of the trunk and of every head in `terms`
- * into `g`, and the loss statistics [sum, count, metric] of term j into
- * stats[3j .. 3j+3). The trunk runs forward and backward once, whatever the
- * number of terms.
+ * Forward and backward over the `rows` rows already gathered into the
+ * workspace (ws.x and each head's target), the trunk's forward pass run once.
+ * - `g` one set of views: writes (overwrites) the gradient of
+ *   Σ_terms gradScale · Σ_rows loss_task — one trunk backward for every term;
+ * - `g` one set per term: writes each term's own gradient
+ *   gradScale · Σ_rows loss_task into g[j] — one trunk backward per term.
+ * Loss statistics [sum, count, metric] of term j go to stats[3j .. 3j+3).
  */
-export function taskGradients(k: Kernels, spec: ModelSpec, p: ModelTensors, g: ModelTensors, ws: Workspace,
-  rows: number, terms: readonly TaskTerm[], stats: Float64Array): void {
+export function taskGradients(k: Kernels, spec: ModelSpec, p: ModelTensors, g: ModelTensors | readonly ModelTensors[],
+  ws: Workspace, rows: number, terms: readonly TaskTerm[], stats: Float64Array): void {
   const features = forwardTrunk(k, spec, p, ws, rows);
+  const separate = Array.isArray(g);
   terms.forEach((term, j) => {
     const t = term.task;
     const task = spec.tasks[t];
+    const target = separate ? (g as readonly ModelTensors[])[j] : (g as ModelTensors);
     const pred = forwardHead(k, spec, t, p, ws, features, rows);
     k.loss(task.loss, rows, task.outputs, pred, ws.heads[t].target, term.gradScale, ws.heads[t].out.delta, ws.stats);
     stats.set(ws.stats, j * LOSS_STATS_LENGTH);
-    const gh = g.heads[t];
+    const gh = target.heads[t];
     if (!gh) throw new Error(`the gradient buffer does not cover task ${task.name}'s head`);
-    backwardHead(k, spec, t, p, gh, ws, features, rows, j > 0);
+    // the trunk's activations stay untouched by backward passes, so each term can reuse them
+    backwardHead(k, spec, t, p, gh, ws, features, rows, !separate && j > 0);
+    if (separate) backwardTrunk(k, spec, p, target, ws, rows);
   });
-  if (terms.length > 0) backwardTrunk(k, spec, p, g, ws, rows);
+  if (!separate && terms.length > 0) backwardTrunk(k, spec, p, g as ModelTensors, ws, rows);
 }
 
 /** Forward only: loss statistics of task t over the gathered rows (no gradients kept). */

@@ -18,7 +18,7 @@ export interface WorkerSetup {
   maxRows: number;
 }
 
-/** Compute the gradient of Σ scales[j]·Σ_rows loss_{tasks[j]} over rows batchRows[rowStart .. rowStart+rowCount). */
+/** Compute the gradient(s) of scales[j]·Σ_rows loss_{tasks[j]} over rows batchRows[rowStart .. rowStart+rowCount). */
 export interface GradientJob {
   kind: 'gradient';
   v: number;
@@ -31,6 +31,11 @@ export interface GradientJob {
   scales: number[];
   rowStart: number;
   rowCount: number;
+  /**
+   * false: one gradient, of Σ scales[j]·loss_tasks[j]; true: each task's own
+   * gradient (scaled), from one forward pass, back to back in the payload
+   */
+  separate: boolean;
   /** 0 on the first try, then 1, 2, ... when the pool retries the job after a fault */
   attempt: number;
 }

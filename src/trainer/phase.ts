@@ -1,5 +1,5 @@
 import type { Kernels } from '../kernels/types.js';
-import type { Segment } from '../model/layout.js';
+import { segmentsFor, type ParameterLayout } from '../model/layout.js';
 import type { FrameArena } from '../protocol/arena.js';
 import { readFrame } from '../protocol/frame.js';
 import type { GradientJob } from '../protocol/messages.js';
@@ -25,41 +25,51 @@ interface ShardSlot {
 }
 
 /**
- * One gradient computed by a set of shard jobs — every task's summed loss
- * (fused) or one task's — reduced in shard order into a fixed destination.
+ * The gradients one set of shard jobs computes — the gradient of every task's
+ * summed loss (fused), one task's, or (`separate`) each task's own from one
+ * shared forward pass — reduced in shard order into fixed destinations.
  * Jobs, payload views and destination views are built once and reused every
  * step, so running a phase allocates nothing proportional to the model.
  */
 export class GradientPhase {
   private readonly slots: ShardSlot[];
   private readonly taskNames: string;
-  /** the reduced gradient, in the parameters' layout */
+  /** the reduced gradient, in the parameters' layout (the first one when `separate`) */
   readonly gradient: Float32Array;
   private readonly inPlace: boolean;
   /** when each shard's job came back (performance.now()) */
   private readonly finished: Float64Array;
 
+  /**
+   * `into`: one destination per gradient (one per task when `separate`, else one),
+   * or 'in-place' to reduce in the first shard's frame, whose payload is then
+   * the gradient (possible when the payload is laid out like the parameters).
+   */
   constructor(private readonly kernels: Kernels, private readonly arena: FrameArena, names: string[],
-    readonly tasks: number[], segments: readonly Segment[], batch: number, shards: number, firstSlot: number,
-    into: Float32Array | 'in-place') {
+    readonly tasks: number[], layout: ParameterLayout, separate: boolean, batch: number, shards: number,
+    firstSlot: number, into: Float32Array[] | 'in-place') {
     this.taskNames = tasks.map((t) => names[t]).join('+');
-    const floats = segments.reduce((n, s) => n + s.length, 0);
-    // in place: the payload of the first shard's frame is the gradient (its layout is the parameters')
-    if (into === 'in-place' && (segments.length !== 1 || segments[0].offset !== 0)) {
+    const parts = separate ? tasks.map((t) => segmentsFor(layout, [t])) : [segmentsFor(layout, tasks)];
+    const floats = parts.flat().reduce((n, s) => n + s.length, 0);
+    this.inPlace = into === 'in-place';
+    if (this.inPlace && (parts.length !== 1 || parts[0].length !== 1 || parts[0][0].offset !== 0)) {
       throw new Error('an in-place reduction needs a payload laid out like the parameters');
     }
-    this.gradient = into === 'in-place' ? arena.payload(firstSlot, floats) : into;
-    this.inPlace = into === 'in-place';
-    this.slots = gradientJobs(0, 0, tasks, tasks.map(() => 0), batch, shards, firstSlot).map((job) => {
+    const destinations = into === 'in-place' ? [arena.payload(firstSlot, floats)] : into;
+    if (destinations.length !== parts.length) throw new Error(`${parts.length} gradients need as many destinations, got ${destinations.length}`);
+    this.gradient = destinations[0];
+    this.slots = gradientJobs(0, 0, tasks, tasks.map(() => 0), batch, shards, firstSlot, separate).map((job) => {
       const payload: Float32Array[] = [];
       const target: Float32Array[] = [];
       let at = 0;
       const view = arena.payload(job.slot, floats);
-      for (const s of segments) {
-        payload.push(view.subarray(at, at + s.length));
-        target.push(this.gradient.subarray(s.offset, s.offset + s.length));
-        at += s.length;
-      }
+      parts.forEach((segments, i) => {
+        for (const s of segments) {
+          payload.push(view.subarray(at, at + s.length));
+          target.push(destinations[i].subarray(s.offset, s.offset + s.length));
+          at += s.length;
+        }
+      });
       return { job, payload, target };
     });
     this.finished = new Float64Array(this.slots.length);

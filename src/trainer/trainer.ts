@@ -161,11 +161,15 @@ export class Trainer {
       this.grads[t].subarray(seg.offset, seg.offset + seg.length), this.grads[T].subarray(seg.offset, seg.offset + seg.length)]));
     const names = spec.tasks.map((t) => t.name);
     const batch = Math.min(config.batchSize, dataset.train.length);
-    const phase = (tasks: number[], firstSlot: number, into: Float32Array | 'in-place') =>
-      new GradientPhase(this.kernels, arena, names, tasks, segmentsFor(layout, tasks), batch, shards, firstSlot, into);
-    this.phases = plan === 'fused'
-      ? [phase(spec.tasks.map((_, t) => t), 0, 'in-place')]
-      : spec.tasks.map((_, t) => phase([t], t * shards, this.grads[t]));
+    const all = spec.tasks.map((_, t) => t);
+    const phase = (tasks: number[], separate: boolean, firstSlot: number, into: Float32Array[] | 'in-place') =>
+      new GradientPhase(this.kernels, arena, names, tasks, layout, separate, batch, shards, firstSlot, into);
+    // fused: one gradient of the summed loss; per-task at one set of parameters: every task's
+    // gradient from one shared forward pass; fresh sequential: one phase per task, in turn
+    this.phases = plan === 'fused' ? [phase(all, false, 0, 'in-place')]
+      : config.strategy === 'sequential' && config.sequentialMode === 'fresh'
+        ? all.map((t) => phase([t], false, t * shards, [this.grads[t]]))
+        : [phase(all, true, 0, this.grads.slice(0, T))];
     this.trainTotals = new LossTotals(dataset.tasks);
     this.stepTotals = new LossTotals(dataset.tasks);
     this.allTasks = spec.tasks.map((_, t) => t);
@@ -209,10 +213,12 @@ export class Trainer {
     const fusedOk = resolved.strategy === 'sum' && resolved.clipGradNorm?.per !== 'task';
     const plan = resolved.plan === 'auto' ? (fusedOk ? 'fused' : 'per-task') : resolved.plan;
     const T = spec.tasks.length;
-    const jobsPerStep = plan === 'fused' ? shards : shards * T;
-    const largestPayload = plan === 'fused'
-      ? params.layout.total
-      : Math.max(...spec.tasks.map((_, t) => segmentsLength(segmentsFor(params.layout, [t]))));
+    const perTask = spec.tasks.map((_, t) => segmentsLength(segmentsFor(params.layout, [t])));
+    const fresh = resolved.strategy === 'sequential' && resolved.sequentialMode === 'fresh';
+    // fused: the whole vector per shard; fresh: one task's per (task, shard); else every task's per shard
+    const jobsPerStep = fresh ? shards * T : shards;
+    const largestPayload = plan === 'fused' ? params.layout.total
+      : fresh ? Math.max(...perTask) : perTask.reduce((a, b) => a + b, 0);
     const arena = FrameArena.create(jobsPerStep, largestPayload);
     const batchRows = new SharedArrayBuffer(batch * 4);
     const pool = new WorkerPool(resolved.workers, {
