@@ -1,12 +1,24 @@
+import type { TaskSummary } from '../report/run-format.js';
 import type { EpochReport, TaskMetrics, TaskMetricsByName } from '../trainer/metrics.js';
 import { PROFILE_PARTS, type Profile } from '../trainer/profile.js';
+import { PLAIN, type Style } from './style.js';
 
-function num(x: number): string {
-  if (!Number.isFinite(x)) return '—';
+/** A number for tables: 3 decimals below 100, 1 below 1000, none above; '—' when not finite. */
+export function num(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
   const a = Math.abs(x);
   if (a >= 1000) return x.toFixed(0);
   if (a >= 100) return x.toFixed(1);
   return x.toFixed(3);
+}
+
+/** Seconds as `0.42 s`, `12.3 s`, `4 min 05 s`. */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '—';
+  if (seconds < 10) return `${seconds.toFixed(2)} s`;
+  if (seconds < 120) return `${seconds.toFixed(1)} s`;
+  const m = Math.floor(seconds / 60);
+  return `${m} min ${String(Math.round(seconds - 60 * m)).padStart(2, '0')} s`;
 }
 
 function metricLabel(m: TaskMetrics): string {
@@ -14,25 +26,51 @@ function metricLabel(m: TaskMetrics): string {
 }
 
 /** `species loss 0.412/0.380 acc 0.930/0.961`: training / validation. */
-function taskPart(name: string, train: TaskMetrics, validation: TaskMetrics | undefined): string {
+function taskPart(name: string, train: TaskMetrics, validation: TaskMetrics | undefined, style: Style): string {
   const val = validation ?? { loss: NaN, metric: NaN };
-  return `${name} loss ${num(train.loss)}/${num(val.loss)} ${metricLabel(train)} ${num(train.metric)}/${num(val.metric)}`;
+  return `${style.bold(name)} loss ${num(train.loss)}/${num(val.loss)} ${metricLabel(train)} ${num(train.metric)}/${num(val.metric)}`;
 }
 
-/** One line per epoch: every task's training/validation loss and metric, and the speed. */
-export function epochLine(report: EpochReport, epochs: number): string {
+/** One line per epoch: every task's training/validation loss and metric, the speed, and the epoch's worst conflict. */
+export function epochLine(report: EpochReport, epochs: number, style: Style = PLAIN): string {
   const width = String(epochs).length;
-  const tasks = Object.keys(report.train).map((name) => taskPart(name, report.train[name], report.validation[name]));
-  return `epoch ${String(report.epoch + 1).padStart(width)}/${epochs} | ${tasks.join(' | ')} | ${report.stepsPerSecond.toFixed(1)} steps/s`;
+  const sep = style.dim(' | ');
+  const tasks = Object.keys(report.train).map((name) => taskPart(name, report.train[name], report.validation[name], style));
+  const parts = [`epoch ${String(report.epoch + 1).padStart(width)}/${epochs}`, ...tasks, `${report.stepsPerSecond.toFixed(1)} steps/s`];
+  if (report.conflict) parts.push(report.conflict);
+  return parts.join(sep);
 }
 
-/** The closing table: validation loss and metric per task. */
-export function summaryTable(validation: TaskMetricsByName): string {
-  const rows = Object.entries(validation).map(([name, m]) => [name, num(m.loss), `${m.metricName} ${num(m.metric)}`, String(m.labelled)]);
-  const header = ['task', 'val loss', 'val metric', 'labelled'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+/** Rows of cells as aligned columns (two spaces apart); the first row is the header. */
+export function table(rows: string[][], style: Style = PLAIN, rightAlign: readonly number[] = []): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => visibleLength(r[i] ?? ''))));
+  const line = (cells: string[]) => cells.map((c, i) => {
+    const pad = ' '.repeat(Math.max(0, widths[i] - visibleLength(c)));
+    return rightAlign.includes(i) ? pad + c : c + pad;
+  }).join('  ').trimEnd();
+  return [style.bold(line(rows[0])), ...rows.slice(1).map(line)].join('\n');
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+function visibleLength(s: string): number {
+  return s.replace(ANSI, '').length;
+}
+
+/**
+ * The closing table: per task the metric, its best and final validation value
+ * over the run, the final validation loss and labelled rows; then the speed.
+ */
+export function summaryTable(tasks: readonly TaskSummary[], validation: TaskMetricsByName,
+  timing: { steps: number; seconds: number; wallSeconds: number }, style: Style = PLAIN): string {
+  const rows = [['task', 'metric', 'best val', 'final val', 'val loss', 'labelled']];
+  for (const t of tasks) {
+    const v = validation[t.name];
+    rows.push([t.name, t.metricName, num(t.bestValidation), num(t.finalValidation), num(v?.loss), String(v?.labelled ?? '—')]);
+  }
+  const rate = timing.steps / Math.max(timing.seconds, 1e-9);
+  return `${table(rows, style, [2, 3, 4, 5])}\n${timing.steps} steps in ${duration(timing.seconds)} (${rate.toFixed(1)} steps/s); wall time ${duration(timing.wallSeconds)}`;
 }
 
 /** Where a step's time went: milliseconds per step and share of the step, by part. */

@@ -1,96 +1,50 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { parseTaskSpec } from '../data/task-spec.js';
 import { kernelInfo } from '../kernels/index.js';
-import { ACTIVATIONS, type Activation } from '../kernels/types.js';
-import { OPTIMIZER_NAMES, type OptimizerConfig, type OptimizerName } from '../optim/index.js';
-import { PLAN_NAMES, SEQUENTIAL_MODES, type TrainerConfig } from '../trainer/config.js';
+import { writeReport } from '../report/index.js';
 import { isReportedError, isUserError, UserError, type RunError } from '../util/errors.js';
+import { compareCommand, COMPARE_FILE, DEFAULT_COMPARE, parseStrategyList, reportCompareDirectory } from './compare.js';
+import { configJsonSchema } from './config.js';
+import { evalCommand, exportCommand, predictCommand, type Split } from './evaluate.js';
+import { addDataOptions, addTrainingOptions, commandConfig, type FlagValues } from './flags.js';
+import { initCommand } from './init.js';
+import { Output } from './output.js';
+import { choice, collect, nonNegativeInt, positiveInt } from './parse.js';
 import { trainCommand } from './train.js';
-import { choice, collect, finiteNumber, intList, keyValues, nonNegativeInt, positiveInt } from './parse.js';
 
-interface TrainOptions {
-  data?: string;
-  task: string[];
-  features: string[];
-  strategy: TrainerConfig['strategy'];
-  sequentialMode: TrainerConfig['sequentialMode'];
-  plan: TrainerConfig['plan'];
-  workers?: number;
-  epochs: number;
-  batchSize: number;
-  shards?: number;
-  optimizer: OptimizerName;
-  lr: number;
-  momentum?: number;
-  nesterov?: boolean;
-  weightDecay?: number;
-  taskLr?: Record<string, number>;
-  taskWeight?: Record<string, number>;
-  trunk: number[];
-  activation: Activation;
-  seed: number;
-  validation: number;
-  profile?: boolean;
-  name?: string;
-  runsDir: string;
-  resume?: string;
-  checkpointEvery: number;
-  keepCheckpoints: number;
-  onNonfinite: 'stop' | 'skip';
-  clipGradNorm?: number;
-  clipPer: 'global' | 'task';
-  report: boolean;
+/** Flags a resumed run may be given: where and how it runs, not what it computes. */
+const RESUME_ALLOWED = new Set(['resume', 'workers', 'profile', 'report', 'runsDir', 'quiet', 'json']);
+
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function outputFor(o: { quiet?: boolean; json?: boolean }, print: (line: string) => void): Output {
+  return new Output({ quiet: o.quiet, json: o.json, print });
 }
 
-/** Turns the parsed options into the API's config (the CLI is a thin layer over the Trainer). */
-export function trainerConfig(o: TrainOptions): TrainerConfig {
-  if (o.data === undefined && o.task.length > 0) throw new UserError('--task: needs --data <file.csv> (the built-in data set has its own tasks)');
-  if (o.data !== undefined && o.task.length === 0) throw new UserError(`--data ${o.data}: say which columns to predict with --task column:loss (e.g. --task species:cross_entropy)`);
-  const optimizer: OptimizerConfig = { name: o.optimizer, lr: o.lr };
-  if (o.momentum !== undefined) optimizer.momentum = o.momentum;
-  if (o.nesterov) optimizer.nesterov = true;
-  if (o.weightDecay !== undefined) optimizer.weightDecay = o.weightDecay;
-  return {
-    data: o.data === undefined
-      ? { kind: 'penguins' }
-      : { kind: 'csv', path: o.data, tasks: o.task.map((t) => parseTaskSpec(t, '--task')), features: o.features.length > 0 ? o.features : undefined },
-    trunk: o.trunk.map((units) => ({ units, activation: o.activation })),
-    strategy: o.strategy,
-    sequentialMode: o.sequentialMode,
-    plan: o.plan,
-    workers: o.workers,
-    batchSize: o.batchSize,
-    shards: o.shards,
-    optimizer,
-    taskLr: o.taskLr,
-    taskWeights: o.taskWeight,
-    seed: o.seed,
-    validationFraction: o.validation,
-    onNonFinite: o.onNonfinite,
-    clipGradNorm: o.clipGradNorm === undefined ? undefined : { max: o.clipGradNorm, per: o.clipPer },
-  };
-}
-
-function runTrain(o: TrainOptions, command: Command, print: (line: string) => void): Promise<number> {
+async function runTrain(o: FlagValues, command: Command, print: (line: string) => void): Promise<number> {
+  const output = outputFor(o, print);
   if (o.resume) {
     // a resumed run keeps its own settings; only where it runs may change
-    const allowed = new Set(['resume', 'workers', 'profile', 'report', 'runsDir']);
-    const clash = Object.keys(o).find((k) => !allowed.has(k) && command.getOptionValueSource(k) === 'cli');
-    if (clash) throw new UserError(`--resume: the run keeps the settings in its config.json; --${clash.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change them`);
+    const clash = Object.keys(o).find((k) => !RESUME_ALLOWED.has(k) && command.getOptionValueSource(k) === 'cli');
+    if (clash) throw new UserError(`--resume: the run keeps the settings in its config.json; --${kebab(clash)} cannot change them`);
+    const report = command.getOptionValueSource('report') === 'cli' ? o.report : undefined;
+    return (await trainCommand({ resume: o.resume, workers: o.workers, profile: o.profile, report, output })).code;
   }
-  return trainCommand({
-    runConfig: { format: 1, trainer: trainerConfig(o), epochs: o.epochs, checkpointEvery: o.checkpointEvery, keepCheckpoints: o.keepCheckpoints },
-    runsDir: o.runsDir,
-    name: o.name,
-    resume: o.resume,
-    workers: o.workers,
-    profile: o.profile,
-    report: o.report,
-  }, print);
+  const config = commandConfig(o, command);
+  return (await trainCommand({ config, profile: o.profile, output })).code;
 }
 
-
+async function runCompare(o: FlagValues & { strategies?: string; noReport?: boolean }, command: Command, print: (line: string) => void): Promise<number> {
+  const output = outputFor(o, print);
+  for (const key of ['strategy', 'sequentialMode'] as const) {
+    if (command.getOptionValueSource(key) === 'cli') throw new UserError(`--${kebab(key)}: compare runs the strategies of --strategies (e.g. --strategies sum,sequential:stale,pcgrad)`);
+  }
+  const config = commandConfig(o, command);
+  const entries = parseStrategyList(o.strategies ?? DEFAULT_COMPARE.join(','));
+  return compareCommand({ config, entries, name: config.name, workers: o.workers, report: o.report, output });
+}
 
 function info(print: (line: string) => void): void {
   const k = kernelInfo();
@@ -101,47 +55,104 @@ function info(print: (line: string) => void): void {
 
 let exitCode = 0;
 
+/** The model source options of eval and predict. */
+function addModelSource(cmd: Command): Command {
+  return cmd
+    .argument('[run-dir]', 'a run directory (runs/<name>): its config.json and weights.safetensors')
+    .option('--config <file>', 'the run config the weights were trained with (instead of a run directory)')
+    .option('--weights <file>', 'weights (.safetensors; default: the run directory\'s weights.safetensors)')
+    .option('--json', 'print JSON instead of a table');
+}
+
 export function buildProgram(print: (line: string) => void): Command {
   const program = new Command('multitask')
     .description('Multi-task neural-network trainer: add the task losses into one step, or step each task separately')
     .showHelpAfterError(false)
     .exitOverride();
-  program.command('train')
-    .description('train a multi-task model (default: the built-in Palmer penguins data: species, sex, body mass)')
-    .option('--data <file.csv>', 'CSV file with a header row (default: built-in penguins)')
-    .option('--task <column:loss[:classes]>', 'a task: target column and loss (cross_entropy, bce_with_logits, bce, mse, l1, smooth_l1); repeatable', collect, [])
-    .option('--features <columns>', 'feature columns, comma-separated (default: every non-target column); name:category forces one-hot', collect, [])
-    .addOption(new Option('--strategy <name>', 'sum: one step on Σ w·L; sequential: one step per task').default('sum'))
-    .addOption(new Option('--sequential-mode <mode>', 'fresh: each task at the parameters left by the previous task; stale: all at the same parameters').argParser(choice('--sequential-mode', SEQUENTIAL_MODES)).default('fresh'))
-    .addOption(new Option('--plan <plan>', 'execution plan: fused (one trunk pass for all tasks, sum only), per-task, auto').argParser(choice('--plan', PLAN_NAMES)).default('auto'))
-    .option('--workers <n>', 'worker threads (default: available cores)', positiveInt('--workers'))
-    .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 30)
-    .option('--batch-size <n>', 'rows per step', positiveInt('--batch-size'), 32)
-    .option('--shards <n>', 'split each batch into n jobs (default: one per 128 rows)', positiveInt('--shards'))
-    .addOption(new Option('--optimizer <name>', 'optimizer').argParser(choice('--optimizer', OPTIMIZER_NAMES)).default('adam'))
-    .option('--lr <rate>', 'learning rate', finiteNumber('--lr', (n) => n > 0, 'a number > 0'), 0.01)
-    .option('--momentum <m>', 'SGD momentum', finiteNumber('--momentum', (n) => n >= 0, 'a number ≥ 0'))
-    .option('--nesterov', 'SGD Nesterov momentum')
-    .option('--weight-decay <wd>', 'weight decay (Adam/SGD: L2 term; AdamW: decoupled)', finiteNumber('--weight-decay', (n) => n >= 0, 'a number ≥ 0'))
-    .option('--task-lr <task=rate,...>', 'per-task learning rates (sequential)', keyValues('--task-lr', finiteNumber('--task-lr', (n) => n > 0, 'a number > 0')))
-    .option('--task-weight <task=weight,...>', 'per-task loss weights', keyValues('--task-weight', finiteNumber('--task-weight', (n) => n >= 0, 'a number ≥ 0')))
-    .option('--trunk <widths>', 'trunk layer widths, comma-separated', intList('--trunk'), [64, 64])
-    .addOption(new Option('--activation <name>', 'trunk activation').argParser(choice('--activation', ACTIVATIONS)).default('relu'))
-    .option('--seed <n>', 'random seed (initialisation, split, batches)', nonNegativeInt('--seed'), 0)
-    .option('--validation <fraction>', 'fraction of rows held out', finiteNumber('--validation', (n) => n >= 0 && n < 1, 'a number in [0, 1)'), 0.2)
-    .option('--profile', 'print where each step\'s time went (worker compute, transport, reduction, combination, optimizer, idle)')
+
+  const train = program.command('train')
+    .description('train a multi-task model (default: the built-in Palmer penguins data: species, sex, body mass)');
+  addDataOptions(train);
+  addTrainingOptions(train);
+  train
     .option('--name <name>', 'run name: the run goes to <runs-dir>/<name>/ (default: time and strategy)')
-    .option('--runs-dir <dir>', 'where run directories go', 'runs')
     .option('--resume <run-dir>', 'continue a stopped run from its newest checkpoint')
-    .option('--checkpoint-every <steps>', 'checkpoint every n steps (and at every epoch end); 0: epoch ends only', nonNegativeInt('--checkpoint-every'), 500)
-    .option('--keep-checkpoints <k>', 'checkpoints kept', positiveInt('--keep-checkpoints'), 3)
-    .addOption(new Option('--on-nonfinite <action>', 'a NaN or infinity in a loss or gradient: stop the run, or skip the step').argParser(choice('--on-nonfinite', ['stop', 'skip'] as const)).default('stop'))
-    .option('--clip-grad-norm <max>', 'clip gradient norms to max (torch.nn.utils.clip_grad_norm_ rule)', finiteNumber('--clip-grad-norm', (n) => n > 0, 'a number > 0'))
-    .addOption(new Option('--clip-per <level>', 'clip each update (global) or each task\'s gradient (task)').argParser(choice('--clip-per', ['global', 'task'] as const)).default('global'))
+    .option('--checkpoint-every <steps>', 'checkpoint every n steps (and at every epoch end); 0: epoch ends only (default 500)', nonNegativeInt('--checkpoint-every'))
+    .option('--keep-checkpoints <k>', 'checkpoints kept (default 3)', positiveInt('--keep-checkpoints'))
+    .option('--save-weights <file>', 'also save the final weights here (besides the run directory\'s weights.safetensors)')
+    .option('--profile', 'print where each step\'s time went (worker compute, transport, reduction, combination, optimizer, idle)')
     .option('--no-report', 'do not write report.html at the end')
-    .action(async (o: TrainOptions, command: Command) => {
+    .action(async (o: FlagValues, command: Command) => {
       exitCode = await runTrain(o, command, print);
     });
+
+  const compare = program.command('compare')
+    .description(`train several strategies on the same data, seed and budget and compare them (default: ${DEFAULT_COMPARE.join(', ')})`)
+    .option('--strategies <list>', 'comma-separated: a strategy name, sequential:fresh / sequential:stale, options as name:key=value (e.g. cagrad:c=0.2)');
+  addDataOptions(compare);
+  addTrainingOptions(compare);
+  compare
+    .option('--name <name>', 'comparison name: runs go to <runs-dir>/<name>/<strategy>/ (default: time and "compare")')
+    .option('--no-report', 'do not write the comparison report.html')
+    .action(async (o: FlagValues & { strategies?: string }, command: Command) => {
+      exitCode = await runCompare(o, command, print);
+    });
+
+  addModelSource(program.command('eval'))
+    .description('per-task metrics of trained weights: accuracy, F1, AUC (classification); RMSE, MAE, R² (regression)')
+    .addOption(new Option('--split <split>', 'rows to evaluate: validation, train or all').argParser(choice('--split', ['validation', 'train', 'all'] as const)).default('validation'))
+    .action(async (run: string | undefined, o: { config?: string; weights?: string; split: Split; json?: boolean }) => {
+      exitCode = await evalCommand({ run, config: o.config, weights: o.weights, split: o.split }, outputFor(o, print));
+    });
+
+  addModelSource(program.command('predict'))
+    .description('predictions for the rows of a CSV (.json, .jsonl or .npy) file: the input columns plus one column per task')
+    .requiredOption('--input <file>', 'rows to predict (they need the model\'s feature columns)')
+    .option('--out <file>', 'where to write the CSV (default: stdout)')
+    .option('--probabilities', 'add class probability columns prob_<task>_<class>')
+    .action(async (run: string | undefined, o: { config?: string; weights?: string; input: string; out?: string; probabilities?: boolean; json?: boolean }) => {
+      exitCode = await predictCommand({ run, config: o.config, weights: o.weights, input: o.input, out: o.out, probabilities: o.probabilities }, outputFor(o, print));
+    });
+
+  program.command('export')
+    .description('write a run\'s weights (or its newest checkpoint\'s) as safetensors with PyTorch names and layouts')
+    .argument('<run-dir>', 'a run directory')
+    .requiredOption('--out <file>', 'the .safetensors file to write')
+    .action(async (run: string, o: { out: string }) => {
+      exitCode = await exportCommand({ run, out: o.out }, outputFor({}, print));
+    });
+
+  program.command('report')
+    .description('write report.html for a run (or comparison) directory')
+    .argument('<dir>', 'a run directory, or a directory written by multitask compare')
+    .option('--out <file>', 'where to write (default: <dir>/report.html)')
+    .action(async (dir: string, o: { out?: string }) => {
+      const result = existsSync(join(dir, COMPARE_FILE)) ? await reportCompareDirectory(dir, o.out) : await writeReport(dir, { out: o.out });
+      for (const w of result.warnings) process.stderr.write(`multitask: ${w}\n`);
+      print(`report: ${result.path}`);
+    });
+
+  program.command('schema')
+    .description('print the JSON Schema of the run config file (for editor completion)')
+    .option('--out <file>', 'write it to a file instead')
+    .action((o: { out?: string }) => {
+      const text = JSON.stringify(configJsonSchema(), null, 2);
+      if (o.out) writeFileSync(o.out, `${text}\n`);
+      else print(text);
+    });
+
+  program.command('init')
+    .description('write a starter run config from a data file\'s columns, saying what it guessed for each')
+    .argument('<data-file>', 'a .csv (or .json, .jsonl) file with a header')
+    .option('--out <file>', 'the config to write', 'run.json')
+    .option('--targets <columns>', 'the columns to predict (default: guessed)', collect)
+    .option('--force', 'overwrite an existing file')
+    .action((data: string, o: { out: string; targets?: string[]; force?: boolean }) => {
+      const result = initCommand(data, o.out, { force: o.force, targets: o.targets });
+      for (const line of result.lines) print(line);
+      print(`wrote ${o.out}; edit it, then: multitask train --config ${o.out}`);
+    });
+
   program.command('info')
     .description('print the kernel backend, instruction set and default worker count')
     .action(() => info(print));

@@ -1,35 +1,52 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { kernelNotice } from '../kernels/index.js';
-import { saveParameters } from '../model/safetensors.js';
+import { loadParametersFile, saveParameters } from '../model/safetensors.js';
 import { writeReport } from '../report/index.js';
-import { RUN_FILES, validateRecord, type EvalRecord, type RunSummary } from '../report/run-format.js';
+import { RUN_FILES, validateRecord, type EvalRecord, type RunSummary, type StepRecord } from '../report/run-format.js';
+import type { GradientDiagnostics } from '../strategies/index.js';
 import type { TrainerConfig } from '../trainer/config.js';
-import type { EpochReport, TaskMetricsByName } from '../trainer/metrics.js';
+import type { EpochReport, StepReport, TaskMetricsByName } from '../trainer/metrics.js';
 import { RunDirectory } from '../trainer/run-dir.js';
+import { describeSchedule } from '../trainer/schedule.js';
 import { Trainer } from '../trainer/trainer.js';
 import { UserError } from '../util/errors.js';
+import { completeConfig, validateConfig, type CliConfig } from './config.js';
 import { epochLine, profileTable, summaryTable } from './format.js';
+import type { Output } from './output.js';
+import { checkSchedulesApplied, trainerConfig, type CliTrainerConfig } from './setup.js';
 
-/** What runs/<name>/config.json holds: everything needed to run, or resume, the same training. */
-export interface RunConfig {
-  format: 1;
-  trainer: TrainerConfig;
-  epochs: number;
-  checkpointEvery: number;
-  keepCheckpoints: number;
-}
+/**
+ * What runs/<name>/config.json holds. Format 2: the complete CLI config (every
+ * default filled in, paths absolute), from which the run — or its resume — is
+ * rebuilt. Format 1 (older runs): the Trainer's config as it was.
+ */
+export type RunConfig =
+  | { format: 2; config: CliConfig }
+  | { format: 1; trainer: TrainerConfig; epochs: number; checkpointEvery: number; keepCheckpoints: number };
 
 export interface TrainSession {
-  runConfig: RunConfig;
-  runsDir: string;
-  name?: string;
-  /** resume this run directory instead of starting a new one */
+  /** A new run from this config (completed with completeConfig); ignored with `resume`. */
+  config?: CliConfig;
+  /** Resume this run directory instead of starting a new one. */
   resume?: string;
-  /** overrides the config's worker count (results do not depend on it) */
+  /** Overrides the config's worker count (results do not depend on it). */
   workers?: number;
   profile?: boolean;
+  /** Overrides config.report. */
   report?: boolean;
+  output: Output;
+  /** Print the start lines and the closing table (compare runs print their own). */
+  verbose?: boolean;
+  /** performance.now() when the command started, for the wall time. */
+  startedAt?: number;
+}
+
+export interface TrainResult {
+  code: number;
+  dir?: string;
+  summary?: RunSummary;
+  validation?: TaskMetricsByName;
 }
 
 /** Microsecond precision is plenty in metrics.jsonl. */
@@ -41,12 +58,56 @@ function roundTiming(t: Record<string, number>): Record<string, number> {
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
-function checkRunConfig(value: unknown, source: string): RunConfig {
-  const c = value as RunConfig;
-  if (!c || typeof c !== 'object' || c.format !== 1 || typeof c.trainer !== 'object' || !Number.isSafeInteger(c.epochs)) {
-    throw new UserError(`${source}: not a multitask run config (format 1 with "trainer" and "epochs")`);
+/** What a run needs, from a new config or a run directory's config.json. */
+export interface Plan {
+  trainer: CliTrainerConfig;
+  epochs: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  report: boolean;
+  initWeights?: string;
+  saveWeights?: string;
+  runsDir: string;
+  name?: string;
+  stored: RunConfig;
+  schedule?: CliConfig['schedule'];
+}
+
+export function planFromConfig(config: CliConfig, workers: number | undefined): Plan {
+  const c = completeConfig(config);
+  return {
+    trainer: trainerConfig(c, workers),
+    epochs: c.epochs!,
+    checkpointEvery: c.checkpointEvery!,
+    keepCheckpoints: c.keepCheckpoints!,
+    report: c.report !== false,
+    initWeights: c.initWeights,
+    saveWeights: c.saveWeights,
+    runsDir: c.runsDir!,
+    name: c.name,
+    // workers are left out: results do not depend on them
+    stored: { format: 2, config: { ...c, workers: undefined } },
+    schedule: c.schedule,
+  };
+}
+
+export function planFromRun(value: unknown, source: string, workers: number | undefined): Plan {
+  const stored = value as RunConfig;
+  if (stored && typeof stored === 'object' && stored.format === 2) {
+    return planFromConfig(validateConfig(stored.config, `${source} (config)`), workers);
   }
-  return c;
+  if (!stored || typeof stored !== 'object' || stored.format !== 1 || typeof stored.trainer !== 'object' || !Number.isSafeInteger(stored.epochs)) {
+    throw new UserError(`${source}: not a multitask run config (format 2 with "config", or format 1 with "trainer" and "epochs")`);
+  }
+  return {
+    trainer: { ...stored.trainer, ...(workers ? { workers } : {}) },
+    epochs: stored.epochs,
+    checkpointEvery: stored.checkpointEvery,
+    keepCheckpoints: stored.keepCheckpoints,
+    report: true,
+    runsDir: dirname(source),
+    stored,
+  };
 }
 
 function evalRecord(epoch: number, step: number, split: 'train' | 'validation', tasks: TaskMetricsByName): EvalRecord {
@@ -55,8 +116,34 @@ function evalRecord(epoch: number, step: number, split: 'train' | 'validation', 
   return { type: 'eval', epoch, step, split, tasks: out };
 }
 
+/** A step's gradient diagnostics as metrics.jsonl fields: by task name, cosines keyed "a|b". */
+export function diagnosticFields(d: GradientDiagnostics | undefined, names: readonly string[]): Partial<StepRecord> {
+  if (!d) return {};
+  const T = names.length;
+  const byName = (values: readonly number[] | null | Record<string, number>) => {
+    if (values === null) return undefined;
+    if (!Array.isArray(values)) return values as Record<string, number>;
+    return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+  };
+  const out: Partial<StepRecord> = { conflicts: d.conflicts, norms: byName(d.norms) };
+  if (Array.isArray(d.cosines)) {
+    const cosines: Record<string, number> = {};
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) cosines[`${names[i]}|${names[j]}`] = d.cosines[i * T + j];
+    out.cosines = cosines;
+  } else out.cosines = d.cosines as unknown as Record<string, number>;
+  const weights = byName(d.weights);
+  if (weights) out.weights = weights;
+  return out;
+}
+
+/** The strategy as a label: `sum`, `sequential fresh`, `sequential stale + dwa`, `pcgrad`. */
+export function strategyLabel(config: { strategy: string; sequentialMode: string; weighting?: string | null }): string {
+  const base = config.strategy === 'sequential' ? `sequential ${config.sequentialMode}` : config.strategy;
+  return config.weighting ? `${base} + ${config.weighting}` : base;
+}
+
 /** Best and final validation metric per task, over every evaluation in metrics.jsonl (resumed runs included). */
-function summarize(run: RunDirectory, trainer: Trainer, name: string, seconds: number, steps: number): RunSummary {
+function summarize(run: RunDirectory, trainer: Trainer, name: string, seconds: number, steps: number, extra: Record<string, unknown>): RunSummary {
   const best = new Map<string, number>();
   const final = new Map<string, number>();
   for (const line of readFileSync(join(run.dir, RUN_FILES.metrics), 'utf8').split('\n')) {
@@ -76,7 +163,7 @@ function summarize(run: RunDirectory, trainer: Trainer, name: string, seconds: n
   const finite = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x : null);
   return {
     name,
-    strategy: trainer.config.strategy === 'sequential' ? `sequential ${trainer.config.sequentialMode}` : trainer.config.strategy,
+    strategy: strategyLabel(trainer.config),
     tasks: trainer.spec.tasks.map((t) => ({
       name: t.name,
       metricName: trainer.dataset.tasks.find((d) => d.name === t.name)!.classes ? 'accuracy' : 'rmse',
@@ -90,25 +177,38 @@ function summarize(run: RunDirectory, trainer: Trainer, name: string, seconds: n
     workers: trainer.config.workers,
     kernels: `${trainer.kernels.backend}/${trainer.kernels.isa}`,
     skippedSteps: trainer.skippedSteps,
+    ...extra,
   };
 }
 
+/** Loads initial weights; a file that does not fit the model is a UserError naming the tensor. */
+function loadInitialWeights(trainer: Trainer, path: string): void {
+  loadParametersFile(path, trainer.params);
+}
+
 /**
- * `multitask train`: a new run directory (or a resumed one), one line per
- * epoch, checkpoints every N steps and per epoch, and on SIGINT/SIGTERM a
- * checkpoint after the step in flight. Returns the exit code.
+ * `multitask train`: a new run directory (or a resumed one), progress per
+ * step and epoch, checkpoints every N steps and per epoch, and on
+ * SIGINT/SIGTERM a checkpoint after the step in flight.
  */
-export async function trainCommand(s: TrainSession, print: (line: string) => void): Promise<number> {
+export async function trainCommand(s: TrainSession): Promise<TrainResult> {
+  const out = s.output;
+  const verbose = s.verbose !== false;
   const opened = s.resume ? RunDirectory.open(s.resume) : undefined;
-  const runConfig = opened ? checkRunConfig(opened.config, join(s.resume!, RUN_FILES.config)) : s.runConfig;
+  const plan = opened
+    ? planFromRun(opened.config, join(resolve(s.resume!), RUN_FILES.config), s.workers)
+    : planFromConfig(s.config ?? {}, s.workers);
   const checkpoint = opened?.checkpoint;
   const notice = kernelNotice();
-  if (notice) process.stderr.write(`${notice}\n`);
+  // a notice, not an error: not in --quiet or --json mode
+  if (notice && verbose && (out.mode === 'tty' || out.mode === 'plain')) out.warn(notice.replace(/^multitask: /, ''));
   // the trainer first: bad data or options fail before a run directory exists
-  const trainer = await Trainer.create({ ...runConfig.trainer, ...(s.workers ? { workers: s.workers } : {}) });
+  const trainer = await Trainer.create(plan.trainer);
   let run: RunDirectory;
   try {
-    run = opened?.run ?? RunDirectory.create(s.runsDir, s.name, runConfig.trainer.strategy ?? 'sum', runConfig);
+    checkSchedulesApplied(plan.trainer, trainer.config);
+    if (!checkpoint && plan.initWeights) loadInitialWeights(trainer, plan.initWeights);
+    run = opened?.run ?? RunDirectory.create(plan.runsDir, plan.name, trainer.config.strategy ?? 'sum', plan.stored);
   } catch (e) {
     await trainer.close();
     throw e;
@@ -117,63 +217,107 @@ export async function trainCommand(s: TrainSession, print: (line: string) => voi
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopSignal) process.exit(SIGNAL_EXIT[signal] ?? 1); // second signal: at once; the last checkpoint stays intact
     stopSignal = signal;
-    process.stderr.write(`multitask: ${signal}: finishing the step in flight, then writing a checkpoint (again to quit at once)\n`);
+    out.warn(`${signal}: finishing the step in flight, then writing a checkpoint (again to quit at once)`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const names = trainer.spec.tasks.map((t) => t.name);
+  let progress: ReturnType<Output['epochProgress']> | undefined;
   try {
     if (checkpoint) {
       trainer.restore(checkpoint.data, checkpoint.path);
       run.truncateMetricsTo(checkpoint.data);
-      print(`multitask: resuming ${run.dir} at epoch ${checkpoint.data.epoch + 1}, step ${checkpoint.data.step}`);
+      if (verbose) out.info(`multitask: resuming ${run.dir} at epoch ${checkpoint.data.epoch + 1}, step ${checkpoint.data.step}`);
     } else if (s.resume) {
       run.truncateMetricsTo({ step: 0, epoch: 0 });
-      print(`multitask: ${run.dir} has no checkpoint yet; starting it from the beginning`);
+      if (verbose) out.info(`multitask: ${run.dir} has no checkpoint yet; starting it from the beginning`);
     }
-    const { strategy, sequentialMode, workers } = trainer.config;
-    const mode = strategy === 'sequential' ? ` (${sequentialMode})` : '';
-    print(`multitask: ${trainer.dataset.source}, ${trainer.dataset.train.length} training / ${trainer.dataset.validation.length} validation rows, `
-      + `tasks ${trainer.spec.tasks.map((t) => t.name).join(', ')}; strategy ${strategy}${mode}, plan ${trainer.plan}, `
-      + `${workers} workers, ${trainer.shards} shard(s), ${trainer.kernels.backend} kernels; run ${run.dir}`);
-    print('each task: loss train/validation, metric train/validation');
+    const { workers } = trainer.config;
+    const perEpoch = Math.ceil(trainer.dataset.train.length / trainer.config.batchSize);
+    const label = strategyLabel(trainer.config);
+    const epochs = plan.epochs;
+    if (verbose) {
+      out.info(`multitask: ${trainer.dataset.source}, ${trainer.dataset.train.length} training / ${trainer.dataset.validation.length} validation rows, `
+        + `tasks ${names.join(', ')}; strategy ${label}, plan ${trainer.plan}, `
+        + `${workers} workers, ${trainer.shards} shard(s), ${trainer.kernels.backend} kernels; `
+        + `${plan.schedule && plan.schedule.kind !== 'constant' ? `lr schedule ${describeSchedule(plan.trainer.lrSchedule, perEpoch)}; ` : ''}`
+        + `${plan.initWeights && !checkpoint ? `initial weights ${plan.initWeights}; ` : ''}run ${run.dir}`);
+      out.info('each task: loss train/validation, metric train/validation');
+    }
+    out.json({
+      type: 'start', run: run.dir, source: trainer.dataset.source, tasks: names, strategy: label, plan: trainer.plan, workers,
+      shards: trainer.shards, trainRows: trainer.dataset.train.length, validationRows: trainer.dataset.validation.length,
+      stepsPerEpoch: perEpoch, epochs, resumedAt: checkpoint?.data.step ?? null,
+    });
     let seconds = 0;
     let steps = 0;
-    const epochs = runConfig.epochs;
+    let conflictSum = 0;
+    let conflictSteps = 0;
     await trainer.fit({
       epochs: Math.max(0, epochs - trainer.epoch),
-      checkpointEvery: runConfig.checkpointEvery,
+      checkpointEvery: plan.checkpointEvery,
       shouldStop: () => stopSignal !== undefined,
-      onStep: (r) => {
-        run.record({ type: 'step', step: r.step, epoch: r.epoch, losses: r.losses, timing: roundTiming(r.timing) });
-        for (const w of trainer.warnings.splice(0)) process.stderr.write(`multitask: ${w}\n`);
+      onStep: (r: StepReport) => {
+        const record: StepRecord = { type: 'step', step: r.step, epoch: r.epoch, losses: r.losses, ...diagnosticFields(r.diagnostics, names), timing: roundTiming(r.timing) };
+        run.record(record);
+        out.json(record);
+        if (r.diagnostics) {
+          conflictSum += r.diagnostics.conflicts;
+          conflictSteps++;
+        }
+        progress ??= out.epochProgress(r.epoch, epochs, perEpoch);
+        progress.update(r.step - r.epoch * perEpoch + 1, r.losses);
+        for (const w of trainer.warnings.splice(0)) out.warn(w);
       },
       onEpoch: (r: EpochReport) => {
+        progress?.stop();
+        progress = undefined;
         seconds += r.seconds;
         steps += r.steps;
-        run.record(evalRecord(r.epoch, trainer.steps, 'train', r.train));
-        run.record(evalRecord(r.epoch, trainer.steps, 'validation', r.validation));
-        print(epochLine(r, epochs));
+        const train = evalRecord(r.epoch, trainer.steps, 'train', r.train);
+        const validation = evalRecord(r.epoch, trainer.steps, 'validation', r.validation);
+        run.record(train);
+        run.record(validation);
+        if (verbose) out.info(epochLine(r, epochs, out.style));
+        out.json({ type: 'epoch', epoch: r.epoch, steps: r.steps, seconds: r.seconds, stepsPerSecond: r.stepsPerSecond, train: train.tasks, validation: validation.tasks, conflict: r.conflict ?? null });
       },
       onCheckpoint: (data) => {
-        run.checkpoint(data, runConfig.keepCheckpoints);
+        run.checkpoint(data, plan.keepCheckpoints);
       },
     });
+    progress?.stop();
     if (trainer.stoppedEarly && stopSignal) {
-      const path = run.checkpoint(trainer.snapshot(), runConfig.keepCheckpoints);
-      process.stderr.write(`multitask: stopped by ${stopSignal} at step ${trainer.steps}; checkpoint ${path}; continue with: multitask train --resume ${run.dir}\n`);
-      return SIGNAL_EXIT[stopSignal] ?? 1;
+      const path = run.checkpoint(trainer.snapshot(), plan.keepCheckpoints);
+      out.warn(`stopped by ${stopSignal} at step ${trainer.steps}; checkpoint ${path}; continue with: multitask train --resume ${run.dir}`);
+      return { code: SIGNAL_EXIT[stopSignal] ?? 1, dir: run.dir };
     }
-    saveParameters(run.weightsPath, trainer.params, { strategy, epochs: String(epochs) });
-    run.writeSummary(summarize(run, trainer, run.dir.split('/').at(-1)!, seconds, steps));
-    print(`\n${steps} steps in ${seconds.toFixed(2)} s (${(steps / Math.max(seconds, 1e-9)).toFixed(1)} steps/s). Final validation:`);
-    print(summaryTable(trainer.evaluate('validation')));
-    if (s.profile) print(`\n${profileTable(trainer.profile)}`);
-    if (s.report !== false) {
-      const report = await writeReport(run.dir);
-      print(`run: ${run.dir} (report ${report.path})`);
+    saveParameters(run.weightsPath, trainer.params, { strategy: label, epochs: String(epochs) });
+    if (plan.saveWeights) {
+      mkdirSync(dirname(resolve(plan.saveWeights)), { recursive: true });
+      copyFileSync(run.weightsPath, plan.saveWeights);
     }
-    return 0;
+    const summary = summarize(run, trainer, run.dir.split(/[\\/]/).at(-1)!, seconds, steps, {
+      epochs,
+      meanConflicts: conflictSteps > 0 ? conflictSum / conflictSteps : null,
+    });
+    run.writeSummary(summary);
+    const validation = trainer.evaluate('validation');
+    const wallSeconds = (performance.now() - (s.startedAt ?? 0)) / 1000;
+    if (verbose) {
+      out.result(`\nFinal validation (${label}):`);
+      out.result(summaryTable(summary.tasks, validation, { steps, seconds, wallSeconds }, out.style));
+      if (s.profile) out.result(`\n${profileTable(trainer.profile)}`);
+    }
+    let reportPath: string | null = null;
+    if (s.report ?? plan.report) {
+      reportPath = (await writeReport(run.dir)).path;
+      if (verbose) out.info(`run: ${run.dir} (report ${reportPath})`);
+    } else if (verbose) out.info(`run: ${run.dir}`);
+    if (verbose && plan.saveWeights) out.info(`weights also saved to ${plan.saveWeights}`);
+    out.json({ type: 'summary', ...summary, wallSeconds, dir: run.dir, report: reportPath, validation });
+    return { code: 0, dir: run.dir, summary, validation };
   } catch (e) {
+    progress?.stop();
     run.flush();
     const last = run.latestCheckpoint();
     if (e instanceof Error && last) e.message += ` (last good checkpoint: ${last}; continue with: multitask train --resume ${run.dir})`;

@@ -4,6 +4,7 @@ import type { SyntheticOptions } from '../data/synthetic.js';
 import type { TaskSpec } from '../data/task-spec.js';
 import type { LayerSpec } from '../model/spec.js';
 import type { OptimizerConfig } from '../optim/index.js';
+import { checkSchedule, type LrSchedule } from './schedule.js';
 import { getStrategy, parseStrategyOptions, strategyNames, type StrategyOptions } from '../strategies/index.js';
 import { UserError } from '../util/errors.js';
 
@@ -74,6 +75,10 @@ export interface TrainerConfig {
   jobTimeoutMs?: number;
   /** Retries of a failed job before the run stops (default 2). */
   jobRetries?: number;
+  /** Learning-rate schedule of every optimizer (default constant; see schedule.ts). */
+  lrSchedule?: LrSchedule;
+  /** sequential: per-task schedules (over the task's own rate), overriding lrSchedule. */
+  taskLrSchedules?: Record<string, LrSchedule>;
 }
 
 export interface ResolvedConfig {
@@ -97,6 +102,8 @@ export interface ResolvedConfig {
   clipGradNorm: { max: number; per: 'global' | 'task' } | null;
   jobTimeoutMs: number;
   jobRetries: number;
+  lrSchedule: LrSchedule | null;
+  taskLrSchedules: Record<string, LrSchedule>;
 }
 
 function oneOf<T extends string>(value: T | undefined, allowed: readonly T[], fallback: T, where: string): T {
@@ -131,6 +138,9 @@ export function resolveConfig(config: TrainerConfig): ResolvedConfig {
     throw new UserError(`plan: "fused" computes the gradient of the summed loss, which only the "sum" strategy uses (strategy is ${JSON.stringify(strategy)})`);
   }
   const taskLr = config.taskLr ?? {};
+  if (strategy !== 'sequential' && Object.keys(config.taskLrSchedules ?? {}).length > 0) {
+    throw new UserError('taskLrSchedules: per-task schedules need the "sequential" strategy (one optimizer per task)');
+  }
   if (strategy !== 'sequential' && Object.keys(taskLr).length > 0) {
     throw new UserError('taskLr: per-task learning rates need the "sequential" strategy; with "sum" use task weights');
   }
@@ -153,6 +163,9 @@ export function resolveConfig(config: TrainerConfig): ResolvedConfig {
     onNonFinite: oneOf(config.onNonFinite, ['stop', 'skip'] as const, 'stop', 'onNonFinite'),
     clipGradNorm: clip ? { max: clip.max, per: clipPer } : null,
     jobTimeoutMs: positiveInt(config.jobTimeoutMs, 120_000, 'jobTimeoutMs'),
+    lrSchedule: config.lrSchedule ? checkSchedule(config.lrSchedule, 'lrSchedule') : null,
+    taskLrSchedules: Object.fromEntries(Object.entries(config.taskLrSchedules ?? {})
+      .map(([task, sched]) => [task, checkSchedule(sched, `taskLrSchedules.${task}`)])),
     jobRetries: config.jobRetries === undefined ? 2 : positiveInt(config.jobRetries + 1, 1, 'jobRetries') - 1,
     data: config.data ?? { kind: 'penguins' },
     trunk: config.trunk ?? [{ units: 64, activation: 'relu' }, { units: 64, activation: 'relu' }],

@@ -15,6 +15,7 @@ import { PROTOCOL_VERSION } from '../protocol/codec.js';
 import { NonFiniteError, UserError } from '../util/errors.js';
 import { resolveConfig, shardCount, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { evaluateRows } from './evaluate.js';
+import { scheduleFunction } from './schedule.js';
 import { computeGram, GradientCombiner, gradientDiagnostics, averageDiagnostics, formatConflict, type GradientDiagnostics } from '../strategies/index.js';
 import { CHECKPOINT_FORMAT, configHash, type CheckpointData } from './checkpoint.js';
 import { LossTotals, type EpochReport, type StepReport, type TaskMetricsByName } from './metrics.js';
@@ -55,6 +56,17 @@ function loadData(config: ResolvedConfig): Dataset {
     case 'synthetic': return syntheticDataset({ ...data.options, seed, validationFraction });
     case 'dataset': return data.dataset;
   }
+}
+
+/** lr(step) per optimizer: one unless sequential, then one per task (its own rate and schedule). */
+function learningRateFunctions(config: ResolvedConfig, spec: ModelSpec, perEpoch: number): ((step: number) => number)[] {
+  const base = config.optimizer.lr;
+  const global = config.lrSchedule ?? undefined;
+  if (config.strategy !== 'sequential') return [scheduleFunction(global, base, perEpoch, 'lrSchedule')];
+  return spec.tasks.map((task) => {
+    const own = config.taskLrSchedules[task.name];
+    return scheduleFunction(own ?? global, config.taskLr[task.name] ?? base, perEpoch, own ? `taskLrSchedules.${task.name}` : 'lrSchedule');
+  });
 }
 
 function checkTaskNames(what: string, names: string[], record: Record<string, unknown>): void {
@@ -107,6 +119,8 @@ export class Trainer {
   private epochProfile = new Profile();
   /** gradScale per task for the current step */
   private readonly scales: number[];
+  /** per optimizer: its learning rate at a step (schedules; per-task rates under sequential) */
+  private readonly learningRates: ((step: number) => number)[];
   /** per task: (task gradient, summed gradient) views over the task's segments, for sum on the per-task plan */
   private readonly sumViews: [Float32Array, Float32Array][][];
   /** per task: that task's gradient (parameter layout); index T: the summed gradient */
@@ -143,7 +157,7 @@ export class Trainer {
 
   private constructor(readonly config: ResolvedConfig, readonly dataset: Dataset, readonly spec: ModelSpec,
     readonly params: ParameterStore, private readonly pool: WorkerPool, batchRows: SharedArrayBuffer, arena: FrameArena,
-    shards: number, plan: 'fused' | 'per-task') {
+    shards: number, plan: 'fused' | 'per-task', learningRates: ((step: number) => number)[]) {
     this.kernels = getKernels();
     this.shards = shards;
     this.plan = plan;
@@ -157,6 +171,7 @@ export class Trainer {
       ? [createOptimizer(config.optimizer, segmentsFor(layout, spec.tasks.map((_, t) => t)), this.kernels)]
       : this.taskSegments.map((segments) => createOptimizer(config.optimizer, segments, this.kernels));
     this.scales = spec.tasks.map(() => 0);
+    this.learningRates = learningRates;
     this.sumViews = this.taskSegments.map((segments, t) => segments.map((seg): [Float32Array, Float32Array] => [
       this.grads[t].subarray(seg.offset, seg.offset + seg.length), this.grads[T].subarray(seg.offset, seg.offset + seg.length)]));
     const names = spec.tasks.map((t) => t.name);
@@ -206,6 +221,8 @@ export class Trainer {
     const spec = buildSpec(resolved, dataset);
     // fail on a bad optimizer config before any thread starts
     createOptimizer(resolved.optimizer, [], getKernels());
+    // a schedule that does not fit fails here, before any thread starts
+    const learningRates = learningRateFunctions(resolved, spec, Math.ceil(dataset.train.length / resolved.batchSize));
     const params = ParameterStore.create(spec, resolved.seed);
     const batch = Math.min(resolved.batchSize, dataset.train.length);
     const shards = shardCount(resolved.shards, batch);
@@ -236,7 +253,7 @@ export class Trainer {
       await pool.close();
       throw e;
     }
-    return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, plan);
+    return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, plan, learningRates);
   }
 
   get steps(): number {
@@ -556,11 +573,10 @@ export class Trainer {
     timing.combine += performance.now() - started;
   }
 
-  /** Optimizer `o` (the only one for sum; task o's for sequential) steps on `grad`; no job is in flight. */
+  /** Optimizer `o` (the only one unless sequential; task o's for sequential) steps on `grad`; no job is in flight. */
   private apply(o: number, grad: Float32Array, timing: StepTiming): void {
     const started = performance.now();
-    const lr = this.config.strategy === 'sequential' ? this.config.taskLr[this.spec.tasks[o].name] : undefined;
-    this.optimizers[o].step(this.params.data, grad, lr);
+    this.optimizers[o].step(this.params.data, grad, this.learningRates[o](this.globalStep));
     this.params.bumpVersion();
     timing.optimizer += performance.now() - started;
   }

@@ -20,14 +20,14 @@ function cli(...args: string[]): Promise<Run> {
   });
 }
 
-/** The closing table's rows: task → [val loss, metric name, metric, labelled]. */
-function finalTable(stdout: string): Record<string, { loss: number; metric: number; labelled: number }> {
+/** The closing table's rows: task → final validation metric, best, loss, labelled. */
+function finalTable(stdout: string): Record<string, { best: number; metric: number; loss: number; labelled: number }> {
   const lines = stdout.split('\n');
   const start = lines.findIndex((l) => l.startsWith('task'));
-  const out: Record<string, { loss: number; metric: number; labelled: number }> = {};
+  const out: Record<string, { best: number; metric: number; loss: number; labelled: number }> = {};
   for (const line of lines.slice(start + 1)) {
-    const m = /^(\S+)\s+(\S+)\s+(?:accuracy|rmse)\s+(\S+)\s+(\d+)$/.exec(line.trim());
-    if (m) out[m[1]] = { loss: Number(m[2]), metric: Number(m[3]), labelled: Number(m[4]) };
+    const m = /^(\S+)\s+(?:accuracy|rmse)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d+)$/.exec(line.trim());
+    if (m) out[m[1]] = { best: Number(m[2]), metric: Number(m[3]), loss: Number(m[4]), labelled: Number(m[5]) };
   }
   return out;
 }
@@ -45,6 +45,7 @@ describe('multitask train on the built-in penguins data', () => {
       const run = await cli('train', ...mode, '--epochs', '20', '--workers', '2');
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toMatch(/epoch 20\/20 \| species loss .* steps\/s/);
+      expect(run.stdout).toMatch(/\d+ steps in .* steps\/s\); wall time /);
       const table = finalTable(run.stdout);
       expect(table.species.metric).toBeGreaterThanOrEqual(0.95);
       expect(table.sex.metric).toBeGreaterThan(0.7);

@@ -79,7 +79,7 @@ describe('stopping and resuming from the CLI', () => {
       // killed before the run directory existed: start again; otherwise resume
       const args = existsSync(join(dir, 'config.json')) ? ['train', '--resume', dir] : ['train', ...TRAIN, '--name', name];
       // kill at a random moment once training is under way (startup time varies a lot on shared machines)
-      const delay = rng.int(500);
+      const delay = rng.int(250);
       const run = await start(args, (child, out) => {
         const wait = setInterval(() => {
           if (!out().includes('each task:')) return;

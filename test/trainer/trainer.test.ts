@@ -157,3 +157,26 @@ describe('API', () => {
     await expect(Trainer.create({ batchSize: 0 })).rejects.toThrow(/batchSize: 0 is not a positive integer/);
   });
 });
+
+describe('learning-rate schedules', () => {
+  it('SGD with a step schedule (γ = 0.5 every step) equals steps at lr, then lr/2', async () => {
+    const scheduled = await fixtureTrainer({ strategy: 'sum', optimizer: { name: 'sgd', lr: 0.2 }, lrSchedule: { kind: 'step', stepSize: 1, gamma: 0.5 } });
+    const first = await fixtureTrainer({ strategy: 'sum', optimizer: { name: 'sgd', lr: 0.2 } });
+    await scheduled.step();
+    await first.step();
+    expect(Buffer.from(scheduled.params.data.buffer).equals(Buffer.from(first.params.data.buffer))).toBe(true);
+    const before = scheduled.params.data.slice();
+    await scheduled.step();
+    await first.step();
+    // same gradient point as `first`'s second step, half the step
+    const a = scheduled.params.data;
+    const fullStep = first.params.data;
+    for (let i = 0; i < a.length; i += 7) expect(a[i] - before[i]).toBeCloseTo((fullStep[i] - before[i]) / 2, 6);
+  });
+
+  it('rejects a schedule that does not fit before any worker starts', async () => {
+    await expect(Trainer.create({ optimizer: { name: 'adam', lr: 0.01 }, lrSchedule: { kind: 'cosine', minLr: 0.1, totalSteps: 10 } }))
+      .rejects.toThrow(/lrSchedule.minLr: 0.1 is above the learning rate/);
+    await expect(Trainer.create({ taskLrSchedules: { species: { kind: 'constant' } } })).rejects.toThrow(/need the "sequential" strategy/);
+  });
+});

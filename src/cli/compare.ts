@@ -1,0 +1,233 @@
+/**
+ * `multitask compare`: several strategies on the same data, seed and budget
+ * (epochs), one after another, each into its own run directory under one
+ * comparison directory; then one table and the comparison report.
+ *
+ * Δm% (Maninis et al. 2019; Liu et al. 2021): the mean over tasks of the
+ * relative change of the final validation metric against the `sum` run,
+ * signed so that positive is better:
+ *   Δm% = 100/T · Σ_t s_t · (m_t − m_t^sum) / m_t^sum,  s_t = +1 for accuracy, −1 for RMSE.
+ * A task whose baseline metric is 0 (or not finite) is left out of the mean.
+ *
+ * Mean conflict: the mean over steps of the number of task pairs whose
+ * gradients have a negative cosine (from the step diagnostics); '—' for runs
+ * whose plan never sees per-task gradients (sum on the fused plan).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeCompareReport } from '../report/index.js';
+import { readJsonFile, type RunSummary } from '../report/run-format.js';
+import { strategyChoices } from '../trainer/config.js';
+import { defaultRunName } from '../trainer/run-dir.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { isReportedError, isUserError, UserError } from '../util/errors.js';
+import type { CliConfig } from './config.js';
+import { duration, num, table } from './format.js';
+import { Output } from './output.js';
+import { trainCommand } from './train.js';
+
+export const DEFAULT_COMPARE = ['sum', 'sequential:fresh', 'sequential:stale', 'pcgrad', 'mgda', 'cagrad', 'upgrad'] as const;
+export const COMPARE_FILE = 'compare.json';
+
+export interface CompareEntry {
+  /** Directory name and table label, e.g. `sequential-stale`, `cagrad-c=0.2`. */
+  label: string;
+  strategy: string;
+  sequentialMode?: 'fresh' | 'stale';
+  options?: Record<string, string>;
+}
+
+/**
+ * `sum,sequential:stale,cagrad:c=0.2` → entries. A token is a strategy name,
+ * then `:`-separated parts: `fresh`/`stale` (sequential) or `key=value`
+ * strategy options. `sequential stale` (with a space) works too.
+ */
+export function parseStrategyList(text: string, option = '--strategies'): CompareEntry[] {
+  const tokens = text.split(',').map((t) => t.trim()).filter(Boolean);
+  if (tokens.length === 0) throw new UserError(`${option}: no strategy given (e.g. ${DEFAULT_COMPARE.join(',')})`);
+  const entries = tokens.map((token) => {
+    const [strategy, ...parts] = token.split(/[:\s]+/);
+    const entry: CompareEntry = { label: strategy, strategy };
+    for (const part of parts) {
+      if (part === 'fresh' || part === 'stale') {
+        if (strategy !== 'sequential') throw new UserError(`${option}: ${JSON.stringify(token)}: "${part}" is a mode of sequential`);
+        entry.sequentialMode = part;
+      } else if (part.includes('=')) {
+        const [k, v] = [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)];
+        entry.options = { ...entry.options, [k]: v };
+      } else throw new UserError(`${option}: ${JSON.stringify(token)}: ${JSON.stringify(part)} is neither fresh/stale nor key=value`);
+    }
+    if (strategy === 'sequential') entry.sequentialMode ??= 'fresh';
+    entry.label = [strategy, entry.sequentialMode, ...Object.entries(entry.options ?? {}).map(([k, v]) => `${k}=${v}`)]
+      .filter(Boolean).join('-');
+    if (!/^[\w.=-]+$/.test(entry.label)) throw new UserError(`${option}: ${JSON.stringify(token)} cannot name a run directory`);
+    return entry;
+  });
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.label)) throw new UserError(`${option}: ${e.label} is listed twice`);
+    seen.add(e.label);
+  }
+  return entries;
+}
+
+export interface CompareRow {
+  label: string;
+  strategy: string;
+  dir: string;
+  /** task → final validation metric (accuracy or RMSE), null when not finite */
+  metrics: Record<string, number | null>;
+  metricNames: Record<string, 'accuracy' | 'rmse'>;
+  deltaM: number | null;
+  seconds: number;
+  wallSeconds: number;
+  stepsPerSecond: number;
+  steps: number;
+  meanConflicts: number | null;
+}
+
+/** Δm% of `row` against `baseline` (see the module comment); null when no task can be compared. */
+export function deltaM(row: Pick<CompareRow, 'metrics' | 'metricNames'>, baseline: Pick<CompareRow, 'metrics'>): number | null {
+  let sum = 0;
+  let count = 0;
+  for (const [task, m] of Object.entries(row.metrics)) {
+    const b = baseline.metrics[task];
+    if (m === null || b === null || b === undefined || b === 0) continue;
+    const sign = row.metricNames[task] === 'accuracy' ? 1 : -1;
+    sum += (sign * (m - b)) / Math.abs(b);
+    count++;
+  }
+  return count === 0 ? null : (100 * sum) / count;
+}
+
+function rowOf(label: string, dir: string, summary: RunSummary, wallSeconds: number): CompareRow {
+  const metrics: Record<string, number | null> = {};
+  const metricNames: Record<string, 'accuracy' | 'rmse'> = {};
+  for (const t of summary.tasks) {
+    metrics[t.name] = t.finalValidation;
+    metricNames[t.name] = t.metricName;
+  }
+  return {
+    label,
+    strategy: summary.strategy,
+    dir,
+    metrics,
+    metricNames,
+    deltaM: null,
+    seconds: summary.seconds,
+    wallSeconds,
+    stepsPerSecond: summary.stepsPerSecond,
+    steps: summary.steps,
+    meanConflicts: typeof summary.meanConflicts === 'number' ? summary.meanConflicts : null,
+  };
+}
+
+const signed = (x: number | null) => (x === null || !Number.isFinite(x) ? '—' : `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(x).toFixed(1)}`);
+
+/** The comparison table. */
+export function compareTable(rows: readonly CompareRow[], baseline: string | undefined, output: Output): string {
+  const tasks = Object.keys(rows[0]?.metrics ?? {});
+  const header = ['strategy', ...tasks.map((t) => `${t} ${rows[0].metricNames[t] === 'accuracy' ? 'acc' : 'rmse'}`),
+    baseline === 'sum' ? 'Δm%' : `Δm% vs ${baseline ?? '—'}`, 'time', 'steps/s', 'conflicts'];
+  const body = rows.map((r) => [
+    r.label,
+    ...tasks.map((t) => num(r.metrics[t])),
+    signed(r.deltaM),
+    duration(r.wallSeconds),
+    r.stepsPerSecond.toFixed(1),
+    r.meanConflicts === null ? '—' : r.meanConflicts.toFixed(2),
+  ]);
+  return table([header, ...body], output.style, Array.from({ length: header.length - 1 }, (_, i) => i + 1));
+}
+
+export interface CompareSession {
+  /** The shared settings (file and flags); strategy fields are set per run. */
+  config: CliConfig;
+  entries: CompareEntry[];
+  name?: string;
+  workers?: number;
+  report?: boolean;
+  output: Output;
+}
+
+/** Runs every strategy; returns the exit code. */
+export async function compareCommand(s: CompareSession): Promise<number> {
+  const out = s.output;
+  const runsDir = s.config.runsDir ?? 'runs';
+  const name = s.name ?? s.config.name ?? defaultRunName('compare');
+  if (!/^[\w.=-]+$/.test(name)) throw new UserError(`--name: ${JSON.stringify(name)} may only hold letters, digits, '.', '=', '-' and '_'`);
+  const dir = resolve(runsDir, name);
+  if (existsSync(join(dir, COMPARE_FILE))) throw new UserError(`--name: ${dir} already holds a comparison (pick another name)`);
+  mkdirSync(dir, { recursive: true });
+  const known = strategyChoices();
+  const runnable = s.entries.filter((e) => {
+    if (known.includes(e.strategy)) return true;
+    out.warn(`skipping ${e.strategy}: not a strategy this trainer knows (${known.join(', ')})`);
+    return false;
+  });
+  if (runnable.length === 0) throw new UserError('--strategies: none of the strategies is known to this trainer');
+  const base: CliConfig = { ...s.config, name: undefined, saveWeights: undefined, runsDir: dir, report: false };
+  if ((base.taskLr || base.taskSchedules) && runnable.some((e) => e.strategy !== 'sequential')) {
+    out.warn('taskLr / taskSchedules apply to the sequential runs only');
+  }
+  const epochs = base.epochs ?? 30;
+  out.info(`multitask compare: ${runnable.map((e) => e.label).join(', ')}; ${epochs} epochs each, seed ${base.seed ?? 0}; into ${dir}`);
+  const inner = new Output({ silent: true, quiet: out.mode !== 'tty' && out.mode !== 'plain' });
+  const rows: CompareRow[] = [];
+  for (const [i, e] of runnable.entries()) {
+    const sequential = e.strategy === 'sequential';
+    const config: CliConfig = {
+      ...base,
+      name: e.label,
+      strategy: e.strategy,
+      sequentialMode: sequential ? e.sequentialMode : undefined,
+      // options given with the strategy in the list, or the file's options for the same strategy
+      strategyOptions: e.options ?? (s.config.strategy === e.strategy ? s.config.strategyOptions : undefined),
+      weighting: sequential ? base.weighting : undefined,
+      taskLr: sequential ? base.taskLr : undefined,
+      taskSchedules: sequential ? base.taskSchedules : undefined,
+      plan: e.strategy === 'sum' ? base.plan : base.plan === 'fused' ? undefined : base.plan,
+    };
+    const started = performance.now();
+    let result;
+    try {
+      result = await trainCommand({ config, output: inner, verbose: false, workers: s.workers, startedAt: started, report: false });
+    } catch (err) {
+      // a bad setting fails every run alike: stop; a run that diverged does not stop the others
+      if (!isReportedError(err) || isUserError(err)) throw err;
+      out.warn(`${e.label}: failed: ${(err as Error).message}`);
+      continue;
+    }
+    if (result.code !== 0 || !result.summary || !result.dir) return result.code || 1;
+    const row = rowOf(e.label, result.dir, result.summary, (performance.now() - started) / 1000);
+    rows.push(row);
+    const parts = Object.entries(row.metrics).map(([t, m]) => `${t} ${row.metricNames[t] === 'accuracy' ? 'acc' : 'rmse'} ${num(m)}`);
+    out.info(`[${i + 1}/${runnable.length}] ${e.label}: ${parts.join(' | ')} | ${duration(row.wallSeconds)}, ${row.stepsPerSecond.toFixed(1)} steps/s`);
+    out.json({ type: 'run', ...row, deltaM: undefined });
+  }
+  if (rows.length === 0) {
+    out.warn('every run failed');
+    return 1;
+  }
+  const baselineRow = rows.find((r) => r.label === 'sum') ?? rows[0];
+  if (baselineRow.label !== 'sum') out.warn(`no sum run: Δm% is against ${baselineRow.label}`);
+  for (const r of rows) r.deltaM = deltaM(r, baselineRow);
+  const summary = { format: 1, baseline: baselineRow.label, epochs, seed: base.seed ?? 0, runs: rows };
+  writeFileAtomic(join(dir, COMPARE_FILE), `${JSON.stringify(summary, null, 2)}\n`);
+  let reportPath: string | null = null;
+  if (s.report !== false) {
+    reportPath = (await writeCompareReport(dir, rows.map((r) => r.dir), { title: `multitask compare: ${rows.map((r) => r.label).join(', ')}` })).path;
+  }
+  out.result(`\nFinal validation metrics after ${epochs} epochs (Δm%: mean relative change against ${baselineRow.label}, positive = better; conflicts: conflicting task pairs per step):`);
+  out.result(compareTable(rows, baselineRow.label, out));
+  out.info(`comparison: ${dir}${reportPath ? ` (report ${reportPath})` : ''}`);
+  out.json({ type: 'compare', dir, report: reportPath, ...summary });
+  return 0;
+}
+
+/** `multitask report <dir>` on a comparison directory. */
+export async function reportCompareDirectory(dir: string, out?: string) {
+  const saved = readJsonFile(join(dir, COMPARE_FILE)) as { runs?: { dir?: string; label?: string }[] };
+  const runs = (saved.runs ?? []).map((r) => (r.dir && existsSync(r.dir) ? r.dir : join(dir, String(r.label))));
+  return writeCompareReport(dir, runs, { out });
+}

@@ -1,0 +1,197 @@
+/**
+ * The flags of `train` and `compare`, and how they map onto the config file's
+ * fields: only flags actually given on the command line override the file
+ * (commander's getOptionValueSource(...) === 'cli'); defaults live in
+ * config.ts (DEFAULTS) so a file's value is never overridden by a default.
+ */
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { parseTaskSpec } from '../data/task-spec.js';
+import { ACTIVATIONS } from '../kernels/types.js';
+import { OPTIMIZER_NAMES } from '../optim/index.js';
+import { PLAN_NAMES, SEQUENTIAL_MODES, strategyChoices } from '../trainer/config.js';
+import { LR_SCHEDULE_KINDS } from '../trainer/schedule.js';
+import { UserError } from '../util/errors.js';
+import { DATA_FORMATS, DEFAULTS, dataFormat, dropUndefined, mergeConfigs, readConfigFile, type CliConfig } from './config.js';
+import { choice, collect, finiteNumber, intList, keyValues, nonNegativeInt, positiveInt } from './parse.js';
+
+/** Parsed flag values (what commander hands the action). */
+export interface FlagValues {
+  config?: string;
+  data?: string;
+  format?: 'csv' | 'json' | 'jsonl' | 'npy';
+  task?: string[];
+  features?: string[];
+  validation?: number;
+  trunk?: number[];
+  activation?: string;
+  strategy?: string;
+  strategyOption?: Record<string, string>;
+  weighting?: string;
+  sequentialMode?: string;
+  plan?: string;
+  optimizer?: 'sgd' | 'adam' | 'adamw';
+  lr?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  taskLr?: Record<string, number>;
+  taskWeight?: Record<string, number>;
+  schedule?: 'constant' | 'step' | 'cosine';
+  warmupSteps?: number;
+  minLr?: number;
+  stepSize?: number;
+  gamma?: number;
+  epochs?: number;
+  batchSize?: number;
+  shards?: number;
+  seed?: number;
+  workers?: number;
+  name?: string;
+  runsDir?: string;
+  checkpointEvery?: number;
+  keepCheckpoints?: number;
+  onNonfinite?: 'stop' | 'skip';
+  clipGradNorm?: number;
+  clipPer?: 'global' | 'task';
+  initWeights?: string;
+  saveWeights?: string;
+  report?: boolean;
+  profile?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+  resume?: string;
+}
+
+/** `key=value` pairs kept as strings (strategy options parse their own values, lists as "1,2,3"). */
+function rawKeyValue(option: string) {
+  return (text: string, previous: Record<string, string> = {}): Record<string, string> => {
+    const eq = text.indexOf('=');
+    if (eq <= 0) throw new UserError(`${option}: ${JSON.stringify(text)} is not of the form key=value (e.g. c=0.4)`);
+    return { ...previous, [text.slice(0, eq).trim()]: text.slice(eq + 1).trim() };
+  };
+}
+
+const d = DEFAULTS;
+
+/** The data flags (train, compare). */
+export function addDataOptions(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'a run config file (JSON; see `multitask schema`); flags given here override it')
+    .option('--data <file>', 'data file: .csv, .json (records), .jsonl or .npy feature matrix (default: built-in penguins)')
+    .addOption(new Option('--format <format>', 'data format (default: from the extension)').argParser(choice('--format', DATA_FORMATS)))
+    .option('--task <spec>', 'a task: column:loss[:classA|classB] or name=column:loss; for .npy data name=targets.npy:loss; repeatable', collect)
+    .option('--features <columns>', 'feature columns, comma-separated (default: every non-target column); name:category forces one-hot; for .npy data, the columns\' names', collect)
+    .option('--validation <fraction>', `fraction of rows held out (default ${d.validation})`, finiteNumber('--validation', (n) => n >= 0 && n < 1, 'a number in [0, 1)'))
+    .option('--seed <n>', `random seed: initialisation, split, batches (default ${d.seed})`, nonNegativeInt('--seed'));
+}
+
+/** The model, strategy, optimizer and run flags (train, compare). */
+export function addTrainingOptions(cmd: Command): Command {
+  return cmd
+    .option('--trunk <widths>', `trunk layer widths, comma-separated (default ${d.trunk.join(',')})`, intList('--trunk'))
+    .addOption(new Option('--activation <name>', `trunk activation (default ${d.activation})`).argParser(choice('--activation', ACTIVATIONS)))
+    .addOption(new Option('--strategy <name>', `sum: one step on Σ w·L; sequential: one step per task; or a gradient strategy (pcgrad, mgda, cagrad, upgrad, ...) (default ${d.strategy})`)
+      .argParser((v) => choice('--strategy', strategyChoices())(v)))
+    .option('--strategy-option <key=value>', 'an option of the strategy (or weighting), e.g. c=0.4 for cagrad; repeatable', rawKeyValue('--strategy-option'))
+    .option('--weighting <name>', 'with --strategy sequential: a loss weighting (uncertainty, dwa, rlw, gradnorm, fixed)')
+    .addOption(new Option('--sequential-mode <mode>', `fresh: each task at the parameters the previous task left; stale: all at the same parameters (default ${d.sequentialMode})`).argParser(choice('--sequential-mode', SEQUENTIAL_MODES)))
+    .addOption(new Option('--plan <plan>', `execution plan: fused (one trunk pass for all tasks, sum only), per-task, auto (default ${d.plan})`).argParser(choice('--plan', PLAN_NAMES)))
+    .addOption(new Option('--optimizer <name>', `optimizer (default ${d.optimizer})`).argParser(choice('--optimizer', OPTIMIZER_NAMES)))
+    .option('--lr <rate>', `learning rate (default ${d.lr})`, finiteNumber('--lr', (n) => n > 0, 'a number > 0'))
+    .option('--momentum <m>', 'SGD momentum', finiteNumber('--momentum', (n) => n >= 0, 'a number ≥ 0'))
+    .option('--nesterov', 'SGD Nesterov momentum')
+    .option('--weight-decay <wd>', 'weight decay (Adam/SGD: L2 term; AdamW: decoupled)', finiteNumber('--weight-decay', (n) => n >= 0, 'a number ≥ 0'))
+    .option('--task-lr <task=rate,...>', 'per-task learning rates (sequential)', keyValues('--task-lr', finiteNumber('--task-lr', (n) => n > 0, 'a number > 0')))
+    .option('--task-weight <task=weight,...>', 'per-task loss weights', keyValues('--task-weight', finiteNumber('--task-weight', (n) => n >= 0, 'a number ≥ 0')))
+    .addOption(new Option('--schedule <kind>', 'learning-rate schedule: constant, step, cosine (default constant)').argParser(choice('--schedule', LR_SCHEDULE_KINDS)))
+    .option('--warmup-steps <n>', 'cosine: linear warm-up steps (default 0)', nonNegativeInt('--warmup-steps'))
+    .option('--min-lr <rate>', 'cosine: final learning rate (default 0)', finiteNumber('--min-lr', (n) => n >= 0, 'a number ≥ 0'))
+    .option('--step-size <n>', 'step: steps between decays', positiveInt('--step-size'))
+    .option('--gamma <factor>', 'step: decay factor (default 0.1)', finiteNumber('--gamma', (n) => n > 0, 'a number > 0'))
+    .option('--epochs <n>', `epochs (default ${d.epochs})`, positiveInt('--epochs'))
+    .option('--batch-size <n>', `rows per step (default ${d.batchSize})`, positiveInt('--batch-size'))
+    .option('--shards <n>', 'split each batch into n jobs (default: one per 128 rows, at most 8)', positiveInt('--shards'))
+    .option('--workers <n>', 'worker threads (default: available cores)', positiveInt('--workers'))
+    .option('--runs-dir <dir>', `where run directories go (default ${d.runsDir})`)
+    .addOption(new Option('--on-nonfinite <action>', 'a NaN or infinity in a loss or gradient: stop the run, or skip the step (default stop)').argParser(choice('--on-nonfinite', ['stop', 'skip'] as const)))
+    .option('--clip-grad-norm <max>', 'clip gradient norms to max (torch.nn.utils.clip_grad_norm_ rule)', finiteNumber('--clip-grad-norm', (n) => n > 0, 'a number > 0'))
+    .addOption(new Option('--clip-per <level>', 'clip each update (global) or each task\'s gradient (task) (default global)').argParser(choice('--clip-per', ['global', 'task'] as const)))
+    .option('--init-weights <file>', 'start from these weights (.safetensors with the model\'s tensor names and shapes)')
+    .option('--quiet', 'print only errors and the final table')
+    .option('--json', 'stream JSON lines to stdout: one per step, per epoch, and a final summary');
+}
+
+/** The value of a flag only when it was given on the command line. */
+function given<K extends keyof FlagValues>(o: FlagValues, command: Command, key: K): FlagValues[K] | undefined {
+  return command.getOptionValueSource(key) === 'cli' ? o[key] : undefined;
+}
+
+/** The config fields the command-line flags set (paths relative to the working directory). */
+export function flagsToConfig(o: FlagValues, command: Command): CliConfig {
+  const g = <K extends keyof FlagValues>(key: K) => given(o, command, key);
+  const abs = (p: string | undefined) => (p === undefined ? undefined : resolve(p));
+  const tasks = g('task')?.map((t) => {
+    const spec = parseTaskSpec(t, '--task');
+    return dropUndefined({ name: spec.name, column: spec.column, loss: spec.loss, classes: spec.classes });
+  });
+  const schedule = dropUndefined({ kind: g('schedule'), warmupSteps: g('warmupSteps'), minLr: g('minLr'), stepSize: g('stepSize'), gamma: g('gamma') });
+  const optimizer = dropUndefined({ name: g('optimizer'), lr: g('lr'), momentum: g('momentum'), nesterov: g('nesterov'), weightDecay: g('weightDecay') });
+  const data = dropUndefined({ path: abs(g('data')), format: g('format'), features: g('features') });
+  const model = dropUndefined({ trunk: g('trunk'), activation: g('activation') });
+  const some = (x: object) => (Object.keys(x).length > 0 ? x : undefined);
+  return dropUndefined({
+    name: g('name'),
+    runsDir: g('runsDir'),
+    data: some(data),
+    tasks,
+    validation: g('validation'),
+    model: some(model),
+    taskWeights: g('taskWeight'),
+    taskLr: g('taskLr'),
+    strategy: g('strategy'),
+    strategyOptions: g('strategyOption'),
+    weighting: g('weighting'),
+    sequentialMode: g('sequentialMode'),
+    plan: g('plan'),
+    optimizer: some(optimizer),
+    schedule: some(schedule),
+    epochs: g('epochs'),
+    batchSize: g('batchSize'),
+    shards: g('shards'),
+    seed: g('seed'),
+    workers: g('workers'),
+    checkpointEvery: g('checkpointEvery'),
+    keepCheckpoints: g('keepCheckpoints'),
+    clipGradNorm: g('clipGradNorm'),
+    clipPer: g('clipPer'),
+    onNonFinite: g('onNonfinite'),
+    initWeights: abs(g('initWeights')),
+    saveWeights: abs(g('saveWeights')),
+    report: g('report'),
+  } as CliConfig);
+}
+
+/**
+ * The config a command runs with: the file (if --config), then the flags given
+ * on the command line over it. A schedule flag without --schedule refines the
+ * file's schedule; --data over a file's data replaces its source (keeping features).
+ */
+export function commandConfig(o: FlagValues, command: Command): CliConfig {
+  const file = o.config ? readConfigFile(o.config) : {};
+  const flags = flagsToConfig(o, command);
+  if (flags.schedule && flags.schedule.kind === undefined) {
+    const kind = file.schedule?.kind;
+    if (!kind) {
+      const flag = Object.keys(flags.schedule)[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      throw new UserError(`--${flag}: needs a schedule (--schedule ${flags.schedule.stepSize !== undefined || flags.schedule.gamma !== undefined ? 'step' : 'cosine'})`);
+    }
+    flags.schedule = { ...flags.schedule, kind };
+  }
+  const merged = mergeConfigs(file, flags);
+  // for .npy data, --features names the matrix's columns
+  if (dataFormat(merged) === 'npy' && flags.data?.features) {
+    merged.data = { ...merged.data, featureNames: flags.data.features, features: undefined };
+  }
+  return dropUndefined(merged);
+}
