@@ -65,7 +65,7 @@ function torchFigures(): { sum: number; perTask: number } | undefined {
     if (coretype) env.OPENBLAS_CORETYPE = coretype;
     const run = spawnSync('/usr/bin/python3', ['scripts/torch-reference/bench_step.py', quick ? '1' : '2'], { encoding: 'utf8', env });
     if (run.status !== 0) {
-      emit({ bench: 'torch-step', coretype, error: run.signal ? `killed by ${run.signal} (SIGILL: this CPU lacks that kernel's instructions)` : run.stderr.trim().split('\n').at(-1) });
+      emit({ bench: 'torch-step', coretype, error: run.signal ? `killed by ${run.signal}${run.signal === 'SIGILL' ? ': this CPU lacks the instructions of that BLAS kernel' : ''}` : run.stderr.trim().split('\n').at(-1) });
       continue;
     }
     const r = JSON.parse(run.stdout);
