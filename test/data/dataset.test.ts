@@ -7,8 +7,8 @@ import {
 } from '../../src/data/dataset.js';
 import { type Table, tableFromCsv, tableFromRecords } from '../../src/data/table.js';
 import type { TaskSpec } from '../../src/data/task-spec.js';
-import { UserError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
+import { userErrorMessage as message } from '../helpers/user-error.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -18,16 +18,6 @@ const TASKS: TaskSpec[] = [
   { name: 'mass', column: 'mass', loss: 'mse' },
 ];
 
-function message(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as Error).message).not.toContain('\n');
-    return (e as Error).message;
-  }
-  throw new Error('expected a UserError');
-}
 
 /** The table rows buildDataset keeps (no missing feature), in order. */
 function keptRows(t: Table, features: string[]): number[] {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadDataset } from '../../src/data/dataset.js';
 import { parseJsonl, tableFromJsonl } from '../../src/data/jsonl.js';
 import { loadTable, rowLocation } from '../../src/data/table.js';
-import { UserError } from '../../src/util/errors.js';
+import { userErrorMessage as message } from '../helpers/user-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'multitask-jsonl-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,16 +15,6 @@ function file(name: string, content: string | Uint8Array): string {
   return path;
 }
 
-function message(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as Error).message).not.toContain('\n');
-    return (e as Error).message;
-  }
-  throw new Error('expected a UserError');
-}
 
 describe('tableFromJsonl', () => {
   it('reads one object per line; columns are the union of keys in first-seen order', () => {

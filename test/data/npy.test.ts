@@ -6,6 +6,7 @@ import { buildDataset } from '../../src/data/dataset.js';
 import { datasetFromNpy, parseNpyHeaderDict, readNpy, readNpyHeader } from '../../src/data/npy.js';
 import { tableFromRecords } from '../../src/data/table.js';
 import { UserError } from '../../src/util/errors.js';
+import { userErrorMessage as message } from '../helpers/user-error.js';
 
 // ---------------------------------------------------------------- a small .npy writer for the fixtures
 
@@ -88,16 +89,6 @@ function file(spec: NpySpec | Buffer, name?: string): string {
   return path;
 }
 
-function message(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as Error).message).not.toContain('\n');
-    return (e as Error).message;
-  }
-  throw new Error('expected a UserError');
-}
 
 // ---------------------------------------------------------------- readNpy
 

@@ -3,17 +3,8 @@ import { labelledIndices, shareDataset } from '../../src/data/dataset.js';
 import { NormalSampler, type SyntheticDataset, syntheticDataset } from '../../src/data/synthetic.js';
 import { UserError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
+import { userErrorMessage as message } from '../helpers/user-error.js';
 
-function message(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as Error).message).not.toContain('\n');
-    return (e as Error).message;
-  }
-  throw new Error('expected a UserError');
-}
 
 function corr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;

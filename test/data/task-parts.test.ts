@@ -8,18 +8,8 @@ import {
 import { EpochSampler } from '../../src/data/sampler.js';
 import { type Table, tableFromRecords } from '../../src/data/table.js';
 import type { TaskSpec } from '../../src/data/task-spec.js';
-import { UserError } from '../../src/util/errors.js';
+import { userErrorMessage as message } from '../helpers/user-error.js';
 
-function message(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as Error).message).not.toContain('\n');
-    return (e as Error).message;
-  }
-  throw new Error('expected a UserError');
-}
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));

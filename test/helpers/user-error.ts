@@ -1,0 +1,14 @@
+import { expect } from 'vitest';
+import { UserError } from '../../src/util/errors.js';
+
+/** The one-line UserError message `f` throws; fails the test when it throws anything else, or nothing. */
+export function userErrorMessage(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserError);
+    expect((e as Error).message).not.toContain('\n');
+    return (e as Error).message;
+  }
+  throw new Error('expected a UserError');
+}
