@@ -16,7 +16,8 @@ import { NonFiniteError, UserError } from '../util/errors.js';
 import { resolveConfig, shardCount, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { evaluateRows } from './evaluate.js';
 import { scheduleFunction } from './schedule.js';
-import { computeGram, GradientCombiner, gradientDiagnostics, averageDiagnostics, formatConflict, type GradientDiagnostics } from '../strategies/index.js';
+import { averageDiagnostics, formatConflict, type GradientDiagnostics } from '../strategies/index.js';
+import { StrategyStep } from './strategy-step.js';
 import { CHECKPOINT_FORMAT, configHash, type CheckpointData } from './checkpoint.js';
 import { LossTotals, type EpochReport, type StepReport, type TaskMetricsByName } from './metrics.js';
 import { GradientPhase, type PhaseTiming } from './phase.js';
@@ -140,16 +141,7 @@ export class Trainer {
   readonly lastStep: StepReport;
   private readonly stepTotals: LossTotals;
   private readonly allTasks: number[];
-  /** the gradient strategy (or sequential's weighting); undefined for plain sum and sequential */
-  private readonly combiner: GradientCombiner | undefined;
-  private readonly trunkViews: Float32Array[];
-  private readonly losses: Float64Array;
-  private readonly diagnosticGram: Float64Array;
-  /** gradnorm: views of the last shared layer in each task gradient, and their Gramian */
-  private readonly lastSharedViews: Float32Array[] | undefined;
-  private readonly lastSharedGram: Float64Array | undefined;
-  /** sequential fresh with a weighting: the weights the next step uses */
-  private readonly sequentialWeights: Float64Array;
+  private readonly strategyStep: StrategyStep;
   private stepDiagnostics: GradientDiagnostics | undefined;
   private epochDiagnostics: GradientDiagnostics[] = [];
   /** messages for the caller to show (skipped steps), drained by the CLI */
@@ -188,20 +180,7 @@ export class Trainer {
     this.trainTotals = new LossTotals(dataset.tasks);
     this.stepTotals = new LossTotals(dataset.tasks);
     this.allTasks = spec.tasks.map((_, t) => t);
-    this.trunkViews = spec.tasks.map((_, t) => this.trunkView(t));
-    this.losses = new Float64Array(T);
-    this.diagnosticGram = new Float64Array(T * T);
-    this.sequentialWeights = new Float64Array(T).fill(1);
-    const strategyName = config.weighting ?? (config.strategy === 'sum' || config.strategy === 'sequential' ? undefined : config.strategy);
-    this.combiner = strategyName === undefined ? undefined
-      : new GradientCombiner(strategyName, T, layout.trunk.length, { seed: config.seed, options: config.strategyOptions, kernels: this.kernels });
-    const last = layout.entries.filter((e) => e.name.startsWith(`trunk.${spec.trunk.length - 1}.`));
-    if (strategyName === 'gradnorm' && last.length === 2) {
-      const from = last[0].offset;
-      const to = last[1].offset + last[1].size;
-      this.lastSharedViews = spec.tasks.map((_, t) => this.grads[t].subarray(from, to));
-      this.lastSharedGram = new Float64Array(T * T);
-    }
+    this.strategyStep = new StrategyStep(this.kernels, spec, layout, this.grads, config);
     pool.onFault = (message) => this.warnings.push(`worker fault: ${message}`);
     this.lastStep = { step: 0, epoch: 0, losses: {}, timing: this.lastTiming };
     const { workers: _workers, data, ...settings } = config;
@@ -323,7 +302,7 @@ export class Trainer {
       batchInEpoch: this.batchInEpoch,
       params: this.params.data.slice(),
       optimizers: this.optimizers.map((o) => o.state()),
-      strategyState: this.combiner ? { state: this.combiner.state, sequentialWeights: Array.from(this.sequentialWeights) } : null,
+      strategyState: this.strategyStep.state(),
       trainTotals: this.trainTotals.sums.slice(),
       skippedSteps: this.skippedSteps,
     };
@@ -356,14 +335,7 @@ export class Trainer {
     this.batchInEpoch = data.batchInEpoch;
     this.globalStep = data.step;
     this.skippedSteps = data.skippedSteps;
-    if (this.combiner) {
-      const saved = data.strategyState as { state: unknown; sequentialWeights: number[] } | null;
-      if (!saved || !Array.isArray(saved.sequentialWeights) || saved.sequentialWeights.length !== this.spec.tasks.length) {
-        throw new UserError(`${source}: holds no state for strategy ${this.combiner.strategy.name}`);
-      }
-      this.combiner.state = saved.state;
-      this.sequentialWeights.set(saved.sequentialWeights);
-    }
+    this.strategyStep.restore(data.strategyState, source);
   }
 
   /** One optimisation step on the next batch (strategy and plan as configured). */
@@ -383,10 +355,10 @@ export class Trainer {
     const all = this.allTasks;
     const { strategy, sequentialMode } = this.config;
     let applied = true;
-    if (this.combiner && strategy !== 'sequential') {
+    if (this.strategyStep.combiner && strategy !== 'sequential') {
       await this.runPhases(this.phases, rows, scales, timing);
       applied = all.every((t) => this.guard(this.grads[t], [t], 'task'));
-      if (applied) this.combine(timing);
+      if (applied) this.stepDiagnostics = this.strategyStep.combine(this.globalStep, this.stepTotals, timing);
       applied = applied && this.guard(this.grads[T], all, 'global');
       if (applied) this.apply(0, this.grads[T], timing);
     } else if (strategy === 'sum') {
@@ -402,20 +374,20 @@ export class Trainer {
     } else if (sequentialMode === 'stale') {
       await this.runPhases(this.phases, rows, scales, timing);
       applied = all.every((t) => this.guard(this.grads[t], [t], 'task'));
-      if (applied && this.combiner) this.weighSequential(timing);
+      if (applied && this.strategyStep.combiner) this.stepDiagnostics = this.strategyStep.weighSequential(this.globalStep, this.stepTotals, timing);
       applied = applied && all.every((t) => this.guard(this.grads[t], [t], 'global'));
       if (applied) for (let t = 0; t < T; t++) this.apply(t, this.grads[t], timing);
-      if (applied) this.diagnose(null, null);
+      if (applied && !this.stepDiagnostics) this.diagnose(null, null);
     } else {
       for (let t = 0; t < T && applied; t++) {
         await this.runPhases([this.phases[t]], rows, scales, timing);
         // fresh: the weights come from the previous step (later tasks' losses are not known yet)
-        if (this.combiner) this.kernels.scale(this.grads[t].length, this.sequentialWeights[t], this.grads[t]);
+        this.strategyStep.scaleFresh(t);
         // a skipped task ends the step; the tasks before it have already stepped
         applied = this.guard(this.grads[t], [t], 'task') && this.guard(this.grads[t], [t], 'global');
         if (applied) this.apply(t, this.grads[t], timing);
       }
-      if (applied && this.combiner) this.weighSequential(timing, true);
+      if (applied && this.strategyStep.combiner) this.stepDiagnostics = this.strategyStep.weighSequential(this.globalStep, this.stepTotals, timing, true);
       else if (applied) this.diagnose(null, null);
     }
     if (applied) this.trainTotals.addAll(this.stepTotals);
@@ -434,71 +406,9 @@ export class Trainer {
     this.globalStep++;
   }
 
-  /** Views of each task gradient's shared (trunk) part, and the summed gradient's. */
-  private trunkView(t: number): Float32Array {
-    const { offset, length } = this.params.layout.trunk;
-    return this.grads[t].subarray(offset, offset + length);
-  }
-
-  /** Per-task batch mean losses for the weighting strategies. */
-  private stepLosses(): Float64Array {
-    const sums = this.stepTotals.sums;
-    for (let t = 0; t < this.spec.tasks.length; t++) this.losses[t] = sums[3 * t + 1] > 0 ? sums[3 * t] / sums[3 * t + 1] : 0;
-    return this.losses;
-  }
-
-  private combineExtras() {
-    if (this.lastSharedViews) computeGram(this.kernels, this.lastSharedViews, this.lastSharedGram!);
-    return { losses: this.stepLosses(), lastSharedGram: this.lastSharedGram };
-  }
-
-  /**
-   * A gradient strategy's step: the shared parameters get the strategy's
-   * combination of the task gradients; each head gets its own task's gradient
-   * (scaled by the task's weight for loss-weighting strategies, whose weight
-   * multiplies the whole task loss).
-   */
-  private combine(timing: StepTiming): void {
-    const started = performance.now();
-    const combiner = this.combiner!;
-    const T = this.spec.tasks.length;
-    const result = combiner.combine(this.trunkViews, this.globalStep, this.trunkView(T), this.combineExtras());
-    const weigh = combiner.strategy.kind === 'weighting' && result.weights;
-    for (let t = 0; t < T; t++) {
-      const head = this.params.layout.heads[t];
-      const dst = this.grads[T].subarray(head.offset, head.offset + head.length);
-      dst.set(this.grads[t].subarray(head.offset, head.offset + head.length));
-      if (weigh) this.kernels.scale(head.length, result.weights![t], dst);
-    }
-    timing.combine += performance.now() - started;
-    this.diagnose(result.update, result.weights);
-  }
-
-  /**
-   * sequential with a loss weighting: the strategy's task weights scale each
-   * task's whole gradient. Stale: weights of this step, before the steps. Fresh
-   * (`after`): computed after the step, used by the next one.
-   */
-  private weighSequential(timing: StepTiming, after = false): void {
-    const started = performance.now();
-    const T = this.spec.tasks.length;
-    const result = this.combiner!.combine(this.trunkViews, this.globalStep, this.trunkView(T), this.combineExtras());
-    const weights = result.weights ?? new Float64Array(T).fill(1);
-    if (after) this.sequentialWeights.set(weights);
-    else for (let t = 0; t < T; t++) this.kernels.scale(this.grads[t].length, weights[t], this.grads[t]);
-    timing.combine += performance.now() - started;
-    this.diagnose(null, weights);
-  }
-
-  /** Gradient diagnostics of this step from the Gramian (computed here when no strategy did). */
+  /** Diagnostics of this step's per-task gradients (per-task plans only). */
   private diagnose(update: Float32Array | null, weights: Float64Array | null): void {
-    if (this.plan !== 'per-task') return;
-    const T = this.spec.tasks.length;
-    const gram = this.combiner?.gram ?? computeGram(this.kernels, this.trunkViews, this.diagnosticGram);
-    const combined = update ? { update, weights, grads: this.trunkViews, kernels: this.kernels } : undefined;
-    const d = gradientDiagnostics(gram, T, combined);
-    if (!update && weights) d.weights = Array.from(weights);
-    this.stepDiagnostics = d;
+    if (this.plan === 'per-task') this.stepDiagnostics = this.strategyStep.diagnose(update, weights);
   }
 
   /**
