@@ -14,7 +14,7 @@
  * Line numbers are 1-based physical lines (a quoted field spanning lines counts
  * every line), and a record's line is the line it starts on.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
 
 export interface CsvData {
@@ -28,11 +28,6 @@ export interface CsvData {
   lines: number[];
   /** Line of the header. */
   headerLine: number;
-}
-
-/** Reads and parses a UTF-8 CSV file. Unreadable or non-UTF-8 files are UserErrors. */
-export function readCsv(path: string): CsvData {
-  return parseCsv(readTextFile(path, 'CSV'), path);
 }
 
 /** Reads a file's bytes; a UserError naming the file when it cannot. */
@@ -63,104 +58,194 @@ const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
 
-/** Parses CSV text. `source` names the file in error messages. */
-export function parseCsv(text: string, source: string): CsvData {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+/** Records found in a piece of CSV text, and where the unfinished rest begins. */
+interface RecordScan {
+  records: string[][];
+  lines: number[];
+  /** index in the text where the first record not returned starts (the text's length when `final`) */
+  consumed: number;
+  /** physical line at `consumed` */
+  line: number;
+}
+
+/** Thrown inside scanRecords when a record runs past the end of a non-final piece of text. */
+const INCOMPLETE = Symbol('incomplete record');
+
+/**
+ * Scans complete records from `text`, whose first character is on `firstLine`.
+ * Unless `final`, a record that reaches the end of the text is left for the next
+ * piece (it may continue there): the caller keeps text[consumed..] and appends.
+ */
+function scanRecords(text: string, source: string, firstLine: number, final: boolean): RecordScan {
   const n = text.length;
   const records: string[][] = [];
   const lines: number[] = [];
+  const more = () => {
+    if (!final) throw INCOMPLETE;
+  };
 
-  let line = 1; // current physical line
+  let line = firstLine; // current physical line
   let i = 0;
   while (i < n) {
     // One record per iteration, starting at i on `line`.
     const startLine = line;
+    const recordStart = i;
     const fields: string[] = [];
     let blank = true; // only spaces/tabs so far, no quotes, no commas
     let endOfRecord = false;
-    while (!endOfRecord) {
-      // One field.
-      let field = '';
-      let j = i;
-      while (j < n && (text.charCodeAt(j) === SPACE || text.charCodeAt(j) === TAB)) j++;
-      if (j < n && text.charCodeAt(j) === QUOTE) {
-        // Quoted field: leading spaces dropped.
-        blank = false;
-        const openLine = line;
-        j++;
-        let chunkStart = j;
-        for (;;) {
-          if (j >= n) {
-            throw new UserError(
-              `${source} line ${openLine}: unterminated quoted field (a field opened with " is never closed; ` +
-              `double a quote inside a quoted field as "")`);
-          }
-          const c = text.charCodeAt(j);
-          if (c === QUOTE) {
-            if (j + 1 < n && text.charCodeAt(j + 1) === QUOTE) {
-              field += text.slice(chunkStart, j + 1);
-              j += 2;
-              chunkStart = j;
-              continue;
-            }
-            field += text.slice(chunkStart, j);
-            j++;
-            break;
-          }
-          if (c === LF) line++;
-          else if (c === CR) {
-            line++;
-            if (j + 1 < n && text.charCodeAt(j + 1) === LF) j++;
-          }
-          j++;
-        }
-        // After the closing quote: optional spaces, then a comma, a line break or the end.
+    try {
+      while (!endOfRecord) {
+        // One field.
+        let field = '';
+        let j = i;
         while (j < n && (text.charCodeAt(j) === SPACE || text.charCodeAt(j) === TAB)) j++;
-        if (j < n) {
+        if (j < n && text.charCodeAt(j) === QUOTE) {
+          // Quoted field: leading spaces dropped.
+          blank = false;
+          const openLine = line;
+          j++;
+          let chunkStart = j;
+          for (;;) {
+            if (j >= n) {
+              more();
+              throw new UserError(
+                `${source} line ${openLine}: unterminated quoted field (a field opened with " is never closed; ` +
+                `double a quote inside a quoted field as "")`);
+            }
+            const c = text.charCodeAt(j);
+            if (c === QUOTE) {
+              if (j + 1 >= n) more(); // a doubled quote may straddle pieces
+              if (j + 1 < n && text.charCodeAt(j + 1) === QUOTE) {
+                field += text.slice(chunkStart, j + 1);
+                j += 2;
+                chunkStart = j;
+                continue;
+              }
+              field += text.slice(chunkStart, j);
+              j++;
+              break;
+            }
+            if (c === LF) line++;
+            else if (c === CR) {
+              line++;
+              if (j + 1 < n && text.charCodeAt(j + 1) === LF) j++;
+            }
+            j++;
+          }
+          // After the closing quote: optional spaces, then a comma, a line break or the end.
+          while (j < n && (text.charCodeAt(j) === SPACE || text.charCodeAt(j) === TAB)) j++;
+          if (j < n) {
+            const c = text.charCodeAt(j);
+            if (c !== COMMA && c !== LF && c !== CR) {
+              throw new UserError(
+                `${source} line ${line}: unexpected character ${JSON.stringify(text[j])} after a closing quote ` +
+                `(expected a comma or the end of the line; write a quote inside a quoted field as "")`);
+            }
+          }
+        } else {
+          // Unquoted field: up to the next comma or line break, kept as is.
+          let k = i;
+          while (k < n) {
+            const c = text.charCodeAt(k);
+            if (c === COMMA || c === LF || c === CR) break;
+            k++;
+          }
+          field = text.slice(i, k);
+          if (k > j) blank = false;
+          j = k;
+        }
+        fields.push(field);
+        // j is at a comma, a line break, or the end.
+        if (j >= n) {
+          more();
+          endOfRecord = true;
+          i = n;
+        } else {
           const c = text.charCodeAt(j);
-          if (c !== COMMA && c !== LF && c !== CR) {
-            throw new UserError(
-              `${source} line ${line}: unexpected character ${JSON.stringify(text[j])} after a closing quote ` +
-              `(expected a comma or the end of the line; write a quote inside a quoted field as "")`);
+          if (c === COMMA) {
+            blank = false;
+            i = j + 1;
+            if (i >= n) { more(); fields.push(''); endOfRecord = true; } // "a,b," at end of file
+          } else {
+            // line break
+            i = j + 1;
+            if (c === CR && i >= n) more(); // its LF may start the next piece
+            if (c === CR && i < n && text.charCodeAt(i) === LF) i++;
+            line++;
+            endOfRecord = true;
           }
         }
-      } else {
-        // Unquoted field: up to the next comma or line break, kept as is.
-        let k = i;
-        while (k < n) {
-          const c = text.charCodeAt(k);
-          if (c === COMMA || c === LF || c === CR) break;
-          k++;
-        }
-        field = text.slice(i, k);
-        if (k > j) blank = false;
-        j = k;
       }
-      fields.push(field);
-      // j is at a comma, a line break, or the end.
-      if (j >= n) {
-        endOfRecord = true;
-        i = n;
-      } else {
-        const c = text.charCodeAt(j);
-        if (c === COMMA) {
-          blank = false;
-          i = j + 1;
-          if (i >= n) { fields.push(''); endOfRecord = true; } // "a,b," at end of file
-        } else {
-          // line break
-          i = j + 1;
-          if (c === CR && i < n && text.charCodeAt(i) === LF) i++;
-          line++;
-          endOfRecord = true;
-        }
-      }
+    } catch (e) {
+      if (e !== INCOMPLETE) throw e;
+      return { records, lines, consumed: recordStart, line: startLine };
     }
     if (blank) continue;
     records.push(fields);
     lines.push(startLine);
   }
+  return { records, lines, consumed: n, line };
+}
 
+/** Parses CSV text. `source` names the file in error messages. */
+export function parseCsv(text: string, source: string): CsvData {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const { records, lines } = scanRecords(text, source, 1, true);
+  return toCsvData(records, lines, source);
+}
+
+/**
+ * Reads a UTF-8 CSV file in pieces, so the whole file never has to be one
+ * string: complete records are parsed as the bytes arrive, and a record cut by
+ * a piece boundary is finished with the next piece.
+ */
+export function readCsv(path: string, pieceBytes = 4 << 20): CsvData {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    readFileBytes(path, 'CSV'); // the same clear message as every other reader
+    throw new UserError(`cannot read CSV file ${path}`);
+  }
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const buffer = Buffer.alloc(pieceBytes);
+  const records: string[][] = [];
+  const lines: number[] = [];
+  let carry = '';
+  let line = 1;
+  let first = true;
+  try {
+    for (;;) {
+      const read = readSync(fd, buffer, 0, buffer.length, null);
+      const final = read === 0;
+      let piece: string;
+      try {
+        piece = decoder.decode(buffer.subarray(0, read), { stream: !final });
+      } catch {
+        throw new UserError(`${path}: not valid UTF-8 text (expected a UTF-8 CSV file; re-save it as UTF-8)`);
+      }
+      let text = carry + piece;
+      if (first && text.length > 0) {
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+        first = false;
+      }
+      const scan = scanRecords(text, path, line, final);
+      for (let r = 0; r < scan.records.length; r++) {
+        records.push(scan.records[r]);
+        lines.push(scan.lines[r]);
+      }
+      carry = text.slice(scan.consumed);
+      line = scan.line;
+      if (final) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return toCsvData(records, lines, path);
+}
+
+/** Header checks and the row-width rule, on the records of a whole file. */
+function toCsvData(records: string[][], lines: number[], source: string): CsvData {
   if (records.length === 0) {
     throw new UserError(`${source}: the file is empty (expected a header line naming the columns)`);
   }

@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCsv, readCsv } from '../../src/data/csv.js';
 import { UserError } from '../../src/util/errors.js';
@@ -122,5 +126,28 @@ describe('readCsv', () => {
 
   it('is a UserError for a missing file', () => {
     expect(userError(() => readCsv('/nonexistent/x.csv')).message).toContain('cannot read CSV file /nonexistent/x.csv: no such file');
+  });
+});
+
+describe('readCsv reads the file in pieces', () => {
+  const cell = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('"', '""', ',', '\n', '\r\n', '\r', 'é', '😀', '"a,\nb"', ' ', ''));
+
+  it('gives what parseCsv gives on the whole text, whatever the piece size (records, quotes, CRLF and UTF-8 cut anywhere)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mt-csv-'));
+    const file = join(dir, 'f.csv');
+    fc.assert(fc.property(fc.array(cell, { maxLength: 30 }).map((c) => c.join('')), fc.integer({ min: 1, max: 17 }), fc.boolean(), (body, piece, bom) => {
+      const text = (bom ? '\uFEFF' : '') + body;
+      writeFileSync(file, text);
+      const outcome = (f: () => unknown) => {
+        try {
+          return { ok: f() };
+        } catch (e) {
+          return { error: (e as Error).message };
+        }
+      };
+      const whole = outcome(() => parseCsv(text, file));
+      const pieces = outcome(() => readCsv(file, piece));
+      expect(pieces).toEqual(whole);
+    }), { numRuns: 1500 });
   });
 });
