@@ -6,9 +6,9 @@
  * - {"bench":"torch-step", ...}: PyTorch on the same workload (when /usr/bin/python3 has torch),
  *   with the environment's OPENBLAS_CORETYPE and with SkylakeX; best thread count
  * - {"bench":"step-ratios", ...}: the figures the throughput targets are stated in
- * - with --memory: {"bench":"memory", rssAtStep1000, rssAtStep20000, growth}
  *
- *   node dist/scripts/bench-step.js [--quick] [--memory] [--no-torch]
+ *   node dist/scripts/bench-step.js [--quick] [--no-torch]
+ * (memory over a long run: scripts/memory.ts)
  */
 import { spawnSync } from 'node:child_process';
 import { Trainer } from '../src/trainer/trainer.js';
@@ -76,21 +76,6 @@ function torchFigures(): { sum: number; perTask: number } | undefined {
   return sum > 0 ? { sum, perTask } : undefined;
 }
 
-async function memory(): Promise<void> {
-  const trainer = await Trainer.create(referenceConfig({ workers: 2 }));
-  try {
-    let at1000 = 0;
-    for (let i = 1; i <= 20_000; i++) {
-      await trainer.step();
-      if (i === 1000) at1000 = process.memoryUsage().rss;
-    }
-    const at20000 = process.memoryUsage().rss;
-    emit({ bench: 'memory', rssAtStep1000MiB: round(at1000 / 2 ** 20, 1), rssAtStep20000MiB: round(at20000 / 2 ** 20, 1), growth: round(at20000 / at1000 - 1) });
-  } finally {
-    await trainer.close();
-  }
-}
-
 const fused2 = await measure('sum fused, 2 workers', { workers: 2, strategy: 'sum' });
 const fused1 = await measure('sum fused, 1 worker', { workers: 1, strategy: 'sum' });
 const perTask2 = await measure('sum per-task, 2 workers', { workers: 2, strategy: 'sum', plan: 'per-task' });
@@ -103,4 +88,3 @@ emit({
   fusedVsTorchSum: torch ? round(fused2 / torch.sum) : null,
   perTaskVsTorchPerTask: torch ? round(perTask2 / torch.perTask) : null,
 });
-if (args.has('--memory')) await memory();

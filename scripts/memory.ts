@@ -1,0 +1,33 @@
+/**
+ * Resident memory over a long run of the reference workload (sum, fused plan,
+ * 2 workers): one JSON line every 1,000 steps with RSS and V8 heap figures, then
+ * the growth from step 1,000 and from step 5,000 (after the heap has sized
+ * itself) to the last step.
+ *
+ *   node dist/scripts/memory.js [steps=20000]
+ */
+import { Trainer } from '../src/trainer/trainer.js';
+import { referenceConfig } from './reference-workload.js';
+
+const steps = Number(process.argv[2] ?? 20_000);
+const mib = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
+const trainer = await Trainer.create(referenceConfig({ workers: 2 }));
+const rss: Record<number, number> = {};
+try {
+  for (let i = 1; i <= steps; i++) {
+    await trainer.step();
+    if (i % 1000 === 0) {
+      const m = process.memoryUsage();
+      rss[i] = m.rss;
+      console.log(JSON.stringify({ bench: 'memory', step: i, rssMiB: mib(m.rss), heapTotalMiB: mib(m.heapTotal), heapUsedMiB: mib(m.heapUsed) }));
+    }
+  }
+  const last = rss[steps];
+  console.log(JSON.stringify({
+    bench: 'memory-growth', steps,
+    fromStep1000: rss[1000] ? Number((last / rss[1000] - 1).toFixed(4)) : null,
+    fromStep5000: rss[5000] ? Number((last / rss[5000] - 1).toFixed(4)) : null,
+  }));
+} finally {
+  await trainer.close();
+}
