@@ -149,6 +149,8 @@ export function configSchema() {
     clipGradNorm: positiveNumber().optional().describe('clip gradient norms to this (torch.nn.utils.clip_grad_norm_)'),
     clipPer: z.enum(['global', 'task']).optional().describe('clip each update (global, default) or each task\'s gradient (task)'),
     onNonFinite: z.enum(['stop', 'skip']).optional().describe('a NaN or infinity: stop the run (default) or skip the step'),
+    jobTimeoutMs: positiveInt().optional().describe('a job running longer is presumed hung: its worker is replaced and the job retried (default 120000)'),
+    jobRetries: nonNegativeInt().optional().describe('retries of a failed job before the run stops (default 2)'),
     initWeights: path().optional().describe('start from these weights (.safetensors)'),
     saveWeights: path().optional().describe('also save the final weights here (.safetensors)'),
     report: z.boolean({ error: 'true or false' }).optional().describe('write report.html at the end (default true)'),

@@ -126,6 +126,8 @@ export function trainerConfig(c: CliConfig, workers?: number): CliTrainerConfig 
     seed: c.seed,
     validationFraction: c.validation,
     onNonFinite: c.onNonFinite,
+    jobTimeoutMs: c.jobTimeoutMs,
+    jobRetries: c.jobRetries,
     clipGradNorm: c.clipGradNorm === undefined ? undefined : { max: c.clipGradNorm, per: c.clipPer ?? 'global' },
   };
   const lr = schedule(c.schedule, epochs);
