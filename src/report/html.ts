@@ -36,7 +36,7 @@ svg.plot .cursor { stroke: #888; stroke-dasharray: 3 3; }
 table { border-collapse: collapse; margin: 4px 0 14px; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: right; }
 td { white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; white-space: normal; overflow-wrap: anywhere; max-width: 30em; }
+th:first-child, td:first-child { text-align: left; white-space: normal; overflow-wrap: break-word; min-width: 8em; max-width: 30em; }
 th { background: var(--panel); font-weight: 600; }
 td.best { font-weight: 700; color: #1f7a3a; }
 details { margin: 20px 0 40px; }
