@@ -163,6 +163,11 @@ export function buildProgram(print: (line: string) => void): Command {
 export async function main(argv: string[], print: (line: string) => void = (l) => console.log(l)): Promise<number> {
   const program = buildProgram(print);
   program.configureOutput({ writeErr: () => {} });
+  if (argv.length <= 2) {
+    // no command: the overview, and a usage error's exit code
+    process.stderr.write(program.helpInformation());
+    return 2;
+  }
   try {
     exitCode = 0;
     await program.parseAsync(argv);

@@ -105,3 +105,12 @@ describe('bad input gets one clear line and exit code 2', () => {
     expect(table.y.metric).toBeLessThan(0.5);
   }, 60_000);
 });
+
+describe('no command', () => {
+  it('prints the overview of commands and exits 2', async () => {
+    const run = await cli();
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/Usage: multitask \[options\] \[command\]/);
+    expect(run.stderr).toMatch(/train \[options\]/);
+  });
+});
