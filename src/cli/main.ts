@@ -53,8 +53,6 @@ function info(print: (line: string) => void): void {
   print(`node: ${process.version}`);
 }
 
-let exitCode = 0;
-
 /** The model source options of eval and predict. */
 function addModelSource(cmd: Command): Command {
   return cmd
@@ -64,7 +62,8 @@ function addModelSource(cmd: Command): Command {
     .option('--json', 'print JSON instead of a table');
 }
 
-export function buildProgram(print: (line: string) => void): Command {
+/** The program; each command's action leaves its exit code in `result`. */
+export function buildProgram(print: (line: string) => void, result = { exitCode: 0 }): Command {
   const program = new Command('multitask')
     .description('Multi-task neural-network trainer: add the task losses into one step, or step each task separately')
     .showHelpAfterError(false)
@@ -83,7 +82,7 @@ export function buildProgram(print: (line: string) => void): Command {
     .option('--profile', 'print where each step\'s time went (worker compute, transport, reduction, combination, optimizer, idle)')
     .option('--no-report', 'do not write report.html at the end')
     .action(async (o: FlagValues, command: Command) => {
-      exitCode = await runTrain(o, command, print);
+      result.exitCode = await runTrain(o, command, print);
     });
 
   const compare = program.command('compare')
@@ -95,14 +94,14 @@ export function buildProgram(print: (line: string) => void): Command {
     .option('--name <name>', 'comparison name: runs go to <runs-dir>/<name>/<strategy>/ (default: time and "compare")')
     .option('--no-report', 'do not write the comparison report.html')
     .action(async (o: FlagValues & { strategies?: string }, command: Command) => {
-      exitCode = await runCompare(o, command, print);
+      result.exitCode = await runCompare(o, command, print);
     });
 
   addModelSource(program.command('eval'))
     .description('per-task metrics of trained weights: accuracy, F1, AUC (classification); RMSE, MAE, R² (regression)')
     .addOption(new Option('--split <split>', 'rows to evaluate: validation, train or all').argParser(choice('--split', ['validation', 'train', 'all'] as const)).default('validation'))
     .action(async (run: string | undefined, o: { config?: string; weights?: string; split: Split; json?: boolean }) => {
-      exitCode = await evalCommand({ run, config: o.config, weights: o.weights, split: o.split }, outputFor(o, print));
+      result.exitCode = await evalCommand({ run, config: o.config, weights: o.weights, split: o.split }, outputFor(o, print));
     });
 
   addModelSource(program.command('predict'))
@@ -111,7 +110,7 @@ export function buildProgram(print: (line: string) => void): Command {
     .option('--out <file>', 'where to write the CSV (default: stdout)')
     .option('--probabilities', 'add class probability columns prob_<task>_<class>')
     .action(async (run: string | undefined, o: { config?: string; weights?: string; input: string; out?: string; probabilities?: boolean; json?: boolean }) => {
-      exitCode = await predictCommand({ run, config: o.config, weights: o.weights, input: o.input, out: o.out, probabilities: o.probabilities }, outputFor(o, print));
+      result.exitCode = await predictCommand({ run, config: o.config, weights: o.weights, input: o.input, out: o.out, probabilities: o.probabilities }, outputFor(o, print));
     });
 
   program.command('export')
@@ -119,7 +118,7 @@ export function buildProgram(print: (line: string) => void): Command {
     .argument('<run-dir>', 'a run directory')
     .requiredOption('--out <file>', 'the .safetensors file to write')
     .action(async (run: string, o: { out: string }) => {
-      exitCode = await exportCommand({ run, out: o.out }, outputFor({}, print));
+      result.exitCode = await exportCommand({ run, out: o.out }, outputFor({}, print));
     });
 
   program.command('report')
@@ -161,7 +160,8 @@ export function buildProgram(print: (line: string) => void): Command {
 
 /** Runs the CLI; returns the exit code. User mistakes print one line and return 2. */
 export async function main(argv: string[], print: (line: string) => void = (l) => console.log(l)): Promise<number> {
-  const program = buildProgram(print);
+  const result = { exitCode: 0 };
+  const program = buildProgram(print, result);
   program.configureOutput({ writeErr: () => {} });
   if (argv.length <= 2) {
     // no command: the overview, and a usage error's exit code
@@ -169,9 +169,8 @@ export async function main(argv: string[], print: (line: string) => void = (l) =
     return 2;
   }
   try {
-    exitCode = 0;
     await program.parseAsync(argv);
-    return exitCode;
+    return result.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;

@@ -23,6 +23,7 @@
  */
 
 import { weighted } from './gram.js';
+import { surgeryWeights } from './pcgrad.js';
 import type { GradientStrategy } from './types.js';
 
 export interface GradvacState {
@@ -45,41 +46,30 @@ export const gradvac: GradientStrategy<GradvacState, { beta: number }> = {
   },
   init: (tasks) => ({ targets: new Float64Array(tasks * tasks) }),
   combine(input, state, options, out) {
-    const { gram: G, rng } = input;
+    const G = input.gram;
     const T = input.grads.length;
     const beta = options.beta;
     const targets = Float64Array.from(state.targets);
-    const c = new Float64Array(T);
-    const weights = new Float64Array(T);
-    const order: number[] = [];
-    for (let i = 0; i < T; i++) {
-      c.fill(0);
-      c[i] = 1;
-      order.length = 0;
-      for (let j = 0; j < T; j++) if (j !== i) order.push(j);
-      rng.shuffle(order);
-      for (const j of order) {
-        const gjj = G[j * T + j];
-        let dot = 0; // g_i^vac · g_j
-        let nn = 0; // ‖g_i^vac‖²
-        for (let k = 0; k < T; k++) {
-          dot += c[k] * G[k * T + j];
-          let row = 0;
-          for (let l = 0; l < T; l++) row += G[k * T + l] * c[l];
-          nn += c[k] * row;
-        }
-        if (!(nn > 0 && gjj > 0)) continue; // no direction: no cosine
-        const rho = Math.max(-1, Math.min(1, dot / Math.sqrt(nn * gjj)));
-        const phi = targets[i * T + j];
-        const sinPhi = Math.sqrt(Math.max(0, 1 - phi * phi));
-        if (rho < phi && sinPhi > 0) {
-          c[j] += Math.sqrt(nn) * (phi * Math.sqrt(Math.max(0, 1 - rho * rho)) - rho * sinPhi)
-            / (Math.sqrt(gjj) * sinPhi);
-        }
-        targets[i * T + j] = (1 - beta) * phi + beta * rho;
+    const weights = surgeryWeights(T, input.rng, (i, j, c) => {
+      const gjj = G[j * T + j];
+      let dot = 0; // g_i^vac · g_j
+      let nn = 0; // ‖g_i^vac‖²
+      for (let k = 0; k < T; k++) {
+        dot += c[k] * G[k * T + j];
+        let row = 0;
+        for (let l = 0; l < T; l++) row += G[k * T + l] * c[l];
+        nn += c[k] * row;
       }
-      for (let k = 0; k < T; k++) weights[k] += c[k];
-    }
+      if (!(nn > 0 && gjj > 0)) return; // no direction: no cosine
+      const rho = Math.max(-1, Math.min(1, dot / Math.sqrt(nn * gjj)));
+      const phi = targets[i * T + j];
+      const sinPhi = Math.sqrt(Math.max(0, 1 - phi * phi));
+      if (rho < phi && sinPhi > 0) {
+        c[j] += Math.sqrt(nn) * (phi * Math.sqrt(Math.max(0, 1 - rho * rho)) - rho * sinPhi)
+          / (Math.sqrt(gjj) * sinPhi);
+      }
+      targets[i * T + j] = (1 - beta) * phi + beta * rho;
+    });
     return weighted(input.kernels, input.grads, weights, out, { targets });
   },
 };

@@ -15,8 +15,31 @@
  * With two tasks the order does not matter.
  */
 
+import type { Rng } from '../util/rng.js';
 import { weighted } from './gram.js';
 import type { GradientStrategy } from './types.js';
+
+/**
+ * The gradient-surgery loop PCGrad and GradVac share: for each task i, the
+ * coefficients c of its modified gradient over the original ones start at e_i
+ * and are adjusted against every other task j, in a fresh random order per i;
+ * the update's weights are Σ_i c.
+ */
+export function surgeryWeights(T: number, rng: Rng, adjust: (i: number, j: number, c: Float64Array) => void): Float64Array {
+  const c = new Float64Array(T);
+  const weights = new Float64Array(T);
+  const order: number[] = [];
+  for (let i = 0; i < T; i++) {
+    c.fill(0);
+    c[i] = 1;
+    order.length = 0;
+    for (let j = 0; j < T; j++) if (j !== i) order.push(j);
+    rng.shuffle(order);
+    for (const j of order) adjust(i, j, c);
+    for (let k = 0; k < T; k++) weights[k] += c[k];
+  }
+  return weights;
+}
 
 export const pcgrad: GradientStrategy<null, Record<string, never>> = {
   name: 'pcgrad',
@@ -31,25 +54,14 @@ export const pcgrad: GradientStrategy<null, Record<string, never>> = {
   options: {},
   init: () => null,
   combine(input, state, _options, out) {
-    const { gram: G, rng } = input;
+    const G = input.gram;
     const T = input.grads.length;
-    const c = new Float64Array(T); // coefficients of g_i^pc over the original gradients
-    const weights = new Float64Array(T);
-    const order: number[] = [];
-    for (let i = 0; i < T; i++) {
-      c.fill(0);
-      c[i] = 1;
-      order.length = 0;
-      for (let j = 0; j < T; j++) if (j !== i) order.push(j);
-      rng.shuffle(order);
-      for (const j of order) {
-        let dot = 0; // g_i^pc · g_j
-        for (let k = 0; k < T; k++) dot += c[k] * G[k * T + j];
-        const gjj = G[j * T + j];
-        if (dot < 0 && gjj > 0) c[j] -= dot / gjj;
-      }
-      for (let k = 0; k < T; k++) weights[k] += c[k];
-    }
+    const weights = surgeryWeights(T, input.rng, (_i, j, c) => {
+      let dot = 0; // g_i^pc · g_j
+      for (let k = 0; k < T; k++) dot += c[k] * G[k * T + j];
+      const gjj = G[j * T + j];
+      if (dot < 0 && gjj > 0) c[j] -= dot / gjj;
+    });
     return weighted(input.kernels, input.grads, weights, out, state);
   },
 };

@@ -4,7 +4,7 @@ import type { FrameArena } from '../protocol/arena.js';
 import { readFrame } from '../protocol/frame.js';
 import type { GradientJob } from '../protocol/messages.js';
 import type { LossTotals } from './metrics.js';
-import { gradientJobs } from './plan.js';
+import { gradientJobs, setShardRows } from './plan.js';
 import type { WorkerPool } from './pool.js';
 
 
@@ -80,9 +80,7 @@ export class GradientPhase {
     const shards = this.slots.length;
     for (let s = 0; s < shards; s++) {
       const job = this.slots[s].job;
-      // same split as gradientJobs: contiguous, sizes differ by at most one
-      job.rowStart = Math.floor((s * rows) / shards);
-      job.rowCount = Math.floor(((s + 1) * rows) / shards) - job.rowStart;
+      setShardRows(job, rows, shards);
       job.step = step;
       job.version = version;
       for (let j = 0; j < this.tasks.length; j++) job.scales[j] = scales[this.tasks[j]];

@@ -1,10 +1,13 @@
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
 import type { GradientJob } from '../protocol/messages.js';
 
-/** Rows [start, start + count) of the batch that shard s of `shards` covers: contiguous, sizes differ by at most one. */
-export function shardRange(rows: number, shards: number, s: number): { start: number; count: number } {
-  const start = Math.floor((s * rows) / shards);
-  return { start, count: Math.floor(((s + 1) * rows) / shards) - start };
+/**
+ * Sets a job's rows to those shard `shard` of `shards` covers in a batch of
+ * `rows`: contiguous, sizes differing by at most one.
+ */
+export function setShardRows(job: GradientJob, rows: number, shards: number): void {
+  job.rowStart = Math.floor((job.shard * rows) / shards);
+  job.rowCount = Math.floor(((job.shard + 1) * rows) / shards) - job.rowStart;
 }
 
 /**
@@ -17,9 +20,9 @@ export function gradientJobs(step: number, version: number, tasks: number[], sca
   rows: number, shards: number, firstSlot: number, separate = false): GradientJob[] {
   const jobs: GradientJob[] = [];
   for (let s = 0; s < shards; s++) {
-    const { start, count } = shardRange(rows, shards, s);
-    if (count === 0) continue;
-    jobs.push({ kind: 'gradient', v: PROTOCOL_VERSION, step, version, shard: s, slot: firstSlot + s, tasks, scales, rowStart: start, rowCount: count, attempt: 0, separate });
+    const job: GradientJob = { kind: 'gradient', v: PROTOCOL_VERSION, step, version, shard: s, slot: firstSlot + s, tasks, scales, rowStart: 0, rowCount: 0, attempt: 0, separate };
+    setShardRows(job, rows, shards);
+    if (job.rowCount > 0) jobs.push(job);
   }
   return jobs;
 }

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { buildDataset } from '../../src/data/dataset.js';
 import { datasetFromNpy, parseNpyHeaderDict, readNpy, readNpyHeader } from '../../src/data/npy.js';
 import { tableFromRecords } from '../../src/data/table.js';
-import { UserError } from '../../src/util/errors.js';
 import { userErrorMessage as message } from '../helpers/user-error.js';
 
 // ---------------------------------------------------------------- a small .npy writer for the fixtures

@@ -1,25 +1,20 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   decodeCheckpoint, encodeCheckpoint, listCheckpoints, loadLatestCheckpoint, saveCheckpoint, type CheckpointData,
 } from '../../src/trainer/checkpoint.js';
 import type { TrainerConfig } from '../../src/trainer/config.js';
 import { Trainer } from '../../src/trainer/trainer.js';
+import { createTrainer, sameBits } from '../helpers/trainers.js';
 
-const open: Trainer[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
 
 async function trainer(config: TrainerConfig): Promise<Trainer> {
-  const t = await Trainer.create({ workers: 2, seed: 11, batchSize: 48, trunk: [{ units: 24, activation: 'tanh' }], ...config });
-  open.push(t);
+  const t = await createTrainer({ workers: 2, seed: 11, batchSize: 48, trunk: [{ units: 24, activation: 'tanh' }], ...config });
   return t;
 }
 
-const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe('exact resume', () => {
   const configs: [string, TrainerConfig][] = [
@@ -38,7 +33,7 @@ describe('exact resume', () => {
         const resumed = await trainer({ ...config, workers: 1 }); // the worker count may change on resume
         resumed.restore(decodeCheckpoint(encodeCheckpoint(snap), 'test'));
         const rest = await resumed.fit({ epochs: 3 - snap.epoch });
-        expect(same(resumed.params.data, whole.params.data)).toBe(true);
+        expect(sameBits(resumed.params.data, whole.params.data)).toBe(true);
         // the epoch under way at the checkpoint reports the same training loss
         expect(rest.at(-1)!.train).toEqual(reports.at(-1)!.train);
         await resumed.close();

@@ -1,23 +1,18 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Trainer } from '../../src/trainer/trainer.js';
+import { describe, expect, it } from 'vitest';
+import { createTrainer } from '../helpers/trainers.js';
 
-const open: Trainer[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
 
 describe('data sources', () => {
   it('synthetic tasks with negative correlation conflict more than positively correlated ones', async () => {
     const conflicts: number[] = [];
     for (const correlation of [-0.9, 0.9]) {
-      const t = await Trainer.create({
+      const t = await createTrainer({
         data: { kind: 'synthetic', options: { rows: 800, correlation } }, strategy: 'upgrad', workers: 2, batchSize: 64,
         trunk: [{ units: 16, activation: 'relu' }],
       });
-      open.push(t);
       const [report] = await t.fit({ epochs: 2 });
       expect(Object.keys(report.validation)).toEqual(['task_0', 'task_1']);
       conflicts.push(report.diagnostics!.cosines[1]);
@@ -31,14 +26,13 @@ describe('data sources', () => {
     const b = join(dir, 'b.csv');
     writeFileSync(a, Array.from({ length: 40 }, (_, i) => JSON.stringify({ x: i % 5, z: i % 3, big: i % 5 > 2 ? 'yes' : 'no' })).join('\n'));
     writeFileSync(b, `x,z,size\n${Array.from({ length: 40 }, (_, i) => `${i % 4},${i % 7},${(i % 4) * 1.5}`).join('\n')}\n`);
-    const t = await Trainer.create({
+    const t = await createTrainer({
       data: { kind: 'files', files: [
         { path: a, tasks: [{ name: 'big', column: 'big', loss: 'bce_with_logits' }] },
         { path: b, tasks: [{ name: 'size', column: 'size', loss: 'mse' }] },
       ] },
       workers: 1, batchSize: 16, trunk: [{ units: 8, activation: 'tanh' }],
     });
-    open.push(t);
     expect(t.dataset.rows).toBe(80);
     expect(t.dataset.tasks.map((d) => d.labelled)).toEqual([40, 40]);
     const reports = await t.fit({ epochs: 3 });

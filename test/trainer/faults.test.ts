@@ -1,31 +1,27 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Trainer } from '../../src/trainer/trainer.js';
 import type { TrainerConfig } from '../../src/trainer/config.js';
+import { createTrainer, sameBits } from '../helpers/trainers.js';
 
-const open: Trainer[] = [];
-afterEach(async () => {
+afterEach(() => {
   delete process.env.MULTITASK_FAULTS;
-  await Promise.all(open.splice(0).map((t) => t.close()));
 });
 
 /** Trains 2 epochs with the given injected faults (workers read MULTITASK_FAULTS when they start). */
 async function run(faults: string | undefined, config: TrainerConfig = {}) {
   if (faults) process.env.MULTITASK_FAULTS = faults;
   else delete process.env.MULTITASK_FAULTS;
-  const trainer = await Trainer.create({ workers: 2, seed: 4, batchSize: 64, jobTimeoutMs: 1500, ...config });
-  open.push(trainer);
+  const trainer = await createTrainer({ workers: 2, seed: 4, batchSize: 64, jobTimeoutMs: 1500, ...config });
   await trainer.fit({ epochs: 2 });
   return { params: trainer.params.data.slice(), warnings: trainer.warnings.splice(0) };
 }
 
-const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
 
 describe('worker faults', () => {
   for (const strategy of ['sum', 'sequential'] as const) {
     it(`a job that throws, a thread that exits and a job that hangs are retried with identical results (${strategy})`, async () => {
       const clean = await run(undefined, { strategy });
       const faulty = await run('throw:1,exit:3:0,hang:5:1', { strategy });
-      expect(same(faulty.params, clean.params)).toBe(true);
+      expect(sameBits(faulty.params, clean.params)).toBe(true);
       expect(faulty.warnings.join('\n')).toMatch(/injected fault/);
       expect(faulty.warnings.join('\n')).toMatch(/no answer within 1500 ms/);
       expect(faulty.warnings.length).toBeGreaterThanOrEqual(3);

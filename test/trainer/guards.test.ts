@@ -1,23 +1,19 @@
 import { spawnSync } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TrainerConfig } from '../../src/trainer/config.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { fixtureDataset } from '../helpers/torch-fixture.js';
+import { createTrainer } from '../helpers/trainers.js';
 
-const open: Trainer[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
 
 /** The fixture's 9 rows, batches of 3; row 4's first feature is infinite. */
 async function poisoned(config: TrainerConfig): Promise<Trainer> {
   const dataset = fixtureDataset();
   dataset.features[4 * dataset.inputWidth] = Infinity;
-  const t = await Trainer.create({
+  const t = await createTrainer({
     data: { kind: 'dataset', dataset }, trunk: [{ units: 7, activation: 'tanh' }], batchSize: 3, workers: 2,
     optimizer: { name: 'sgd', lr: 0.1 }, ...config,
   });
-  open.push(t);
   return t;
 }
 
@@ -45,11 +41,10 @@ describe('non-finite values', () => {
 describe('gradient clipping', () => {
   for (const per of ['global', 'task'] as const) {
     it(`bounds the step (${per}): with SGD, ‖Δθ‖ ≤ lr · T · max`, async () => {
-      const t = await Trainer.create({
+      const t = await createTrainer({
         data: { kind: 'dataset', dataset: fixtureDataset() }, trunk: [{ units: 7, activation: 'tanh' }], batchSize: 9, workers: 2,
         optimizer: { name: 'sgd', lr: 1 }, clipGradNorm: { max: 1e-3, per },
       });
-      open.push(t);
       const before = t.params.data.slice();
       await t.step();
       const delta = Math.hypot(...t.params.data.map((x, i) => x - before[i]));

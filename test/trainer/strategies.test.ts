@@ -1,20 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TrainerConfig } from '../../src/trainer/config.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointData } from '../../src/trainer/checkpoint.js';
+import { createTrainer, sameBits } from '../helpers/trainers.js';
 
-const open: Trainer[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
 
 async function trainer(config: TrainerConfig): Promise<Trainer> {
-  const t = await Trainer.create({ workers: 2, seed: 9, batchSize: 48, trunk: [{ units: 24, activation: 'relu' }], ...config });
-  open.push(t);
+  const t = await createTrainer({ workers: 2, seed: 9, batchSize: 48, trunk: [{ units: 24, activation: 'relu' }], ...config });
   return t;
 }
 
-const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe('gradient strategies in the trainer', () => {
   it('the "mean" combination with SGD equals sum with task weights 1/T', async () => {
@@ -49,11 +44,11 @@ describe('gradient strategies in the trainer', () => {
       await a.fit({ epochs: 2, checkpointEvery: 3, onCheckpoint: (d) => { snaps.push(d); } });
       const b = await trainer({ strategy, workers: 2 });
       await b.fit({ epochs: 2 });
-      expect(same(a.params.data, b.params.data)).toBe(true);
+      expect(sameBits(a.params.data, b.params.data)).toBe(true);
       const c = await trainer({ strategy });
       c.restore(decodeCheckpoint(encodeCheckpoint(snaps[2]), 'test'));
       await c.fit({ epochs: 2 - snaps[2].epoch });
-      expect(same(c.params.data, a.params.data)).toBe(true);
+      expect(sameBits(c.params.data, a.params.data)).toBe(true);
     });
   }
 
@@ -65,10 +60,10 @@ describe('gradient strategies in the trainer', () => {
       const c = await trainer({ strategy: 'sequential', sequentialMode: mode, weighting: 'uncertainty' });
       c.restore(decodeCheckpoint(encodeCheckpoint(snaps[1]), 'test'));
       await c.fit({ epochs: 2 - snaps[1].epoch });
-      expect(same(c.params.data, a.params.data)).toBe(true);
+      expect(sameBits(c.params.data, a.params.data)).toBe(true);
       const plain = await trainer({ strategy: 'sequential', sequentialMode: mode });
       await plain.fit({ epochs: 2 });
-      expect(same(plain.params.data, a.params.data)).toBe(false);
+      expect(sameBits(plain.params.data, a.params.data)).toBe(false);
     }
   });
 

@@ -1,16 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Trainer } from '../../src/trainer/trainer.js';
 import type { TrainerConfig } from '../../src/trainer/config.js';
 import { expectClose, fixture, fixtureDataset, rows } from '../helpers/torch-fixture.js';
+import { createTrainer } from '../helpers/trainers.js';
 
-const open: Trainer[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
 
 /** A trainer on the PyTorch fixture's rows, one batch of all rows per step, starting from the fixture's parameters. */
 async function fixtureTrainer(config: TrainerConfig): Promise<Trainer> {
-  const trainer = await Trainer.create({
+  const trainer = await createTrainer({
     data: { kind: 'dataset', dataset: fixtureDataset() },
     trunk: fixture.model.trunk.map((l) => ({ units: l.out, activation: l.activation })),
     heads: { sex: { hidden: { units: 4, activation: 'gelu' } } },
@@ -18,7 +15,6 @@ async function fixtureTrainer(config: TrainerConfig): Promise<Trainer> {
     workers: 2,
     ...config,
   });
-  open.push(trainer);
   trainer.loadParameters(fixture.parameters);
   return trainer;
 }
@@ -81,8 +77,7 @@ describe('sequential', () => {
 describe('plans and shards', () => {
   const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
   const trained = async (config: TrainerConfig) => {
-    const trainer = await Trainer.create({ workers: 2, seed: 5, batchSize: 64, optimizer: { name: 'sgd', lr: 0.05 }, ...config });
-    open.push(trainer);
+    const trainer = await createTrainer({ workers: 2, seed: 5, batchSize: 64, optimizer: { name: 'sgd', lr: 0.05 }, ...config });
     await trainer.fit({ epochs: 2 });
     return trainer.params.data.slice();
   };
@@ -100,8 +95,7 @@ describe('plans and shards', () => {
   });
 
   it('profiles every step: parts are non-negative and the step total covers them', async () => {
-    const trainer = await Trainer.create({ workers: 2, seed: 5 });
-    open.push(trainer);
+    const trainer = await createTrainer({ workers: 2, seed: 5 });
     const [report] = await trainer.fit({ epochs: 1 });
     const t = report.timing;
     for (const part of ['compute', 'transport', 'idle', 'reduce', 'combine', 'optimizer'] as const) expect(t[part]).toBeGreaterThanOrEqual(0);
@@ -117,8 +111,7 @@ describe('determinism', () => {
     const results: Float32Array[] = [];
     for (const workers of [1, 2, 4]) {
       for (const strategy of ['sum', 'sequential'] as const) {
-        const trainer = await Trainer.create({ workers, strategy, seed: 3, batchSize: 64, shards: 2, trunk: [{ units: 16, activation: 'relu' }] });
-        open.push(trainer);
+        const trainer = await createTrainer({ workers, strategy, seed: 3, batchSize: 64, shards: 2, trunk: [{ units: 16, activation: 'relu' }] });
         await trainer.fit({ epochs: 2 });
         results.push(trainer.params.data.slice());
         await trainer.close();
@@ -131,8 +124,7 @@ describe('determinism', () => {
 
 describe('API', () => {
   it('fit reports per-task metrics, evaluate and predict work, close ends the pool', async () => {
-    const trainer = await Trainer.create({ workers: 2, seed: 1 });
-    open.push(trainer);
+    const trainer = await createTrainer({ workers: 2, seed: 1 });
     const epochs: number[] = [];
     const reports = await trainer.fit({ epochs: 3, onEpoch: (r) => { epochs.push(r.epoch); } });
     expect(epochs).toEqual([0, 1, 2]);

@@ -1,0 +1,20 @@
+/** Trainers for tests: every one created here is closed after its test, whatever happened. */
+import { afterEach } from 'vitest';
+import type { TrainerConfig } from '../../src/trainer/config.js';
+import { Trainer } from '../../src/trainer/trainer.js';
+
+const open: Trainer[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+export async function createTrainer(config: TrainerConfig = {}): Promise<Trainer> {
+  const trainer = await Trainer.create(config);
+  open.push(trainer);
+  return trainer;
+}
+
+/** True when two float arrays hold the same bits. */
+export function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
