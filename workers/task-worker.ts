@@ -1,8 +1,10 @@
 /**
- * Piscina entry: one job = one task's (or, fused, every task's) forward and
- * backward pass over a shard of the step's batch. Reads parameters and data
- * from shared memory, writes the gradient straight into its arena slot and
- * returns the frame's length. Thin on purpose: the math lives in src/model.
+ * Piscina entry. The pool gives each thread one long task, `serve`: wait on the
+ * thread's mailbox for a round of gradient jobs, run each — one task's (or,
+ * fused, every task's) forward and backward pass over a shard of the step's
+ * batch — and report its frame length or error. A job reads parameters and data
+ * from shared memory and writes the gradient straight into its arena slot.
+ * Thin on purpose: the math lives in src/model.
  */
 import { workerData } from 'piscina';
 import { getKernels } from '../src/kernels/index.js';
@@ -14,7 +16,8 @@ import { faultFor, parseFaults } from '../src/protocol/faults.js';
 import { FrameArena } from '../src/protocol/arena.js';
 import { PROTOCOL_VERSION } from '../src/protocol/codec.js';
 import { flattenSegments, HEADER_BLOCK, writeFrameHeader } from '../src/protocol/frame.js';
-import type { GradientJob, WorkerJob, WorkerSetup } from '../src/protocol/messages.js';
+import { Mailbox } from '../src/protocol/mailbox.js';
+import type { GradientJob, ServeJob, WorkerSetup } from '../src/protocol/messages.js';
 
 class WorkerState {
   readonly kernels = getKernels();
@@ -88,7 +91,6 @@ class WorkerState {
   }
 }
 
-let state: WorkerState | undefined;
 const faults = parseFaults(process.env.MULTITASK_FAULTS);
 
 /** Injected faults (tests only; see src/protocol/faults.ts). */
@@ -100,16 +102,40 @@ function injectFault(job: GradientJob): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // hang until the pool ends this thread
 }
 
-export default function runJob(job: WorkerJob): number {
-  state ??= new WorkerState(workerData as WorkerSetup);
-  if (job.v !== PROTOCOL_VERSION) throw new Error(`job protocol version ${job.v}, the worker speaks ${PROTOCOL_VERSION}`);
-  if (job.kind === 'warm') return 0;
+/** Runs one job; its error message names the task, step and shard (only text crosses threads). */
+function runJob(worker: WorkerState, job: GradientJob): number {
   try {
+    if (job.v !== PROTOCOL_VERSION) throw new Error(`job protocol version ${job.v}, the worker speaks ${PROTOCOL_VERSION}`);
     injectFault(job);
-    return state.compute(job);
+    return worker.compute(job);
   } catch (e) {
-    const names = job.tasks.map((t) => state!.setup.spec.tasks[t]?.name ?? `#${t}`).join('+');
-    // only the message survives the thread boundary: name the task, step and shard in it
+    const names = job.tasks.map((t) => worker.setup.spec.tasks[t]?.name ?? `#${t}`).join('+');
     throw new Error(`task ${names}, step ${job.step}, shard ${job.shard}: ${(e as Error).message}`);
+  }
+}
+
+export default function serve(task: ServeJob): number {
+  if (task.v !== PROTOCOL_VERSION) throw new Error(`serve protocol version ${task.v}, the worker speaks ${PROTOCOL_VERSION}`);
+  const setup = workerData as WorkerSetup;
+  const worker = new WorkerState(setup);
+  const mailbox = new Mailbox({ ...setup.mailboxes, index: task.server });
+  mailbox.markReady();
+  let seen = task.seen;
+  for (;;) {
+    seen = mailbox.waitForRound(seen);
+    if (mailbox.stopped || !mailbox.owns(task.token)) return 0;
+    let jobs: GradientJob[];
+    try {
+      jobs = mailbox.readJobs();
+    } catch (e) {
+      throw new Error(`worker ${task.server}: ${(e as Error).message}`);
+    }
+    jobs.forEach((job, j) => {
+      try {
+        mailbox.report(task.token, j, { ok: true, bytes: runJob(worker, job) });
+      } catch (e) {
+        mailbox.report(task.token, j, { ok: false, message: (e as Error).message });
+      }
+    });
   }
 }

@@ -2,7 +2,7 @@ import type { SharedDatasetHandle } from '../data/dataset.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { ParameterHandle } from '../model/parameters.js';
 import type { ArenaHandle } from './arena.js';
-import { PROTOCOL_VERSION } from './codec.js';
+import type { MailboxHandle } from './mailbox.js';
 
 /** Given once to every worker thread (piscina's workerData): shared memory handles and the model. */
 export interface WorkerSetup {
@@ -16,6 +16,8 @@ export interface WorkerSetup {
   batchRows: SharedArrayBuffer;
   /** Largest number of rows one job covers. */
   maxRows: number;
+  /** The servers' mailboxes (one buffer; each server is told its index). */
+  mailboxes: Omit<MailboxHandle, 'index'>;
 }
 
 /** Compute the gradient(s) of scales[j]·Σ_rows loss_{tasks[j]} over rows batchRows[rowStart .. rowStart+rowCount). */
@@ -40,12 +42,16 @@ export interface GradientJob {
   attempt: number;
 }
 
-/** Makes a thread initialise its state; used to warm the pool before timing or training. */
-export interface WarmJob {
-  kind: 'warm';
+/**
+ * The one task a worker thread is given by the pool: initialise, then serve the
+ * rounds of gradient jobs posted to mailbox `server` after generation `seen`,
+ * until the coordinator stops it.
+ */
+export interface ServeJob {
+  kind: 'serve';
   v: number;
+  server: number;
+  seen: number;
+  /** this server's claim on the mailbox (see Mailbox.handOver) */
+  token: number;
 }
-
-export type WorkerJob = GradientJob | WarmJob;
-
-export const warmJob = (): WarmJob => ({ kind: 'warm', v: PROTOCOL_VERSION });

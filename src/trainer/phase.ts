@@ -5,7 +5,6 @@ import { readFrame } from '../protocol/frame.js';
 import type { GradientJob } from '../protocol/messages.js';
 import type { LossTotals } from './metrics.js';
 import { gradientJobs, setShardRows } from './plan.js';
-import type { WorkerPool } from './pool.js';
 
 
 /** What a group of phases' frames say about where the time went. */
@@ -37,8 +36,6 @@ export class GradientPhase {
   /** the reduced gradient, in the parameters' layout (the first one when `separate`) */
   readonly gradient: Float32Array;
   private readonly inPlace: boolean;
-  /** when each shard's job came back (performance.now()) */
-  private readonly finished: Float64Array;
 
   /**
    * `into`: one destination per gradient (one per task when `separate`, else one),
@@ -72,11 +69,13 @@ export class GradientPhase {
       });
       return { job, payload, target };
     });
-    this.finished = new Float64Array(this.slots.length);
   }
 
-  /** Sets up and sends every shard job for `rows` batch rows at parameter version `version`. */
-  async dispatch(pool: WorkerPool, step: number, version: number, rows: number, scales: readonly number[]): Promise<void> {
+  /**
+   * Sets up every shard job for `rows` batch rows at parameter version `version`
+   * and adds those with rows to `out` (for the pool to run).
+   */
+  prepare(step: number, version: number, rows: number, scales: readonly number[], out: GradientJob[]): void {
     const shards = this.slots.length;
     for (let s = 0; s < shards; s++) {
       const job = this.slots[s].job;
@@ -84,18 +83,16 @@ export class GradientPhase {
       job.step = step;
       job.version = version;
       for (let j = 0; j < this.tasks.length; j++) job.scales[j] = scales[this.tasks[j]];
+      if (job.rowCount > 0) out.push(job);
     }
-    await Promise.all(this.slots.map((slot, s) => slot.job.rowCount === 0
-      ? undefined
-      : pool.runWithRetry(slot.job, this.taskNames).then(() => { this.finished[s] = performance.now(); })));
   }
 
   /**
    * Reduces the frames in shard order into the destination, adds their losses
    * to `totals` and returns the timing the frames carry, relative to `started`
-   * (when the jobs were sent).
+   * (when the jobs were sent) and `finishedAt` (per slot, when each came back).
    */
-  reduce(totals: LossTotals, started: number, out: PhaseTiming): void {
+  reduce(totals: LossTotals, started: number, finishedAt: Float64Array, out: PhaseTiming): void {
     let first = true;
     if (this.inPlace && this.slots[0].job.rowCount === 0) {
       // a short last batch left the first shard empty: its slot holds an old gradient
@@ -109,7 +106,7 @@ export class GradientPhase {
       const compute = header.computeMicros / 1000;
       out.computeMs += compute;
       out.jobs++;
-      out.minOverheadMs = Math.min(out.minOverheadMs, Math.max(0, this.finished[s] - started - compute));
+      out.minOverheadMs = Math.min(out.minOverheadMs, Math.max(0, finishedAt[slot.job.slot] - started - compute));
       for (let i = 0; i < slot.payload.length; i++) {
         if (first) {
           if (!this.inPlace) slot.target[i].set(slot.payload[i]);

@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import { warmJob, type GradientJob, type WorkerJob, type WorkerSetup } from '../protocol/messages.js';
+import { PROTOCOL_VERSION } from '../protocol/codec.js';
+import { createMailboxBuffer, Mailbox } from '../protocol/mailbox.js';
+import type { GradientJob, ServeJob, WorkerSetup } from '../protocol/messages.js';
 import { RunError } from '../util/errors.js';
+import { packageRoot } from '../util/package-root.js';
 
 /** How hard the pool tries before a failing job stops the run. */
 export interface FaultPolicy {
@@ -13,7 +16,6 @@ export interface FaultPolicy {
 }
 
 export const DEFAULT_FAULT_POLICY: FaultPolicy = { retries: 2, jobTimeoutMs: 120_000 };
-import { packageRoot } from '../util/package-root.js';
 
 /** Workers always start from the compiled JavaScript, whether the caller runs from dist/ or from sources. */
 export function workerFile(): string {
@@ -22,75 +24,175 @@ export function workerFile(): string {
   return file;
 }
 
+/** One worker thread's serving loop, as the coordinator sees it. */
+interface Server {
+  mailbox: Mailbox;
+  abort: AbortController;
+  /** settles (never rejects) with the reason when the serving loop ends: a thread exit, an abort, an error */
+  ended: Promise<string>;
+}
+
+/** What became of one job of a round. */
+type Failure = { job: GradientJob; cause: string; ran: boolean };
+
+/** Everything the pool needs to start, apart from the mailboxes it creates itself. */
+export type PoolSetup = Omit<WorkerSetup, 'mailboxes'>;
+
 /**
- * The worker pool, configured in one place: a fixed number of threads that stay
- * up for the whole run (piscina's defaults would size the pool from the core
- * count and let idle threads exit at once), one job per thread at a time.
+ * The worker pool, configured in one place: a fixed number of piscina threads,
+ * each running one long `serve` task for the whole run. A step's jobs go to the
+ * threads through shared-memory mailboxes (src/protocol/mailbox.ts) instead of a
+ * message per job; piscina starts, replaces and ends the threads.
+ *
+ * Jobs are dealt to the servers by position (job i to server i mod size); results
+ * land in arena slots named by the jobs, so which server ran a job never changes
+ * a result.
  */
 export class WorkerPool {
   private readonly piscina: Piscina;
+  private readonly servers: Server[] = [];
+  private readonly buffer: SharedArrayBuffer;
+  private readonly maxJobs: number;
+  private readonly maxTasks: number;
+  private readonly taskNames: string[];
   private poolError: Error | undefined;
   private closed = false;
+  /** hands out a new token to every server started (see Mailbox.handOver) */
+  private tokens = 0;
+  /** per arena slot: when the coordinator saw that slot's job finish (performance.now()) */
+  readonly finishedAt: Float64Array;
 
-  constructor(readonly size: number, setup: WorkerSetup, private readonly faults: FaultPolicy = DEFAULT_FAULT_POLICY) {
+  constructor(readonly size: number, setup: PoolSetup, private readonly faults: FaultPolicy = DEFAULT_FAULT_POLICY) {
+    this.maxJobs = setup.arena.slots;
+    this.maxTasks = setup.spec.tasks.length;
+    this.taskNames = setup.spec.tasks.map((t) => t.name);
+    this.buffer = createMailboxBuffer(size, this.maxJobs, this.maxTasks);
+    this.finishedAt = new Float64Array(setup.arena.slots);
     this.piscina = new Piscina({
       filename: workerFile(),
       minThreads: size,
       maxThreads: size,
       idleTimeout: 60_000,
       concurrentTasksPerWorker: 1,
-      workerData: setup,
+      workerData: { ...setup, mailboxes: { buffer: this.buffer, maxJobs: this.maxJobs, maxTasks: this.maxTasks } } satisfies WorkerSetup,
     });
     // a result that cannot be cloned surfaces here rather than as a rejection
     this.piscina.on('error', (e: Error) => {
       this.poolError = e;
     });
+    for (let i = 0; i < size; i++) this.servers.push(this.startServer(i, 0));
   }
 
-  /** Starts every thread and lets each initialise (kernels, workspace) before the first step. */
+  private startServer(index: number, seen: number): Server {
+    const mailbox = new Mailbox({ buffer: this.buffer, index, maxJobs: this.maxJobs, maxTasks: this.maxTasks });
+    const token = ++this.tokens;
+    mailbox.handOver(token);
+    const abort = new AbortController();
+    const task: ServeJob = { kind: 'serve', v: PROTOCOL_VERSION, server: index, seen, token };
+    const ended = this.piscina.run(task, { signal: abort.signal }).then(
+      () => 'the worker stopped serving',
+      (e: Error) => (abort.signal.aborted ? 'the worker was ended' : `the worker failed: ${e.message}`),
+    );
+    return { mailbox, abort, ended };
+  }
+
+  /** Replaces server i (after its thread ended, or to end a hung one). */
+  private async restart(i: number, end: boolean): Promise<void> {
+    const old = this.servers[i];
+    if (end) old.abort.abort();
+    await old.ended;
+    this.servers[i] = this.startServer(i, old.mailbox.generation);
+  }
+
+  /** Waits until every thread has initialised (kernels, workspace), so the first step is not slower. */
   async warm(): Promise<void> {
-    await Promise.all(Array.from({ length: this.size * 2 }, () => this.piscina.run(warmJob())));
-  }
-
-  async run(job: WorkerJob): Promise<number> {
-    if (this.poolError) throw this.poolError;
-    return (await this.piscina.run(job)) as number;
+    await Promise.all(this.servers.map(async (server) => {
+      while (!server.mailbox.ready) {
+        const wait = Atomics.waitAsync(server.mailbox.words, Mailbox.READY, 0);
+        if (!wait.async) continue;
+        const ended = await Promise.race([wait.value.then(() => undefined), server.ended]);
+        if (ended !== undefined && !server.mailbox.ready) throw new RunError(`a worker could not start: ${ended}`);
+      }
+    }));
   }
 
   /**
-   * Runs a gradient job; a job that throws, whose thread dies, or that runs past
-   * the timeout (its thread is then ended and replaced) is run again on a fresh
-   * attempt. Its slot is rewritten from scratch at unchanged parameters, so the
-   * result is the same as without the fault. After `retries` retries the run
-   * stops with a RunError naming the task, the step and the last cause.
+   * Runs gradient jobs (at most one per arena slot) and resolves when every one
+   * has written its frame. A job that throws, whose thread dies, or that runs
+   * past the timeout (its thread is then ended and replaced) is run again on a
+   * fresh attempt. Its slot is rewritten from scratch at unchanged parameters,
+   * so the result is the same as without the fault. After `retries` retries the
+   * run stops with a RunError naming the task, the step and the last cause.
    */
-  async runWithRetry(job: GradientJob, label: string): Promise<number> {
-    let cause = '';
-    for (let attempt = 0; attempt <= this.faults.retries; attempt++) {
-      job.attempt = attempt;
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), this.faults.jobTimeoutMs);
-      try {
-        if (this.poolError) throw this.poolError;
-        return (await this.piscina.run(job, { signal: abort.signal })) as number;
-      } catch (e) {
-        if (this.closed) throw e;
-        cause = abort.signal.aborted ? `no answer within ${this.faults.jobTimeoutMs} ms (worker ended)` : (e as Error).message;
-        this.poolError = undefined;
-        this.onFault?.(`${label}: attempt ${attempt + 1} failed: ${cause}; retrying`);
-      } finally {
-        clearTimeout(timer);
+  async runJobs(jobs: readonly GradientJob[]): Promise<void> {
+    for (const job of jobs) job.attempt = 0;
+    let pending = jobs;
+    while (pending.length > 0) {
+      const failures = await this.round(pending);
+      for (const f of failures) {
+        if (!f.ran) continue;
+        const label = this.label(f.job);
+        if (f.job.attempt >= this.faults.retries) {
+          throw new RunError(`task ${label}, step ${f.job.step}: the job failed ${f.job.attempt + 1} times; last cause: ${f.cause}`);
+        }
+        this.onFault?.(`${label}: attempt ${f.job.attempt + 1} failed: ${f.cause}; retrying`);
+        f.job.attempt++;
       }
+      pending = failures.map((f) => f.job);
     }
-    throw new RunError(`task ${label}, step ${job.step}: the job failed ${this.faults.retries + 1} times; last cause: ${cause}`);
   }
 
   /** Told about every fault that is retried. */
   onFault?: (message: string) => void;
 
+  private label(job: GradientJob): string {
+    return job.tasks.map((t) => this.taskNames[t] ?? `#${t}`).join('+');
+  }
+
+  /** One round: job i to server i mod size, all servers at once; returns the jobs that did not finish. */
+  private async round(jobs: readonly GradientJob[]): Promise<Failure[]> {
+    if (this.closed) throw new RunError('the worker pool is closed');
+    if (this.poolError) throw this.poolError;
+    const shares = this.servers.map((_, i) => jobs.filter((_, j) => j % this.size === i));
+    const failures: Failure[] = [];
+    await Promise.all(shares.map((share, i) => share.length > 0 ? this.serveShare(i, share, failures) : undefined));
+    if (this.closed) throw new RunError('the worker pool was closed during a step');
+    return failures;
+  }
+
+  /** Posts `share` to server i and collects its outcomes, replacing the server if it dies or hangs. */
+  private async serveShare(i: number, share: GradientJob[], failures: Failure[]): Promise<void> {
+    const server = this.servers[i];
+    const { mailbox } = server;
+    mailbox.post(share);
+    let seen = 0;
+    for (;;) {
+      const progress = mailbox.progress;
+      const now = performance.now();
+      for (; seen < progress; seen++) {
+        const outcome = mailbox.outcome(seen);
+        if (outcome.ok) this.finishedAt[share[seen].slot] = now;
+        else failures.push({ job: share[seen], cause: outcome.message, ran: true });
+      }
+      if (seen === share.length) return;
+      const wait = Atomics.waitAsync(mailbox.words, Mailbox.PROGRESS, progress, this.faults.jobTimeoutMs);
+      const result = wait.async ? await Promise.race([wait.value, server.ended]) : wait.value;
+      if (result === 'ok' || result === 'not-equal') continue;
+      if (mailbox.progress !== progress) continue; // the job finished as the wait ended
+      // the running job hung or its thread ended: it failed; the rest of the share never ran
+      const cause = result === 'timed-out' ? `no answer within ${this.faults.jobTimeoutMs} ms (worker ended)` : result;
+      if (this.closed) return;
+      await this.restart(i, result === 'timed-out');
+      failures.push({ job: share[seen], cause, ran: true });
+      for (let j = seen + 1; j < share.length; j++) failures.push({ job: share[j], cause, ran: false });
+      return;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const server of this.servers) server.mailbox.stop();
     await this.piscina.destroy();
   }
 }

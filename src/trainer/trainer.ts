@@ -12,6 +12,7 @@ import { validateModelSpec, type ModelSpec } from '../model/spec.js';
 import { createOptimizer, type Optimizer } from '../optim/index.js';
 import { FrameArena } from '../protocol/arena.js';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
+import type { GradientJob } from '../protocol/messages.js';
 import { NonFiniteError, UserError } from '../util/errors.js';
 import { resolveConfig, shardCount, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { evaluateRows } from './evaluate.js';
@@ -113,6 +114,8 @@ export class Trainer {
   /** fused plan: [the summed gradient]; per-task plan: one per task */
   private readonly phases: GradientPhase[];
   private readonly phaseTiming: PhaseTiming = { computeMs: 0, minOverheadMs: Infinity, jobs: 0 };
+  /** the jobs of the gradient phases being run, reused every step */
+  private readonly roundJobs: GradientJob[] = [];
   /** timing of the most recent step, in milliseconds */
   readonly lastTiming: StepTiming = emptyTiming();
   /** timing of every step since the trainer was created */
@@ -457,14 +460,17 @@ export class Trainer {
   private async runPhases(phases: GradientPhase[], rows: number, scales: number[], timing: StepTiming): Promise<void> {
     const started = performance.now();
     const version = this.params.version;
-    await Promise.all(phases.map((p) => p.dispatch(this.pool, this.globalStep, version, rows, scales)));
+    const jobs = this.roundJobs;
+    jobs.length = 0;
+    for (const p of phases) p.prepare(this.globalStep, version, rows, scales, jobs);
+    await this.pool.runJobs(jobs);
     const waited = performance.now() - started;
     const pt = this.phaseTiming;
     pt.computeMs = 0;
     pt.minOverheadMs = Infinity;
     pt.jobs = 0;
     const reduceStart = performance.now();
-    for (const p of phases) p.reduce(this.stepTotals, started, pt);
+    for (const p of phases) p.reduce(this.stepTotals, started, this.pool.finishedAt, pt);
     timing.reduce += performance.now() - reduceStart;
     if (pt.jobs === 0) return;
     const compute = pt.computeMs / Math.min(this.pool.size, pt.jobs);

@@ -25,20 +25,34 @@ const job = (over: Partial<GradientJob>): GradientJob => ({
 });
 
 describe('worker pool', () => {
-  it('a job returns its frame in the arena slot it was given', async () => {
+  it('each job writes its frame into the arena slot it names, whichever thread runs it', async () => {
     await pool.warm();
-    const bytes = await pool.run(job({ slot: 2 }));
-    const frame = readFrame(arena.frame(2), { step: 5, version: params.version });
-    expect(bytes).toBeGreaterThan(frame.payload.length * 4);
-    expect(frame.header.tasks).toEqual([1]);
-    expect(frame.payload.every(Number.isFinite)).toBe(true);
+    const jobs = [job({ slot: 2, shard: 0 }), job({ slot: 0, shard: 1 }), job({ slot: 3, shard: 2 })];
+    const before = performance.now();
+    await pool.runJobs(jobs);
+    for (const { slot, shard } of jobs) {
+      const frame = readFrame(arena.frame(slot), { step: 5, shard, version: params.version });
+      expect(frame.header.tasks).toEqual([1]);
+      expect(frame.payload.every(Number.isFinite)).toBe(true);
+      expect(pool.finishedAt[slot]).toBeGreaterThan(before);
+    }
+    // the same rows give the same gradient in every slot
+    expect(readFrame(arena.frame(0)).payload).toEqual(readFrame(arena.frame(2)).payload);
   });
 
   it('errors inside a worker reach the caller with the task, step and shard named', async () => {
-    await expect(pool.run(job({ rowCount: rows + 1 }))).rejects.toThrow(/^task sex, step 5, shard 0: 10 rows exceed the workspace's 9/);
-    await expect(pool.run(job({ version: params.version + 3, step: 11 }))).rejects.toThrow(/task sex, step 11, shard 0: parameters are at version \d+, the job expected/);
-    await expect(pool.run({ ...job({}), v: 99 })).rejects.toThrow(/job protocol version 99/);
+    await expect(pool.runJobs([job({ rowCount: rows + 1 })])).rejects.toThrow(/^task sex, step 5: the job failed 3 times; last cause: task sex, step 5, shard 0: 10 rows exceed the workspace's 9/);
+    await expect(pool.runJobs([job({ version: params.version + 3, step: 11 })])).rejects.toThrow(/task sex, step 11, shard 0: parameters are at version \d+, the job expected/);
+    await expect(pool.runJobs([{ ...job({}), v: 99 }])).rejects.toThrow(/job protocol version 99/);
     // the pool keeps working after a failed job
-    await expect(pool.run(job({}))).resolves.toBeGreaterThan(0);
+    await expect(pool.runJobs([job({})])).resolves.toBeUndefined();
+  });
+
+  it('retried faults are reported once per failed attempt', async () => {
+    const messages: string[] = [];
+    pool.onFault = (m) => messages.push(m);
+    await expect(pool.runJobs([job({ rowCount: rows + 1, step: 8 })])).rejects.toThrow(/failed 3 times/);
+    expect(messages).toEqual([1, 2].map((n) => expect.stringMatching(new RegExp(`^sex: attempt ${n} failed: task sex, step 8, shard 0: .*; retrying$`))));
+    pool.onFault = undefined;
   });
 });

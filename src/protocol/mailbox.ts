@@ -1,0 +1,190 @@
+import { packr } from './codec.js';
+import type { GradientJob } from './messages.js';
+
+/**
+ * The doorbell between the coordinator and one long-running worker (a "server"):
+ * a block of shared memory through which the coordinator posts a round of
+ * gradient jobs and the worker reports each job's outcome. Waking a thread
+ * blocked in Atomics.wait costs a fraction of a message round trip through the
+ * pool (measured here: ~0.1 ms against ~0.3–0.6 ms per step for two jobs), and
+ * nothing is cloned or allocated per job on the coordinator but the encoded job
+ * list.
+ *
+ * Only one side writes each field at a time: the coordinator writes the jobs and
+ * resets the progress while the server waits for the next round; the server
+ * writes outcomes and progress until the round's last job is reported.
+ */
+const W_GEN = 0; // rounds posted (coordinator)
+const W_STOP = 1; // 1: the server returns (coordinator)
+const W_READY = 2; // 1: the server has initialised (server)
+const W_JOBS = 3; // jobs in the current round (coordinator)
+const W_PROGRESS = 4; // jobs of the current round reported (server)
+const W_JOB_BYTES = 5; // length of the encoded job list (coordinator)
+const W_OWNER = 6; // token of the server allowed to serve this mailbox (coordinator)
+const W_OUTCOMES = 8; // per job: status, then frame bytes or message length
+const HEADER_WORDS = W_OUTCOMES;
+
+const STATUS_OK = 1;
+const STATUS_FAILED = 2;
+
+/** Bytes for one job's encoded description and for one error message. */
+const JOB_BYTES = 256;
+const MESSAGE_BYTES = 1024;
+
+export type JobOutcome = { ok: true; bytes: number } | { ok: false; message: string };
+
+/** Where server `index`'s mailbox lives inside the shared buffer of all of them. */
+export interface MailboxHandle {
+  buffer: SharedArrayBuffer;
+  index: number;
+  /** most jobs one round may carry */
+  maxJobs: number;
+  /** most tasks one job may name (sizes the encoded job list) */
+  maxTasks: number;
+}
+
+function mailboxBytes(maxJobs: number, maxTasks: number): number {
+  const words = HEADER_WORDS + 2 * maxJobs;
+  const bytes = words * 4 + maxJobs * (JOB_BYTES + 18 * maxTasks) + maxJobs * MESSAGE_BYTES;
+  return Math.ceil(bytes / 64) * 64;
+}
+
+/** One buffer holding `servers` mailboxes. */
+export function createMailboxBuffer(servers: number, maxJobs: number, maxTasks: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(servers * mailboxBytes(maxJobs, maxTasks));
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class Mailbox {
+  /** the control words; the coordinator waits on them with Atomics.waitAsync */
+  readonly words: Int32Array;
+  private readonly jobBytes: Uint8Array;
+  private readonly messages: Uint8Array;
+  readonly maxJobs: number;
+
+  constructor(readonly handle: MailboxHandle) {
+    const { buffer, index, maxJobs, maxTasks } = handle;
+    const size = mailboxBytes(maxJobs, maxTasks);
+    const base = index * size;
+    if (base + size > buffer.byteLength) throw new RangeError(`mailbox ${index} lies outside its buffer`);
+    this.maxJobs = maxJobs;
+    const wordBytes = (HEADER_WORDS + 2 * maxJobs) * 4;
+    this.words = new Int32Array(buffer, base, HEADER_WORDS + 2 * maxJobs);
+    const jobRegion = maxJobs * (JOB_BYTES + 18 * maxTasks);
+    this.jobBytes = new Uint8Array(buffer, base + wordBytes, jobRegion);
+    this.messages = new Uint8Array(buffer, base + wordBytes + jobRegion, maxJobs * MESSAGE_BYTES);
+  }
+
+  static readonly GEN = W_GEN;
+  static readonly PROGRESS = W_PROGRESS;
+  static readonly READY = W_READY;
+
+  // --- coordinator side
+
+  get generation(): number {
+    return Atomics.load(this.words, W_GEN);
+  }
+
+  get progress(): number {
+    return Atomics.load(this.words, W_PROGRESS);
+  }
+
+  get ready(): boolean {
+    return Atomics.load(this.words, W_READY) === 1;
+  }
+
+  /**
+   * Before a new server starts on this mailbox: only the server holding `token`
+   * may serve it from now on, so a thread that is being ended (it may still
+   * finish a native call) can neither report nor take the next round.
+   */
+  handOver(token: number): void {
+    Atomics.store(this.words, W_READY, 0);
+    Atomics.store(this.words, W_OWNER, token);
+  }
+
+  /** Posts a round of jobs and wakes the server; only while it waits for one. */
+  post(jobs: readonly GradientJob[]): void {
+    if (jobs.length > this.maxJobs) throw new RangeError(`${jobs.length} jobs exceed the mailbox's ${this.maxJobs}`);
+    const encoded = packr.pack(jobs);
+    if (encoded.length > this.jobBytes.length) {
+      throw new RangeError(`the encoded jobs take ${encoded.length} bytes, the mailbox holds ${this.jobBytes.length}`);
+    }
+    this.jobBytes.set(encoded);
+    Atomics.store(this.words, W_JOB_BYTES, encoded.length);
+    Atomics.store(this.words, W_JOBS, jobs.length);
+    Atomics.store(this.words, W_PROGRESS, 0);
+    for (let j = 0; j < jobs.length; j++) Atomics.store(this.words, W_OUTCOMES + 2 * j, 0);
+    Atomics.add(this.words, W_GEN, 1);
+    Atomics.notify(this.words, W_GEN);
+  }
+
+  /** What the server reported for job j of the current round (j < progress). */
+  outcome(j: number): JobOutcome {
+    const status = Atomics.load(this.words, W_OUTCOMES + 2 * j);
+    const value = Atomics.load(this.words, W_OUTCOMES + 2 * j + 1);
+    if (status === STATUS_OK) return { ok: true, bytes: value };
+    if (status === STATUS_FAILED) {
+      const at = j * MESSAGE_BYTES;
+      return { ok: false, message: decoder.decode(this.messages.slice(at, at + value)) };
+    }
+    return { ok: false, message: `job ${j} has no outcome (status ${status})` };
+  }
+
+  /** Tells the server to return; it wakes even while it waits for a round. */
+  stop(): void {
+    Atomics.store(this.words, W_STOP, 1);
+    Atomics.add(this.words, W_GEN, 1);
+    Atomics.notify(this.words, W_GEN);
+  }
+
+  // --- server side
+
+  get stopped(): boolean {
+    return Atomics.load(this.words, W_STOP) === 1;
+  }
+
+  /** Whether the server holding `token` still owns this mailbox. */
+  owns(token: number): boolean {
+    return Atomics.load(this.words, W_OWNER) === token;
+  }
+
+  markReady(): void {
+    Atomics.store(this.words, W_READY, 1);
+    Atomics.notify(this.words, W_READY);
+  }
+
+  /** Blocks until the coordinator posts a round after generation `seen`; returns the new generation. */
+  waitForRound(seen: number): number {
+    Atomics.wait(this.words, W_GEN, seen);
+    return Atomics.load(this.words, W_GEN);
+  }
+
+  /** The current round's jobs (a throw here means a coordinator bug or a version mismatch). */
+  readJobs(): GradientJob[] {
+    const length = Atomics.load(this.words, W_JOB_BYTES);
+    const jobs = packr.unpack(this.jobBytes.subarray(0, length)) as GradientJob[];
+    if (!Array.isArray(jobs) || jobs.length !== Atomics.load(this.words, W_JOBS)) {
+      throw new Error('the mailbox holds a malformed job list');
+    }
+    return jobs;
+  }
+
+  /** Reports job j's frame length (ok) or error message, then wakes the coordinator. */
+  report(token: number, j: number, outcome: JobOutcome): void {
+    if (!this.owns(token)) return;
+    if (outcome.ok) {
+      Atomics.store(this.words, W_OUTCOMES + 2 * j + 1, outcome.bytes);
+      Atomics.store(this.words, W_OUTCOMES + 2 * j, STATUS_OK);
+    } else {
+      const region = this.messages.subarray(j * MESSAGE_BYTES, (j + 1) * MESSAGE_BYTES);
+      const { written } = encoder.encodeInto(outcome.message, region);
+      Atomics.store(this.words, W_OUTCOMES + 2 * j + 1, written);
+      Atomics.store(this.words, W_OUTCOMES + 2 * j, STATUS_FAILED);
+    }
+    Atomics.add(this.words, W_PROGRESS, 1);
+    Atomics.notify(this.words, W_PROGRESS);
+  }
+}
