@@ -77,10 +77,6 @@ export class Mailbox {
     this.messages = new Uint8Array(buffer, base + wordBytes + jobRegion, maxJobs * MESSAGE_BYTES);
   }
 
-  static readonly GEN = W_GEN;
-  static readonly PROGRESS = W_PROGRESS;
-  static readonly READY = W_READY;
-
   // --- coordinator side
 
   get generation(): number {
@@ -103,6 +99,24 @@ export class Mailbox {
   handOver(token: number): void {
     Atomics.store(this.words, W_READY, 0);
     Atomics.store(this.words, W_OWNER, token);
+  }
+
+  /** Resolves when the server reports past `progress` or wakeCoordinator() is called. */
+  async waitForProgress(progress: number): Promise<void> {
+    const wait = Atomics.waitAsync(this.words, W_PROGRESS, progress);
+    if (wait.async) await wait.value;
+  }
+
+  /** Resolves when the server is ready or wakeCoordinator() is called. */
+  async waitForReady(): Promise<void> {
+    const wait = Atomics.waitAsync(this.words, W_READY, 0);
+    if (wait.async) await wait.value;
+  }
+
+  /** Wakes the coordinator's waits on this mailbox (a timer fired, the server ended). */
+  wakeCoordinator(): void {
+    Atomics.notify(this.words, W_PROGRESS);
+    Atomics.notify(this.words, W_READY);
   }
 
   /** Posts a round of jobs and wakes the server; only while it waits for one. */

@@ -28,8 +28,10 @@ export function workerFile(): string {
 interface Server {
   mailbox: Mailbox;
   abort: AbortController;
-  /** settles (never rejects) with the reason when the serving loop ends: a thread exit, an abort, an error */
-  ended: Promise<string>;
+  /** settles (never rejects) when the serving loop has ended */
+  ended: Promise<void>;
+  /** why it ended (a thread exit, an abort, an error); set before anyone waiting on the mailbox is woken */
+  endReason: string | undefined;
 }
 
 /** What became of one job of a round. */
@@ -89,11 +91,17 @@ export class WorkerPool {
     mailbox.handOver(token);
     const abort = new AbortController();
     const task: ServeJob = { kind: 'serve', v: PROTOCOL_VERSION, server: index, seen, token };
-    const ended = this.piscina.run(task, { signal: abort.signal }).then(
+    const server: Server = { mailbox, abort, ended: Promise.resolve(), endReason: undefined };
+    // The end wakes whoever waits on the mailbox, instead of being raced against every wait
+    // (a Promise.race per step would pile reactions onto this never-settling promise).
+    server.ended = this.piscina.run(task, { signal: abort.signal }).then(
       () => 'the worker stopped serving',
       (e: Error) => (abort.signal.aborted ? 'the worker was ended' : `the worker failed: ${e.message}`),
-    );
-    return { mailbox, abort, ended };
+    ).then((reason) => {
+      server.endReason = reason;
+      mailbox.wakeCoordinator();
+    });
+    return server;
   }
 
   /** Replaces server i (after its thread ended, or to end a hung one). */
@@ -108,10 +116,8 @@ export class WorkerPool {
   async warm(): Promise<void> {
     await Promise.all(this.servers.map(async (server) => {
       while (!server.mailbox.ready) {
-        const wait = Atomics.waitAsync(server.mailbox.words, Mailbox.READY, 0);
-        if (!wait.async) continue;
-        const ended = await Promise.race([wait.value.then(() => undefined), server.ended]);
-        if (ended !== undefined && !server.mailbox.ready) throw new RunError(`a worker could not start: ${ended}`);
+        if (server.endReason !== undefined) throw new RunError(`a worker could not start: ${server.endReason}`);
+        await server.mailbox.waitForReady();
       }
     }));
   }
@@ -164,28 +170,39 @@ export class WorkerPool {
   private async serveShare(i: number, share: GradientJob[], failures: Failure[]): Promise<void> {
     const server = this.servers[i];
     const { mailbox } = server;
+    // one timer per share, restarted whenever a job reports: a job gets jobTimeoutMs
+    // (a timeout on every wait would leave a pending native timer behind each step)
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      mailbox.wakeCoordinator();
+    }, this.faults.jobTimeoutMs);
     mailbox.post(share);
     let seen = 0;
-    for (;;) {
-      const progress = mailbox.progress;
-      const now = performance.now();
-      for (; seen < progress; seen++) {
-        const outcome = mailbox.outcome(seen);
-        if (outcome.ok) this.finishedAt[share[seen].slot] = now;
-        else failures.push({ job: share[seen], cause: outcome.message, ran: true });
+    try {
+      for (;;) {
+        const progress = mailbox.progress;
+        if (progress > seen) timer.refresh();
+        const now = performance.now();
+        for (; seen < progress; seen++) {
+          const outcome = mailbox.outcome(seen);
+          if (outcome.ok) this.finishedAt[share[seen].slot] = now;
+          else failures.push({ job: share[seen], cause: outcome.message, ran: true });
+        }
+        if (seen === share.length) return;
+        if (timedOut || server.endReason !== undefined) {
+          // the running job hung or its thread ended: it failed; the rest of the share never ran
+          const cause = timedOut ? `no answer within ${this.faults.jobTimeoutMs} ms (worker ended)` : server.endReason!;
+          if (this.closed) return;
+          await this.restart(i, timedOut);
+          failures.push({ job: share[seen], cause, ran: true });
+          for (let j = seen + 1; j < share.length; j++) failures.push({ job: share[j], cause, ran: false });
+          return;
+        }
+        await mailbox.waitForProgress(progress);
       }
-      if (seen === share.length) return;
-      const wait = Atomics.waitAsync(mailbox.words, Mailbox.PROGRESS, progress, this.faults.jobTimeoutMs);
-      const result = wait.async ? await Promise.race([wait.value, server.ended]) : wait.value;
-      if (result === 'ok' || result === 'not-equal') continue;
-      if (mailbox.progress !== progress) continue; // the job finished as the wait ended
-      // the running job hung or its thread ended: it failed; the rest of the share never ran
-      const cause = result === 'timed-out' ? `no answer within ${this.faults.jobTimeoutMs} ms (worker ended)` : result;
-      if (this.closed) return;
-      await this.restart(i, result === 'timed-out');
-      failures.push({ job: share[seen], cause, ran: true });
-      for (let j = seen + 1; j < share.length; j++) failures.push({ job: share[j], cause, ran: false });
-      return;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -8,7 +8,8 @@
  *   jobs: the unavoidable dispatch-and-return latency
  * - idle: the rest of the time the coordinator waited for workers (load
  *   imbalance, queueing behind other jobs)
- * - reduce, combine, optimizer: coordinator work, serial
+ * - reduce, combine, optimizer: coordinator work, serial (optimizer includes the
+ *   non-finite checks and gradient clipping that precede each optimizer step)
  */
 export const PROFILE_PARTS = ['compute', 'transport', 'idle', 'reduce', 'combine', 'optimizer'] as const;
 export type ProfilePart = (typeof PROFILE_PARTS)[number];

@@ -421,6 +421,15 @@ export class Trainer {
    * Returns false when the step must be skipped; throws when the run must stop.
    */
   private guard(grad: Float32Array, tasks: readonly number[], level: 'task' | 'global'): boolean {
+    const started = performance.now();
+    try {
+      return this.checkGradient(grad, tasks, level);
+    } finally {
+      this.lastTiming.optimizer += performance.now() - started;
+    }
+  }
+
+  private checkGradient(grad: Float32Array, tasks: readonly number[], level: 'task' | 'global'): boolean {
     const norm = this.kernels.norm(grad.length, grad);
     const sums = this.stepTotals.sums;
     const badLoss = tasks.find((t) => !Number.isFinite(sums[3 * t]));
