@@ -9,7 +9,6 @@
 import { workerData } from 'piscina';
 import { getKernels } from '../src/kernels/index.js';
 import { ParameterStore, viewTensors, type ModelTensors } from '../src/model/parameters.js';
-import { segmentsFor, segmentsLength } from '../src/model/layout.js';
 import { gatherRows, targetWidth, taskGradients, Workspace, type TaskTerm } from '../src/model/network.js';
 import { attachDataset } from '../src/data/dataset.js';
 import { faultFor, parseFaults } from '../src/protocol/faults.js';
@@ -39,24 +38,22 @@ class WorkerState {
     this.stats = new Float64Array(setup.spec.tasks.length * 3);
   }
 
-  /** Views of the job's gradient(s) in its arena slot; built on first use, then reused. */
+  /**
+   * Views of the job's gradient(s) in its arena slot, each over the whole parameter
+   * vector (the coordinator reduces them in place and uses them as they are);
+   * built on first use, then reused.
+   */
   gradientTarget(job: GradientJob) {
     const key = `${job.slot}:${job.tasks.join(',')}:${job.separate}`;
     let entry = this.gradientViews.get(key);
     if (!entry) {
-      const { spec } = this.setup;
       const layout = this.params.layout;
-      const parts = job.separate ? job.tasks.map((t) => segmentsFor(layout, [t])) : [segmentsFor(layout, job.tasks)];
-      const floats = parts.reduce((n, segments) => n + segmentsLength(segments), 0);
-      const payload = this.arena.payload(job.slot, floats);
-      let at = 0;
-      const views = parts.map((segments) => {
-        const length = segmentsLength(segments);
-        const v = viewTensors(spec, layout, payload.subarray(at, at + length), segments);
-        at += length;
-        return v;
-      });
-      entry = { tensors: job.separate ? views : views[0], layout: parts.flatMap(flattenSegments), floats };
+      const whole = [{ offset: 0, length: layout.total }];
+      const count = job.separate ? job.tasks.length : 1;
+      const payload = this.arena.payload(job.slot, count * layout.total);
+      const views = Array.from({ length: count }, (_, i) =>
+        viewTensors(this.setup.spec, layout, payload.subarray(i * layout.total, (i + 1) * layout.total)));
+      entry = { tensors: job.separate ? views : views[0], layout: Array.from({ length: count }, () => flattenSegments(whole)).flat(), floats: count * layout.total };
       this.gradientViews.set(key, entry);
     }
     return entry;

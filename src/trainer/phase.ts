@@ -18,56 +18,48 @@ export interface PhaseTiming {
 
 interface ShardSlot {
   job: GradientJob;
-  /** payload[i] ↔ target[i]: the frame's segments and where they land in the gradient */
-  payload: Float32Array[];
-  target: Float32Array[];
+  /** src[i] ↔ dst[i]: this shard's segments and where they are summed, in the first shard's frame */
+  src: Float32Array[];
+  dst: Float32Array[];
 }
 
 /**
  * The gradients one set of shard jobs computes — the gradient of every task's
  * summed loss (fused), one task's, or (`separate`) each task's own from one
- * shared forward pass — reduced in shard order into fixed destinations.
- * Jobs, payload views and destination views are built once and reused every
- * step, so running a phase allocates nothing proportional to the model.
+ * shared forward pass — reduced in shard order, in place, in the first shard's
+ * frame. Each gradient in a frame spans the whole parameter vector (a task's
+ * gradient is zero over the other tasks' heads, which no job ever writes), so
+ * the first shard's payload is directly usable as the gradient(s): nothing is
+ * copied. Jobs and views are built once and reused every step, so running a
+ * phase allocates nothing proportional to the model.
  */
 export class GradientPhase {
   private readonly slots: ShardSlot[];
-  private readonly taskNames: string;
-  /** the reduced gradient, in the parameters' layout (the first one when `separate`) */
-  readonly gradient: Float32Array;
-  private readonly inPlace: boolean;
+  private readonly label: string;
+  /** the reduced gradients, in the parameters' layout: one per task when `separate`, else one */
+  readonly gradients: Float32Array[];
 
-  /**
-   * `into`: one destination per gradient (one per task when `separate`, else one),
-   * or 'in-place' to reduce in the first shard's frame, whose payload is then
-   * the gradient (possible when the payload is laid out like the parameters).
-   */
   constructor(private readonly kernels: Kernels, private readonly arena: FrameArena, names: string[],
-    readonly tasks: number[], layout: ParameterLayout, separate: boolean, batch: number, shards: number,
-    firstSlot: number, into: Float32Array[] | 'in-place') {
-    this.taskNames = tasks.map((t) => names[t]).join('+');
-    const parts = separate ? tasks.map((t) => segmentsFor(layout, [t])) : [segmentsFor(layout, tasks)];
-    const floats = parts.flat().reduce((n, s) => n + s.length, 0);
-    this.inPlace = into === 'in-place';
-    if (this.inPlace && (parts.length !== 1 || parts[0].length !== 1 || parts[0][0].offset !== 0)) {
-      throw new Error('an in-place reduction needs a payload laid out like the parameters');
-    }
-    const destinations = into === 'in-place' ? [arena.payload(firstSlot, floats)] : into;
-    if (destinations.length !== parts.length) throw new Error(`${parts.length} gradients need as many destinations, got ${destinations.length}`);
-    this.gradient = destinations[0];
+    readonly tasks: number[], layout: ParameterLayout, separate: boolean, batch: number, shards: number, firstSlot: number) {
+    this.label = tasks.map((t) => names[t]).join('+');
+    const total = layout.total;
+    // the segments each gradient's jobs write: the trunk and the heads of its tasks
+    const written = separate ? tasks.map((t) => segmentsFor(layout, [t])) : [segmentsFor(layout, tasks)];
+    const wholeVectors = (slot: number) => {
+      const payload = arena.payload(slot, written.length * total);
+      return written.map((_, i) => payload.subarray(i * total, (i + 1) * total));
+    };
+    this.gradients = wholeVectors(firstSlot);
     this.slots = gradientJobs(0, 0, tasks, tasks.map(() => 0), batch, shards, firstSlot, separate).map((job) => {
-      const payload: Float32Array[] = [];
-      const target: Float32Array[] = [];
-      let at = 0;
-      const view = arena.payload(job.slot, floats);
-      parts.forEach((segments, i) => {
-        for (const s of segments) {
-          payload.push(view.subarray(at, at + s.length));
-          target.push(destinations[i].subarray(s.offset, s.offset + s.length));
-          at += s.length;
+      const src: Float32Array[] = [];
+      const dst: Float32Array[] = [];
+      wholeVectors(job.slot).forEach((vector, i) => {
+        for (const seg of written[i]) {
+          src.push(vector.subarray(seg.offset, seg.offset + seg.length));
+          dst.push(this.gradients[i].subarray(seg.offset, seg.offset + seg.length));
         }
       });
-      return { job, payload, target };
+      return { job, src, dst };
     });
   }
 
@@ -93,12 +85,8 @@ export class GradientPhase {
    * (when the jobs were sent) and `finishedAt` (per slot, when each came back).
    */
   reduce(totals: LossTotals, started: number, finishedAt: Float64Array, out: PhaseTiming): void {
-    let first = true;
-    if (this.inPlace && this.slots[0].job.rowCount === 0) {
-      // a short last batch left the first shard empty: its slot holds an old gradient
-      this.gradient.fill(0);
-      first = false;
-    }
+    // a short last batch can leave the first shard empty: its frame then holds an older gradient
+    if (this.slots[0].job.rowCount === 0) for (const g of this.gradients) g.fill(0);
     for (let s = 0; s < this.slots.length; s++) {
       const slot = this.slots[s];
       if (slot.job.rowCount === 0) continue;
@@ -107,13 +95,7 @@ export class GradientPhase {
       out.computeMs += compute;
       out.jobs++;
       out.minOverheadMs = Math.min(out.minOverheadMs, Math.max(0, finishedAt[slot.job.slot] - started - compute));
-      for (let i = 0; i < slot.payload.length; i++) {
-        if (first) {
-          if (!this.inPlace) slot.target[i].set(slot.payload[i]);
-        }
-        else this.kernels.axpy(slot.payload[i].length, 1, slot.payload[i], slot.target[i]);
-      }
-      first = false;
+      if (s > 0) for (let i = 0; i < slot.src.length; i++) this.kernels.axpy(slot.src[i].length, 1, slot.src[i], slot.dst[i]);
       header.tasks.forEach((t, j) => totals.add(t, header.losses[3 * j], header.losses[3 * j + 1], header.losses[3 * j + 2]));
     }
   }
@@ -122,7 +104,7 @@ export class GradientPhase {
     try {
       return readFrame(this.arena.frame(job.slot), { step: job.step, shard: job.shard, version: job.version });
     } catch (e) {
-      throw new Error(`task ${this.taskNames}, step ${job.step}, shard ${job.shard}: ${(e as Error).message}`);
+      throw new Error(`task ${this.label}, step ${job.step}, shard ${job.shard}: ${(e as Error).message}`);
     }
   }
 }

@@ -5,7 +5,7 @@ import { loadPenguins } from '../data/penguins.js';
 import { EpochSampler } from '../data/sampler.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
-import { segmentsFor, segmentsLength, type Segment } from '../model/layout.js';
+import { segmentsFor, type Segment } from '../model/layout.js';
 import { forwardTrunk, forwardHead, Workspace } from '../model/network.js';
 import { ParameterStore } from '../model/parameters.js';
 import { validateModelSpec, type ModelSpec } from '../model/spec.js';
@@ -161,7 +161,20 @@ export class Trainer {
     const T = spec.tasks.length;
     const layout = params.layout;
     this.taskSegments = spec.tasks.map((_, t) => segmentsFor(layout, [t]));
-    this.grads = Array.from({ length: T + 1 }, () => new Float32Array(layout.total));
+    const names = spec.tasks.map((t) => t.name);
+    const batch = Math.min(config.batchSize, dataset.train.length);
+    const all = spec.tasks.map((_, t) => t);
+    const phase = (tasks: number[], separate: boolean, firstSlot: number) =>
+      new GradientPhase(this.kernels, arena, names, tasks, layout, separate, batch, shards, firstSlot);
+    // fused: one gradient of the summed loss; per-task at one set of parameters: every task's
+    // gradient from one shared forward pass; fresh sequential: one phase per task, in turn
+    this.phases = plan === 'fused' ? [phase(all, false, 0)]
+      : config.strategy === 'sequential' && config.sequentialMode === 'fresh'
+        ? all.map((t) => phase([t], false, t * shards))
+        : [phase(all, true, 0)];
+    // task t's gradient is reduced in place in its phase's first frame; the fused plan has none
+    const taskGradients = plan === 'fused' ? all.map(() => new Float32Array(layout.total)) : this.phases.flatMap((p) => p.gradients);
+    this.grads = [...taskGradients, new Float32Array(layout.total)];
     this.optimizers = config.strategy !== 'sequential'
       ? [createOptimizer(config.optimizer, segmentsFor(layout, spec.tasks.map((_, t) => t)), this.kernels)]
       : this.taskSegments.map((segments) => createOptimizer(config.optimizer, segments, this.kernels));
@@ -169,17 +182,6 @@ export class Trainer {
     this.learningRates = learningRates;
     this.sumViews = this.taskSegments.map((segments, t) => segments.map((seg): [Float32Array, Float32Array] => [
       this.grads[t].subarray(seg.offset, seg.offset + seg.length), this.grads[T].subarray(seg.offset, seg.offset + seg.length)]));
-    const names = spec.tasks.map((t) => t.name);
-    const batch = Math.min(config.batchSize, dataset.train.length);
-    const all = spec.tasks.map((_, t) => t);
-    const phase = (tasks: number[], separate: boolean, firstSlot: number, into: Float32Array[] | 'in-place') =>
-      new GradientPhase(this.kernels, arena, names, tasks, layout, separate, batch, shards, firstSlot, into);
-    // fused: one gradient of the summed loss; per-task at one set of parameters: every task's
-    // gradient from one shared forward pass; fresh sequential: one phase per task, in turn
-    this.phases = plan === 'fused' ? [phase(all, false, 0, 'in-place')]
-      : config.strategy === 'sequential' && config.sequentialMode === 'fresh'
-        ? all.map((t) => phase([t], false, t * shards, [this.grads[t]]))
-        : [phase(all, true, 0, this.grads.slice(0, T))];
     this.trainTotals = new LossTotals(dataset.tasks);
     this.stepTotals = new LossTotals(dataset.tasks);
     this.allTasks = spec.tasks.map((_, t) => t);
@@ -212,12 +214,11 @@ export class Trainer {
     const fusedOk = resolved.strategy === 'sum' && resolved.clipGradNorm?.per !== 'task';
     const plan = resolved.plan === 'auto' ? (fusedOk ? 'fused' : 'per-task') : resolved.plan;
     const T = spec.tasks.length;
-    const perTask = spec.tasks.map((_, t) => segmentsLength(segmentsFor(params.layout, [t])));
     const fresh = resolved.strategy === 'sequential' && resolved.sequentialMode === 'fresh';
     // fused: the whole vector per shard; fresh: one task's per (task, shard); else every task's per shard
     const jobsPerStep = fresh ? shards * T : shards;
-    const largestPayload = plan === 'fused' ? params.layout.total
-      : fresh ? Math.max(...perTask) : perTask.reduce((a, b) => a + b, 0);
+    // every gradient in a frame spans the whole parameter vector (see GradientPhase)
+    const largestPayload = (plan === 'fused' || fresh ? 1 : T) * params.layout.total;
     const arena = FrameArena.create(jobsPerStep, largestPayload);
     const batchRows = new SharedArrayBuffer(batch * 4);
     const pool = new WorkerPool(resolved.workers, {
@@ -371,7 +372,7 @@ export class Trainer {
         if (applied) this.sumTaskGradients(timing);
         if (applied) this.diagnose(null, null);
       }
-      const grad = this.plan === 'fused' ? this.phases[0].gradient : this.grads[T];
+      const grad = this.plan === 'fused' ? this.phases[0].gradients[0] : this.grads[T];
       applied = applied && this.guard(grad, all, 'global');
       if (applied) this.apply(0, grad, timing);
     } else if (sequentialMode === 'stale') {
