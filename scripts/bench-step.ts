@@ -5,34 +5,60 @@
  *   reduce, combine, optimizer, total}, coordinatorOverhead}: median of 3 timed runs after warm-up
  * - {"bench":"torch-step", ...}: PyTorch on the same workload (when /usr/bin/python3 has torch),
  *   with the environment's OPENBLAS_CORETYPE and with SkylakeX; best thread count
+ * - {"bench":"step-curve", tasks, hidden, plan, workers, kernels, stepsPerSecond, mflopPerStep, gflops,
+ *   torchStepsPerSecond?, vsTorch?}: the cost curve as the work grows, for tasks 1, 2, 4, 8, 16 at
+ *   width 512 and trunk widths 256, 1024, 2048 at 3 tasks; `sum` on 2 workers with the fused and
+ *   the per-task plan, each timed for about a second after a short warm-up. mflopPerStep counts
+ *   the matrix products the plan runs (stepFlops: the per-task plan runs the trunk backward once
+ *   per task), gflops is that times steps/s. The torch fields (PyTorch's summed loss for fused,
+ *   its per-task gradients for per-task; best thread count, with the coretype that did best on
+ *   the reference workload) come from one python process for the whole curve; when that process
+ *   fails, one {"bench":"torch-step-curve", coretype, error} line and the curve without them.
  * - {"bench":"step-ratios", ...}: the figures the throughput targets are stated in
  *
- *   node dist/scripts/bench-step.js [--quick] [--no-torch]
- * (memory over a long run: scripts/memory.ts)
+ *   node dist/scripts/bench-step.js [--quick] [--no-torch] [--no-curve]
+ * (--quick: shorter timings; memory over a long run: scripts/memory.ts)
  */
 import { spawnSync } from 'node:child_process';
 import { Trainer } from '../src/trainer/trainer.js';
 import type { TrainerConfig } from '../src/trainer/config.js';
-import { referenceConfig } from './reference-workload.js';
+import { type WorkloadShape, referenceConfig, stepFlops, workloadConfig } from './reference-workload.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const STEPS = quick ? 100 : 300;
+/** Timed seconds per curve point and plan, in Node and in PyTorch. */
+const CURVE_SECONDS = quick ? 0.3 : 1;
+const CURVE_WORKERS = 2;
+const CURVE: Required<WorkloadShape>[] = [
+  ...[1, 2, 4, 8, 16].map((tasks) => ({ tasks, hidden: 512 })),
+  ...[256, 1024, 2048].map((hidden) => ({ tasks: 3, hidden })),
+];
+const PLANS = ['fused', 'per-task'] as const;
 
 function emit(obj: Record<string, unknown>): void {
   console.log(JSON.stringify(obj));
 }
 
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+const kernelsName = (trainer: Trainer) => `${trainer.kernels.backend}/${trainer.kernels.isa}`;
+
+async function withTrainer<T>(config: TrainerConfig, run: (trainer: Trainer) => Promise<T>): Promise<T> {
+  const trainer = await Trainer.create(config);
+  try {
+    return await run(trainer);
+  } finally {
+    await trainer.close();
+  }
+}
 
 async function measure(label: string, over: TrainerConfig): Promise<number> {
-  const trainer = await Trainer.create(referenceConfig(over));
-  try {
+  return withTrainer(referenceConfig(over), async (trainer) => {
     for (let i = 0; i < 30; i++) await trainer.step();
     const rates: number[] = [];
     trainer.profile.reset(); // the breakdown covers the timed steps only
     for (let rep = 0; rep < 3; rep++) {
-        const start = performance.now();
+      const start = performance.now();
       for (let i = 0; i < STEPS; i++) await trainer.step();
       rates.push(STEPS / ((performance.now() - start) / 1000));
     }
@@ -40,18 +66,51 @@ async function measure(label: string, over: TrainerConfig): Promise<number> {
     const ms = trainer.profile.perStep();
     emit({
       bench: 'step', label, strategy: trainer.config.strategy, mode: trainer.config.sequentialMode, plan: trainer.plan,
-      workers: trainer.config.workers, shards: trainer.shards, kernels: `${trainer.kernels.backend}/${trainer.kernels.isa}`,
+      workers: trainer.config.workers, shards: trainer.shards, kernels: kernelsName(trainer),
       stepsPerSecond: round(rates[1], 1),
       msPerStep: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, round(v)])),
       coordinatorOverhead: round(trainer.profile.overheadFraction()),
     });
     return rates[1];
-  } finally {
-    await trainer.close();
-  }
+  });
 }
 
-function torchFigures(): { sum: number; perTask: number } | undefined {
+/** Steps/s over at least `seconds` of steps, after a warm-up of 10 steps (fewer when they take over 0.3 s). */
+async function timedRate(trainer: Trainer, seconds: number): Promise<number> {
+  const warmStart = performance.now();
+  for (let i = 0; i < 10 && performance.now() - warmStart < 300; i++) await trainer.step();
+  const start = performance.now();
+  let steps = 0;
+  let elapsed = 0;
+  while (elapsed < seconds * 1000) {
+    await trainer.step();
+    steps++;
+    elapsed = performance.now() - start;
+  }
+  return steps / (elapsed / 1000);
+}
+
+/** One bench_step.py result: steps/s for the summed loss and for the per-task gradients, best thread count. */
+interface TorchResult {
+  tasks: number;
+  hidden: number;
+  sum: number;
+  per_task: number;
+  [field: string]: unknown;
+}
+
+/** bench_step.py's lines with OPENBLAS_CORETYPE=coretype (undefined: the environment's), or why it failed. */
+function runTorch(coretype: string | undefined, scriptArgs: string[]): TorchResult[] | { error: string } {
+  const env = { ...process.env };
+  if (coretype) env.OPENBLAS_CORETYPE = coretype;
+  const run = spawnSync('/usr/bin/python3', ['scripts/torch-reference/bench_step.py', ...scriptArgs], { encoding: 'utf8', env });
+  if (run.status === 0) return run.stdout.trim().split('\n').map((line) => JSON.parse(line) as TorchResult);
+  if (run.signal) return { error: `killed by ${run.signal}${run.signal === 'SIGILL' ? ': this CPU lacks the instructions of that BLAS kernel' : ''}` };
+  return { error: run.stderr.trim().split('\n').at(-1) || `exit status ${run.status}` };
+}
+
+/** PyTorch on the reference workload with each coretype: the best figures, and the coretype of the best summed-loss figure. */
+function torchFigures(): { sum: number; perTask: number; coretype: string | undefined } | undefined {
   if (args.has('--no-torch')) return undefined;
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) {
@@ -60,20 +119,49 @@ function torchFigures(): { sum: number; perTask: number } | undefined {
   }
   let sum = 0;
   let perTask = 0;
+  let bestCoretype: string | undefined;
   for (const coretype of [process.env.OPENBLAS_CORETYPE, 'SkylakeX']) {
-    const env = { ...process.env };
-    if (coretype) env.OPENBLAS_CORETYPE = coretype;
-    const run = spawnSync('/usr/bin/python3', ['scripts/torch-reference/bench_step.py', quick ? '1' : '2'], { encoding: 'utf8', env });
-    if (run.status !== 0) {
-      emit({ bench: 'torch-step', coretype, error: run.signal ? `killed by ${run.signal}${run.signal === 'SIGILL' ? ': this CPU lacks the instructions of that BLAS kernel' : ''}` : run.stderr.trim().split('\n').at(-1) });
+    const results = runTorch(coretype, [quick ? '1' : '2']);
+    if ('error' in results) {
+      emit({ bench: 'torch-step', coretype, error: results.error });
       continue;
     }
-    const r = JSON.parse(run.stdout);
+    // the reference lines keep their fields: the shape is implied
+    const { tasks: _tasks, hidden: _hidden, ...r } = results[0];
     emit({ bench: 'torch-step', coretype: coretype ?? 'default', ...r });
+    if (r.sum > sum) bestCoretype = coretype;
     sum = Math.max(sum, r.sum);
     perTask = Math.max(perTask, r.per_task);
   }
-  return sum > 0 ? { sum, perTask } : undefined;
+  return sum > 0 ? { sum, perTask, coretype: bestCoretype } : undefined;
+}
+
+/** PyTorch over the whole curve in one python process, by "tasks x hidden"; empty when that process fails. */
+function torchCurve(coretype: string | undefined): Map<string, TorchResult> {
+  const results = runTorch(coretype, [String(CURVE_SECONDS), ...CURVE.map((s) => `--shape=${s.tasks}x${s.hidden}`)]);
+  if ('error' in results) {
+    emit({ bench: 'torch-step-curve', coretype: coretype ?? 'default', error: results.error });
+    return new Map();
+  }
+  return new Map(results.map((r) => [`${r.tasks}x${r.hidden}`, r]));
+}
+
+async function curve(torch: Map<string, TorchResult>): Promise<void> {
+  for (const shape of CURVE) {
+    for (const plan of PLANS) {
+      const config = workloadConfig(shape, { workers: CURVE_WORKERS, strategy: 'sum', plan });
+      const { rate, kernels } = await withTrainer(config, async (trainer) =>
+        ({ rate: await timedRate(trainer, CURVE_SECONDS), kernels: kernelsName(trainer) }));
+      const flops = stepFlops(shape, plan);
+      const torchResult = torch.get(`${shape.tasks}x${shape.hidden}`);
+      const torchRate = torchResult && (plan === 'fused' ? torchResult.sum : torchResult.per_task);
+      emit({
+        bench: 'step-curve', ...shape, plan, workers: CURVE_WORKERS, kernels,
+        stepsPerSecond: round(rate, 1), mflopPerStep: round(flops / 1e6, 1), gflops: round((flops * rate) / 1e9, 1),
+        ...(torchRate ? { torchStepsPerSecond: round(torchRate, 1), vsTorch: round(rate / torchRate) } : {}),
+      });
+    }
+  }
 }
 
 const fused2 = await measure('sum fused, 2 workers', { workers: 2, strategy: 'sum' });
@@ -82,6 +170,7 @@ const perTask2 = await measure('sum per-task, 2 workers', { workers: 2, strategy
 await measure('sequential fresh, 2 workers', { workers: 2, strategy: 'sequential', sequentialMode: 'fresh' });
 await measure('sequential stale, 2 workers', { workers: 2, strategy: 'sequential', sequentialMode: 'stale' });
 const torch = torchFigures();
+if (!args.has('--no-curve')) await curve(torch ? torchCurve(torch.coretype) : new Map());
 emit({
   bench: 'step-ratios',
   fusedTwoVsOneWorker: round(fused2 / fused1),

@@ -3,39 +3,87 @@
  * trunk 512 → 512 with ReLU, heads 10-class cross-entropy, binary BCE-with-logits
  * and 1-output MSE on the trunk output, batch 256 rows shared by all tasks, Adam
  * lr 1e-3; synthetic data from a fixed seed. About 446 MFLOP per step.
+ *
+ * The same workload scales (`WorkloadShape`): `tasks` heads cycling through those
+ * three kinds (digit, flag, level, digit2, flag2, ...) and a trunk `hidden` →
+ * `hidden`. The default shape (3 tasks, 512) is exactly the reference workload,
+ * data included; scripts/torch-reference/bench_step.py builds the same model.
  */
-import type { Dataset } from '../src/data/dataset.js';
+import type { Dataset, TaskData } from '../src/data/dataset.js';
+import type { LossKind } from '../src/kernels/types.js';
 import type { TrainerConfig } from '../src/trainer/config.js';
 import { Rng } from '../src/util/rng.js';
 
 export const REFERENCE = { inputWidth: 64, hidden: 512, classes: 10, batch: 256, rows: 8192, lr: 1e-3 };
 
+export interface WorkloadShape {
+  /** Number of tasks, 1..16 (default 3). */
+  tasks?: number;
+  /** Trunk width (default 512). */
+  hidden?: number;
+}
+
+const MAX_TASKS = 16;
+
+interface HeadKind {
+  name: string;
+  loss: LossKind;
+  outputs: number;
+}
+
+const HEAD_CYCLE: readonly HeadKind[] = [
+  { name: 'digit', loss: 'cross_entropy', outputs: REFERENCE.classes },
+  { name: 'flag', loss: 'bce_with_logits', outputs: 1 },
+  { name: 'level', loss: 'mse', outputs: 1 },
+];
+
+/** The heads of a `tasks`-task workload: the kinds in turn, named digit, flag, level, digit2, flag2, ... */
+export function workloadHeads(tasks = HEAD_CYCLE.length): HeadKind[] {
+  if (!Number.isInteger(tasks) || tasks < 1 || tasks > MAX_TASKS) throw new RangeError(`tasks must be an integer in 1..${MAX_TASKS} (got ${tasks})`);
+  return Array.from({ length: tasks }, (_, t) => {
+    const kind = HEAD_CYCLE[t % HEAD_CYCLE.length];
+    const round = Math.floor(t / HEAD_CYCLE.length);
+    return { ...kind, name: round === 0 ? kind.name : `${kind.name}${round + 1}` };
+  });
+}
+
 function shared(n: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(n * 4));
 }
 
-/** Gaussian features; labels from fixed random linear maps so the tasks are learnable. */
-export function referenceDataset(seed = 7): Dataset {
+/**
+ * Gaussian features; each task's labels from its own fixed random linear maps
+ * (one per class for cross-entropy, one otherwise) so the tasks are learnable.
+ * The maps are drawn in task order after the features.
+ */
+export function workloadDataset(tasks = HEAD_CYCLE.length, seed = 7): Dataset {
   const { inputWidth: d, classes, rows } = REFERENCE;
+  const heads = workloadHeads(tasks);
   const rng = new Rng(seed, 0x4ef);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
   const features = shared(rows * d);
   for (let i = 0; i < features.length; i++) features[i] = normal();
-  const maps = Array.from({ length: classes + 2 }, () => Float64Array.from({ length: d }, normal));
-  const cls = shared(rows);
-  const bin = shared(rows);
-  const reg = shared(rows);
-  for (let r = 0; r < rows; r++) {
-    const x = features.subarray(r * d, (r + 1) * d);
-    const score = maps.map((w) => w.reduce((s, v, i) => s + v * x[i], 0));
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (score[c] > score[best]) best = c;
-    cls[r] = best;
-    bin[r] = score[classes] > 0 ? 1 : 0;
-    reg[r] = score[classes + 1] / Math.sqrt(d);
-  }
-  const task = (name: string, loss: 'cross_entropy' | 'bce_with_logits' | 'mse', outputs: number, targets: Float32Array) =>
-    ({ name, loss, column: name, outputs, targets, labelled: rows });
+  const maps = heads.map((head) => Array.from({ length: head.outputs }, () => Float64Array.from({ length: d }, normal)));
+  const taskData = heads.map((head, t): TaskData => {
+    const targets = shared(rows);
+    for (let r = 0; r < rows; r++) {
+      const x = features.subarray(r * d, (r + 1) * d);
+      const score = maps[t].map((w) => w.reduce((s, v, i) => s + v * x[i], 0));
+      if (head.loss === 'cross_entropy') {
+        let best = 0;
+        for (let c = 1; c < classes; c++) if (score[c] > score[best]) best = c;
+        targets[r] = best;
+      } else if (head.loss === 'bce_with_logits') {
+        targets[r] = score[0] > 0 ? 1 : 0;
+      } else {
+        targets[r] = score[0] / Math.sqrt(d);
+      }
+    }
+    const task = { name: head.name, loss: head.loss, column: head.name, outputs: head.outputs, targets, labelled: rows };
+    if (head.loss === 'cross_entropy') return { ...task, classes: Array.from({ length: classes }, (_, i) => String(i)) };
+    if (head.loss === 'bce_with_logits') return { ...task, classes: ['0', '1'] };
+    return { ...task, targetMean: 0, targetStd: 1 };
+  });
   const split = Math.floor(rows * 0.9);
   return {
     source: 'reference workload',
@@ -43,24 +91,50 @@ export function referenceDataset(seed = 7): Dataset {
     inputWidth: d,
     features,
     encoding: { columns: [], names: Array.from({ length: d }, (_, i) => `x${i}`), mean: new Float32Array(d), std: new Float32Array(d).fill(1) },
-    tasks: [
-      { ...task('digit', 'cross_entropy', classes, cls), classes: Array.from({ length: classes }, (_, i) => String(i)) },
-      { ...task('flag', 'bce_with_logits', 1, bin), classes: ['0', '1'] },
-      { ...task('level', 'mse', 1, reg), targetMean: 0, targetStd: 1 },
-    ],
+    tasks: taskData,
     train: Int32Array.from({ length: split }, (_, i) => i),
     validation: Int32Array.from({ length: rows - split }, (_, i) => split + i),
     droppedRows: 0,
   };
 }
 
-export function referenceConfig(over: TrainerConfig = {}): TrainerConfig {
+/** The reference workload's data (3 tasks). */
+export function referenceDataset(seed = 7): Dataset {
+  return workloadDataset(HEAD_CYCLE.length, seed);
+}
+
+export function workloadConfig(shape: WorkloadShape = {}, over: TrainerConfig = {}): TrainerConfig {
+  const hidden = shape.hidden ?? REFERENCE.hidden;
   return {
-    data: { kind: 'dataset', dataset: referenceDataset() },
-    trunk: [{ units: REFERENCE.hidden, activation: 'relu' }, { units: REFERENCE.hidden, activation: 'relu' }],
+    data: { kind: 'dataset', dataset: workloadDataset(shape.tasks) },
+    trunk: [{ units: hidden, activation: 'relu' }, { units: hidden, activation: 'relu' }],
     optimizer: { name: 'adam', lr: REFERENCE.lr },
     batchSize: REFERENCE.batch,
     seed: 1,
     ...over,
   };
+}
+
+export function referenceConfig(over: TrainerConfig = {}): TrainerConfig {
+  return workloadConfig({}, over);
+}
+
+/**
+ * Matrix-product FLOPs of one training step (2·batch·in·out per product; biases,
+ * activations, losses and the optimizer not counted): the forward pass, every
+ * layer's weight gradient and every input gradient but the first layer's. The
+ * fused plan runs the trunk backward once, the per-task plan once per task.
+ * The reference workload on the fused plan: about 446 MFLOP.
+ */
+export function stepFlops(shape: WorkloadShape = {}, plan: 'fused' | 'per-task' = 'fused'): number {
+  const { inputWidth: d, batch } = REFERENCE;
+  const h = shape.hidden ?? REFERENCE.hidden;
+  const heads = workloadHeads(shape.tasks);
+  const product = (inputs: number, outputs: number) => 2 * batch * inputs * outputs;
+  const headOutputs = heads.reduce((n, head) => n + head.outputs, 0);
+  const trunkForward = product(d, h) + product(h, h);
+  const trunkBackward = product(d, h) + 2 * product(h, h);
+  const headsForwardBackward = 3 * product(h, headOutputs);
+  const trunkBackwards = plan === 'per-task' ? heads.length : 1;
+  return trunkForward + headsForwardBackward + trunkBackwards * trunkBackward;
 }

@@ -1,32 +1,65 @@
 """Times the reference multi-task step (see scripts/reference-workload.ts) in PyTorch.
 
-Prints one JSON object: steps/s for the summed loss (one backward) and for the
-per-task gradients (three backward passes through the trunk, what PCGrad-like
-methods need), best over torch thread counts 1 and 2. Usage:
-    /usr/bin/python3 scripts/torch-reference/bench_step.py [seconds-per-measure]
+Prints one JSON object per workload shape: steps/s for the summed loss (one
+backward) and for the per-task gradients (one backward pass through the trunk
+per task, what PCGrad-like methods need), best over torch thread counts 1 and 2.
+A shape is TASKSxHIDDEN: that many heads cycling through 10-class cross-entropy,
+BCE-with-logits and MSE (digit, flag, level, digit2, ...) on a trunk
+64 -> HIDDEN -> HIDDEN; the default is the reference workload, 3x512. Usage:
+    /usr/bin/python3 scripts/torch-reference/bench_step.py [seconds-per-measure] [--shape TASKSxHIDDEN ...]
 """
+import argparse
 import json
-import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
-torch.manual_seed(0)
-D, H, C, B, ROWS = 64, 512, 10, 256, 8192
-x_all = torch.randn(ROWS, D)
-cls_all = torch.randint(0, C, (ROWS,))
-bin_all = torch.randint(0, 2, (ROWS,)).float()
-reg_all = torch.randn(ROWS)
+D, C, B, ROWS = 64, 10, 256, 8192
+HEAD_CYCLE = [('digit', 'cross_entropy', C), ('flag', 'bce_with_logits', 1), ('level', 'mse', 1)]
+WARMUP_STEPS, WARMUP_SECONDS = 20, 0.3
+
+
+def shape(text):
+    tasks, hidden = (int(v) for v in text.split('x'))
+    if not 1 <= tasks <= 16 or hidden < 1:
+        raise argparse.ArgumentTypeError(f'bad shape {text}: tasks 1..16, hidden >= 1')
+    return tasks, hidden
+
+
+def heads(tasks):
+    """(name, loss, outputs) per task, as workloadHeads in scripts/reference-workload.ts."""
+    out = []
+    for t in range(tasks):
+        name, loss, outputs = HEAD_CYCLE[t % len(HEAD_CYCLE)]
+        rnd = t // len(HEAD_CYCLE)
+        out.append((name if rnd == 0 else f'{name}{rnd + 1}', loss, outputs))
+    return out
+
+
+def random_targets(loss):
+    if loss == 'cross_entropy':
+        return torch.randint(0, C, (ROWS,))
+    if loss == 'bce_with_logits':
+        return torch.randint(0, 2, (ROWS,)).float()
+    return torch.randn(ROWS)
+
+
+def task_loss(loss, pred, target):
+    if loss == 'cross_entropy':
+        return F.cross_entropy(pred, target)
+    if loss == 'bce_with_logits':
+        return F.binary_cross_entropy_with_logits(pred.squeeze(1), target)
+    return F.mse_loss(pred.squeeze(1), target)
 
 
 class Net(nn.Module):
-    def __init__(self):
+    def __init__(self, tasks, hidden):
         super().__init__()
-        self.trunk = nn.ModuleList([nn.Linear(D, H), nn.Linear(H, H)])
-        self.heads = nn.ModuleDict({'digit': nn.Linear(H, C), 'flag': nn.Linear(H, 1), 'level': nn.Linear(H, 1)})
+        self.kinds = heads(tasks)
+        self.trunk = nn.ModuleList([nn.Linear(D, hidden), nn.Linear(hidden, hidden)])
+        self.heads = nn.ModuleDict({name: nn.Linear(hidden, outputs) for name, _, outputs in self.kinds})
 
     def forward(self, x):
         for layer in self.trunk:
@@ -34,28 +67,25 @@ class Net(nn.Module):
         return x
 
 
-def losses(net, idx):
-    h = net(x_all[idx])
-    return [F.cross_entropy(net.heads['digit'](h), cls_all[idx]),
-            F.binary_cross_entropy_with_logits(net.heads['flag'](h).squeeze(1), bin_all[idx]),
-            F.mse_loss(net.heads['level'](h).squeeze(1), reg_all[idx])]
-
-
-def measure(per_task):
-    net = Net()
+def measure(tasks, hidden, per_task, seconds):
+    torch.manual_seed(0)
+    net = Net(tasks, hidden)
+    x_all = torch.randn(ROWS, D)
+    targets = {name: random_targets(loss) for name, loss, _ in net.kinds}
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     trunk = list(net.trunk.parameters())
 
-    def step(i):
+    def step():
         idx = torch.randint(0, ROWS, (B,))
         opt.zero_grad(set_to_none=True)
-        ls = losses(net, idx)
+        h = net(x_all[idx])
+        ls = [task_loss(loss, net.heads[name](h), targets[name][idx]) for name, loss, _ in net.kinds]
         if per_task:
             # each task's gradient of the shared parameters separately, then their sum
             grads = [torch.autograd.grad(l, trunk, retain_graph=True) for l in ls]
             for p, *gs in zip(trunk, *grads):
                 p.grad = sum(gs)
-            for name, l in zip(['digit', 'flag', 'level'], ls):
+            for (name, _, _), l in zip(net.kinds, ls):
                 hp = list(net.heads[name].parameters())
                 for p, g in zip(hp, torch.autograd.grad(l, hp, retain_graph=True)):
                     p.grad = g
@@ -63,20 +93,33 @@ def measure(per_task):
             sum(ls).backward()
         opt.step()
 
-    for i in range(20):
-        step(i)
+    # warm-up: WARMUP_STEPS steps, fewer when the steps are slow
+    start = time.perf_counter()
+    for _ in range(WARMUP_STEPS):
+        step()
+        if time.perf_counter() - start > WARMUP_SECONDS:
+            break
     n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < SECONDS:
-        step(n)
+    while time.perf_counter() - start < seconds:
+        step()
         n += 1
     return n / (time.perf_counter() - start)
 
 
-out = {'torch': torch.__version__}
-for threads in (1, 2):
-    torch.set_num_threads(threads)
-    out[f'sum_threads{threads}'] = measure(False)
-    out[f'per_task_threads{threads}'] = measure(True)
-out['sum'] = max(out['sum_threads1'], out['sum_threads2'])
-out['per_task'] = max(out['per_task_threads1'], out['per_task_threads2'])
-print(json.dumps(out))
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('seconds', nargs='?', type=float, default=2.0, help='timed seconds per measure (default 2)')
+    parser.add_argument('--shape', type=shape, action='append', help='TASKSxHIDDEN, repeatable (default 3x512)')
+    args = parser.parse_args()
+    for tasks, hidden in args.shape or [(3, 512)]:
+        out = {'torch': torch.__version__, 'tasks': tasks, 'hidden': hidden}
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            out[f'sum_threads{threads}'] = measure(tasks, hidden, False, args.seconds)
+            out[f'per_task_threads{threads}'] = measure(tasks, hidden, True, args.seconds)
+        out['sum'] = max(out['sum_threads1'], out['sum_threads2'])
+        out['per_task'] = max(out['per_task_threads1'], out['per_task_threads2'])
+        print(json.dumps(out), flush=True)
+
+
+main()
