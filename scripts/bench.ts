@@ -12,7 +12,8 @@
  *   only), numpy with the environment's OPENBLAS_CORETYPE and with SkylakeX (AVX-512
  *   kernel; null when the CPU cannot run it), native/numpy ratio}: single thread, one
  *   warm-up, median of ≥ 5 timed runs; numpy (OPENBLAS_NUM_THREADS=1) runs in a
- *   subprocess right before each shape
+ *   subprocess right before each shape. The square-ish shapes in every layout, then
+ *   the skinny head shapes in their own layout
  * - {"bench":"gemm-threads", ...}: total GFLOP/s of 2 worker threads each running
  *   256×1024×1024 against 1 thread
  * - {"bench":"elementwise", ...}: Adam over 1M parameters and other element-wise kernels
@@ -35,6 +36,15 @@ const LAYOUTS: Layout[] = ['NN', 'NT', 'TN'];
 const SHAPES: [number, number, number][] = quick
   ? [[64, 128, 128], [256, 256, 256], [256, 1024, 1024]]
   : [[64, 128, 128], [256, 256, 256], [256, 1024, 1024], [1024, 1024, 1024]];
+/**
+ * m×k×n and layout: the heads on a 512-wide trunk at batch 256 with 1 or 10 outputs
+ * (forward NT, n = outputs; input gradient NN, k = outputs; weight gradient TN,
+ * m = outputs), which the native gemm runs on its direct (unpacked) paths.
+ */
+const HEAD_SHAPES: [number, number, number, Layout][] = [
+  [256, 512, 1, 'NT'], [256, 512, 10, 'NT'], [256, 1, 512, 'NN'], [256, 10, 512, 'NN'],
+  [1, 256, 512, 'TN'], [10, 256, 512, 'TN'],
+];
 const JS_MAX_FLOP = 2 * 256 * 256 * 256; // js is ~1–5 GFLOP/s: only the small shapes
 
 function emit(obj: Record<string, unknown>): void {
@@ -214,6 +224,22 @@ function elementwise(k: Kernels): void {
   }
 }
 
+/** Times one gemm shape and layout and emits its "gemm" line (numpy figures from runNumpy, if run). */
+function benchGemm(native: Kernels | null, m: number, kk: number, n: number, layout: Layout,
+  np: NumpyResult | undefined, npSkx: NumpyResult | undefined): void {
+  const shape = `${m}x${kk}x${n}`;
+  const nat = native ? gemmGflops(native, m, kk, n, layout) : null;
+  const js = 2 * m * n * kk <= JS_MAX_FLOP ? gemmGflops(jsKernels, m, kk, n, layout) : null;
+  const npG = np?.gflops?.[`${shape} ${layout}`] ?? null;
+  const skxG = npSkx?.gflops?.[`${shape} ${layout}`] ?? null;
+  emit({
+    bench: 'gemm', shape, m, k: kk, n, layout, isa: native?.isa ?? null,
+    native_gflops: round(nat), js_gflops: round(js), numpy_gflops: round(npG), numpy_skylakex_gflops: round(skxG),
+    native_vs_numpy: nat !== null && npG ? round(nat / npG, 2) : null,
+    native_vs_numpy_skylakex: nat !== null && skxG ? round(nat / skxG, 2) : null,
+  });
+}
+
 // --- main ----------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -244,19 +270,12 @@ async function main(): Promise<void> {
           skylakex_error: npSkx.error ?? null });
       }
     }
-    for (const layout of LAYOUTS) {
-      const shape = `${m}x${kk}x${n}`;
-      const nat = native ? gemmGflops(native, m, kk, n, layout) : null;
-      const js = 2 * m * n * kk <= JS_MAX_FLOP ? gemmGflops(jsKernels, m, kk, n, layout) : null;
-      const npG = np?.gflops?.[`${shape} ${layout}`] ?? null;
-      const skxG = npSkx?.gflops?.[`${shape} ${layout}`] ?? null;
-      emit({
-        bench: 'gemm', shape, m, k: kk, n, layout, isa: native?.isa ?? null,
-        native_gflops: round(nat), js_gflops: round(js), numpy_gflops: round(npG), numpy_skylakex_gflops: round(skxG),
-        native_vs_numpy: nat !== null && npG ? round(nat / npG, 2) : null,
-        native_vs_numpy_skylakex: nat !== null && skxG ? round(nat / skxG, 2) : null,
-      });
-    }
+    for (const layout of LAYOUTS) benchGemm(native, m, kk, n, layout, np, npSkx);
+  }
+  for (const [m, kk, n, layout] of HEAD_SHAPES) {
+    const np = withNumpy ? runNumpy(undefined, [m, kk, n]) : undefined;
+    const npSkx = withNumpy ? runNumpy('SkylakeX', [m, kk, n]) : undefined;
+    benchGemm(native, m, kk, n, layout, np, npSkx);
   }
 
   if (native) {

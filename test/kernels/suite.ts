@@ -108,6 +108,24 @@ const GEMM_SHAPES: [number, number, number][] = [ // m, n, k
 ];
 /** Larger than the usual 256-wide cache blocks in n and k, with ragged edges. */
 const GEMM_BIG_SHAPES: [number, number, number][] = [[9, 263, 301], [70, 18, 517]];
+/**
+ * One tiny dimension, as in a network's heads: the native direct paths (NT with a few
+ * rows of B: dot products; NN with a short k; TN with a few rows of C: rank-k updates)
+ * and the packed path just past their limits (n ≤ 12 with k ≥ 8n; k ≤ 12; m ≤ MR, or
+ * m ≤ 16 with k ≤ 256), with ragged vector tails, partial row tiles and several k
+ * blocks. Every layout runs every shape.
+ */
+const GEMM_SKINNY_SHAPES: [number, number, number][] = [
+  // A·Bᵀ, few rows of B
+  [256, 1, 512], [256, 10, 512], [37, 3, 515], [13, 12, 96], [13, 12, 95], [6, 13, 200], [1, 5, 40],
+  // A·B, short k
+  [256, 512, 1], [256, 512, 12], [64, 200, 13], [37, 517, 5],
+  // Aᵀ·B, few rows of C
+  [1, 512, 256], [10, 512, 256], [13, 517, 131], [6, 37, 600], [16, 33, 256], [16, 33, 257],
+  [12, 40, 700], [17, 20, 100], [2, 1, 300],
+];
+/** alpha, beta: beta = 0 (C holds NaN), beta = 1 and a general one. */
+const GEMM_SKINNY_SCALARS: [number, number][] = [[1, 0], [-0.5, 2], [2, 1]];
 const GEMM_SCALARS = [0, 1, -0.5, 2];
 
 /** Runs one gemm on guarded views and returns a description of the first problem, or null. */
@@ -143,6 +161,31 @@ function gemmTests(k: Kernels, tolFactor: number): void {
               expect(gemmCase(k, tolFactor, rng, transA, transB, m, n, kk, alpha, beta)).toBeNull();
             }
           }
+        }
+      });
+
+      it(`${tag}: skinny shapes`, () => {
+        const rng = new Rng(22, seed);
+        for (const [m, n, kk] of GEMM_SKINNY_SHAPES) {
+          for (const [alpha, beta] of GEMM_SKINNY_SCALARS) {
+            expect(gemmCase(k, tolFactor, rng, transA, transB, m, n, kk, alpha, beta)).toBeNull();
+          }
+        }
+      });
+
+      it(`${tag}: skinny shapes give bit-identical results call after call, at any alignment`, () => {
+        // the trainer relies on it: the same shape must sum in the same order every time
+        const rng = new Rng(23, seed);
+        for (const [m, n, kk] of [[256, 10, 512], [256, 512, 10], [10, 512, 256], [37, 3, 515], [13, 517, 131]]) {
+          const a0 = randomF32(rng, m * kk), b0 = randomF32(rng, kk * n), c0 = randomF32(rng, m * n);
+          const results = [[1, 7, 3], [1, 7, 3], [2, 4, 6]].map(([ao, bo, co]) => {
+            const c = guardedCopy(c0, co);
+            k.gemm(transA, transB, m, n, kk, 0.75, guardedCopy(a0, ao).view, guardedCopy(b0, bo).view, 0.5, c.view);
+            return c.view;
+          });
+          const label = `gemm ${tag} m=${m} n=${n} k=${kk}`;
+          expect(mismatch(`${label} again`, results[1], results[0], 0)
+            ?? mismatch(`${label} at other offsets`, results[2], results[0], 0)).toBeNull();
         }
       });
 

@@ -59,6 +59,14 @@ static void pack_a(idx mc, idx kc, const float* __restrict a, idx rsa, idx csa,
   }
 }
 
+// Copies a kc×cols block of op(B), element (p, j) at b[p*rsb + j*csb], into a kc×width
+// panel (dst[p*width + j]), zero-padding columns cols..width.
+static void pad_panel(idx kc, idx cols, int width, const float* __restrict b, idx rsb, idx csb,
+                      float* __restrict dst) {
+  for (idx p = 0; p < kc; ++p)
+    for (idx j = 0; j < width; ++j) dst[p * width + j] = j < cols ? b[p * rsb + j * csb] : 0.0f;
+}
+
 // op(B)(p, j) = b[p*rsb + j*csb]. Writes ceil(nc/NR) panels of kc×NR, dst[p*NR + j],
 // columns past nc zero-filled.
 static void pack_b(idx kc, idx nc, const float* __restrict b, idx rsb, idx csb,
@@ -97,72 +105,88 @@ static void pack_b(idx kc, idx nc, const float* __restrict b, idx rsb, idx csb,
     }
   }
   // The ragged last panel, zero-padded to NR columns.
-  if (full * NR < nc) {
-    const idx nr = nc - full * NR;
-    const float* s = b + full * NR * csb;
-    float* d = dst + full * NR * kc;
-    for (idx p = 0; p < kc; ++p)
-      for (idx j = 0; j < NR; ++j) d[p * NR + j] = j < nr ? s[p * rsb + j * csb] : 0.0f;
-  }
+  if (full * NR < nc)
+    pad_panel(kc, nc - full * NR, NR, b + full * NR * csb, rsb, csb, dst + full * NR * kc);
 }
 
-// The register-blocked microkernel: an MR×NR tile of C from an A panel (MR×kc,
-// packed) and kc rows of NR floats of B, row p at b + p*rsb (rsb = NR for a packed
-// panel, ldb when read straight from row-major B). Writes
-// c = alpha·acc + beta·c (beta = 0: c is not read).
-__attribute__((noinline)) static void ukernel(idx kc, const float* __restrict a,
-                                              const float* __restrict b, idx rsb,
-                                              float* __restrict c, idx ldc, float alpha,
-                                              float beta) {
-  typename Ops::V acc[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[i][v] = Ops::zero();
+// The register-blocked microkernel: an R×(W·VL) tile of C from kc columns of op(A),
+// element (i, p) at a[i*ars + p*acs], and kc rows of W·VL floats of B, row p at
+// b + p*rsb. Writes c = alpha·acc + beta·c (beta = 0: c is not read). Each element is
+// one FMA chain over p in order, so the result does not depend on how C is tiled.
+// kPacked: A is a packed panel (ars = 1, acs = MR: compile-time strides for the hot
+// loop); otherwise A is read in place with the strides given (the direct paths).
+template <int R, int W, bool kPacked>
+static inline __attribute__((always_inline)) void ukernel(idx kc, const float* __restrict a,
+                                                          idx ars, idx acs,
+                                                          const float* __restrict b, idx rsb,
+                                                          float* __restrict c, idx ldc,
+                                                          float alpha, float beta) {
+  if constexpr (kPacked) {
+    ars = 1;
+    acs = MR;
+  }
+  typename Ops::V acc[R][W];
+#pragma GCC unroll 32
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 32
+    for (int v = 0; v < W; ++v) acc[i][v] = Ops::zero();
 
-  for (int i = 0; i < MR; ++i) __builtin_prefetch(c + i * ldc, 1);
+  for (int i = 0; i < R; ++i) __builtin_prefetch(c + i * ldc, 1);
   for (idx p = 0; p < kc; ++p) {
-    typename Ops::V bv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = Ops::load(b + v * Ops::VL);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const typename Ops::V ai = Ops::bcast(a[i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = Ops::fma(ai, bv[v], acc[i][v]);
+    typename Ops::V bv[W];
+#pragma GCC unroll 32
+    for (int v = 0; v < W; ++v) bv[v] = Ops::load(b + v * Ops::VL);
+#pragma GCC unroll 32
+    for (int i = 0; i < R; ++i) {
+      const typename Ops::V ai = Ops::bcast(a[i * ars]);
+#pragma GCC unroll 32
+      for (int v = 0; v < W; ++v) acc[i][v] = Ops::fma(ai, bv[v], acc[i][v]);
     }
-    a += MR;
+    a += acs;
     b += rsb;
   }
 
   const typename Ops::V va = Ops::bcast(alpha);
   if (beta == 0.0f) {
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) Ops::store(c + i * ldc + v * Ops::VL, Ops::mul(va, acc[i][v]));
+#pragma GCC unroll 32
+    for (int i = 0; i < R; ++i)
+#pragma GCC unroll 32
+      for (int v = 0; v < W; ++v) Ops::store(c + i * ldc + v * Ops::VL, Ops::mul(va, acc[i][v]));
   } else {
     const typename Ops::V vb = Ops::bcast(beta);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) {
+#pragma GCC unroll 32
+    for (int i = 0; i < R; ++i)
+#pragma GCC unroll 32
+      for (int v = 0; v < W; ++v) {
         float* cp = c + i * ldc + v * Ops::VL;
         Ops::store(cp, Ops::fma(va, acc[i][v], Ops::mul(vb, Ops::load(cp))));
       }
   }
 }
 
-// A partial tile (mr < MR or nr < NR, at the bottom/right edge of C): run the full
-// kernel into a local tile (packed panels are zero-padded, so that is safe), then
-// merge the valid mr×nr corner.
-static void ukernel_edge(idx kc, const float* a, const float* b, idx rsb, float* c, idx ldc,
-                         int mr, int nr, float alpha, float beta) {
+using TileFn = void (*)(idx kc, const float* a, idx ars, idx acs, const float* b, idx rsb, float* c,
+                        idx ldc, float alpha, float beta);
+// The packed path's kernel stays out of line, one call per tile; the direct paths
+// inline theirs into their column loops (a tile of a short k is mostly overhead).
+__attribute__((noinline)) static void packed_tile(idx kc, const float* a, idx ars, idx acs,
+                                                  const float* b, idx rsb, float* c, idx ldc,
+                                                  float alpha, float beta) {
+  ukernel<MR, NV, true>(kc, a, ars, acs, b, rsb, c, ldc, alpha, beta);
+}
+constexpr TileFn kPackedTile = &packed_tile;
+
+// A tile narrower than its kernel at the right edge of C: `kern` computes the full
+// tile (all MR rows of a zero-padded packed A panel, or `rows` rows of in-place A)
+// from a B panel zero-padded to `width` columns into a local tile; then the valid
+// rows×nr corner is merged into C.
+static void ukernel_edge(TileFn kern, int rows, int nr, int width, idx kc, const float* a, idx ars,
+                         idx acs, const float* b, idx rsb, float* c, idx ldc, float alpha,
+                         float beta) {
   alignas(64) float t[MR * NR];
-  ukernel(kc, a, b, rsb, t, NR, alpha, 0.0f);
-  for (int i = 0; i < mr; ++i) {
+  kern(kc, a, ars, acs, b, rsb, t, width, alpha, 0.0f);
+  for (int i = 0; i < rows; ++i) {
     float* ci = c + i * ldc;
-    const float* ti = t + i * NR;
+    const float* ti = t + i * width;
     if (beta == 0.0f) {
       for (int j = 0; j < nr; ++j) ci[j] = ti[j];
     } else {
@@ -183,17 +207,9 @@ static void scale_c(idx m, idx n, float beta, float* c) {
 
 static inline idx ceil_div(idx a, idx b) { return (a + b - 1) / b; }
 
-static void gemm(bool trans_a, bool trans_b, idx m, idx n, idx k, float alpha,
-                 const float* a, const float* b, float beta, float* c) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0 || alpha == 0.0f) {  // as BLAS: A and B are not read (their NaNs do not reach C)
-    scale_c(m, n, beta, c);
-    return;
-  }
-  // Element strides of op(A) (m×k) and op(B) (k×n) over the stored row-major arrays.
-  const idx rsa = trans_a ? 1 : k, csa = trans_a ? m : 1;
-  const idx rsb = trans_b ? 1 : n, csb = trans_b ? k : 1;
-
+// The packed BLIS path (see the top of this file); strides as in gemm().
+static void gemm_packed(bool trans_b, idx m, idx n, idx k, float alpha, const float* a, idx rsa,
+                        idx csa, const float* b, idx rsb, idx csb, float beta, float* c) {
   // At most two row tiles of C: packing B would cost more than using it (measured: a
   // win up to m ≈ 2·MR, a loss beyond), so full NR-wide column panels of a row-major B
   // are read in place; only the ragged right edge is packed, for its zero padding.
@@ -233,13 +249,208 @@ static void gemm(bool trans_a, bool trans_b, idx m, idx n, idx k, float alpha,
           for (idx ir = 0; ir < mc; ir += MR) {
             const int mr = static_cast<int>(std::min<idx>(MR, mc - ir));
             float* ct = c + (ic + ir) * n + jc + jr;
+            const float* at = ap + ir * kc;
             if (mr == MR && nr == NR)
-              ukernel(kc, ap + ir * kc, bpanel, bstride, ct, n, alpha, beta_eff);
+              kPackedTile(kc, at, 1, MR, bpanel, bstride, ct, n, alpha, beta_eff);
             else
-              ukernel_edge(kc, ap + ir * kc, bpanel, bstride, ct, n, mr, nr, alpha, beta_eff);
+              ukernel_edge(kPackedTile, mr, nr, NR, kc, at, 1, MR, bpanel, bstride, ct, n, alpha,
+                           beta_eff);
           }
         }
       }
     }
+  }
+}
+
+// --- Direct paths for skinny shapes -------------------------------------------------
+// With one tiny dimension, packing the large operand costs more than the arithmetic
+// done with it, so these read A and B in place. Which path runs depends only on the
+// shape, so results stay bit-identical from call to call.
+
+// Vector accumulators a direct tile may use: as many as the packed MR×NV tile, at most
+// AVX-512's 24 (the test-only wide table's 12×4 tile has 48).
+constexpr int kAcc = MR * NV < 24 ? MR * NV : 24;
+
+// One block of rows of gemm_rank: op(A)(i, p) at a[i*rsa + p*csa], row p of B at
+// b + p*ldb, kc steps of p; C has row stride ldb too. `edge` holds these kc rows of
+// B's columns past the last whole vector, zero-padded to VL.
+struct RankBlock {
+  idx kc;
+  const float* a;
+  idx rsa, csa;
+  const float* b;
+  idx ldb;
+  const float* edge;
+  float* c;
+  float alpha, beta;
+};
+
+// Columns [j, je) of an R-row block with tiles W vectors wide while they fit, then
+// narrower ones (W/2, …, 1), so the leftover columns still get several FMA chains.
+// Returns where the whole vectors end.
+template <int R, int W>
+static idx rank_sweep(const RankBlock& g, idx j, idx je) {
+  for (; j + W * Ops::VL <= je; j += W * Ops::VL)
+    ukernel<R, W, false>(g.kc, g.a, g.rsa, g.csa, g.b + j, g.ldb, g.c + j, g.ldb, g.alpha, g.beta);
+  if constexpr (W > 1) {
+    return rank_sweep<R, W / 2>(g, j, je);
+  } else {
+    return j;
+  }
+}
+
+// Columns [j, je) of a block of `rows` ≤ R rows. Every height has its own kernels (a
+// row edge cannot be zero-padded when A is not copied), each as wide as the
+// accumulators allow: R = 1 gets kAcc vectors.
+template <int R = MR>
+static void rank_block(int rows, const RankBlock& g, idx j, idx je) {
+  if constexpr (R > 1) {
+    if (rows < R) return rank_block<R - 1>(rows, g, j, je);
+  }
+  j = rank_sweep<R, kAcc / R>(g, j, je);
+  if (j < je)
+    ukernel_edge(&ukernel<R, 1, false>, R, static_cast<int>(je - j), Ops::VL, g.kc, g.a, g.rsa,
+                 g.csa, g.edge, Ops::VL, g.c + j, g.ldb, g.alpha, g.beta);
+}
+
+// C = alpha·op(A)·B + beta·C, row-major B, op(A)(i, p) = a[i*rsa + p*csa]: a rank-k
+// update for a short k (NN: C is streamed through once) or few rows of C (TN: B is
+// read once per block of MR rows). Loops: even k blocks of at most KC (B's rows at a
+// page or so apart: a long walk down B's columns would miss the TLB) → column chunks
+// whose B block stays in L1 across the row blocks → row blocks → tiles.
+static void gemm_rank(idx m, idx n, idx k, float alpha, const float* a, idx rsa, idx csa,
+                      const float* b, float beta, float* c) {
+  constexpr int VL = Ops::VL;
+  const idx kcb = ceil_div(k, ceil_div(k, KC));
+  const idx nvec = n / VL * VL;
+  float* edge = nvec < n ? scratch(1, static_cast<std::size_t>(kcb * VL)) : nullptr;
+  // 16 KB of B (half a small L1), in multiples of the widest tile.
+  const idx jchunk = std::max<idx>(1, 4096 / (kcb * kAcc * VL)) * kAcc * VL;
+  const idx row_blocks = ceil_div(m, MR);
+  for (idx pc = 0; pc < k; pc += kcb) {
+    RankBlock g{std::min(kcb, k - pc), nullptr, rsa, csa, b + pc * n, n, edge, nullptr, alpha,
+                pc == 0 ? beta : 1.0f};
+    if (edge) pad_panel(g.kc, n - nvec, VL, g.b + nvec, n, 1, edge);
+    for (idx jc = 0; jc < n; jc += jchunk) {
+      for (idx rb = 0, i = 0; rb < row_blocks; ++rb) {
+        const int rows = static_cast<int>(ceil_div(m - i, row_blocks - rb));  // even: 10 → 5 + 5
+        g.a = a + i * rsa + pc * csa;
+        g.c = c + i * n;
+        rank_block(rows, g, jc, std::min(n, jc + jchunk));
+        i += rows;
+      }
+    }
+  }
+}
+
+// Sum of a vector's lanes, by halves (a fixed order).
+static inline float hsum(typename Ops::V v) {
+  alignas(64) float t[Ops::VL];
+  Ops::store(t, v);
+  for (int w = Ops::VL / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; ++l) t[l] += t[l + w];
+  return t[0];
+}
+
+// Dot-product tile of gemm_dot: C[i][j] (i < R, j < J) = alpha·(row i of A)·(row j of B)
+// + beta·C[i][j], rows of k floats. R·J vector accumulators over whole vectors of k,
+// then each is summed across lanes and finished with the k % VL tail.
+template <int R, int J>
+__attribute__((noinline)) static void dot_tile(idx k, const float* __restrict a,
+                                               const float* __restrict b, float* __restrict c,
+                                               idx ldc, float alpha, float beta) {
+  typename Ops::V acc[R][J];
+#pragma GCC unroll 32
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 32
+    for (int j = 0; j < J; ++j) acc[i][j] = Ops::zero();
+  idx p = 0;
+  for (; p + Ops::VL <= k; p += Ops::VL) {
+    typename Ops::V bv[J];
+#pragma GCC unroll 32
+    for (int j = 0; j < J; ++j) bv[j] = Ops::load(b + j * k + p);
+#pragma GCC unroll 32
+    for (int i = 0; i < R; ++i) {
+      const typename Ops::V ai = Ops::load(a + i * k + p);
+#pragma GCC unroll 32
+      for (int j = 0; j < J; ++j) acc[i][j] = Ops::fma(ai, bv[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 32
+    for (int j = 0; j < J; ++j) {
+      float s = hsum(acc[i][j]);
+      for (idx q = p; q < k; ++q) s = std::fma(a[i * k + q], b[j * k + q], s);
+      float& cij = c[i * ldc + j];
+      cij = beta == 0.0f ? alpha * s : alpha * s + beta * cij;
+    }
+}
+
+using DotFn = void (*)(idx k, const float* a, const float* b, float* c, idx ldc, float alpha,
+                       float beta);
+
+// Rows of A per dot tile; with JD rows of B that is RD·JD = kAcc accumulators and
+// RD + JD loads per RD·JD FMAs.
+constexpr int RD = 4, JD = kAcc / RD;
+
+// Dot tiles for `cols` ≤ JD rows of B: RD rows of A, and one row for the bottom edge.
+struct DotTiles {
+  DotFn tall, one;
+};
+template <int J = JD>
+static DotTiles dot_tiles(int cols) {
+  if constexpr (J > 1) {
+    if (cols < J) return dot_tiles<J - 1>(cols);
+  }
+  return {&dot_tile<RD, J>, &dot_tile<1, J>};
+}
+
+// C = alpha·A·Bᵀ + beta·C for A (m×k) and B (n×k) both row-major and a small n: each
+// element is a dot product of two contiguous rows. A is read once (a tile's RD rows
+// stay in L1 while they meet every row of B), B stays in L1/L2.
+static void gemm_dot(idx m, idx n, idx k, float alpha, const float* a, const float* b,
+                     float beta, float* c) {
+  for (idx i = 0; i < m; i += RD) {
+    const int rows = static_cast<int>(std::min<idx>(RD, m - i));
+    for (idx j = 0; j < n; j += JD) {
+      const DotTiles t = dot_tiles(static_cast<int>(std::min<idx>(JD, n - j)));
+      if (rows == RD) {
+        t.tall(k, a + i * k, b + j * k, c + i * n + j, n, alpha, beta);
+      } else {
+        for (int r = 0; r < rows; ++r)
+          t.one(k, a + (i + r) * k, b + j * k, c + (i + r) * n + j, n, alpha, beta);
+      }
+    }
+  }
+}
+
+static void gemm(bool trans_a, bool trans_b, idx m, idx n, idx k, float alpha,
+                 const float* a, const float* b, float beta, float* c) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == 0.0f) {  // as BLAS: A and B are not read (their NaNs do not reach C)
+    scale_c(m, n, beta, c);
+    return;
+  }
+  // Element strides of op(A) (m×k) and op(B) (k×n) over the stored row-major arrays.
+  const idx rsa = trans_a ? 1 : k, csa = trans_a ? m : 1;
+  const idx rsb = trans_b ? 1 : n, csb = trans_b ? k : 1;
+  // Where the direct paths beat the packed one (measured with AVX2 on Zen 3; the
+  // same limits serve AVX-512):
+  // - NN, k ≤ 12: beyond, B's k rows (power-of-two strides put them in one L1 set)
+  //   start to evict each other and the packed path catches up;
+  // - TN, m ≤ MR: B is streamed once, a win at any size; up to 16 rows (2–3 blocks,
+  //   each reading B again) only while B's k rows stay cached (k ≤ KC);
+  // - NT, n ≤ 12 and k ≥ 8n: the packed path pads n to NR columns; the dot products
+  //   need enough k to amortize their lane sums.
+  // The scalar build keeps to the packed path: the compiler vectorizes its 4×4 tile
+  // but not the direct kernels (measured up to 3× slower; only m = 1 or n = 1 won).
+  constexpr bool kDirect = Ops::VL > 1;
+  if (kDirect && !trans_b && (trans_a ? m <= MR || (m <= 16 && k <= KC) : k <= 12)) {
+    gemm_rank(m, n, k, alpha, a, rsa, csa, b, beta, c);
+  } else if (kDirect && !trans_a && trans_b && n <= 12 && k >= 8 * n) {
+    gemm_dot(m, n, k, alpha, a, b, beta, c);
+  } else {
+    gemm_packed(trans_b, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c);
   }
 }
