@@ -14,12 +14,18 @@
  *   its per-task gradients for per-task; best thread count, with the coretype that did best on
  *   the reference workload) come from one python process for the whole curve; when that process
  *   fails, one {"bench":"torch-step-curve", coretype, error} line and the curve without them.
- * - {"bench":"step-ratios", ...}: the figures the throughput targets are stated in
+ * - {"bench":"step-paired", round, ...}: steps/s of sum fused on 2 and 1 workers, sum per-task on 2
+ *   workers and (with PyTorch) PyTorch's summed and per-task steps, in short windows that
+ *   alternate for several rounds (a persistent `bench_step.py --serve` process), so each
+ *   round's ratios compare figures taken moments apart on this shared machine
+ * - {"bench":"step-ratios", method, ...}: the figures the throughput targets are stated in,
+ *   the medians of the paired rounds' ratios
  *
  *   node dist/scripts/bench-step.js [--quick] [--no-torch] [--no-curve]
  * (--quick: shorter timings; memory over a long run: scripts/memory.ts)
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { Trainer } from '../src/trainer/trainer.js';
 import type { TrainerConfig } from '../src/trainer/config.js';
 import { type WorkloadShape, referenceConfig, stepFlops, workloadConfig } from './reference-workload.js';
@@ -35,6 +41,9 @@ const CURVE: Required<WorkloadShape>[] = [
   ...[256, 1024, 2048].map((hidden) => ({ tasks: 3, hidden })),
 ];
 const PLANS = ['fused', 'per-task'] as const;
+/** Alternating rounds and seconds per window for the ratios (see paired()). */
+const PAIRED_ROUNDS = quick ? 2 : 5;
+const PAIRED_SECONDS = quick ? 0.3 : 1;
 
 function emit(obj: Record<string, unknown>): void {
   console.log(JSON.stringify(obj));
@@ -110,16 +119,24 @@ function runTorch(coretype: string | undefined, scriptArgs: string[]): TorchResu
 }
 
 /** PyTorch on the reference workload with each coretype: the best figures, and the coretype of the best summed-loss figure. */
-function torchFigures(): { sum: number; perTask: number; coretype: string | undefined } | undefined {
+interface TorchFigures {
+  sum: number;
+  perTask: number;
+  coretype: string | undefined;
+  /** the thread counts that gave those figures */
+  sumThreads: number;
+  perTaskThreads: number;
+}
+
+function torchFigures(): TorchFigures | undefined {
   if (args.has('--no-torch')) return undefined;
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     emit({ bench: 'torch-step', skipped: 'no PyTorch under /usr/bin/python3 (apt-get install python3-torch)' });
     return undefined;
   }
-  let sum = 0;
-  let perTask = 0;
-  let bestCoretype: string | undefined;
+  let best: TorchFigures | undefined;
+  const bestThreads = (r: Record<string, unknown>, kind: string) => (Number(r[`${kind}_threads2`]) > Number(r[`${kind}_threads1`]) ? 2 : 1);
   for (const coretype of [process.env.OPENBLAS_CORETYPE, 'SkylakeX']) {
     const results = runTorch(coretype, [quick ? '1' : '2']);
     if ('error' in results) {
@@ -129,11 +146,11 @@ function torchFigures(): { sum: number; perTask: number; coretype: string | unde
     // the reference lines keep their fields: the shape is implied
     const { tasks: _tasks, hidden: _hidden, ...r } = results[0];
     emit({ bench: 'torch-step', coretype: coretype ?? 'default', ...r });
-    if (r.sum > sum) bestCoretype = coretype;
-    sum = Math.max(sum, r.sum);
-    perTask = Math.max(perTask, r.per_task);
+    if (!best || r.sum > best.sum) {
+      best = { sum: r.sum, perTask: r.per_task, coretype, sumThreads: bestThreads(r, 'sum'), perTaskThreads: bestThreads(r, 'per_task') };
+    }
   }
-  return sum > 0 ? { sum, perTask, coretype: bestCoretype } : undefined;
+  return best;
 }
 
 /** PyTorch over the whole curve in one python process, by "tasks x hidden"; empty when that process fails. */
@@ -144,6 +161,69 @@ function torchCurve(coretype: string | undefined): Map<string, TorchResult> {
     return new Map();
   }
   return new Map(results.map((r) => [`${r.tasks}x${r.hidden}`, r]));
+}
+
+/** A persistent bench_step.py --serve process: PyTorch's steps/s over a window, on request. */
+function torchServer(coretype: string | undefined) {
+  const env = { ...process.env };
+  if (coretype) env.OPENBLAS_CORETYPE = coretype;
+  const child = spawn('/usr/bin/python3', ['scripts/torch-reference/bench_step.py', '--serve'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    async rate(kind: 'sum' | 'per_task', threads: number, seconds: number): Promise<number> {
+      child.stdin.write(`${kind} ${threads} ${seconds}\n`);
+      const { value, done } = await lines.next();
+      if (done) throw new Error('bench_step.py --serve ended early');
+      return (JSON.parse(value as string) as { steps_per_second: number }).steps_per_second;
+    },
+    close: () => child.stdin.end(),
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * The target ratios, robust to a shared machine whose speed drifts by tens of
+ * percent within a minute: short windows of each configuration, ours and
+ * PyTorch's, alternate for several rounds; each round gives its own ratios and
+ * the medians are reported.
+ */
+async function paired(torch: { coretype: string | undefined; sumThreads: number; perTaskThreads: number } | undefined) {
+  const configs = {
+    fused2: referenceConfig({ workers: 2, strategy: 'sum' }),
+    fused1: referenceConfig({ workers: 1, strategy: 'sum' }),
+    perTask2: referenceConfig({ workers: 2, strategy: 'sum', plan: 'per-task' }),
+  };
+  const trainers = await Promise.all(Object.values(configs).map((c) => Trainer.create(c)));
+  const server = torch ? torchServer(torch.coretype) : undefined;
+  const ratios = { fusedTwoVsOneWorker: [] as number[], fusedVsTorchSum: [] as number[], perTaskVsTorchPerTask: [] as number[] };
+  try {
+    for (let r = 0; r < PAIRED_ROUNDS; r++) {
+      const rates: number[] = [];
+      for (const trainer of trainers) rates.push(await timedRate(trainer, PAIRED_SECONDS));
+      const torchSum = server && (await server.rate('sum', torch!.sumThreads, PAIRED_SECONDS));
+      const torchPerTask = server && (await server.rate('per_task', torch!.perTaskThreads, PAIRED_SECONDS));
+      const [f2, f1, p2] = rates;
+      ratios.fusedTwoVsOneWorker.push(f2 / f1);
+      if (torchSum && torchPerTask) {
+        ratios.fusedVsTorchSum.push(f2 / torchSum);
+        ratios.perTaskVsTorchPerTask.push(p2 / torchPerTask);
+      }
+      emit({
+        bench: 'step-paired', round: r + 1, seconds: PAIRED_SECONDS,
+        fusedTwoWorkers: round(f2, 1), fusedOneWorker: round(f1, 1), perTaskTwoWorkers: round(p2, 1),
+        ...(torchSum && torchPerTask ? { torchSum: round(torchSum, 1), torchPerTask: round(torchPerTask, 1) } : {}),
+      });
+    }
+  } finally {
+    server?.close();
+    await Promise.all(trainers.map((t) => t.close()));
+  }
+  return {
+    fusedTwoVsOneWorker: round(median(ratios.fusedTwoVsOneWorker)),
+    fusedVsTorchSum: ratios.fusedVsTorchSum.length ? round(median(ratios.fusedVsTorchSum)) : null,
+    perTaskVsTorchPerTask: ratios.perTaskVsTorchPerTask.length ? round(median(ratios.perTaskVsTorchPerTask)) : null,
+  };
 }
 
 async function curve(torch: Map<string, TorchResult>): Promise<void> {
@@ -164,16 +244,12 @@ async function curve(torch: Map<string, TorchResult>): Promise<void> {
   }
 }
 
-const fused2 = await measure('sum fused, 2 workers', { workers: 2, strategy: 'sum' });
-const fused1 = await measure('sum fused, 1 worker', { workers: 1, strategy: 'sum' });
-const perTask2 = await measure('sum per-task, 2 workers', { workers: 2, strategy: 'sum', plan: 'per-task' });
+await measure('sum fused, 2 workers', { workers: 2, strategy: 'sum' });
+await measure('sum fused, 1 worker', { workers: 1, strategy: 'sum' });
+await measure('sum per-task, 2 workers', { workers: 2, strategy: 'sum', plan: 'per-task' });
 await measure('sequential fresh, 2 workers', { workers: 2, strategy: 'sequential', sequentialMode: 'fresh' });
 await measure('sequential stale, 2 workers', { workers: 2, strategy: 'sequential', sequentialMode: 'stale' });
 const torch = torchFigures();
+const ratios = await paired(torch);
 if (!args.has('--no-curve')) await curve(torch ? torchCurve(torch.coretype) : new Map());
-emit({
-  bench: 'step-ratios',
-  fusedTwoVsOneWorker: round(fused2 / fused1),
-  fusedVsTorchSum: torch ? round(fused2 / torch.sum) : null,
-  perTaskVsTorchPerTask: torch ? round(perTask2 / torch.perTask) : null,
-});
+emit({ bench: 'step-ratios', method: `median over ${PAIRED_ROUNDS} alternating rounds (step-paired lines)`, ...ratios });

@@ -10,6 +10,7 @@ BCE-with-logits and MSE (digit, flag, level, digit2, ...) on a trunk
 """
 import argparse
 import json
+import sys
 import time
 
 import torch
@@ -106,11 +107,26 @@ def measure(tasks, hidden, per_task, seconds):
     return n / (time.perf_counter() - start)
 
 
+def serve():
+    """Answers requests on stdin, one per line: `sum|per_task THREADS SECONDS` on the
+    reference workload, one JSON line each ({"steps_per_second": ...}); lets a caller
+    alternate PyTorch's windows with its own, so both see the same machine."""
+    for line in sys.stdin:
+        kind, threads, seconds = line.split()
+        torch.set_num_threads(int(threads))
+        rate = measure(3, 512, kind == 'per_task', float(seconds))
+        print(json.dumps({'kind': kind, 'threads': int(threads), 'steps_per_second': rate}), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('seconds', nargs='?', type=float, default=2.0, help='timed seconds per measure (default 2)')
     parser.add_argument('--shape', type=shape, action='append', help='TASKSxHIDDEN, repeatable (default 3x512)')
+    parser.add_argument('--serve', action='store_true', help='answer timing requests from stdin (see serve())')
     args = parser.parse_args()
+    if args.serve:
+        serve()
+        return
     for tasks, hidden in args.shape or [(3, 512)]:
         out = {'torch': torch.__version__, 'tasks': tasks, 'hidden': hidden}
         for threads in (1, 2):
