@@ -73,11 +73,13 @@ describe.skipIf(!loaded)('native addon in worker threads', () => {
   it.each([2, 4])('%i threads running gemm concurrently on shared buffers match the main thread', async (threads) => {
     const isa = nativeIsas()[0]; // the best instruction set of this CPU
     const rng = new Rng(threads);
-    // Every thread gets a mix of layouts and sizes: small (direct B), mid, and one
-    // that spans several k and m blocks, so packing buffers of different sizes live at once.
+    // Every thread gets a mix of layouts and sizes: small (direct B), mid, one that spans
+    // several k and m blocks, so packing buffers of different sizes live at once, and the
+    // skinny head shapes that take the unpacked direct paths.
     const shapes: [boolean, boolean, number, number, number][] = [
       [false, false, 64, 128, 128], [false, true, 200, 96, 300], [true, false, 33, 257, 70],
       [true, true, 17, 40, 600], [false, false, 300, 520, 260],
+      [false, true, 128, 10, 512], [false, false, 128, 512, 10], [true, false, 10, 512, 128],
     ];
     const jobsByThread: Job[][] = [];
     let aLen = 0, bLen = 0, cLen = 0;
