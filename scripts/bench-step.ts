@@ -11,9 +11,8 @@
  *   the per-task plan, each timed for about a second after a short warm-up. mflopPerStep counts
  *   the matrix products the plan runs (stepFlops: the per-task plan runs the trunk backward once
  *   per task), gflops is that times steps/s. The torch fields (PyTorch's summed loss for fused,
- *   its per-task gradients for per-task; best thread count, with the coretype that did best on
- *   the reference workload) come from one python process for the whole curve; when that process
- *   fails, one {"bench":"torch-step-curve", coretype, error} line and the curve without them.
+ *   its per-task gradients for per-task; best thread count and coretype on the reference
+ *   workload) are timed right after ours for the same point, by the persistent PyTorch process.
  * - {"bench":"step-paired", round, ...}: steps/s of sum fused on 2 and 1 workers, sum per-task on 2
  *   workers and (with PyTorch) PyTorch's summed and per-task steps, in short windows that
  *   alternate for several rounds (a persistent `bench_step.py --serve` process), so each
@@ -41,6 +40,7 @@ const CURVE: Required<WorkloadShape>[] = [
   ...[256, 1024, 2048].map((hidden) => ({ tasks: 3, hidden })),
 ];
 const PLANS = ['fused', 'per-task'] as const;
+const REFERENCE_SHAPE: Required<WorkloadShape> = { tasks: 3, hidden: 512 };
 /** Alternating rounds and seconds per window for the ratios (see paired()). */
 const PAIRED_ROUNDS = quick ? 2 : 5;
 const PAIRED_SECONDS = quick ? 0.3 : 1;
@@ -153,16 +153,6 @@ function torchFigures(): TorchFigures | undefined {
   return best;
 }
 
-/** PyTorch over the whole curve in one python process, by "tasks x hidden"; empty when that process fails. */
-function torchCurve(coretype: string | undefined): Map<string, TorchResult> {
-  const results = runTorch(coretype, [String(CURVE_SECONDS), ...CURVE.map((s) => `--shape=${s.tasks}x${s.hidden}`)]);
-  if ('error' in results) {
-    emit({ bench: 'torch-step-curve', coretype: coretype ?? 'default', error: results.error });
-    return new Map();
-  }
-  return new Map(results.map((r) => [`${r.tasks}x${r.hidden}`, r]));
-}
-
 /** A persistent bench_step.py --serve process: PyTorch's steps/s over a window, on request. */
 function torchServer(coretype: string | undefined) {
   const env = { ...process.env };
@@ -170,8 +160,8 @@ function torchServer(coretype: string | undefined) {
   const child = spawn('/usr/bin/python3', ['scripts/torch-reference/bench_step.py', '--serve'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
-    async rate(kind: 'sum' | 'per_task', threads: number, seconds: number): Promise<number> {
-      child.stdin.write(`${kind} ${threads} ${seconds}\n`);
+    async rate(kind: 'sum' | 'per_task', threads: number, seconds: number, shape: Required<WorkloadShape> = REFERENCE_SHAPE): Promise<number> {
+      child.stdin.write(`${kind} ${threads} ${seconds} ${shape.tasks}x${shape.hidden}\n`);
       const { value, done } = await lines.next();
       if (done) throw new Error('bench_step.py --serve ended early');
       return (JSON.parse(value as string) as { steps_per_second: number }).steps_per_second;
@@ -179,6 +169,8 @@ function torchServer(coretype: string | undefined) {
     close: () => child.stdin.end(),
   };
 }
+
+type TorchServer = ReturnType<typeof torchServer>;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -188,14 +180,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  * PyTorch's, alternate for several rounds; each round gives its own ratios and
  * the medians are reported.
  */
-async function paired(torch: { coretype: string | undefined; sumThreads: number; perTaskThreads: number } | undefined) {
+async function paired(server: TorchServer | undefined, torch: TorchFigures | undefined) {
   const configs = {
     fused2: referenceConfig({ workers: 2, strategy: 'sum' }),
     fused1: referenceConfig({ workers: 1, strategy: 'sum' }),
     perTask2: referenceConfig({ workers: 2, strategy: 'sum', plan: 'per-task' }),
   };
   const trainers = await Promise.all(Object.values(configs).map((c) => Trainer.create(c)));
-  const server = torch ? torchServer(torch.coretype) : undefined;
+  for (const trainer of trainers) await timedRate(trainer, 0.3); // untimed: threads and JIT settle
   const ratios = { fusedTwoVsOneWorker: [] as number[], fusedVsTorchSum: [] as number[], perTaskVsTorchPerTask: [] as number[] };
   try {
     for (let r = 0; r < PAIRED_ROUNDS; r++) {
@@ -216,7 +208,6 @@ async function paired(torch: { coretype: string | undefined; sumThreads: number;
       });
     }
   } finally {
-    server?.close();
     await Promise.all(trainers.map((t) => t.close()));
   }
   return {
@@ -226,15 +217,17 @@ async function paired(torch: { coretype: string | undefined; sumThreads: number;
   };
 }
 
-async function curve(torch: Map<string, TorchResult>): Promise<void> {
+/** The cost curve; with PyTorch, each point's PyTorch window right after ours. */
+async function curve(server: TorchServer | undefined, torch: TorchFigures | undefined): Promise<void> {
   for (const shape of CURVE) {
     for (const plan of PLANS) {
       const config = workloadConfig(shape, { workers: CURVE_WORKERS, strategy: 'sum', plan });
       const { rate, kernels } = await withTrainer(config, async (trainer) =>
         ({ rate: await timedRate(trainer, CURVE_SECONDS), kernels: kernelsName(trainer) }));
+      const torchRate = server && torch && (plan === 'fused'
+        ? await server.rate('sum', torch.sumThreads, CURVE_SECONDS, shape)
+        : await server.rate('per_task', torch.perTaskThreads, CURVE_SECONDS, shape));
       const flops = stepFlops(shape, plan);
-      const torchResult = torch.get(`${shape.tasks}x${shape.hidden}`);
-      const torchRate = torchResult && (plan === 'fused' ? torchResult.sum : torchResult.per_task);
       emit({
         bench: 'step-curve', ...shape, plan, workers: CURVE_WORKERS, kernels,
         stepsPerSecond: round(rate, 1), mflopPerStep: round(flops / 1e6, 1), gflops: round((flops * rate) / 1e9, 1),
@@ -250,6 +243,11 @@ await measure('sum per-task, 2 workers', { workers: 2, strategy: 'sum', plan: 'p
 await measure('sequential fresh, 2 workers', { workers: 2, strategy: 'sequential', sequentialMode: 'fresh' });
 await measure('sequential stale, 2 workers', { workers: 2, strategy: 'sequential', sequentialMode: 'stale' });
 const torch = torchFigures();
-const ratios = await paired(torch);
-if (!args.has('--no-curve')) await curve(torch ? torchCurve(torch.coretype) : new Map());
-emit({ bench: 'step-ratios', method: `median over ${PAIRED_ROUNDS} alternating rounds (step-paired lines)`, ...ratios });
+const server = torch ? torchServer(torch.coretype) : undefined;
+try {
+  const ratios = await paired(server, torch);
+  if (!args.has('--no-curve')) await curve(server, torch);
+  emit({ bench: 'step-ratios', method: `median over ${PAIRED_ROUNDS} alternating rounds (step-paired lines)`, ...ratios });
+} finally {
+  server?.close();
+}

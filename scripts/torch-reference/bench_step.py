@@ -108,14 +108,16 @@ def measure(tasks, hidden, per_task, seconds):
 
 
 def serve():
-    """Answers requests on stdin, one per line: `sum|per_task THREADS SECONDS` on the
-    reference workload, one JSON line each ({"steps_per_second": ...}); lets a caller
-    alternate PyTorch's windows with its own, so both see the same machine."""
+    """Answers requests on stdin, one per line: `sum|per_task THREADS SECONDS TASKSxHIDDEN`,
+    one JSON line each ({"steps_per_second": ...}); lets a caller alternate PyTorch's
+    windows with its own, so both see the same machine."""
     for line in sys.stdin:
-        kind, threads, seconds = line.split()
+        kind, threads, seconds, dims = line.split()
+        tasks, hidden = shape(dims)
         torch.set_num_threads(int(threads))
-        rate = measure(3, 512, kind == 'per_task', float(seconds))
-        print(json.dumps({'kind': kind, 'threads': int(threads), 'steps_per_second': rate}), flush=True)
+        rate = measure(tasks, hidden, kind == 'per_task', float(seconds))
+        print(json.dumps({'kind': kind, 'threads': int(threads), 'tasks': tasks, 'hidden': hidden,
+                          'steps_per_second': rate}), flush=True)
 
 
 def main():
