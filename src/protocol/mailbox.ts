@@ -58,8 +58,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export class Mailbox {
-  /** the control words; the coordinator waits on them with Atomics.waitAsync */
-  readonly words: Int32Array;
+  /** the control words (W_* above) */
+  private readonly words: Int32Array;
   private readonly jobBytes: Uint8Array;
   private readonly messages: Uint8Array;
   readonly maxJobs: number;
