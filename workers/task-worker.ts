@@ -14,7 +14,7 @@ import { attachDataset } from '../src/data/dataset.js';
 import { faultFor, parseFaults } from '../src/protocol/faults.js';
 import { FrameArena } from '../src/protocol/arena.js';
 import { PROTOCOL_VERSION } from '../src/protocol/codec.js';
-import { flattenSegments, HEADER_BLOCK, writeFrameHeader } from '../src/protocol/frame.js';
+import { HEADER_BLOCK, writeFrameHeader } from '../src/protocol/frame.js';
 import { Mailbox } from '../src/protocol/mailbox.js';
 import type { GradientJob, ServeJob, WorkerSetup } from '../src/protocol/messages.js';
 
@@ -48,12 +48,12 @@ class WorkerState {
     let entry = this.gradientViews.get(key);
     if (!entry) {
       const layout = this.params.layout;
-      const whole = [{ offset: 0, length: layout.total }];
       const count = job.separate ? job.tasks.length : 1;
       const payload = this.arena.payload(job.slot, count * layout.total);
       const views = Array.from({ length: count }, (_, i) =>
         viewTensors(this.setup.spec, layout, payload.subarray(i * layout.total, (i + 1) * layout.total)));
-      entry = { tensors: job.separate ? views : views[0], layout: Array.from({ length: count }, () => flattenSegments(whole)).flat(), floats: count * layout.total };
+      // the header's layout: `count` whole vectors, each the segment [0, total)
+      entry = { tensors: job.separate ? views : views[0], layout: views.flatMap(() => [0, layout.total]), floats: count * layout.total };
       this.gradientViews.set(key, entry);
     }
     return entry;
@@ -129,9 +129,9 @@ export default function serve(task: ServeJob): number {
     }
     jobs.forEach((job, j) => {
       try {
-        mailbox.report(task.token, j, { ok: true, bytes: runJob(worker, job) });
+        mailbox.report(task.token, seen, j, { ok: true, bytes: runJob(worker, job) });
       } catch (e) {
-        mailbox.report(task.token, j, { ok: false, message: (e as Error).message });
+        mailbox.report(task.token, seen, j, { ok: false, message: (e as Error).message });
       }
     });
   }

@@ -11,21 +11,22 @@ import type { GradientJob } from './messages.js';
  * list.
  *
  * Only one side writes each field at a time: the coordinator writes the jobs and
- * resets the progress while the server waits for the next round; the server
- * writes outcomes and progress until the round's last job is reported.
+ * resets the outcomes while the server waits for the next round; the server
+ * writes outcomes until the round's last job is reported. Every outcome carries
+ * the generation of the round it answers, so a report that arrives late (from
+ * a round already given up on, or from a thread being replaced) can never be
+ * taken for an answer to the current round. The progress word only wakes the
+ * coordinator.
  */
 const W_GEN = 0; // rounds posted (coordinator)
 const W_STOP = 1; // 1: the server returns (coordinator)
 const W_READY = 2; // 1: the server has initialised (server)
 const W_JOBS = 3; // jobs in the current round (coordinator)
-const W_PROGRESS = 4; // jobs of the current round reported (server)
+const W_PROGRESS = 4; // bumped by the server after each report, to wake the coordinator
 const W_JOB_BYTES = 5; // length of the encoded job list (coordinator)
 const W_OWNER = 6; // token of the server allowed to serve this mailbox (coordinator)
-const W_OUTCOMES = 8; // per job: status, then frame bytes or message length
+const W_OUTCOMES = 8; // per job: status (±generation), then frame bytes or message length
 const HEADER_WORDS = W_OUTCOMES;
-
-const STATUS_OK = 1;
-const STATUS_FAILED = 2;
 
 /** Bytes for one job's encoded description and for one error message. */
 const JOB_BYTES = 256;
@@ -43,15 +44,17 @@ export interface MailboxHandle {
   maxTasks: number;
 }
 
-function mailboxBytes(maxJobs: number, maxTasks: number): number {
+/** Sizes of one mailbox's regions: control words, encoded jobs, error messages; `size` is all three, 64-byte aligned. */
+function mailboxLayout(maxJobs: number, maxTasks: number) {
   const words = HEADER_WORDS + 2 * maxJobs;
-  const bytes = words * 4 + maxJobs * (JOB_BYTES + 18 * maxTasks) + maxJobs * MESSAGE_BYTES;
-  return Math.ceil(bytes / 64) * 64;
+  const jobBytes = maxJobs * (JOB_BYTES + 18 * maxTasks);
+  const messageBytes = maxJobs * MESSAGE_BYTES;
+  return { words, jobBytes, messageBytes, size: Math.ceil((words * 4 + jobBytes + messageBytes) / 64) * 64 };
 }
 
 /** One buffer holding `servers` mailboxes. */
 export function createMailboxBuffer(servers: number, maxJobs: number, maxTasks: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(servers * mailboxBytes(maxJobs, maxTasks));
+  return new SharedArrayBuffer(servers * mailboxLayout(maxJobs, maxTasks).size);
 }
 
 const encoder = new TextEncoder();
@@ -66,15 +69,13 @@ export class Mailbox {
 
   constructor(readonly handle: MailboxHandle) {
     const { buffer, index, maxJobs, maxTasks } = handle;
-    const size = mailboxBytes(maxJobs, maxTasks);
+    const { words, jobBytes, messageBytes, size } = mailboxLayout(maxJobs, maxTasks);
     const base = index * size;
     if (base + size > buffer.byteLength) throw new RangeError(`mailbox ${index} lies outside its buffer`);
     this.maxJobs = maxJobs;
-    const wordBytes = (HEADER_WORDS + 2 * maxJobs) * 4;
-    this.words = new Int32Array(buffer, base, HEADER_WORDS + 2 * maxJobs);
-    const jobRegion = maxJobs * (JOB_BYTES + 18 * maxTasks);
-    this.jobBytes = new Uint8Array(buffer, base + wordBytes, jobRegion);
-    this.messages = new Uint8Array(buffer, base + wordBytes + jobRegion, maxJobs * MESSAGE_BYTES);
+    this.words = new Int32Array(buffer, base, words);
+    this.jobBytes = new Uint8Array(buffer, base + words * 4, jobBytes);
+    this.messages = new Uint8Array(buffer, base + words * 4 + jobBytes, messageBytes);
   }
 
   // --- coordinator side
@@ -101,7 +102,7 @@ export class Mailbox {
     Atomics.store(this.words, W_OWNER, token);
   }
 
-  /** Resolves when the server reports past `progress` or wakeCoordinator() is called. */
+  /** Resolves when the progress word moves past `progress` or wakeCoordinator() is called. */
   async waitForProgress(progress: number): Promise<void> {
     const wait = Atomics.waitAsync(this.words, W_PROGRESS, progress);
     if (wait.async) await wait.value;
@@ -119,8 +120,8 @@ export class Mailbox {
     Atomics.notify(this.words, W_READY);
   }
 
-  /** Posts a round of jobs and wakes the server; only while it waits for one. */
-  post(jobs: readonly GradientJob[]): void {
+  /** Posts a round of jobs and wakes the server (only while it waits for one); returns the round's generation. */
+  post(jobs: readonly GradientJob[]): number {
     if (jobs.length > this.maxJobs) throw new RangeError(`${jobs.length} jobs exceed the mailbox's ${this.maxJobs}`);
     const encoded = packr.pack(jobs);
     if (encoded.length > this.jobBytes.length) {
@@ -129,22 +130,22 @@ export class Mailbox {
     this.jobBytes.set(encoded);
     Atomics.store(this.words, W_JOB_BYTES, encoded.length);
     Atomics.store(this.words, W_JOBS, jobs.length);
-    Atomics.store(this.words, W_PROGRESS, 0);
     for (let j = 0; j < jobs.length; j++) Atomics.store(this.words, W_OUTCOMES + 2 * j, 0);
-    Atomics.add(this.words, W_GEN, 1);
+    const generation = Atomics.add(this.words, W_GEN, 1) + 1;
     Atomics.notify(this.words, W_GEN);
+    return generation;
   }
 
-  /** What the server reported for job j of the current round (j < progress). */
-  outcome(j: number): JobOutcome {
+  /** What the server reported for job j of round `generation`; undefined while it has not. */
+  outcome(generation: number, j: number): JobOutcome | undefined {
     const status = Atomics.load(this.words, W_OUTCOMES + 2 * j);
     const value = Atomics.load(this.words, W_OUTCOMES + 2 * j + 1);
-    if (status === STATUS_OK) return { ok: true, bytes: value };
-    if (status === STATUS_FAILED) {
+    if (status === generation) return { ok: true, bytes: value };
+    if (status === -generation) {
       const at = j * MESSAGE_BYTES;
       return { ok: false, message: decoder.decode(this.messages.slice(at, at + value)) };
     }
-    return { ok: false, message: `job ${j} has no outcome (status ${status})` };
+    return undefined;
   }
 
   /** Tells the server to return; it wakes even while it waits for a round. */
@@ -186,17 +187,21 @@ export class Mailbox {
     return jobs;
   }
 
-  /** Reports job j's frame length (ok) or error message, then wakes the coordinator. */
-  report(token: number, j: number, outcome: JobOutcome): void {
-    if (!this.owns(token)) return;
+  /**
+   * Reports job j of round `generation`: its frame length (ok) or error message,
+   * then wakes the coordinator. Dropped when this server no longer owns the
+   * mailbox or the round is no longer the current one.
+   */
+  report(token: number, generation: number, j: number, outcome: JobOutcome): void {
+    if (!this.owns(token) || Atomics.load(this.words, W_GEN) !== generation) return;
     if (outcome.ok) {
       Atomics.store(this.words, W_OUTCOMES + 2 * j + 1, outcome.bytes);
-      Atomics.store(this.words, W_OUTCOMES + 2 * j, STATUS_OK);
+      Atomics.store(this.words, W_OUTCOMES + 2 * j, generation);
     } else {
       const region = this.messages.subarray(j * MESSAGE_BYTES, (j + 1) * MESSAGE_BYTES);
       const { written } = encoder.encodeInto(outcome.message, region);
       Atomics.store(this.words, W_OUTCOMES + 2 * j + 1, written);
-      Atomics.store(this.words, W_OUTCOMES + 2 * j, STATUS_FAILED);
+      Atomics.store(this.words, W_OUTCOMES + 2 * j, -generation);
     }
     Atomics.add(this.words, W_PROGRESS, 1);
     Atomics.notify(this.words, W_PROGRESS);

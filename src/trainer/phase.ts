@@ -53,7 +53,8 @@ export class GradientPhase {
     this.slots = gradientJobs(0, 0, tasks, tasks.map(() => 0), batch, shards, firstSlot, separate).map((job) => {
       const src: Float32Array[] = [];
       const dst: Float32Array[] = [];
-      wholeVectors(job.slot).forEach((vector, i) => {
+      // the first shard's frame is the destination: nothing to add
+      if (job.slot !== firstSlot) wholeVectors(job.slot).forEach((vector, i) => {
         for (const seg of written[i]) {
           src.push(vector.subarray(seg.offset, seg.offset + seg.length));
           dst.push(this.gradients[i].subarray(seg.offset, seg.offset + seg.length));
@@ -95,7 +96,7 @@ export class GradientPhase {
       out.computeMs += compute;
       out.jobs++;
       out.minOverheadMs = Math.min(out.minOverheadMs, Math.max(0, finishedAt[slot.job.slot] - started - compute));
-      if (s > 0) for (let i = 0; i < slot.src.length; i++) this.kernels.axpy(slot.src[i].length, 1, slot.src[i], slot.dst[i]);
+      for (let i = 0; i < slot.src.length; i++) this.kernels.axpy(slot.src[i].length, 1, slot.src[i], slot.dst[i]);
       header.tasks.forEach((t, j) => totals.add(t, header.losses[3 * j], header.losses[3 * j + 1], header.losses[3 * j + 2]));
     }
   }

@@ -17,6 +17,9 @@ export interface FaultPolicy {
 
 export const DEFAULT_FAULT_POLICY: FaultPolicy = { retries: 2, jobTimeoutMs: 120_000 };
 
+/** How often waits on the mailboxes are woken regardless of notifications (see the constructor). */
+const POLL_MS = 50;
+
 /** Workers always start from the compiled JavaScript, whether the caller runs from dist/ or from sources. */
 export function workerFile(): string {
   const file = join(packageRoot(import.meta.url), 'dist', 'workers', 'task-worker.js');
@@ -61,6 +64,7 @@ export class WorkerPool {
   private closed = false;
   /** hands out a new token to every server started (see Mailbox.handOver) */
   private tokens = 0;
+  private readonly tick: NodeJS.Timeout;
   /** per arena slot: when the coordinator saw that slot's job finish (performance.now()) */
   readonly finishedAt: Float64Array;
 
@@ -83,6 +87,12 @@ export class WorkerPool {
       this.poolError = e;
     });
     for (let i = 0; i < size; i++) this.servers.push(this.startServer(i, 0));
+    // A backstop, not the signal: wakes every wait now and then, so a lost notification costs at
+    // most one tick and a hung job is noticed within a tick of its timeout. Never keeps the process up.
+    this.tick = setInterval(() => {
+      for (const server of this.servers) server.mailbox.wakeCoordinator();
+    }, POLL_MS);
+    this.tick.unref();
   }
 
   private startServer(index: number, seen: number): Server {
@@ -170,45 +180,38 @@ export class WorkerPool {
   private async serveShare(i: number, share: GradientJob[], failures: Failure[]): Promise<void> {
     const server = this.servers[i];
     const { mailbox } = server;
-    // one timer per share, restarted whenever a job reports: a job gets jobTimeoutMs
-    // (a timeout on every wait would leave a pending native timer behind each step)
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      mailbox.wakeCoordinator();
-    }, this.faults.jobTimeoutMs);
-    mailbox.post(share);
+    const generation = mailbox.post(share);
     let seen = 0;
-    try {
-      for (;;) {
-        const progress = mailbox.progress;
-        if (progress > seen) timer.refresh();
-        const now = performance.now();
-        for (; seen < progress; seen++) {
-          const outcome = mailbox.outcome(seen);
-          if (outcome.ok) this.finishedAt[share[seen].slot] = now;
-          else failures.push({ job: share[seen], cause: outcome.message, ran: true });
-        }
-        if (seen === share.length) return;
-        if (timedOut || server.endReason !== undefined) {
-          // the running job hung or its thread ended: it failed; the rest of the share never ran
-          const cause = timedOut ? `no answer within ${this.faults.jobTimeoutMs} ms (worker ended)` : server.endReason!;
-          if (this.closed) return;
-          await this.restart(i, timedOut);
-          failures.push({ job: share[seen], cause, ran: true });
-          for (let j = seen + 1; j < share.length; j++) failures.push({ job: share[j], cause, ran: false });
-          return;
-        }
-        await mailbox.waitForProgress(progress);
+    let lastReport = performance.now();
+    for (;;) {
+      // read the wake word before the outcomes: a report landing in between then ends the wait at once
+      const progress = mailbox.progress;
+      const now = performance.now();
+      // the server runs its share in order, so outcomes arrive in order
+      for (let outcome = mailbox.outcome(generation, seen); outcome; outcome = mailbox.outcome(generation, ++seen)) {
+        lastReport = now;
+        if (outcome.ok) this.finishedAt[share[seen].slot] = now;
+        else failures.push({ job: share[seen], cause: outcome.message, ran: true });
+        if (seen + 1 === share.length) return;
       }
-    } finally {
-      clearTimeout(timer);
+      const timedOut = now - lastReport > this.faults.jobTimeoutMs;
+      if (timedOut || server.endReason !== undefined) {
+        // the running job hung or its thread ended: it failed; the rest of the share never ran
+        const cause = timedOut ? `no answer within ${this.faults.jobTimeoutMs} ms (worker ended)` : server.endReason!;
+        if (this.closed) return;
+        await this.restart(i, timedOut);
+        failures.push({ job: share[seen], cause, ran: true });
+        for (let j = seen + 1; j < share.length; j++) failures.push({ job: share[j], cause, ran: false });
+        return;
+      }
+      await mailbox.waitForProgress(progress);
     }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.tick);
     for (const server of this.servers) server.mailbox.stop();
     await this.piscina.destroy();
   }

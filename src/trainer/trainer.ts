@@ -172,9 +172,11 @@ export class Trainer {
       : config.strategy === 'sequential' && config.sequentialMode === 'fresh'
         ? all.map((t) => phase([t], false, t * shards))
         : [phase(all, true, 0)];
-    // task t's gradient is reduced in place in its phase's first frame; the fused plan has none
-    const taskGradients = plan === 'fused' ? all.map(() => new Float32Array(layout.total)) : this.phases.flatMap((p) => p.gradients);
-    this.grads = [...taskGradients, new Float32Array(layout.total)];
+    // Task t's gradient is reduced in place in its phase's first frame. The fused plan has no
+    // task gradients (empty views) and its summed gradient is the update itself.
+    this.grads = plan === 'fused'
+      ? [...all.map(() => new Float32Array(0)), this.phases[0].gradients[0]]
+      : [...this.phases.flatMap((p) => p.gradients), new Float32Array(layout.total)];
     this.optimizers = config.strategy !== 'sequential'
       ? [createOptimizer(config.optimizer, segmentsFor(layout, spec.tasks.map((_, t) => t)), this.kernels)]
       : this.taskSegments.map((segments) => createOptimizer(config.optimizer, segments, this.kernels));
@@ -372,9 +374,8 @@ export class Trainer {
         if (applied) this.sumTaskGradients(timing);
         if (applied) this.diagnose(null, null);
       }
-      const grad = this.plan === 'fused' ? this.phases[0].gradients[0] : this.grads[T];
-      applied = applied && this.guard(grad, all, 'global');
-      if (applied) this.apply(0, grad, timing);
+      applied = applied && this.guard(this.grads[T], all, 'global');
+      if (applied) this.apply(0, this.grads[T], timing);
     } else if (sequentialMode === 'stale') {
       await this.runPhases(this.phases, rows, scales, timing);
       applied = all.every((t) => this.guard(this.grads[t], [t], 'task'));

@@ -15,52 +15,57 @@ function pair(maxJobs = 4, maxTasks = 16) {
 }
 
 describe('mailbox', () => {
-  it('carries a round of jobs and each job outcome, in order', () => {
+  it('carries a round of jobs and each job outcome, tagged with the round', () => {
     const { coordinator, server } = pair();
     coordinator.handOver(5);
     const jobs = [job(0, [0, 1, 2]), job(1, Array.from({ length: 16 }, (_, t) => t))];
-    coordinator.post(jobs);
+    const generation = coordinator.post(jobs);
+    expect(generation).toBe(1);
     expect(server.waitForRound(0)).toBe(1); // returns at once: the round is already posted
     expect(server.readJobs()).toEqual(jobs);
-    expect(coordinator.progress).toBe(0);
-    server.report(5, 0, { ok: true, bytes: 4096 + 400 });
-    server.report(5, 1, { ok: false, message: 'task a, step 7, shard 1: boom' });
+    expect(coordinator.outcome(generation, 0)).toBeUndefined();
+    server.report(5, generation, 0, { ok: true, bytes: 4096 + 400 });
+    server.report(5, generation, 1, { ok: false, message: 'task a, step 7, shard 1: boom' });
     expect(coordinator.progress).toBe(2);
-    expect(coordinator.outcome(0)).toEqual({ ok: true, bytes: 4496 });
-    expect(coordinator.outcome(1)).toEqual({ ok: false, message: 'task a, step 7, shard 1: boom' });
+    expect(coordinator.outcome(generation, 0)).toEqual({ ok: true, bytes: 4496 });
+    expect(coordinator.outcome(generation, 1)).toEqual({ ok: false, message: 'task a, step 7, shard 1: boom' });
   });
 
-  it('a new round resets progress and outcomes', () => {
+  it('a new round clears the outcomes, and a late report for an older round is dropped', () => {
     const { coordinator, server } = pair();
     coordinator.handOver(1);
-    coordinator.post([job(0, [0])]);
-    server.report(1, 0, { ok: true, bytes: 1 });
-    coordinator.post([job(0, [0]), job(1, [0])]);
-    expect(coordinator.generation).toBe(2);
-    expect(coordinator.progress).toBe(0);
-    expect(coordinator.outcome(0)).toEqual({ ok: false, message: 'job 0 has no outcome (status 0)' });
+    const first = coordinator.post([job(0, [0])]);
+    server.report(1, first, 0, { ok: true, bytes: 1 });
+    const second = coordinator.post([job(0, [0]), job(1, [0])]);
+    expect(second).toBe(2);
+    expect(coordinator.outcome(second, 0)).toBeUndefined();
+    expect(coordinator.outcome(first, 0)).toBeUndefined(); // cleared, not carried over
+    const progress = coordinator.progress;
+    server.report(1, first, 1, { ok: true, bytes: 7 }); // e.g. a job run twice
+    expect(coordinator.outcome(second, 1)).toBeUndefined();
+    expect(coordinator.progress).toBe(progress);
+    server.report(1, second, 1, { ok: true, bytes: 7 });
+    expect(coordinator.outcome(second, 1)).toEqual({ ok: true, bytes: 7 });
   });
 
   it('long error messages are cut at a character boundary, not mid-character', () => {
     const { coordinator, server } = pair();
     coordinator.handOver(1);
-    coordinator.post([job(0, [0])]);
-    server.report(1, 0, { ok: false, message: 'é'.repeat(2000) });
-    const outcome = coordinator.outcome(0);
-    expect(outcome.ok).toBe(false);
-    if (!outcome.ok) expect(outcome.message).toBe('é'.repeat(512));
+    const generation = coordinator.post([job(0, [0])]);
+    server.report(1, generation, 0, { ok: false, message: 'é'.repeat(2000) });
+    expect(coordinator.outcome(generation, 0)).toEqual({ ok: false, message: 'é'.repeat(512) });
   });
 
   it('a server that no longer owns the mailbox can neither report nor serve', () => {
     const { coordinator, server } = pair();
     coordinator.handOver(1);
-    coordinator.post([job(0, [0])]);
+    const generation = coordinator.post([job(0, [0])]);
     coordinator.handOver(2); // the pool replaced server 1 with server 2
     expect(server.owns(1)).toBe(false);
-    server.report(1, 0, { ok: true, bytes: 1 });
-    expect(coordinator.progress).toBe(0);
-    server.report(2, 0, { ok: true, bytes: 1 });
-    expect(coordinator.progress).toBe(1);
+    server.report(1, generation, 0, { ok: true, bytes: 1 });
+    expect(coordinator.outcome(generation, 0)).toBeUndefined();
+    server.report(2, generation, 0, { ok: true, bytes: 1 });
+    expect(coordinator.outcome(generation, 0)).toEqual({ ok: true, bytes: 1 });
   });
 
   it('stop wakes the server and tells it to return', () => {
