@@ -424,8 +424,8 @@ function sgdStep(n: number, param: Float32Array, grad: Float32Array, buf: Float3
   }
 }
 
-function adamStep(n: number, param: Float32Array, grad: Float32Array, m: Float32Array,
-  v: Float32Array, h: AdamHyper): void {
+/** Also used on float64 arrays (the loss weightings' Adam, via optim/adam.ts): the arithmetic is the array's. */
+export function adamStep<A extends Float32Array | Float64Array>(n: number, param: A, grad: A, m: A, v: A, h: AdamHyper): void {
   const { lr, beta1, beta2, eps, weightDecay: wd, decoupled, step } = h;
   const stepSize = lr / (1 - Math.pow(beta1, step));
   const sqrtBc2 = Math.sqrt(1 - Math.pow(beta2, step));

@@ -1,45 +1,45 @@
 /**
- * torch.optim.Adam and AdamW (single-tensor path), per element, t = step (1-based):
+ * torch.optim.Adam and AdamW (single-tensor path) as an update rule, per
+ * element, t = step (1-based):
  *   Adam:  g = g + wd·p                 AdamW:  p = p·(1 − lr·wd)
  *   m = β1·m + (1 − β1)·g
  *   v = β2·v + (1 − β2)·g²
  *   p = p − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)
- * The arithmetic is Kernels.adamStep; this class owns the moment buffers m, v.
+ * State buffers: the moments m and v. The arithmetic is Kernels.adamStep for
+ * the parameters; the loss weightings run the same formula in float64.
  */
 
-import type { AdamHyper, Kernels } from '../kernels/types.js';
+import { adamStep } from '../kernels/js.js';
+import type { AdamHyper } from '../kernels/types.js';
 import type { ResolvedOptimizerConfig } from './config.js';
-import { SegmentOptimizer, type Segment } from './optimizer.js';
+import type { FloatArray, UpdateRule } from './rule.js';
 
-export class Adam extends SegmentOptimizer {
-  private readonly m: Float32Array[];
-  private readonly v: Float32Array[];
-  private readonly hyper: AdamHyper;
+/** n elements of one Adam step on arrays of type A. */
+export type AdamArithmetic<A extends FloatArray> = (n: number, param: A, grad: A, m: A, v: A, h: AdamHyper) => void;
 
-  constructor(config: ResolvedOptimizerConfig, segments: readonly Segment[], kernels: Kernels) {
-    super(config, segments, kernels);
-    this.m = this.addBuffer('m');
-    this.v = this.addBuffer('v');
-    this.hyper = {
-      lr: config.lr,
-      beta1: config.betas[0],
-      beta2: config.betas[1],
-      eps: config.eps,
-      weightDecay: config.weightDecay,
-      decoupled: config.name === 'adamw',
-      step: 1,
-    };
-  }
+export type AdamSettings = Pick<ResolvedOptimizerConfig, 'name' | 'betas' | 'eps' | 'weightDecay'>;
 
-  step(params: Float32Array, grad: Float32Array, lr?: number): void {
-    const h = this.hyper;
-    h.lr = this.resolveLr(lr);
-    h.step = this.steps + 1;
-    const p = this.paramViews.of(params);
-    const g = this.gradViews.of(grad);
-    for (let i = 0; i < p.length; i++) {
-      this.kernels.adamStep(p[i].length, p[i], g[i], this.m[i], this.v[i], h);
-    }
-    this.steps++;
-  }
+export function adamRule<A extends FloatArray>(config: AdamSettings, arithmetic: AdamArithmetic<A>): UpdateRule<A> {
+  const hyper: AdamHyper = {
+    lr: 0,
+    beta1: config.betas[0],
+    beta2: config.betas[1],
+    eps: config.eps,
+    weightDecay: config.weightDecay,
+    decoupled: config.name === 'adamw',
+    step: 1,
+  };
+  return {
+    bufferNames: ['m', 'v'],
+    update(param, grad, buffers, step, lr) {
+      hyper.lr = lr;
+      hyper.step = step;
+      arithmetic(param.length, param, grad, buffers.m, buffers.v, hyper);
+    },
+  };
+}
+
+/** PyTorch's default Adam (β = 0.9, 0.999, ε = 1e-8, no weight decay) on float64 arrays. */
+export function float64Adam(): UpdateRule<Float64Array> {
+  return adamRule({ name: 'adam', betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 }, adamStep);
 }

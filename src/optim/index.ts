@@ -1,22 +1,24 @@
 /**
- * Optimizers as update rules over flat slices (segments) of the shared parameter
- * buffer, with PyTorch's update rules and defaults: SGD (momentum, dampening,
- * Nesterov, weight decay), Adam (L2 weight decay) and AdamW (decoupled decay).
+ * Optimizers: update rules with explicit state (rule.ts) — PyTorch's SGD
+ * (momentum, dampening, Nesterov, weight decay), Adam (L2 weight decay) and AdamW
+ * (decoupled decay) — bound to flat slices (segments) of the shared parameter
+ * buffer for the trainer.
  */
 
 import type { Kernels } from '../kernels/types.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from './config.js';
-import type { Optimizer, Segment } from './optimizer.js';
-import { Adam } from './adam.js';
-import { Sgd } from './sgd.js';
+import { adamRule } from './adam.js';
+import { SegmentOptimizer, type Optimizer, type Segment } from './optimizer.js';
+import { sgdRule } from './sgd.js';
 
 export {
   OPTIMIZER_NAMES, defaultWeightDecay, resolveOptimizerConfig, validateOptimizerConfig,
   type OptimizerConfig, type OptimizerName, type ResolvedOptimizerConfig,
 } from './config.js';
 export { checkSegments, type Optimizer, type OptimizerState, type Segment } from './optimizer.js';
-export { Adam } from './adam.js';
-export { Sgd } from './sgd.js';
+export { adamRule, float64Adam } from './adam.js';
+export { sgdRule } from './sgd.js';
+export { applyRule, initState, type FloatArray, type RuleState, type UpdateRule } from './rule.js';
 
 /**
  * An optimizer updating params[seg] for each segment. The config is validated
@@ -25,9 +27,6 @@ export { Sgd } from './sgd.js';
  */
 export function createOptimizer(config: OptimizerConfig, segments: readonly Segment[], kernels: Kernels): Optimizer {
   const resolved = resolveOptimizerConfig(config);
-  switch (resolved.name) {
-    case 'sgd': return new Sgd(resolved, segments, kernels);
-    case 'adam':
-    case 'adamw': return new Adam(resolved, segments, kernels);
-  }
+  const rule = resolved.name === 'sgd' ? sgdRule(resolved, kernels) : adamRule(resolved, kernels.adamStep);
+  return new SegmentOptimizer(resolved, rule, segments);
 }

@@ -1,11 +1,12 @@
 /**
- * What every optimizer shares: the segments it updates in the flat parameter
- * vector, views cached once, and the state format.
+ * An optimizer for the trainer: an update rule (rule.ts) bound to the segments
+ * it updates in the flat parameter vector, views cached once, and the state
+ * format of checkpoints.
  */
 
-import type { Kernels } from '../kernels/types.js';
 import type { Segment } from '../model/layout.js';
 import type { OptimizerName, ResolvedOptimizerConfig } from './config.js';
+import { initState, type RuleState, type UpdateRule } from './rule.js';
 
 export type { Segment };
 
@@ -86,40 +87,49 @@ export class SegmentViews {
   }
 }
 
-/** The shared part of the optimizers: segments, view caches, state buffers, state(). */
-export abstract class SegmentOptimizer implements Optimizer {
+/**
+ * An update rule bound to segments of the flat parameter vector, with its state:
+ * each state buffer covers the segments back to back (the checkpoint format), and
+ * every segment takes the same step number within one optimizer step.
+ */
+export class SegmentOptimizer implements Optimizer {
   readonly segments: readonly Segment[];
   readonly length: number;
-  protected steps = 0;
-  protected readonly paramViews: SegmentViews;
-  protected readonly gradViews: SegmentViews;
-  /** Whole state buffers by name, each `length` long. */
-  protected readonly buffers: Record<string, Float32Array> = {};
+  private readonly state_: RuleState;
+  private readonly paramViews: SegmentViews;
+  private readonly gradViews: SegmentViews;
+  /** per segment: its views of the state buffers */
+  private readonly bufferViews: Record<string, Float32Array>[];
 
-  constructor(readonly config: ResolvedOptimizerConfig, segments: readonly Segment[], protected readonly kernels: Kernels) {
+  constructor(readonly config: ResolvedOptimizerConfig, private readonly rule: UpdateRule, segments: readonly Segment[]) {
     this.segments = checkSegments(segments);
     this.length = this.segments.reduce((n, s) => n + s.length, 0);
     this.paramViews = new SegmentViews(this.segments, 'the parameter array');
     this.gradViews = new SegmentViews(this.segments, 'the gradient array');
-  }
-
-  get stepCount(): number {
-    return this.steps;
-  }
-
-  /** Allocates a state buffer (zeros) and returns its per-segment views. */
-  protected addBuffer(name: string): Float32Array[] {
-    const buf = new Float32Array(this.length);
-    this.buffers[name] = buf;
+    this.state_ = initState(rule, this.length, (n) => new Float32Array(n));
     let at = 0;
-    return this.segments.map((s) => {
-      const v = buf.subarray(at, at + s.length);
+    this.bufferViews = this.segments.map((s) => {
+      const views: Record<string, Float32Array> = {};
+      for (const [name, buf] of Object.entries(this.state_.buffers)) views[name] = buf.subarray(at, at + s.length);
       at += s.length;
-      return v;
+      return views;
     });
   }
 
-  protected resolveLr(lr: number | undefined): number {
+  get stepCount(): number {
+    return this.state_.stepCount;
+  }
+
+  step(params: Float32Array, grad: Float32Array, lr?: number): void {
+    const rate = this.resolveLr(lr);
+    const p = this.paramViews.of(params);
+    const g = this.gradViews.of(grad);
+    const step = this.state_.stepCount + 1;
+    for (let i = 0; i < p.length; i++) this.rule.update(p[i], g[i], this.bufferViews[i], step, rate);
+    this.state_.stepCount = step;
+  }
+
+  private resolveLr(lr: number | undefined): number {
     if (lr === undefined) return this.config.lr;
     if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
       throw new RangeError(`optimizer ${this.config.name}: learning rate ${lr}; expected a finite number >= 0`);
@@ -127,12 +137,10 @@ export abstract class SegmentOptimizer implements Optimizer {
     return lr;
   }
 
-  abstract step(params: Float32Array, grad: Float32Array, lr?: number): void;
-
   state(): OptimizerState {
     const buffers: Record<string, Float32Array> = {};
-    for (const [k, b] of Object.entries(this.buffers)) buffers[k] = b.slice();
-    return { name: this.config.name, stepCount: this.steps, length: this.length, buffers };
+    for (const [k, b] of Object.entries(this.state_.buffers)) buffers[k] = b.slice();
+    return { name: this.config.name, stepCount: this.state_.stepCount, length: this.length, buffers };
   }
 
   loadState(s: OptimizerState): void {
@@ -143,7 +151,7 @@ export abstract class SegmentOptimizer implements Optimizer {
     if (s.name !== this.config.name) bad(`it is ${String(s.name)} state`);
     if (!Number.isSafeInteger(s.stepCount) || s.stepCount < 0) bad(`stepCount ${String(s.stepCount)}`);
     if (s.length !== this.length) bad(`it covers ${String(s.length)} elements, this optimizer ${this.length}`);
-    const have = Object.keys(this.buffers).sort().join(',');
+    const have = Object.keys(this.state_.buffers).sort().join(',');
     const given = Object.keys(s.buffers ?? {}).sort().join(',');
     if (have !== given) bad(`buffers {${given}}, expected {${have}}`);
     for (const [k, b] of Object.entries(s.buffers)) {
@@ -151,7 +159,7 @@ export abstract class SegmentOptimizer implements Optimizer {
         bad(`buffer ${k} is not a Float32Array of length ${this.length}`);
       }
     }
-    for (const [k, b] of Object.entries(s.buffers)) this.buffers[k].set(b);
-    this.steps = s.stepCount;
+    for (const [k, b] of Object.entries(s.buffers)) this.state_.buffers[k].set(b);
+    this.state_.stepCount = s.stepCount;
   }
 }

@@ -1,45 +1,34 @@
 /**
- * torch.optim.SGD (single-tensor path), per element:
+ * torch.optim.SGD (single-tensor path) as an update rule, per element:
  *   d = g + wd·p
  *   momentum > 0:  b = d on the first step, else b = μ·b + (1 − dampening)·d
  *                  d = nesterov ? d + μ·b : b
  *   p = p − lr·d
- * The arithmetic is Kernels.sgdStep; this class owns the momentum buffer.
+ * State buffer: `momentum` (only with momentum > 0). The arithmetic is
+ * Kernels.sgdStep.
  */
 
 import type { Kernels, SgdHyper } from '../kernels/types.js';
 import type { ResolvedOptimizerConfig } from './config.js';
-import { SegmentOptimizer, type Segment } from './optimizer.js';
+import type { UpdateRule } from './rule.js';
 
 const NO_BUFFER = new Float32Array(0);
 
-export class Sgd extends SegmentOptimizer {
-  private readonly momentumViews: Float32Array[] | null;
-  private readonly hyper: SgdHyper;
-
-  constructor(config: ResolvedOptimizerConfig, segments: readonly Segment[], kernels: Kernels) {
-    super(config, segments, kernels);
-    this.momentumViews = config.momentum > 0 ? this.addBuffer('momentum') : null;
-    this.hyper = {
-      lr: config.lr,
-      momentum: config.momentum,
-      dampening: config.dampening,
-      nesterov: config.nesterov,
-      weightDecay: config.weightDecay,
-      firstStep: true,
-    };
-  }
-
-  step(params: Float32Array, grad: Float32Array, lr?: number): void {
-    const h = this.hyper;
-    h.lr = this.resolveLr(lr);
-    h.firstStep = this.steps === 0;
-    const p = this.paramViews.of(params);
-    const g = this.gradViews.of(grad);
-    const buf = this.momentumViews;
-    for (let i = 0; i < p.length; i++) {
-      this.kernels.sgdStep(p[i].length, p[i], g[i], buf ? buf[i] : NO_BUFFER, h);
-    }
-    this.steps++;
-  }
+export function sgdRule(config: ResolvedOptimizerConfig, kernels: Kernels): UpdateRule {
+  const hyper: SgdHyper = {
+    lr: 0,
+    momentum: config.momentum,
+    dampening: config.dampening,
+    nesterov: config.nesterov,
+    weightDecay: config.weightDecay,
+    firstStep: true,
+  };
+  return {
+    bufferNames: config.momentum > 0 ? ['momentum'] : [],
+    update(param, grad, buffers, step, lr) {
+      hyper.lr = lr;
+      hyper.firstStep = step === 1;
+      kernels.sgdStep(param.length, param, grad, buffers.momentum ?? NO_BUFFER, hyper);
+    },
+  };
 }

@@ -23,7 +23,8 @@
 
 import { UserError } from '../util/errors.js';
 import { weighted } from './gram.js';
-import { adamStep, requireLosses } from './losses.js';
+import { float64Adam } from '../optim/adam.js';
+import { requireLosses } from './losses.js';
 import type { GradientStrategy } from './types.js';
 
 export interface GradnormState {
@@ -36,6 +37,9 @@ export interface GradnormState {
   v: Float64Array;
   t: number;
 }
+
+/** The optimizer's own Adam rule (PyTorch's defaults), on float64. */
+const ADAM = float64Adam();
 
 export const gradnorm: GradientStrategy<GradnormState, { alpha: number; lr: number }> = {
   name: 'gradnorm',
@@ -86,7 +90,7 @@ export const gradnorm: GradientStrategy<GradnormState, { alpha: number; lr: numb
     const w = Float64Array.from(state.w);
     const m = Float64Array.from(state.m);
     const v = Float64Array.from(state.v);
-    adamStep(w, grad, m, v, state.t + 1, options.lr);
+    ADAM.update(w, grad, { m, v }, state.t + 1, options.lr);
     let total = 0;
     for (let i = 0; i < T; i++) { w[i] = Math.max(w[i], 1e-6); total += w[i]; }
     for (let i = 0; i < T; i++) w[i] *= T / total;

@@ -12,16 +12,3 @@ export function requireLosses(strategy: string, losses: Float64Array | undefined
   }
   return losses;
 }
-
-/** One Adam step (Kingma & Ba; bias-corrected, no weight decay) on x, in place. step is 1-based. */
-export function adamStep(x: Float64Array, grad: ArrayLike<number>, m: Float64Array, v: Float64Array, step: number,
-  lr: number, beta1 = 0.9, beta2 = 0.999, eps = 1e-8): void {
-  const c1 = 1 - Math.pow(beta1, step);
-  const c2 = 1 - Math.pow(beta2, step);
-  for (let i = 0; i < x.length; i++) {
-    const g = grad[i];
-    m[i] = beta1 * m[i] + (1 - beta1) * g;
-    v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-    x[i] -= lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + eps);
-  }
-}

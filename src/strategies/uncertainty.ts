@@ -17,7 +17,8 @@
  */
 
 import { weighted } from './gram.js';
-import { adamStep, requireLosses } from './losses.js';
+import { float64Adam } from '../optim/adam.js';
+import { requireLosses } from './losses.js';
 import type { GradientStrategy } from './types.js';
 
 export interface UncertaintyState {
@@ -28,6 +29,9 @@ export interface UncertaintyState {
   v: Float64Array;
   t: number;
 }
+
+/** The optimizer's own Adam rule (PyTorch's defaults), on float64. */
+const ADAM = float64Adam();
 
 export const uncertainty: GradientStrategy<UncertaintyState, { lr: number; init: number }> = {
   name: 'uncertainty',
@@ -61,7 +65,7 @@ export const uncertainty: GradientStrategy<UncertaintyState, { lr: number; init:
       grad[i] = Number.isFinite(losses[i]) ? 0.5 - 0.5 * Math.exp(-s[i]) * losses[i] : 0;
     }
     const frozen = s.slice();
-    adamStep(s, grad, m, v, state.t + 1, options.lr);
+    ADAM.update(s, grad, { m, v }, state.t + 1, options.lr);
     for (let i = 0; i < T; i++) if (!Number.isFinite(losses[i])) s[i] = frozen[i];
     return weighted(input.kernels, input.grads, weights, out, { s, m, v, t: state.t + 1 });
   },
