@@ -5,7 +5,7 @@ import { loadPenguins } from '../data/penguins.js';
 import { EpochSampler } from '../data/sampler.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
-import { segmentsFor, type Segment } from '../model/layout.js';
+import { segmentsFor } from '../model/layout.js';
 import { forwardTrunk, forwardHead, Workspace } from '../model/network.js';
 import { ParameterStore } from '../model/parameters.js';
 import { validateModelSpec, type ModelSpec } from '../model/spec.js';
@@ -18,10 +18,10 @@ import { resolveConfig, shardCount, type ResolvedConfig, type TrainerConfig } fr
 import { evaluateRows } from './evaluate.js';
 import { scheduleFunction } from './schedule.js';
 import { averageDiagnostics, formatConflict, type GradientDiagnostics } from '../strategies/index.js';
-import { StrategyStep } from './strategy-step.js';
+import { StepRecipe, type StepContext } from '../strategies/recipe.js';
 import { CHECKPOINT_FORMAT, configHash, type CheckpointData } from './checkpoint.js';
 import { LossTotals, type EpochReport, type StepReport, type TaskMetricsByName } from './metrics.js';
-import { GradientPhase, type PhaseTiming } from './phase.js';
+import { ShardJobs, type JobTiming } from './shard-jobs.js';
 import { emptyTiming, Profile, type StepTiming } from './profile.js';
 import { WorkerPool } from './pool.js';
 
@@ -110,11 +110,12 @@ export class Trainer {
   private globalStep = 0;
   private readonly sampler: EpochSampler;
   private readonly batchRows: Int32Array;
+  /** one optimizer, or one per task (the recipe says which) */
   private readonly optimizers: Optimizer[];
-  /** fused plan: [the summed gradient]; per-task plan: one per task */
-  private readonly phases: GradientPhase[];
-  private readonly phaseTiming: PhaseTiming = { computeMs: 0, minOverheadMs: Infinity, jobs: 0 };
-  /** the jobs of the gradient phases being run, reused every step */
+  /** the shard jobs of each round: fused [the summed gradient]; per-task [every task's]; in turn, one per task */
+  private readonly rounds: ShardJobs[][];
+  private readonly jobTiming: JobTiming = { computeMs: 0, minOverheadMs: Infinity, jobs: 0 };
+  /** the jobs of the round being run, reused every step */
   private readonly roundJobs: GradientJob[] = [];
   /** timing of the most recent step, in milliseconds */
   readonly lastTiming: StepTiming = emptyTiming();
@@ -125,11 +126,6 @@ export class Trainer {
   private readonly scales: number[];
   /** per optimizer: its learning rate at a step (schedules; per-task rates under sequential) */
   private readonly learningRates: ((step: number) => number)[];
-  /** per task: (task gradient, summed gradient) views over the task's segments, for sum on the per-task plan */
-  private readonly sumViews: [Float32Array, Float32Array][][];
-  /** per task: that task's gradient (parameter layout); index T: the summed gradient */
-  private readonly grads: Float32Array[];
-  private readonly taskSegments: Segment[][];
   private readonly trainTotals: LossTotals;
   private readonly evalTotals: LossTotals;
   private readonly evalWorkspace: Workspace;
@@ -143,51 +139,61 @@ export class Trainer {
   /** the last step's figures */
   readonly lastStep: StepReport;
   private readonly stepTotals: LossTotals;
-  private readonly allTasks: number[];
-  private readonly strategyStep: StrategyStep;
-  private stepDiagnostics: GradientDiagnostics | undefined;
+  /** what the recipe's transforms see of the step in progress */
+  private readonly context: StepContext;
   private epochDiagnostics: GradientDiagnostics[] = [];
   /** messages for the caller to show (skipped steps), drained by the CLI */
   readonly warnings: string[] = [];
 
   private constructor(readonly config: ResolvedConfig, readonly dataset: Dataset, readonly spec: ModelSpec,
     readonly params: ParameterStore, private readonly pool: WorkerPool, batchRows: SharedArrayBuffer, arena: FrameArena,
-    shards: number, plan: 'fused' | 'per-task', learningRates: ((step: number) => number)[]) {
+    shards: number, private readonly recipe: StepRecipe, learningRates: ((step: number) => number)[]) {
     this.kernels = getKernels();
     this.shards = shards;
-    this.plan = plan;
+    this.plan = recipe.gradients === 'fused' ? 'fused' : 'per-task';
     this.batchRows = new Int32Array(batchRows);
     this.sampler = new EpochSampler(dataset.train, config.batchSize, config.seed);
-    const T = spec.tasks.length;
     const layout = params.layout;
-    this.taskSegments = spec.tasks.map((_, t) => segmentsFor(layout, [t]));
     const names = spec.tasks.map((t) => t.name);
     const batch = Math.min(config.batchSize, dataset.train.length);
     const all = spec.tasks.map((_, t) => t);
-    const phase = (tasks: number[], separate: boolean, firstSlot: number) =>
-      new GradientPhase(this.kernels, arena, names, tasks, layout, separate, batch, shards, firstSlot);
-    // fused: one gradient of the summed loss; per-task at one set of parameters: every task's
-    // gradient from one shared forward pass; fresh sequential: one phase per task, in turn
-    this.phases = plan === 'fused' ? [phase(all, false, 0)]
-      : config.strategy === 'sequential' && config.sequentialMode === 'fresh'
-        ? all.map((t) => phase([t], false, t * shards))
-        : [phase(all, true, 0)];
-    // Task t's gradient is reduced in place in its phase's first frame. The fused plan has no
-    // task gradients (empty views) and its summed gradient is the update itself.
-    this.grads = plan === 'fused'
-      ? [...all.map(() => new Float32Array(0)), this.phases[0].gradients[0]]
-      : [...this.phases.flatMap((p) => p.gradients), new Float32Array(layout.total)];
-    this.optimizers = config.strategy !== 'sequential'
-      ? [createOptimizer(config.optimizer, segmentsFor(layout, spec.tasks.map((_, t) => t)), this.kernels)]
-      : this.taskSegments.map((segments) => createOptimizer(config.optimizer, segments, this.kernels));
+    const jobs = (tasks: number[], separate: boolean, firstSlot: number) =>
+      new ShardJobs(this.kernels, arena, names, tasks, layout, separate, batch, shards, firstSlot);
+    // Task t's gradient is reduced in place in its jobs' first frame: nothing is copied.
+    switch (recipe.gradients) {
+      case 'fused': {
+        const sum = jobs(all, false, 0);
+        this.rounds = [[sum]];
+        recipe.bind({ tasks: [], fused: sum.gradients[0] });
+        break;
+      }
+      case 'per-task': {
+        const each = jobs(all, true, 0);
+        this.rounds = [[each]];
+        recipe.bind({ tasks: each.gradients });
+        break;
+      }
+      case 'in-turn': {
+        this.rounds = all.map((t) => [jobs([t], false, t * shards)]);
+        recipe.bind({ tasks: this.rounds.map(([own]) => own.gradients[0]) });
+      }
+    }
+    this.optimizers = recipe.optimizers === 'shared'
+      ? [createOptimizer(config.optimizer, segmentsFor(layout, all), this.kernels)]
+      : all.map((t) => createOptimizer(config.optimizer, segmentsFor(layout, [t]), this.kernels));
     this.scales = spec.tasks.map(() => 0);
     this.learningRates = learningRates;
-    this.sumViews = this.taskSegments.map((segments, t) => segments.map((seg): [Float32Array, Float32Array] => [
-      this.grads[t].subarray(seg.offset, seg.offset + seg.length), this.grads[T].subarray(seg.offset, seg.offset + seg.length)]));
     this.trainTotals = new LossTotals(dataset.tasks);
     this.stepTotals = new LossTotals(dataset.tasks);
-    this.allTasks = spec.tasks.map((_, t) => t);
-    this.strategyStep = new StrategyStep(this.kernels, spec, layout, this.grads, config);
+    this.context = {
+      step: 0,
+      lossSums: this.stepTotals.sums,
+      timing: this.lastTiming,
+      nonFinite: (what) => {
+        if (this.config.onNonFinite === 'stop') throw new NonFiniteError(what, this.globalStep);
+        this.warnings.push(`skipped step: ${what}`);
+      },
+    };
     pool.onFault = (message) => this.warnings.push(`worker fault: ${message}`);
     this.lastStep = { step: 0, epoch: 0, losses: {}, timing: this.lastTiming };
     const { workers: _workers, data, ...settings } = config;
@@ -212,15 +218,20 @@ export class Trainer {
     const params = ParameterStore.create(spec, resolved.seed);
     const batch = Math.min(resolved.batchSize, dataset.train.length);
     const shards = shardCount(resolved.shards, batch);
-    // fused needs sum and no per-task look at the gradients
-    const fusedOk = resolved.strategy === 'sum' && resolved.clipGradNorm?.per !== 'task';
-    const plan = resolved.plan === 'auto' ? (fusedOk ? 'fused' : 'per-task') : resolved.plan;
+    const recipe = StepRecipe.for({
+      strategy: resolved.strategy,
+      strategyOptions: resolved.strategyOptions,
+      weighting: resolved.weighting,
+      sequentialMode: resolved.sequentialMode,
+      plan: resolved.plan,
+      clip: resolved.clipGradNorm,
+      seed: resolved.seed,
+    }, { tasks: spec.tasks.map((t) => t.name), layout: params.layout, trunkLayers: spec.trunk.length }, getKernels());
     const T = spec.tasks.length;
-    const fresh = resolved.strategy === 'sequential' && resolved.sequentialMode === 'fresh';
-    // fused: the whole vector per shard; fresh: one task's per (task, shard); else every task's per shard
-    const jobsPerStep = fresh ? shards * T : shards;
-    // every gradient in a frame spans the whole parameter vector (see GradientPhase)
-    const largestPayload = (plan === 'fused' || fresh ? 1 : T) * params.layout.total;
+    // fused: the whole vector per shard; in turn: one task's per (task, shard); else every task's per shard
+    const jobsPerStep = recipe.gradients === 'in-turn' ? shards * T : shards;
+    // every gradient in a frame spans the whole parameter vector (see ShardJobs)
+    const largestPayload = (recipe.gradients === 'per-task' ? T : 1) * params.layout.total;
     const arena = FrameArena.create(jobsPerStep, largestPayload);
     const batchRows = new SharedArrayBuffer(batch * 4);
     const pool = new WorkerPool(resolved.workers, {
@@ -238,7 +249,7 @@ export class Trainer {
       await pool.close();
       throw e;
     }
-    return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, plan, learningRates);
+    return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates);
   }
 
   get steps(): number {
@@ -308,7 +319,7 @@ export class Trainer {
       batchInEpoch: this.batchInEpoch,
       params: this.params.data.slice(),
       optimizers: this.optimizers.map((o) => o.state()),
-      strategyState: this.strategyStep.state(),
+      strategyState: this.recipe.state(),
       trainTotals: this.trainTotals.sums.slice(),
       skippedSteps: this.skippedSteps,
     };
@@ -341,7 +352,7 @@ export class Trainer {
     this.batchInEpoch = data.batchInEpoch;
     this.globalStep = data.step;
     this.skippedSteps = data.skippedSteps;
-    this.strategyStep.restore(data.strategyState, source);
+    this.recipe.restore(data.strategyState, source);
   }
 
   /** One optimisation step on the next batch (strategy and plan as configured). */
@@ -357,44 +368,18 @@ export class Trainer {
     this.stepTotals.reset();
     const rows = this.sampler.batch(this.epoch, this.batchInEpoch, this.batchRows);
     const scales = this.taskScales(rows);
-    const T = this.spec.tasks.length;
-    const all = this.allTasks;
-    const { strategy, sequentialMode } = this.config;
+    const recipe = this.recipe;
+    const context = this.context as { step: number };
+    context.step = this.globalStep;
+    recipe.begin();
     let applied = true;
-    if (this.strategyStep.combiner && strategy !== 'sequential') {
-      await this.runPhases(this.phases, rows, scales, timing);
-      applied = all.every((t) => this.guard(this.grads[t], [t], 'task'));
-      if (applied) this.stepDiagnostics = this.strategyStep.combine(this.globalStep, this.stepTotals, timing);
-      applied = applied && this.guard(this.grads[T], all, 'global');
-      if (applied) this.apply(0, this.grads[T], timing);
-    } else if (strategy === 'sum') {
-      await this.runPhases(this.phases, rows, scales, timing);
-      if (this.plan === 'per-task') {
-        applied = all.every((t) => this.guard(this.grads[t], [t], 'task'));
-        if (applied) this.sumTaskGradients(timing);
-        if (applied) this.diagnose(null, null);
-      }
-      applied = applied && this.guard(this.grads[T], all, 'global');
-      if (applied) this.apply(0, this.grads[T], timing);
-    } else if (sequentialMode === 'stale') {
-      await this.runPhases(this.phases, rows, scales, timing);
-      applied = all.every((t) => this.guard(this.grads[t], [t], 'task'));
-      if (applied && this.strategyStep.combiner) this.stepDiagnostics = this.strategyStep.weighSequential(this.globalStep, this.stepTotals, timing);
-      applied = applied && all.every((t) => this.guard(this.grads[t], [t], 'global'));
-      if (applied) for (let t = 0; t < T; t++) this.apply(t, this.grads[t], timing);
-      if (applied && !this.stepDiagnostics) this.diagnose(null, null);
-    } else {
-      for (let t = 0; t < T && applied; t++) {
-        await this.runPhases([this.phases[t]], rows, scales, timing);
-        // fresh: the weights come from the previous step (later tasks' losses are not known yet)
-        this.strategyStep.scaleFresh(t);
-        // a skipped task ends the step; the tasks before it have already stepped
-        applied = this.guard(this.grads[t], [t], 'task') && this.guard(this.grads[t], [t], 'global');
-        if (applied) this.apply(t, this.grads[t], timing);
-      }
-      if (applied && this.strategyStep.combiner) this.stepDiagnostics = this.strategyStep.weighSequential(this.globalStep, this.stepTotals, timing, true);
-      else if (applied) this.diagnose(null, null);
+    for (let r = 0; r < recipe.rounds && applied; r++) {
+      await this.runRound(this.rounds[r], rows, scales, timing);
+      const updates = recipe.round(r, this.context);
+      if (updates === null) applied = false;
+      else for (const u of updates) this.apply(u.optimizer, u.grad, timing);
     }
+    const diagnostics = applied ? recipe.end(this.context) : undefined;
     if (applied) this.trainTotals.addAll(this.stepTotals);
     else this.skippedSteps++;
     timing.total = performance.now() - started;
@@ -404,52 +389,10 @@ export class Trainer {
     this.lastStep.epoch = this.epoch;
     this.lastStep.skipped = !applied;
     this.lastStep.losses = this.stepTotals.means();
-    this.lastStep.diagnostics = applied ? this.stepDiagnostics : undefined;
-    if (applied && this.stepDiagnostics) this.epochDiagnostics.push(this.stepDiagnostics);
-    this.stepDiagnostics = undefined;
+    this.lastStep.diagnostics = diagnostics;
+    if (diagnostics) this.epochDiagnostics.push(diagnostics);
     this.batchInEpoch++;
     this.globalStep++;
-  }
-
-  /** Diagnostics of this step's per-task gradients (per-task plans only). */
-  private diagnose(update: Float32Array | null, weights: Float64Array | null): void {
-    if (this.plan === 'per-task') this.stepDiagnostics = this.strategyStep.diagnose(update, weights);
-  }
-
-  /**
-   * Catches non-finite losses and gradients before they reach the parameters, and
-   * clips gradient norms. `level` says which check this call is: 'task' for one
-   * task's gradient before combination, 'global' for what the optimizer will get.
-   * Returns false when the step must be skipped; throws when the run must stop.
-   */
-  private guard(grad: Float32Array, tasks: readonly number[], level: 'task' | 'global'): boolean {
-    const started = performance.now();
-    try {
-      return this.checkGradient(grad, tasks, level);
-    } finally {
-      this.lastTiming.optimizer += performance.now() - started;
-    }
-  }
-
-  private checkGradient(grad: Float32Array, tasks: readonly number[], level: 'task' | 'global'): boolean {
-    const norm = this.kernels.norm(grad.length, grad);
-    const sums = this.stepTotals.sums;
-    const badLoss = tasks.find((t) => !Number.isFinite(sums[3 * t]));
-    if (badLoss !== undefined || !Number.isFinite(norm)) {
-      const names = tasks.map((t) => this.spec.tasks[t].name).join('+');
-      const what = badLoss !== undefined
-        ? `task ${this.spec.tasks[badLoss].name}, step ${this.globalStep}: the loss is ${sums[3 * badLoss]}`
-        : `task ${names}, step ${this.globalStep}: the gradient is not finite (norm ${norm})`;
-      if (this.config.onNonFinite === 'stop') throw new NonFiniteError(what, this.globalStep);
-      this.warnings.push(`skipped step: ${what}`);
-      return false;
-    }
-    const clip = this.config.clipGradNorm;
-    if (clip && clip.per === level) {
-      const factor = clip.max / (norm + 1e-6); // torch.nn.utils.clip_grad_norm_'s rule
-      if (factor < 1) this.kernels.scale(grad.length, factor, grad);
-    }
-    return true;
   }
 
   /** gradScale per task: weight ÷ labelled entries in this batch (0 when none are labelled). */
@@ -467,21 +410,21 @@ export class Trainer {
     return this.scales;
   }
 
-  /** Runs a group of gradient phases concurrently at the current parameters and reduces them. */
-  private async runPhases(phases: GradientPhase[], rows: number, scales: number[], timing: StepTiming): Promise<void> {
+  /** Runs a round's shard jobs concurrently at the current parameters and reduces them. */
+  private async runRound(round: ShardJobs[], rows: number, scales: number[], timing: StepTiming): Promise<void> {
     const started = performance.now();
     const version = this.params.version;
     const jobs = this.roundJobs;
     jobs.length = 0;
-    for (const p of phases) p.prepare(this.globalStep, version, rows, scales, jobs);
+    for (const j of round) j.prepare(this.globalStep, version, rows, scales, jobs);
     await this.pool.runJobs(jobs);
     const waited = performance.now() - started;
-    const pt = this.phaseTiming;
+    const pt = this.jobTiming;
     pt.computeMs = 0;
     pt.minOverheadMs = Infinity;
     pt.jobs = 0;
     const reduceStart = performance.now();
-    for (const p of phases) p.reduce(this.stepTotals, started, this.pool.finishedAt, pt);
+    for (const j of round) j.reduce(this.stepTotals, started, this.pool.finishedAt, pt);
     timing.reduce += performance.now() - reduceStart;
     if (pt.jobs === 0) return;
     const compute = pt.computeMs / Math.min(this.pool.size, pt.jobs);
@@ -490,17 +433,7 @@ export class Trainer {
     timing.idle += Math.max(0, waited - compute - pt.minOverheadMs);
   }
 
-  /** sum on the per-task plan: the summed gradient from the task gradients (weights are already in them). */
-  private sumTaskGradients(timing: StepTiming): void {
-    const started = performance.now();
-    this.grads[this.spec.tasks.length].fill(0);
-    for (const views of this.sumViews) {
-      for (const [task, sum] of views) this.kernels.axpy(task.length, 1, task, sum);
-    }
-    timing.combine += performance.now() - started;
-  }
-
-  /** Optimizer `o` (the only one unless sequential; task o's for sequential) steps on `grad`; no job is in flight. */
+  /** Optimizer `o` (the only one, or task o's) steps on `grad`; no job is in flight. */
   private apply(o: number, grad: Float32Array, timing: StepTiming): void {
     const started = performance.now();
     this.optimizers[o].step(this.params.data, grad, this.learningRates[o](this.globalStep));

@@ -1,4 +1,4 @@
-import type { Kernels } from '../kernels/types.js';
+import { LOSS_COUNT, LOSS_METRIC, LOSS_STATS_LENGTH, LOSS_SUM, type Kernels } from '../kernels/types.js';
 import { segmentsFor, type ParameterLayout } from '../model/layout.js';
 import type { FrameArena } from '../protocol/arena.js';
 import { readFrame } from '../protocol/frame.js';
@@ -7,8 +7,8 @@ import type { LossTotals } from './metrics.js';
 import { gradientJobs, setShardRows } from './plan.js';
 
 
-/** What a group of phases' frames say about where the time went. */
-export interface PhaseTiming {
+/** What the frames of one round's shard jobs say about where the time went. */
+export interface JobTiming {
   /** worker compute, summed over jobs */
   computeMs: number;
   /** smallest (round trip − compute) over the jobs */
@@ -24,7 +24,8 @@ interface ShardSlot {
 }
 
 /**
- * The gradients one set of shard jobs computes — the gradient of every task's
+ * One gradient computation split into shard jobs, and their reduction: the
+ * gradients one set of shard jobs computes — the gradient of every task's
  * summed loss (fused), one task's, or (`separate`) each task's own from one
  * shared forward pass — reduced in shard order, in place, in the first shard's
  * frame. Each gradient in a frame spans the whole parameter vector (a task's
@@ -33,7 +34,7 @@ interface ShardSlot {
  * copied. Jobs and views are built once and reused every step, so running a
  * phase allocates nothing proportional to the model.
  */
-export class GradientPhase {
+export class ShardJobs {
   private readonly slots: ShardSlot[];
   private readonly label: string;
   /** the reduced gradients, in the parameters' layout: one per task when `separate`, else one */
@@ -85,7 +86,7 @@ export class GradientPhase {
    * to `totals` and returns the timing the frames carry, relative to `started`
    * (when the jobs were sent) and `finishedAt` (per slot, when each came back).
    */
-  reduce(totals: LossTotals, started: number, finishedAt: Float64Array, out: PhaseTiming): void {
+  reduce(totals: LossTotals, started: number, finishedAt: Float64Array, out: JobTiming): void {
     // a short last batch can leave the first shard empty: its frame then holds an older gradient
     if (this.slots[0].job.rowCount === 0) for (const g of this.gradients) g.fill(0);
     for (let s = 0; s < this.slots.length; s++) {
@@ -97,7 +98,10 @@ export class GradientPhase {
       out.jobs++;
       out.minOverheadMs = Math.min(out.minOverheadMs, Math.max(0, finishedAt[slot.job.slot] - started - compute));
       for (let i = 0; i < slot.src.length; i++) this.kernels.axpy(slot.src[i].length, 1, slot.src[i], slot.dst[i]);
-      header.tasks.forEach((t, j) => totals.add(t, header.losses[3 * j], header.losses[3 * j + 1], header.losses[3 * j + 2]));
+      header.tasks.forEach((t, j) => {
+        const at = j * LOSS_STATS_LENGTH;
+        totals.add(t, header.losses[at + LOSS_SUM], header.losses[at + LOSS_COUNT], header.losses[at + LOSS_METRIC]);
+      });
     }
   }
 
