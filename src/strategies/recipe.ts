@@ -16,13 +16,13 @@
  */
 
 import type { Kernels } from '../kernels/types.js';
-import { segmentsFor, type ParameterLayout } from '../model/layout.js';
+import type { ParameterLayout } from '../model/layout.js';
 import { UserError } from '../util/errors.js';
 import type { GradientDiagnostics } from './diagnostics.js';
 import { GradientCombiner } from './index.js';
 import type { StrategyOptions } from './types.js';
 import {
-  checkFinite, combined, diagnose, Diagnosis, ownSteps, SequentialWeights, StrategyInputs, summedLoss, sumOfTasks,
+  checkFinite, combined, diagnose, Diagnosis, ownSteps, SequentialWeights, StrategyInputs, summedLoss,
   type ClipSettings, type StepContext, type StepGradients, type Transform, type Update,
 } from './transforms.js';
 
@@ -88,7 +88,8 @@ export class StepRecipe {
     const fused = strategy === 'sum' && (plan === 'fused' || (plan === 'auto' && clip?.per !== 'task'));
     this.gradients = fused ? 'fused' : sequential && sequentialMode === 'fresh' ? 'in-turn' : 'per-task';
     this.optimizers = sequential ? 'per-task' : 'shared';
-    const name = weighting ?? (strategy === 'sum' || sequential ? undefined : strategy);
+    // fused, the sum needs no strategy: its one gradient is already the update
+    const name = weighting ?? (sequential || fused ? undefined : strategy);
     const T = model.tasks.length;
     this.combiner = name === undefined ? undefined : new GradientCombiner(name, T, model.layout.trunk.length,
       { seed: settings.seed, options: settings.strategyOptions, kernels });
@@ -140,11 +141,8 @@ export class StepRecipe {
       case 'per-task':
         if (this.optimizers === 'per-task') {
           this.chain = [taskCheck, ...(weights ? [weights.scaleNow()] : []), ownSteps(), updateCheck, diagnose(diagnosis)];
-        } else if (combiner) {
-          this.chain = [taskCheck, combined(combiner, inputs!, update(), layout.trunk, layout.heads, diagnosis, kernels), updateCheck];
         } else {
-          const taskSegments = names.map((_, t) => segmentsFor(layout, [t]));
-          this.chain = [taskCheck, sumOfTasks(update(), taskSegments, kernels), diagnose(diagnosis), updateCheck];
+          this.chain = [taskCheck, combined(combiner!, inputs!, update(), layout.trunk, layout.heads, diagnosis, kernels), updateCheck];
         }
     }
   }
@@ -193,15 +191,16 @@ export class StepRecipe {
     return this.step;
   }
 
-  /** Plain data for checkpoints: the strategy's state and sequential's last weights. */
+  /** Plain data for checkpoints: the strategy's state and sequential's last weights (null when there are neither). */
   state(): SavedState {
-    if (!this.combiner) return null;
+    if (!this.combiner || (this.combiner.state === null && !this.weights)) return null;
     return { state: this.combiner.state, sequentialWeights: Array.from(this.weights?.last ?? new Float64Array(this.model.tasks.length).fill(1)) };
   }
 
   restore(saved: unknown, source: string): void {
     if (!this.combiner) return;
     const s = saved as SavedState;
+    if (s === null && this.combiner.state === null && !this.weights) return; // stateless, as saved
     if (!s || !Array.isArray(s.sequentialWeights) || s.sequentialWeights.length !== this.model.tasks.length) {
       throw new UserError(`${source}: holds no state for strategy ${this.combiner.strategy.name}`);
     }

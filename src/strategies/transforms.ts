@@ -1,7 +1,7 @@
 /**
  * The links of a step recipe (recipe.ts): small transforms that each rewrite
- * the step's gradients one way — check and clip, add the tasks up, combine them
- * with a strategy, weigh them, hand them to the optimizers one per task, and
+ * the step's gradients one way — check and clip, combine them with a strategy
+ * (`sum` included), weigh them, hand them to the optimizers one per task, and
  * report diagnostics. A transform reads and writes `StepGradients` in place
  * (the buffers are the reduced frames: nothing is allocated per step) and may
  * drop the step by clearing `ok`.
@@ -117,25 +117,6 @@ export function summedLoss(gradient: Float32Array, tasks: number): Transform {
   return {
     apply(g) {
       g.updates = [{ optimizer: 0, grad: gradient, tasks: all }];
-    },
-  };
-}
-
-/** Σ_t g_t into `out` over each task's own segments (task weights are already in the gradients), for the one optimizer. */
-export function sumOfTasks(out: Float32Array, taskSegments: readonly (readonly Segment[])[], kernels: Kernels): Transform {
-  const all = taskSegments.map((_, t) => t);
-  return {
-    apply(g, ctx) {
-      if (!g.ok) return;
-      timed(ctx, 'combine', () => {
-        out.fill(0);
-        taskSegments.forEach((segments, t) => {
-          for (const seg of segments) {
-            kernels.axpy(seg.length, 1, g.tasks[t].subarray(seg.offset, seg.offset + seg.length), out.subarray(seg.offset, seg.offset + seg.length));
-          }
-        });
-      });
-      g.updates = [{ optimizer: 0, grad: out, tasks: all }];
     },
   };
 }
