@@ -6,7 +6,8 @@ import { buildDataset, concatTaskDatasets, type Dataset } from '../data/dataset.
 import { tableFromJsonl } from '../data/jsonl.js';
 import { datasetFromNpy, type NpyTarget } from '../data/npy.js';
 import { syntheticDataset, type SyntheticKind } from '../data/synthetic.js';
-import { loadTable, tableFromCsv, tableFromJsonFile, type Table } from '../data/table.js';
+import { loadTable } from '../data/load-table.js';
+import { tableFromCsv, tableFromJsonFile, type Table } from '../data/table.js';
 import { checkTaskSpec, type TaskSpec } from '../data/task-spec.js';
 import type { Activation } from '../kernels/types.js';
 import { validateOptimizerConfig, type OptimizerConfig } from '../optim/index.js';

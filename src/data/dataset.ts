@@ -22,7 +22,8 @@
 import type { LossKind } from '../kernels/types.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { type Cell, type Table, columnIndex, loadTable, rowLocation, tableFromCsv, valueCell } from './table.js';
+import { loadTable } from './load-table.js';
+import { type Cell, type Table, columnIndex, rowLocation, tableFromCsv, valueCell } from './table.js';
 import { type TaskSpec, checkTaskSpec, isBinary, isClassification } from './task-spec.js';
 
 export interface TaskData {

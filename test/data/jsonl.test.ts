@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset } from '../../src/data/dataset.js';
 import { parseJsonl, tableFromJsonl } from '../../src/data/jsonl.js';
-import { loadTable, rowLocation } from '../../src/data/table.js';
+import { loadTable } from '../../src/data/load-table.js';
+import { rowLocation } from '../../src/data/table.js';
 import { userErrorMessage as message } from '../helpers/user-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'multitask-jsonl-'));
