@@ -10,7 +10,7 @@ import { workerData } from 'piscina';
 import { getKernels } from '../src/kernels/index.js';
 import { ParameterStore, viewTensors, type ModelTensors } from '../src/model/parameters.js';
 import { gatherRows, targetWidth, taskGradients, Workspace, type TaskTerm } from '../src/model/network.js';
-import { attachDataset } from '../src/data/dataset.js';
+import { attachDataset } from '../src/data/dataset-handle.js';
 import { faultFor, parseFaults } from '../src/protocol/faults.js';
 import { FrameArena } from '../src/protocol/arena.js';
 import { PROTOCOL_VERSION } from '../src/protocol/codec.js';
