@@ -14,7 +14,7 @@ import { loadParametersFile, readSafetensors, saveParameters } from '../model/sa
 import { readNpy } from '../data/npy.js';
 import { loadTable } from '../data/load-table.js';
 import type { Cell } from '../data/table.js';
-import { RUN_FILES } from '../report/run-format.js';
+import { RUN_FILES } from '../trainer/run-format.js';
 import { loadLatestCheckpoint } from '../trainer/checkpoint.js';
 import { CHECKPOINT_DIR, RunDirectory, WEIGHTS_FILE } from '../trainer/run-dir.js';
 import { Trainer } from '../trainer/trainer.js';

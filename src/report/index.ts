@@ -12,9 +12,8 @@ import { renderHtml } from './html.js';
 import {
   RUN_FILES, checkRunDirectory, optionalFile, metricsWarnings, readJsonFile, readMetrics, readSummary,
   type RunData, type RunSummary,
-} from './run-format.js';
+} from '../trainer/run-format.js';
 
-export * from './run-format.js';
 export type { ReportDocument } from './document.js';
 export { renderHtml, escapeHtml, scriptSafeJson } from './html.js';
 export { Downsampler, downsample } from './downsample.js';
