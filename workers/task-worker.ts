@@ -8,6 +8,7 @@
  */
 import { workerData } from 'piscina';
 import { getKernels } from '../src/kernels/index.js';
+import { LOSS_STATS_LENGTH } from '../src/kernels/types.js';
 import { ParameterStore, viewTensors, type ModelTensors } from '../src/model/parameters.js';
 import { gatherRows, targetWidth, taskGradients, Workspace, type TaskTerm } from '../src/model/network.js';
 import { attachDataset } from '../src/data/dataset-handle.js';
@@ -35,7 +36,7 @@ class WorkerState {
     this.workspace = new Workspace(setup.spec, setup.maxRows);
     this.arena = new FrameArena(setup.arena);
     this.batchRows = new Int32Array(setup.batchRows);
-    this.stats = new Float64Array(setup.spec.tasks.length * 3);
+    this.stats = new Float64Array(setup.spec.tasks.length * LOSS_STATS_LENGTH);
   }
 
   /**
@@ -81,7 +82,7 @@ class WorkerState {
       version: this.params.version,
       computeMicros: Math.round((performance.now() - started) * 1000),
       tasks: job.tasks,
-      losses: Array.from(this.stats.subarray(0, job.tasks.length * 3)),
+      losses: Array.from(this.stats.subarray(0, job.tasks.length * LOSS_STATS_LENGTH)),
       layout: target.layout,
     });
     return HEADER_BLOCK + target.floats * 4;
