@@ -1,3 +1,8 @@
+/*
+ * workers/: the thread entry the piscina pool runs (this file), thin on purpose.
+ * May import: util, kernels, model, data, protocol.
+ * (Never trainer, report or cli: a worker knows jobs, not the training loop.)
+ */
 /**
  * Piscina entry. The pool gives each thread one long task, `serve`: wait on the
  * thread's mailbox for a round of gradient jobs, run each — one task's (or,

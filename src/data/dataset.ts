@@ -1,3 +1,9 @@
+/*
+ * src/data/: tables in (CSV, JSON, JSON Lines, .npy), typed columns out: multi-task
+ * datasets in shared memory, their split, samplers, built-in and synthetic data.
+ * This file: the shared Dataset types.
+ * May import: util, kernels, model, optim, strategies.
+ */
 /**
  * A multi-task dataset in shared memory: one standardized feature matrix and one
  * target column per task, all Float32Arrays over SharedArrayBuffers so worker

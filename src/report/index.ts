@@ -1,3 +1,8 @@
+/*
+ * src/report/: the HTML report, built from a run directory's files (their format is
+ * src/trainer/run-format.ts). This file: writing report.html for a run or a comparison.
+ * May import: util, kernels, model, optim, strategies, data, protocol, trainer.
+ */
 /**
  * `multitask report` and the report at the end of `train` and `compare`:
  * one self-contained report.html per run directory (or comparison directory).
