@@ -1,7 +1,7 @@
 /**
  * A Table: named columns of raw cells (string, number or missing) read from a CSV
  * file or from JSON records, with where each row came from for error messages.
- * No typing happens here; dataset.ts decides what each column means. Reading a file
+ * No typing happens here; dataset-from-table.ts decides what each column means. Reading a file
  * by its extension (CSV, JSON or JSON Lines) is load-table.ts.
  */
 import { UserError } from '../util/errors.js';
