@@ -7,7 +7,7 @@ export type { LayerSpec, ModelSpec, TaskModelSpec } from './model/spec.js';
 export type { Activation, LossKind, Kernels } from './kernels/types.js';
 export type { TaskSpec } from './data/task-spec.js';
 export type { Dataset } from './data/dataset.js';
-export { loadCsvDataset } from './data/dataset.js';
+export { loadCsvDataset } from './data/dataset-from-table.js';
 export { loadPenguins } from './data/penguins.js';
 export { getKernels, kernelInfo } from './kernels/index.js';
 export { UserError } from './util/errors.js';

@@ -1,3 +1,8 @@
+/*
+ * workers/: the thread entry the piscina pool runs (this file), thin on purpose.
+ * May import: util, kernels, model, data, protocol.
+ * (Never trainer, report or cli: a worker knows jobs, not the training loop.)
+ */
 /**
  * Piscina entry. The pool gives each thread one long task, `serve`: wait on the
  * thread's mailbox for a round of gradient jobs, run each — one task's (or,
@@ -8,9 +13,10 @@
  */
 import { workerData } from 'piscina';
 import { getKernels } from '../src/kernels/index.js';
+import { LOSS_STATS_LENGTH } from '../src/kernels/types.js';
 import { ParameterStore, viewTensors, type ModelTensors } from '../src/model/parameters.js';
 import { gatherRows, targetWidth, taskGradients, Workspace, type TaskTerm } from '../src/model/network.js';
-import { attachDataset } from '../src/data/dataset.js';
+import { attachDataset } from '../src/data/dataset-handle.js';
 import { faultFor, parseFaults } from '../src/protocol/faults.js';
 import { FrameArena } from '../src/protocol/arena.js';
 import { PROTOCOL_VERSION } from '../src/protocol/codec.js';
@@ -35,7 +41,7 @@ class WorkerState {
     this.workspace = new Workspace(setup.spec, setup.maxRows);
     this.arena = new FrameArena(setup.arena);
     this.batchRows = new Int32Array(setup.batchRows);
-    this.stats = new Float64Array(setup.spec.tasks.length * 3);
+    this.stats = new Float64Array(setup.spec.tasks.length * LOSS_STATS_LENGTH);
   }
 
   /**
@@ -81,7 +87,7 @@ class WorkerState {
       version: this.params.version,
       computeMicros: Math.round((performance.now() - started) * 1000),
       tasks: job.tasks,
-      losses: Array.from(this.stats.subarray(0, job.tasks.length * 3)),
+      losses: Array.from(this.stats.subarray(0, job.tasks.length * LOSS_STATS_LENGTH)),
       layout: target.layout,
     });
     return HEADER_BLOCK + target.floats * 4;

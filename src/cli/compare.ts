@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeCompareReport } from '../report/index.js';
-import { readJsonFile, type RunSummary } from '../report/run-format.js';
+import { readJsonFile, type RunSummary } from '../trainer/run-format.js';
 import { strategyChoices } from '../trainer/config.js';
 import { defaultRunName } from '../trainer/run-dir.js';
 import { writeFileAtomic } from '../util/atomic-file.js';

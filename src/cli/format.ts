@@ -1,4 +1,4 @@
-import type { TaskSummary } from '../report/run-format.js';
+import type { TaskSummary } from '../trainer/run-format.js';
 import type { EpochReport, TaskMetrics, TaskMetricsByName } from '../trainer/metrics.js';
 import { PROFILE_PARTS, type Profile } from '../trainer/profile.js';
 import { PLAIN, type Style } from './style.js';

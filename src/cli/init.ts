@@ -14,8 +14,9 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
-import { parseNumber } from '../data/dataset.js';
-import { loadTable, type Cell } from '../data/table.js';
+import { parseNumber } from '../data/cells.js';
+import { loadTable } from '../data/load-table.js';
+import type { Cell } from '../data/table.js';
 import { UserError } from '../util/errors.js';
 import { DEFAULTS, type CliConfig, type TaskEntry } from './config.js';
 

@@ -1,3 +1,9 @@
+/*
+ * src/cli/: the `multitask` command-line program (commander): flags map onto the one
+ * config schema; train, eval, predict, export, compare, init and report. This file:
+ * the program and its commands.
+ * May import: util, kernels, model, optim, strategies, data, protocol, trainer, report.
+ */
 import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';

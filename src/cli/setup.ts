@@ -2,11 +2,14 @@
  * From a complete CLI config to the library's TrainerConfig: loads the data
  * (tables, .npy, several files, synthetic) and maps the fields.
  */
-import { buildDataset, concatTaskDatasets, type Dataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
+import { buildDataset } from '../data/dataset-from-table.js';
 import { tableFromJsonl } from '../data/jsonl.js';
 import { datasetFromNpy, type NpyTarget } from '../data/npy.js';
 import { syntheticDataset, type SyntheticKind } from '../data/synthetic.js';
-import { loadTable, tableFromCsv, tableFromJsonFile, type Table } from '../data/table.js';
+import { loadTable } from '../data/load-table.js';
+import { concatTaskDatasets } from '../data/task-parts.js';
+import { tableFromCsv, tableFromJsonFile, type Table } from '../data/table.js';
 import { checkTaskSpec, type TaskSpec } from '../data/task-spec.js';
 import type { Activation } from '../kernels/types.js';
 import { validateOptimizerConfig, type OptimizerConfig } from '../optim/index.js';

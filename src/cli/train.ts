@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { kernelNotice } from '../kernels/index.js';
 import { loadParametersFile, saveParameters } from '../model/safetensors.js';
 import { writeReport } from '../report/index.js';
-import { RUN_FILES, validateRecord, type EvalRecord, type RunSummary, type StepRecord } from '../report/run-format.js';
+import { RUN_FILES, validateRecord, type EvalRecord, type RunSummary, type StepRecord } from '../trainer/run-format.js';
 import type { GradientDiagnostics } from '../strategies/index.js';
 import type { TrainerConfig } from '../trainer/config.js';
 import type { EpochReport, StepReport, TaskMetricsByName } from '../trainer/metrics.js';

@@ -23,9 +23,9 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { LossKind } from '../kernels/types.js';
 import { UserError } from '../util/errors.js';
-import {
-  type Dataset, type FeatureInput, type LabelInput, type SplitOptions, checkSplitOptions, datasetFromColumns,
-} from './dataset.js';
+import type { Dataset } from './dataset.js';
+import { type FeatureInput, type LabelInput, datasetFromColumns } from './dataset-from-columns.js';
+import { type SplitOptions, checkSplitOptions } from './split.js';
 import { type TaskSpec, checkTaskSpec, isBinary, isClassification } from './task-spec.js';
 
 export interface NpyHeader {

@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../util/errors.js';
-import { type Dataset, buildDataset } from './dataset.js';
+import type { Dataset } from './dataset.js';
+import { buildDataset } from './dataset-from-table.js';
 import { type Table, tableFromRecords } from './table.js';
 import type { TaskSpec } from './task-spec.js';
 

@@ -27,9 +27,9 @@
  */
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import {
-  type Dataset, type FeatureInput, type LabelInput, DEFAULT_VALIDATION_FRACTION, checkSplitOptions, datasetFromColumns,
-} from './dataset.js';
+import type { Dataset } from './dataset.js';
+import { type FeatureInput, type LabelInput, datasetFromColumns } from './dataset-from-columns.js';
+import { DEFAULT_VALIDATION_FRACTION, checkSplitOptions } from './split.js';
 import type { TaskSpec } from './task-spec.js';
 
 export type SyntheticKind = 'regression' | 'classification';

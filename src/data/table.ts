@@ -1,12 +1,11 @@
 /**
  * A Table: named columns of raw cells (string, number or missing) read from a CSV
  * file or from JSON records, with where each row came from for error messages.
- * No typing happens here; dataset.ts decides what each column means.
+ * No typing happens here; dataset-from-table.ts decides what each column means. Reading a file
+ * by its extension (CSV, JSON or JSON Lines) is load-table.ts.
  */
-import { extname } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { readCsv, readTextFile } from './csv.js';
-import { tableFromJsonl } from './jsonl.js';
 
 /** A raw cell: a trimmed string, a (JSON) number, or null for a missing value. */
 export type Cell = string | number | null;
@@ -113,14 +112,6 @@ export function tableFromJsonFile(path: string): Table {
     throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
   }
   return tableFromRecords(path, data as object[]);
-}
-
-/** Reads a data file by extension: `.json` → records, `.jsonl`/`.ndjson` → JSON Lines, anything else → CSV. */
-export function loadTable(path: string): Table {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.json') return tableFromJsonFile(path);
-  if (ext === '.jsonl' || ext === '.ndjson') return tableFromJsonl(path);
-  return tableFromCsv(path);
 }
 
 function stringCell(s: string): Cell {

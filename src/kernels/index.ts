@@ -1,3 +1,9 @@
+/*
+ * src/kernels/: Float32Array math behind one `Kernels` interface (types.ts): the
+ * portable TypeScript reference (js.ts), the native SIMD addon with run-time ISA
+ * dispatch (native.ts, native/), and the choice between them (this file).
+ * May import: util.
+ */
 /**
  * Picks the kernel implementation for this process (or worker thread):
  * - env MULTITASK_KERNELS=js | native forces one (native forced but unavailable: throws);

@@ -1,3 +1,9 @@
+/*
+ * src/protocol/: what crosses between the coordinator and its workers: the msgpackr
+ * codec (this file), gradient frames, the in-process arena and mailboxes, the job
+ * messages, injected faults for tests.
+ * May import: util, kernels, model, optim, strategies, data.
+ */
 import { Packr } from 'msgpackr';
 
 /** Version of every message and frame; a peer speaking another version is rejected. */

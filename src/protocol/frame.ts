@@ -1,4 +1,5 @@
 import { packr, PROTOCOL_VERSION } from './codec.js';
+import { LOSS_STATS_LENGTH } from '../kernels/types.js';
 import type { Segment } from '../model/layout.js';
 
 /**
@@ -126,8 +127,8 @@ export function readFrame(frame: Uint8Array, expect: FrameExpectation = {}): Dec
     losses: arrayField(h, 'losses', (x) => typeof x === 'number', 'numbers'),
     layout: arrayField(h, 'layout', isInt, 'non-negative integers'),
   };
-  if (header.losses.length !== header.tasks.length * 3) {
-    throw new FrameError(`frame header field "losses": ${header.losses.length} values for ${header.tasks.length} tasks, expected ${header.tasks.length * 3}`);
+  if (header.losses.length !== header.tasks.length * LOSS_STATS_LENGTH) {
+    throw new FrameError(`frame header field "losses": ${header.losses.length} values for ${header.tasks.length} tasks, expected ${header.tasks.length * LOSS_STATS_LENGTH}`);
   }
   if (header.layout.length % 2 !== 0) throw new FrameError('frame header field "layout": odd length, expected [offset, length] pairs');
   for (const field of ['step', 'shard', 'version'] as const) {

@@ -1,4 +1,4 @@
-import type { SharedDatasetHandle } from '../data/dataset.js';
+import type { SharedDatasetHandle } from '../data/dataset-handle.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { ParameterHandle } from '../model/parameters.js';
 import type { ArenaHandle } from './arena.js';

@@ -1,7 +1,7 @@
 /** Turns runs (streamed records and summaries) into ReportDocuments. */
 import { Downsampler, downsample } from './downsample.js';
 import type { Chart, LineChart, LineSeries, ReportDocument, Section, StackedChart, Table } from './document.js';
-import { TIMING_PARTS, type EvalRecord, type MetricName, type MetricsRecord, type RunSummary } from './run-format.js';
+import { TIMING_PARTS, type EvalRecord, type MetricName, type MetricsRecord, type RunSummary } from '../trainer/run-format.js';
 
 export interface BuildOptions {
   /** most points per step series (default 1000) */

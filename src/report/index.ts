@@ -1,3 +1,8 @@
+/*
+ * src/report/: the HTML report, built from a run directory's files (their format is
+ * src/trainer/run-format.ts). This file: writing report.html for a run or a comparison.
+ * May import: util, kernels, model, optim, strategies, data, protocol, trainer.
+ */
 /**
  * `multitask report` and the report at the end of `train` and `compare`:
  * one self-contained report.html per run directory (or comparison directory).
@@ -12,9 +17,8 @@ import { renderHtml } from './html.js';
 import {
   RUN_FILES, checkRunDirectory, optionalFile, metricsWarnings, readJsonFile, readMetrics, readSummary,
   type RunData, type RunSummary,
-} from './run-format.js';
+} from '../trainer/run-format.js';
 
-export * from './run-format.js';
 export type { ReportDocument } from './document.js';
 export { renderHtml, escapeHtml, scriptSafeJson } from './html.js';
 export { Downsampler, downsample } from './downsample.js';

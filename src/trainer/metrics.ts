@@ -1,4 +1,5 @@
 import type { TaskData } from '../data/dataset.js';
+import { LOSS_COUNT, LOSS_METRIC, LOSS_STATS_LENGTH, LOSS_SUM } from '../kernels/types.js';
 import { isClassification } from '../data/task-spec.js';
 import type { GradientDiagnostics } from '../strategies/index.js';
 import type { StepTiming } from './profile.js';
@@ -24,13 +25,14 @@ export class LossTotals {
   readonly sums: Float64Array;
 
   constructor(readonly tasks: readonly TaskData[]) {
-    this.sums = new Float64Array(tasks.length * 3);
+    this.sums = new Float64Array(tasks.length * LOSS_STATS_LENGTH);
   }
 
   add(task: number, lossSum: number, count: number, metricSum: number): void {
-    this.sums[task * 3] += lossSum;
-    this.sums[task * 3 + 1] += count;
-    this.sums[task * 3 + 2] += metricSum;
+    const at = task * LOSS_STATS_LENGTH;
+    this.sums[at + LOSS_SUM] += lossSum;
+    this.sums[at + LOSS_COUNT] += count;
+    this.sums[at + LOSS_METRIC] += metricSum;
   }
 
   addAll(other: LossTotals): void {
@@ -41,7 +43,8 @@ export class LossTotals {
   means(): Record<string, number> {
     const out: Record<string, number> = {};
     this.tasks.forEach((task, t) => {
-      out[task.name] = this.sums[3 * t + 1] > 0 ? this.sums[3 * t] / this.sums[3 * t + 1] : NaN;
+      const at = t * LOSS_STATS_LENGTH;
+      out[task.name] = this.sums[at + LOSS_COUNT] > 0 ? this.sums[at + LOSS_SUM] / this.sums[at + LOSS_COUNT] : NaN;
     });
     return out;
   }
@@ -54,7 +57,8 @@ export class LossTotals {
   summary(): TaskMetricsByName {
     const out: TaskMetricsByName = {};
     this.tasks.forEach((task, t) => {
-      const [loss, count, metric] = this.sums.subarray(t * 3, t * 3 + 3);
+      const at = t * LOSS_STATS_LENGTH;
+      const loss = this.sums[at + LOSS_SUM], count = this.sums[at + LOSS_COUNT], metric = this.sums[at + LOSS_METRIC];
       const classification = isClassification(task.loss);
       out[task.name] = {
         loss: count > 0 ? loss / count : NaN,

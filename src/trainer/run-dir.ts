@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { metricsLine, RUN_FILES, type MetricsRecord, type RunSummary } from '../report/run-format.js';
+import { metricsLine, RUN_FILES, type MetricsRecord, type RunSummary } from './run-format.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
 import { listCheckpoints, loadLatestCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint.js';

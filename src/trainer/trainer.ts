@@ -1,4 +1,7 @@
-import { encodeFeatures, loadDataset, loadTaskDatasets, shareDataset, type Dataset } from '../data/dataset.js';
+import { encodeFeatures, type Dataset } from '../data/dataset.js';
+import { loadDataset } from '../data/dataset-from-table.js';
+import { shareDataset } from '../data/dataset-handle.js';
+import { loadTaskDatasets } from '../data/task-parts.js';
 import { datasetFromNpy } from '../data/npy.js';
 import { syntheticDataset } from '../data/synthetic.js';
 import { loadPenguins } from '../data/penguins.js';

@@ -1,3 +1,8 @@
+/*
+ * src/util/: small helpers every folder may use: user errors (this file), the
+ * seeded random number generator, atomic file writes, the package root.
+ * May import: no other folder.
+ */
 /**
  * A mistake in what the user gave us (option, config, data file). The CLI prints
  * its message on one line and exits with code 2, without a stack trace.

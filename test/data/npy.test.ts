@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildDataset } from '../../src/data/dataset.js';
+import { buildDataset } from '../../src/data/dataset-from-table.js';
 import { datasetFromNpy, parseNpyHeaderDict, readNpy, readNpyHeader } from '../../src/data/npy.js';
 import { tableFromRecords } from '../../src/data/table.js';
 import { userErrorMessage as message } from '../helpers/user-error.js';

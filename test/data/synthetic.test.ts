@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { labelledIndices, shareDataset } from '../../src/data/dataset.js';
+import { shareDataset } from '../../src/data/dataset-handle.js';
+import { labelledIndices } from '../../src/data/split.js';
 import { NormalSampler, type SyntheticDataset, syntheticDataset } from '../../src/data/synthetic.js';
 import { Rng } from '../../src/util/rng.js';
 import { userErrorMessage as message } from '../helpers/user-error.js';

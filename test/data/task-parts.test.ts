@@ -2,9 +2,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  buildDataset, concatTaskDatasets, datasetFromColumns, labelledIndices, loadTaskDatasets, shareDataset, splitRows,
-} from '../../src/data/dataset.js';
+import { datasetFromColumns } from '../../src/data/dataset-from-columns.js';
+import { buildDataset } from '../../src/data/dataset-from-table.js';
+import { shareDataset } from '../../src/data/dataset-handle.js';
+import { labelledIndices, splitRows } from '../../src/data/split.js';
+import { concatTaskDatasets, loadTaskDatasets } from '../../src/data/task-parts.js';
 import { EpochSampler } from '../../src/data/sampler.js';
 import { type Table, tableFromRecords } from '../../src/data/table.js';
 import type { TaskSpec } from '../../src/data/task-spec.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsKernels } from '../../src/kernels/js.js';
+import { LOSS_COUNT, LOSS_STATS_LENGTH, LOSS_SUM } from '../../src/kernels/types.js';
 import { buildLayout, segmentsFor, segmentsLength } from '../../src/model/layout.js';
 import { gatherRows, taskGradients, Workspace } from '../../src/model/network.js';
 import { ParameterStore, viewTensors } from '../../src/model/parameters.js';
@@ -27,7 +28,7 @@ function gradients(tasks: number[], scales: number[]) {
   const segments = segmentsFor(layout, tasks);
   const payload = new Float32Array(segmentsLength(segments)).fill(NaN); // every covered value must be written
   const g = viewTensors(spec, layout, payload, segments);
-  const stats = new Float64Array(3 * tasks.length);
+  const stats = new Float64Array(LOSS_STATS_LENGTH * tasks.length);
   taskGradients(k, spec, params.tensors, g, ws, rows, tasks.map((task, j) => ({ task, gradScale: scales[j] })), stats);
   const full = new Float32Array(layout.total);
   let at = 0;
@@ -56,8 +57,8 @@ describe('task forward/backward against PyTorch (float64 reference)', () => {
     it(`${name}: loss and gradient of the trunk and its head`, () => {
       const { named, stats, payload } = gradients([t], [1 / labelled(name)]);
       expect(payload.every(Number.isFinite)).toBe(true);
-      expect(stats[0] / stats[1]).toBeCloseTo(fixture.float64.losses[name], 5);
-      expect(stats[1]).toBe(labelled(name));
+      expect(stats[LOSS_SUM] / stats[LOSS_COUNT]).toBeCloseTo(fixture.float64.losses[name], 5);
+      expect(stats[LOSS_COUNT]).toBe(labelled(name));
       expectClose(named, fixture.float64.taskGrads[name], 1e-4, 2e-6);
     });
   });
@@ -71,7 +72,7 @@ describe('task forward/backward against PyTorch (float64 reference)', () => {
   it('partial labels: unlabelled rows contribute nothing', () => {
     const sex = taskNames.indexOf('sex');
     const { stats } = gradients([sex], [1]);
-    expect(stats[1]).toBe(labelled('sex'));
+    expect(stats[LOSS_COUNT]).toBe(labelled('sex'));
     expect(labelled('sex')).toBeLessThan(rows);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeCompareReport, writeReport, type ReportDocument } from '../../src/report/index.js';
-import { readRun } from '../../src/report/run-format.js';
+import { readRun } from '../../src/trainer/run-format.js';
 import { UserError } from '../../src/util/errors.js';
 import { DEFAULT_TASKS, writeSyntheticRun } from './synthetic-run.js';
 

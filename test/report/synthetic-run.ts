@@ -1,7 +1,7 @@
 /** Writes a synthetic run directory in the run format, as the trainer would. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { metricsLine, type MetricsRecord, type RunSummary } from '../../src/report/run-format.js';
+import { metricsLine, type MetricsRecord, type RunSummary } from '../../src/trainer/run-format.js';
 
 export interface SyntheticRun {
   dir: string;

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { shareDataset } from '../../src/data/dataset.js';
+import { shareDataset } from '../../src/data/dataset-handle.js';
 import { ParameterStore } from '../../src/model/parameters.js';
 import { FrameArena } from '../../src/protocol/arena.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/codec.js';
