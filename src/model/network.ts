@@ -150,7 +150,7 @@ export interface TaskTerm {
  *   Σ_terms gradScale · Σ_rows loss_task — one trunk backward for every term;
  * - `g` one set per term: writes each term's own gradient
  *   gradScale · Σ_rows loss_task into g[j] — one trunk backward per term.
- * Loss statistics [sum, count, metric] of term j go to stats[3j .. 3j+3).
+ * Loss statistics of term j (LOSS_SUM, LOSS_COUNT, LOSS_METRIC) go to stats[j·LOSS_STATS_LENGTH ..].
  */
 export function taskGradients(k: Kernels, spec: ModelSpec, p: ModelTensors, g: ModelTensors | readonly ModelTensors[],
   ws: Workspace, rows: number, terms: readonly TaskTerm[], stats: Float64Array): void {

@@ -1,3 +1,9 @@
+/*
+ * src/optim/: optimizers as update rules with explicit state (PyTorch's SGD, Adam,
+ * AdamW; rule.ts) and their binding to segments of the parameter vector for the
+ * trainer, with the optimizer part of the config schema.
+ * May import: util, kernels, model, strategies.
+ */
 /**
  * Optimizers: update rules with explicit state (rule.ts) — PyTorch's SGD
  * (momentum, dampening, Nesterov, weight decay), Adam (L2 weight decay) and AdamW

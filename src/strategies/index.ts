@@ -1,3 +1,8 @@
+/*
+ * src/strategies/: the step recipe every strategy is (recipe.ts), its transforms,
+ * and one file per gradient combination or loss weighting, with their registry.
+ * May import: util, kernels, model, optim.
+ */
 /**
  * Multi-task gradient strategies: the registry, option parsing, a stateful
  * wrapper for the trainer (`GradientCombiner`) and the standalone API

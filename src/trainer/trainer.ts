@@ -1,3 +1,8 @@
+/*
+ * src/trainer/: the coordinator loop (this file), the config schema, the worker
+ * pool and shard jobs, checkpoints, the run directory and its on-disk format.
+ * May import: util, kernels, model, optim, strategies, data, protocol.
+ */
 import { encodeFeatures, type Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/dataset-from-table.js';
 import { shareDataset } from '../data/dataset-handle.js';

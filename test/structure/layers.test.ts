@@ -48,8 +48,11 @@ function violations(imports: readonly Import[]): string[] {
 const ENTRY_MODULES: Record<string, string> = {
   util: 'src/util/errors.ts',
   kernels: 'src/kernels/index.ts',
+  optim: 'src/optim/index.ts',
+  strategies: 'src/strategies/index.ts',
   data: 'src/data/dataset.ts',
   protocol: 'src/protocol/codec.ts',
+  trainer: 'src/trainer/trainer.ts',
   report: 'src/report/index.ts',
   cli: 'src/cli/main.ts',
   workers: 'workers/task-worker.ts',
