@@ -22,7 +22,9 @@
 import type { LossKind } from '../kernels/types.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { type Cell, type Table, columnIndex, loadTable, rowLocation, tableFromCsv, valueCell } from './table.js';
+import { parseNumber, showCell as show } from '../model/cells.js';
+import type { FeatureColumn, FeatureEncoding, FeatureKind } from '../model/preprocessing.js';
+import { type Cell, type Table, columnIndex, loadTable, rowLocation, tableFromCsv } from './table.js';
 import { type TaskSpec, checkTaskSpec, isBinary, isClassification } from './task-spec.js';
 
 export interface TaskData {
@@ -41,24 +43,6 @@ export interface TaskData {
   targets: Float32Array;
   /** Rows with a label. */
   labelled: number;
-}
-
-export type FeatureKind = 'numeric' | 'categorical';
-
-export interface FeatureColumn {
-  name: string;
-  kind: FeatureKind;
-  /** Categorical: the one-hot levels, sorted. */
-  levels?: string[];
-}
-
-export interface FeatureEncoding {
-  columns: FeatureColumn[];
-  /** Expanded input names, one per input: `Beak Length (mm)`, `Island=Biscoe`, ... */
-  names: string[];
-  /** Per input: x_std = (x − mean) / std (one-hot inputs: mean 0, std 1). */
-  mean: Float32Array;
-  std: Float32Array;
 }
 
 export interface Dataset {
@@ -630,73 +614,6 @@ export function unstandardizeTarget(task: TaskData, value: number): number {
   return task.targetMean === undefined ? value : value * task.targetStd! + task.targetMean;
 }
 
-// ---------------------------------------------------------------- predict()
-
-/**
- * Encodes raw records (column → value) into standardized feature rows
- * (records.length × inputWidth) the way the dataset's were.
- */
-export function encodeFeatures(ds: Dataset, records: Record<string, unknown>[], source = 'input'): Float32Array {
-  return encodeRecords(ds.encoding, records, source);
-}
-
-/** As encodeFeatures, from the encoding alone (e.g. one restored from a checkpoint). */
-export function encodeRecords(enc: FeatureEncoding, records: Record<string, unknown>[], source = 'input'): Float32Array {
-  const width = enc.names.length;
-  const out = new Float32Array(records.length * width);
-  for (let r = 0; r < records.length; r++) {
-    const rec = records[r];
-    const where = `${source} record ${r + 1}`;
-    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
-      throw new UserError(`${where}: expected an object of column: value`);
-    }
-    let off = 0;
-    for (const col of enc.columns) {
-      const cell = valueCell(rec[col.name], source, r + 1, col.name);
-      const at = `${where}, column ${JSON.stringify(col.name)}`;
-      if (cell === null) {
-        throw new UserError(`${at}: missing value (the model needs every feature: ${enc.columns.map((c) => JSON.stringify(c.name)).join(', ')})`);
-      }
-      if (col.kind === 'numeric') {
-        const v = parseNumber(cell);
-        if (v === undefined) throw new UserError(`${at}: ${show(cell)} is not a number (the column is numeric)`);
-        out[r * width + off] = (v - enc.mean[off]) / enc.std[off];
-        off += 1;
-      } else {
-        const levels = col.levels!;
-        const k = levels.indexOf(String(cell));
-        if (k < 0) {
-          throw new UserError(`${at}: ${JSON.stringify(String(cell))} is not a known level; expected one of ${levels.join(', ')}`);
-        }
-        out[r * width + off + k] = 1;
-        off += levels.length;
-      }
-    }
-  }
-  return out;
-}
-
-/** A FeatureEncoding as plain JSON (for checkpoints). */
-export interface FeatureEncodingJSON {
-  columns: FeatureColumn[];
-  names: string[];
-  mean: number[];
-  std: number[];
-}
-
-export function encodingToJSON(enc: FeatureEncoding): FeatureEncodingJSON {
-  return {
-    columns: enc.columns.map((c) => (c.levels ? { ...c, levels: c.levels.slice() } : { ...c })),
-    names: enc.names.slice(),
-    mean: Array.from(enc.mean),
-    std: Array.from(enc.std),
-  };
-}
-
-export function encodingFromJSON(j: FeatureEncodingJSON): FeatureEncoding {
-  return { columns: j.columns, names: j.names, mean: Float32Array.from(j.mean), std: Float32Array.from(j.std) };
-}
-
 // ---------------------------------------------------------------- workers
 
 /** A task as a worker needs it. */
@@ -761,24 +678,12 @@ function checkHandle(h: SharedDatasetHandle): void {
 
 // ---------------------------------------------------------------- helpers
 
-/** A cell for a message: strings quoted (JSON-escaped, so one line), numbers as written. */
-function show(cell: Cell): string {
-  return typeof cell === 'number' ? String(cell) : JSON.stringify(cell);
-}
-
 function sharedFloat32(length: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT));
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-/** A cell as a finite number, or undefined. Strings must look like decimal numbers ("12", "-3.5", "1e-3"). */
-export function parseNumber(cell: Cell): number | undefined {
-  if (typeof cell === 'number') return Number.isFinite(cell) ? cell : undefined;
-  if (cell === null || !NUMBER.test(cell)) return undefined;
-  const v = Number(cell);
-  return Number.isFinite(v) ? v : undefined;
-}
+// raw values: read as a Model reads records to predict on
+export { parseNumber };
 
 /** A column's kind from its first non-missing value, looking through the tables in order. */
 function detectKind(tables: readonly Table[], cols: readonly number[]): FeatureKind {

@@ -3,13 +3,17 @@ export { type CsvData, parseCsv, readCsv } from './csv.js';
 export {
   type Cell, type Table, MISSING_TOKENS, isMissingToken, tableFromCsv, tableFromRecords, tableFromJsonFile, loadTable,
 } from './table.js';
+export {
+  type FeatureKind, type FeatureColumn, type FeatureEncoding, type FeatureEncodingJSON,
+  encodeFeatures, encodeRecords, encodingToJSON, encodingFromJSON,
+} from '../model/preprocessing.js';
 export { tableFromJsonl, parseJsonl } from './jsonl.js';
 export { type TaskSpec, CLASSIFICATION_LOSSES, parseTaskSpec, checkTaskSpec, isClassification, isBinary } from './task-spec.js';
 export {
-  type TaskData, type FeatureKind, type FeatureColumn, type FeatureEncoding, type FeatureEncodingJSON, type Dataset,
+  type TaskData, type Dataset,
   type DatasetOptions, type SharedTaskData, type SharedDatasetHandle, type WorkerDataset,
   DEFAULT_VALIDATION_FRACTION, buildDataset, loadCsvDataset, loadDataset, splitRows, labelledIndices,
-  unstandardizeTarget, encodeFeatures, encodeRecords, encodingToJSON, encodingFromJSON, shareDataset, attachDataset,
+  unstandardizeTarget, shareDataset, attachDataset,
   type SplitOptions, type FeatureInput, type LabelInput, type ColumnsInput, type TaskPart, type TaskPartsOptions, type TaskFile,
   checkSplitOptions, checkTasks, datasetFromColumns, concatTaskDatasets, loadTaskDatasets,
 } from './dataset.js';
