@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
-  type Dataset, type DatasetOptions, attachDataset, buildDataset, labelledIndices, loadCsvDataset, shareDataset, splitRows,
+  type Dataset, attachDataset, buildDataset, labelledIndices, loadCsvDataset, shareDataset, splitRows,
   unstandardizeTarget,
 } from '../../src/data/dataset.js';
 import { type Table, tableFromCsv, tableFromRecords } from '../../src/data/table.js';
