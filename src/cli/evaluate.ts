@@ -41,7 +41,6 @@ export interface ModelSource {
 
 /** The plan (config) of a run directory or config file; the built-in defaults without either. */
 function sourcePlan(s: ModelSource): Plan {
-  if (s.run && s.config) throw new UserError('give a run directory or --config, not both');
   if (s.run) return runPlan(s.run);
   return planFromConfig(s.config ? readConfigFile(s.config) : {}, 1);
 }

@@ -170,8 +170,8 @@ export class Model {
       }
       preprocessing = typeof given === 'function' ? given(isDir ? path : dirname(weights)) : given;
     }
-    checkAgainstLayout(file, buildLayout(validateModelSpec(spec)).entries, weights);
-    const layout = buildLayout(spec);
+    const layout = buildLayout(validateModelSpec(spec));
+    checkAgainstLayout(file, layout.entries, weights);
     const data = new Float32Array(layout.total);
     for (const e of layout.entries) data.set(file.tensors.get(e.name)!.data, e.offset);
     return new Model(spec, data, preprocessing, weights);
