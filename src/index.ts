@@ -12,3 +12,13 @@ export { loadPenguins } from './data/penguins.js';
 export { getKernels, kernelInfo } from './kernels/index.js';
 export { UserError } from './util/errors.js';
 export { combineGradients, strategyNames } from './strategies/index.js';
+export { MODEL_FORMAT, METADATA_KEY, type Prediction, type PredictOptions, type LoadOptions, type EvaluationData, type LabelledDataset } from './model/model.js';
+export type { Preprocessing, TaskPreprocessing, FeatureEncoding, FeatureColumn, FeatureKind } from './model/preprocessing.js';
+export type { TaskReport, ClassificationReport, RegressionReport } from './model/metrics.js';
+
+import { Model } from './model/model.js';
+import { legacyPreprocessing } from './cli/legacy-model.js';
+// A weights file written before weights files carried their preprocessing: Model.load rebuilds
+// it from the run directory's config, which needs the data loaders (src/model/ may not import them).
+Model.legacyPreprocessing = legacyPreprocessing;
+export { Model, legacyPreprocessing };

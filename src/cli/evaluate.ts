@@ -1,29 +1,34 @@
 /**
- * `multitask eval`, `multitask predict` and `multitask export`: a trained model
- * rebuilt from a run directory (or a config) and its safetensors weights.
+ * `multitask eval`, `multitask predict` and `multitask export`: a trained
+ * `Model` (src/model/model.ts) loaded from a run directory or a weights file;
+ * forward passes on this thread, no worker pool.
  *
- * The model is rebuilt from the same config as in training: the same data,
- * seed and validation fraction give the same split and the same feature
- * standardization (fitted on the training rows), so the weights see inputs
- * encoded exactly as they were trained on.
+ * The weights file carries its preprocessing (feature encoding, classes,
+ * target scaling). A file written before it did gets it from the data of the
+ * run's config (or --config): the same data, seed and validation fraction
+ * give the same split and the same standardization (legacy-model.ts). `eval`
+ * reads the labelled rows from that data too.
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
-import { gatherRows } from '../model/network.js';
-import { loadParametersFile, readSafetensors, saveParameters } from '../model/safetensors.js';
+import type { Dataset } from '../data/dataset.js';
 import { readNpy } from '../data/npy.js';
 import { loadTable } from '../data/load-table.js';
-import type { Cell } from '../data/table.js';
+import type { Cell } from '../model/cells.js';
+import type { TaskReport } from '../model/metrics.js';
+import { METADATA_KEY, Model } from '../model/model.js';
+import { preprocessingOf } from '../model/preprocessing.js';
+import { readSafetensorsHeader } from '../model/safetensors.js';
 import { RUN_FILES } from '../trainer/run-format.js';
 import { loadLatestCheckpoint } from '../trainer/checkpoint.js';
-import { CHECKPOINT_DIR, RunDirectory, WEIGHTS_FILE } from '../trainer/run-dir.js';
+import { CHECKPOINT_DIR, WEIGHTS_FILE } from '../trainer/run-dir.js';
 import { Trainer } from '../trainer/trainer.js';
 import { UserError } from '../util/errors.js';
 import { readConfigFile } from './config.js';
 import { num, table } from './format.js';
-import { classProbabilities, taskReport, type TaskReport } from './metrics.js';
+import { legacyPreprocessing, planDataset, runPlan } from './legacy-model.js';
 import type { Output } from './output.js';
-import { planFromConfig, planFromRun, type Plan } from './train.js';
+import { planFromConfig, type Plan } from './train.js';
 
 export interface ModelSource {
   /** A run directory: its config.json, and its weights.safetensors unless `weights`. */
@@ -31,60 +36,39 @@ export interface ModelSource {
   /** A config file (instead of a run directory). */
   config?: string;
   weights?: string;
+  /** Unused: eval and predict start no worker threads (kept for the CLI flag). */
   workers?: number;
 }
 
 /** The plan (config) of a run directory or config file; the built-in defaults without either. */
 function sourcePlan(s: ModelSource): Plan {
-  if (s.run && s.config) throw new UserError('give a run directory or --config, not both');
-  if (s.run) {
-    const opened = RunDirectory.open(s.run);
-    return planFromRun(opened.config, join(resolve(s.run), RUN_FILES.config), s.workers ?? 1);
-  }
-  return planFromConfig(s.config ? readConfigFile(s.config) : {}, s.workers ?? 1);
+  if (s.run) return runPlan(s.run);
+  return planFromConfig(s.config ? readConfigFile(s.config) : {}, 1);
 }
 
-/** A Trainer with the given weights loaded (one worker thread; it only runs forward passes here). */
-export async function loadModel(s: ModelSource): Promise<{ trainer: Trainer; weights: string }> {
+export interface LoadedModel {
+  model: Model;
+  weights: string;
+  /** The data of the run or config (loaded once, on first use). */
+  dataset: () => Dataset;
+}
+
+/** The model of the given weights (a run's unless `weights`), on this thread. */
+export function loadModel(s: ModelSource): LoadedModel {
+  if (s.run && s.config) throw new UserError('give a run directory or --config, not both');
   const weights = s.weights ?? (s.run ? join(s.run, WEIGHTS_FILE) : undefined);
   if (!weights) throw new UserError('--weights: which weights? (a .safetensors file, e.g. runs/<name>/weights.safetensors; or give the run directory)');
   if (!existsSync(weights)) {
     throw new UserError(`${weights}: no such file${s.run && !s.weights ? ' (the run has not finished; `multitask export` can write the newest checkpoint\'s weights)' : ''}`);
   }
-  const plan = sourcePlan(s);
-  const trainer = await Trainer.create({ ...plan.trainer, workers: 1 });
-  try {
-    loadParametersFile(weights, trainer.params);
-  } catch (e) {
-    await trainer.close();
-    throw e;
-  }
-  return { trainer, weights };
+  let data: Dataset | undefined;
+  const dataset = () => (data ??= planDataset(sourcePlan(s)));
+  // a file without its own preprocessing (older runs): from the run's or the config's data
+  const model = Model.load(weights, { preprocessing: () => preprocessingOf(dataset()) });
+  return { model, weights, dataset };
 }
 
 export type Split = 'train' | 'validation' | 'all';
-
-/** Each task's metrics over a split: predictions from the model vs the dataset's targets (target units). */
-export function evaluateSplit(trainer: Trainer, split: Split): Record<string, TaskReport> {
-  const ds = trainer.dataset;
-  const rows = split === 'train' ? ds.train : split === 'validation' ? ds.validation
-    : Int32Array.from({ length: ds.rows }, (_, i) => i);
-  const x = new Float32Array(rows.length * ds.inputWidth);
-  gatherRows(ds.inputWidth, ds.features, rows, 0, rows.length, x);
-  const predictions = trainer.predict(x);
-  const out: Record<string, TaskReport> = {};
-  for (const task of ds.tasks) {
-    const p = predictions[task.name];
-    const targets = new Float64Array(rows.length);
-    for (let k = 0; k < rows.length; k++) {
-      const y = task.targets[rows[k]];
-      // regression targets are stored standardized; predictions come in target units
-      targets[k] = task.targetStd === undefined || Number.isNaN(y) ? y : y * task.targetStd + (task.targetMean ?? 0);
-    }
-    out[task.name] = taskReport(task.loss, p.outputs, p.width, targets);
-  }
-  return out;
-}
 
 /** The eval table: one row per task, classification and regression columns. */
 export function evalTable(reports: Record<string, TaskReport>, output: Output): string {
@@ -98,16 +82,13 @@ export function evalTable(reports: Record<string, TaskReport>, output: Output): 
 }
 
 export async function evalCommand(s: ModelSource & { split: Split }, output: Output): Promise<number> {
-  const { trainer, weights } = await loadModel(s);
-  try {
-    const reports = evaluateSplit(trainer, s.split);
-    output.json({ type: 'eval', split: s.split, weights, source: trainer.dataset.source, tasks: reports });
-    output.info(`multitask: ${weights} on the ${s.split === 'all' ? 'whole data set' : `${s.split} split`} of ${trainer.dataset.source}`);
-    output.result(evalTable(reports, output));
-    return 0;
-  } finally {
-    await trainer.close();
-  }
+  const { model, weights, dataset } = loadModel(s);
+  const ds = dataset();
+  const reports = model.evaluate({ dataset: ds, split: s.split });
+  output.json({ type: 'eval', split: s.split, weights, source: ds.source, tasks: reports });
+  output.info(`multitask: ${weights} on the ${s.split === 'all' ? 'whole data set' : `${s.split} split`} of ${ds.source}`);
+  output.result(evalTable(reports, output));
+  return 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -151,61 +132,56 @@ function readInput(path: string, featureNames: readonly string[]): InputRows {
  * empty predictions.
  */
 export async function predictCommand(s: ModelSource & { input: string; out?: string; probabilities?: boolean }, output: Output): Promise<number> {
-  const { trainer } = await loadModel(s);
-  try {
-    const encoding = trainer.dataset.encoding;
-    const featureColumns = encoding.columns.map((c) => c.name);
-    const input = readInput(s.input, featureColumns);
-    const index = featureColumns.map((name) => input.columns.indexOf(name));
-    const absent = featureColumns.filter((_, f) => index[f] < 0);
-    if (absent.length > 0) {
-      throw new UserError(`${input.source}: no column ${absent.map((c) => JSON.stringify(c)).join(', ')}; the model needs ${featureColumns.map((c) => JSON.stringify(c)).join(', ')}`);
-    }
-    const complete: number[] = [];
-    const records: Record<string, unknown>[] = [];
-    input.rows.forEach((row, r) => {
-      if (index.some((c) => row[c] === null)) return;
-      complete.push(r);
-      records.push(Object.fromEntries(featureColumns.map((name, f) => [name, row[index[f]]])));
-    });
-    const predictions = trainer.predict(records);
-    const header = [...input.columns];
-    const taskColumns: ((k: number) => Cell[])[] = [];
-    for (const task of trainer.dataset.tasks) {
-      const p = predictions[task.name];
-      header.push(`pred_${task.name}`);
-      if (task.classes) {
-        const classes = task.classes;
-        const probs = s.probabilities ? classProbabilities(task.loss, p.outputs, p.width) : undefined;
-        if (probs) for (const c of classes) header.push(`prob_${task.name}_${c}`);
-        taskColumns.push((k) => [p.classes![k], ...(probs ? classes.map((_, c) => f32(probs[k * classes.length + c])) : [])]);
-      } else {
-        taskColumns.push((k) => [f32(p.outputs[k])]);
-      }
-    }
-    const width = header.length - input.columns.length;
-    const position = new Map(complete.map((r, k) => [r, k]));
-    const lines = [header.map(csvField).join(',')];
-    input.rows.forEach((row, r) => {
-      const k = position.get(r);
-      const extra = k === undefined ? new Array<Cell>(width).fill(null) : taskColumns.flatMap((col) => col(k));
-      lines.push([...row, ...extra].map(csvField).join(','));
-    });
-    const text = `${lines.join('\n')}\n`;
-    const skipped = input.rows.length - complete.length;
-    if (s.out && s.out !== '-') {
-      mkdirSync(dirname(resolve(s.out)), { recursive: true });
-      writeFileSync(s.out, text);
-      output.info(`multitask: ${complete.length} predictions written to ${s.out}${skipped ? `; ${skipped} rows miss a feature and have none` : ''}`);
-    } else {
-      process.stdout.write(text);
-      if (skipped) output.warn(`${skipped} rows miss a feature and have no prediction`);
-    }
-    output.json({ type: 'predict', rows: input.rows.length, predicted: complete.length, out: s.out ?? null });
-    return 0;
-  } finally {
-    await trainer.close();
+  const { model } = loadModel(s);
+  const featureColumns = model.featureColumns;
+  const input = readInput(s.input, featureColumns);
+  const index = featureColumns.map((name) => input.columns.indexOf(name));
+  const absent = featureColumns.filter((_, f) => index[f] < 0);
+  if (absent.length > 0) {
+    throw new UserError(`${input.source}: no column ${absent.map((c) => JSON.stringify(c)).join(', ')}; the model needs ${featureColumns.map((c) => JSON.stringify(c)).join(', ')}`);
   }
+  const complete: number[] = [];
+  const records: Record<string, unknown>[] = [];
+  input.rows.forEach((row, r) => {
+    if (index.some((c) => row[c] === null)) return;
+    complete.push(r);
+    records.push(Object.fromEntries(featureColumns.map((name, f) => [name, row[index[f]]])));
+  });
+  const predictions = model.predict(records, { probabilities: s.probabilities });
+  const header = [...input.columns];
+  const taskColumns: ((k: number) => Cell[])[] = [];
+  for (const task of model.spec.tasks) {
+    const p = predictions[task.name];
+    header.push(`pred_${task.name}`);
+    if (p.classNames) {
+      const classes = p.classNames;
+      const probs = p.probabilities;
+      if (probs) for (const c of classes) header.push(`prob_${task.name}_${c}`);
+      taskColumns.push((k) => [p.classes![k], ...(probs ? classes.map((_, c) => f32(probs[k * classes.length + c])) : [])]);
+    } else {
+      taskColumns.push((k) => [f32(p.outputs[k])]);
+    }
+  }
+  const width = header.length - input.columns.length;
+  const position = new Map(complete.map((r, k) => [r, k]));
+  const lines = [header.map(csvField).join(',')];
+  input.rows.forEach((row, r) => {
+    const k = position.get(r);
+    const extra = k === undefined ? new Array<Cell>(width).fill(null) : taskColumns.flatMap((col) => col(k));
+    lines.push([...row, ...extra].map(csvField).join(','));
+  });
+  const text = `${lines.join('\n')}\n`;
+  const skipped = input.rows.length - complete.length;
+  if (s.out && s.out !== '-') {
+    mkdirSync(dirname(resolve(s.out)), { recursive: true });
+    writeFileSync(s.out, text);
+    output.info(`multitask: ${complete.length} predictions written to ${s.out}${skipped ? `; ${skipped} rows miss a feature and have none` : ''}`);
+  } else {
+    process.stdout.write(text);
+    if (skipped) output.warn(`${skipped} rows miss a feature and have no prediction`);
+  }
+  output.json({ type: 'predict', rows: input.rows.length, predicted: complete.length, out: s.out ?? null });
+  return 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -214,26 +190,29 @@ export async function predictCommand(s: ModelSource & { input: string; out?: str
 /**
  * `multitask export runs/<name> --out model.safetensors`: the run's final
  * weights, or (a stopped run) its newest checkpoint's, as safetensors with
- * PyTorch names and layouts.
+ * PyTorch names and layouts and the preprocessing metadata (see Model; a
+ * final weights file written before it carried that metadata gets it from
+ * the run's config).
  */
 export async function exportCommand(s: { run: string; out: string }, output: Output): Promise<number> {
   const weights = join(s.run, WEIGHTS_FILE);
   mkdirSync(dirname(resolve(s.out)), { recursive: true });
   if (existsSync(weights)) {
-    const file = readSafetensors(weights); // checks the file before handing it on
-    copyFileSync(weights, s.out);
-    output.info(`multitask: ${file.tensors.size} tensors from ${weights} written to ${s.out}`);
-    output.json({ type: 'export', from: weights, out: s.out, tensors: [...file.tensors.keys()] });
+    const header = readSafetensorsHeader(weights); // checks the file before handing it on
+    if (header.metadata[METADATA_KEY] !== undefined) copyFileSync(weights, s.out);
+    else Model.load(weights, { preprocessing: legacyPreprocessing }).save(s.out, { ...header.metadata });
+    output.info(`multitask: ${header.tensors.size} tensors from ${weights} written to ${s.out}`);
+    output.json({ type: 'export', from: weights, out: s.out, tensors: [...header.tensors.keys()] });
     return 0;
   }
   const checkpoint = existsSync(join(s.run, RUN_FILES.config)) ? loadLatestCheckpoint(join(s.run, CHECKPOINT_DIR)) : undefined;
   if (!checkpoint) throw new UserError(`${s.run}: no ${WEIGHTS_FILE} and no checkpoint to export (is it a run directory?)`);
-  const opened = RunDirectory.open(s.run);
-  const plan = planFromRun(opened.config, join(resolve(s.run), RUN_FILES.config), 1);
+  // the model spec comes from the run's config through a Trainer (one worker thread)
+  const plan = runPlan(s.run);
   const trainer = await Trainer.create({ ...plan.trainer, workers: 1 });
   try {
     trainer.restore(checkpoint.data, checkpoint.path);
-    saveParameters(s.out, trainer.params, { step: String(checkpoint.data.step), epoch: String(checkpoint.data.epoch) });
+    trainer.model().save(s.out, { step: String(checkpoint.data.step), epoch: String(checkpoint.data.epoch) });
     output.info(`multitask: the run has no final weights; wrote checkpoint ${checkpoint.path} (step ${checkpoint.data.step}) to ${s.out}`);
     output.json({ type: 'export', from: checkpoint.path, out: s.out, tensors: Object.keys(trainer.params.named()) });
     return 0;

@@ -14,7 +14,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
-import { parseNumber } from '../data/cells.js';
+import { parseNumber } from '../model/cells.js';
 import { loadTable } from '../data/load-table.js';
 import type { Cell } from '../data/table.js';
 import { UserError } from '../util/errors.js';

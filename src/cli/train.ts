@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { kernelNotice } from '../kernels/index.js';
-import { loadParametersFile, saveParameters } from '../model/safetensors.js';
+import { loadParametersFile } from '../model/safetensors.js';
 import { writeReport } from '../report/index.js';
 import { RUN_FILES, validateRecord, type EvalRecord, type RunSummary, type StepRecord } from '../trainer/run-format.js';
 import type { GradientDiagnostics } from '../strategies/index.js';
@@ -291,7 +291,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
       out.warn(`stopped by ${stopSignal} at step ${trainer.steps}; checkpoint ${path}; continue with: multitask train --resume ${run.dir}`);
       return { code: SIGNAL_EXIT[stopSignal] ?? 1, dir: run.dir };
     }
-    saveParameters(run.weightsPath, trainer.params, { strategy: label, epochs: String(epochs) });
+    trainer.model().save(run.weightsPath, { strategy: label, epochs: String(epochs) });
     if (plan.saveWeights) {
       mkdirSync(dirname(resolve(plan.saveWeights)), { recursive: true });
       copyFileSync(run.weightsPath, plan.saveWeights);

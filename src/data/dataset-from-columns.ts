@@ -10,8 +10,10 @@
  *   on the training rows.
  */
 import { UserError } from '../util/errors.js';
-import { parseNumber, show, sortLabels } from './cells.js';
-import type { Dataset, FeatureColumn, TaskData } from './dataset.js';
+import { parseNumber, showCell as show } from '../model/cells.js';
+import { sortLabels } from './labels.js';
+import type { FeatureColumn } from '../model/preprocessing.js';
+import type { Dataset, TaskData } from './dataset.js';
 import { type SplitOptions, checkSplitOptions, splitRows } from './split.js';
 import type { Cell } from './table.js';
 import { type TaskSpec, checkTaskSpec, isBinary, isClassification } from './task-spec.js';

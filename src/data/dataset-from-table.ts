@@ -8,8 +8,9 @@
  * The feature helpers here are shared with task-parts.ts.
  */
 import { UserError } from '../util/errors.js';
-import { parseNumber, show } from './cells.js';
-import type { Dataset, DatasetOptions, FeatureKind } from './dataset.js';
+import { parseNumber, showCell as show } from '../model/cells.js';
+import type { FeatureKind } from '../model/preprocessing.js';
+import type { Dataset, DatasetOptions } from './dataset.js';
 import { type FeatureInput, checkTasks, datasetFromColumns } from './dataset-from-columns.js';
 import { loadTable } from './load-table.js';
 import { checkSplitOptions } from './split.js';

@@ -9,17 +9,16 @@
  * target column per task, all Float32Arrays over SharedArrayBuffers so worker
  * threads read them without copies (a job carries row indices, not rows).
  *
- * This file holds the shared types (Dataset, TaskData, DatasetOptions, the feature
- * encoding) and predict()'s record encoding. Building one: dataset-from-table.ts
+ * This file holds the shared types (Dataset, TaskData, DatasetOptions); the feature
+ * encoding and the record encoding for predictions are the model's
+ * (model/preprocessing.ts). Building one: dataset-from-table.ts
  * (a CSV/JSON/JSONL table), task-parts.ts (tasks that bring their own rows),
  * npy.ts and synthetic.ts; every loader ends in datasetFromColumns
  * (dataset-from-columns.ts). The train/validation split is split.ts; what a worker
  * thread receives is dataset-handle.ts.
  */
 import type { LossKind } from '../kernels/types.js';
-import { UserError } from '../util/errors.js';
-import { parseNumber, show } from './cells.js';
-import { valueCell } from './table.js';
+import type { FeatureEncoding } from '../model/preprocessing.js';
 import type { TaskSpec } from './task-spec.js';
 
 export interface TaskData {
@@ -38,24 +37,6 @@ export interface TaskData {
   targets: Float32Array;
   /** Rows with a label. */
   labelled: number;
-}
-
-export type FeatureKind = 'numeric' | 'categorical';
-
-export interface FeatureColumn {
-  name: string;
-  kind: FeatureKind;
-  /** Categorical: the one-hot levels, sorted. */
-  levels?: string[];
-}
-
-export interface FeatureEncoding {
-  columns: FeatureColumn[];
-  /** Expanded input names, one per input: `Beak Length (mm)`, `Island=Biscoe`, ... */
-  names: string[];
-  /** Per input: x_std = (x − mean) / std (one-hot inputs: mean 0, std 1). */
-  mean: Float32Array;
-  std: Float32Array;
 }
 
 export interface Dataset {
@@ -91,71 +72,4 @@ export interface DatasetOptions {
 /** Undoes a regression task's standardization: a prediction in original units. */
 export function unstandardizeTarget(task: TaskData, value: number): number {
   return task.targetMean === undefined ? value : value * task.targetStd! + task.targetMean;
-}
-
-// ---------------------------------------------------------------- predict()
-
-/**
- * Encodes raw records (column → value) into standardized feature rows
- * (records.length × inputWidth) the way the dataset's were.
- */
-export function encodeFeatures(ds: Dataset, records: Record<string, unknown>[], source = 'input'): Float32Array {
-  return encodeRecords(ds.encoding, records, source);
-}
-
-/** As encodeFeatures, from the encoding alone (e.g. one restored from a checkpoint). */
-export function encodeRecords(enc: FeatureEncoding, records: Record<string, unknown>[], source = 'input'): Float32Array {
-  const width = enc.names.length;
-  const out = new Float32Array(records.length * width);
-  for (let r = 0; r < records.length; r++) {
-    const rec = records[r];
-    const where = `${source} record ${r + 1}`;
-    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
-      throw new UserError(`${where}: expected an object of column: value`);
-    }
-    let off = 0;
-    for (const col of enc.columns) {
-      const cell = valueCell(rec[col.name], source, r + 1, col.name);
-      const at = `${where}, column ${JSON.stringify(col.name)}`;
-      if (cell === null) {
-        throw new UserError(`${at}: missing value (the model needs every feature: ${enc.columns.map((c) => JSON.stringify(c.name)).join(', ')})`);
-      }
-      if (col.kind === 'numeric') {
-        const v = parseNumber(cell);
-        if (v === undefined) throw new UserError(`${at}: ${show(cell)} is not a number (the column is numeric)`);
-        out[r * width + off] = (v - enc.mean[off]) / enc.std[off];
-        off += 1;
-      } else {
-        const levels = col.levels!;
-        const k = levels.indexOf(String(cell));
-        if (k < 0) {
-          throw new UserError(`${at}: ${JSON.stringify(String(cell))} is not a known level; expected one of ${levels.join(', ')}`);
-        }
-        out[r * width + off + k] = 1;
-        off += levels.length;
-      }
-    }
-  }
-  return out;
-}
-
-/** A FeatureEncoding as plain JSON (for checkpoints). */
-export interface FeatureEncodingJSON {
-  columns: FeatureColumn[];
-  names: string[];
-  mean: number[];
-  std: number[];
-}
-
-export function encodingToJSON(enc: FeatureEncoding): FeatureEncodingJSON {
-  return {
-    columns: enc.columns.map((c) => (c.levels ? { ...c, levels: c.levels.slice() } : { ...c })),
-    names: enc.names.slice(),
-    mean: Array.from(enc.mean),
-    std: Array.from(enc.std),
-  };
-}
-
-export function encodingFromJSON(j: FeatureEncodingJSON): FeatureEncoding {
-  return { columns: j.columns, names: j.names, mean: Float32Array.from(j.mean), std: Float32Array.from(j.std) };
 }

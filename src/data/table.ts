@@ -4,11 +4,12 @@
  * No typing happens here; dataset-from-table.ts decides what each column means. Reading a file
  * by its extension (CSV, JSON or JSON Lines) is load-table.ts.
  */
+import { type Cell, describe, isMissingToken, MISSING_TOKENS, stringCell, valueCell } from '../model/cells.js';
 import { UserError } from '../util/errors.js';
 import { readCsv, readTextFile } from './csv.js';
 
-/** A raw cell: a trimmed string, a (JSON) number, or null for a missing value. */
-export type Cell = string | number | null;
+// raw values are read as a Model reads the records it predicts on (model/cells.ts)
+export { type Cell, describe, isMissingToken, MISSING_TOKENS, valueCell };
 
 export interface Table {
   /** File name (or other source name) used in messages. */
@@ -20,15 +21,6 @@ export interface Table {
   lines: number[];
   /** What `lines` counts, for messages: `line 57` or `record 57`. */
   lineKind: 'line' | 'record';
-}
-
-/** Tokens (after trimming) that mean "missing". */
-export const MISSING_TOKENS: readonly string[] = ['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'None', '.'];
-const MISSING = new Set(MISSING_TOKENS);
-
-/** True when a (trimmed) string is one of the missing-value tokens. */
-export function isMissingToken(s: string): boolean {
-  return MISSING.has(s);
 }
 
 /** `penguins.csv line 57` — where row r of the table came from. */
@@ -114,30 +106,3 @@ export function tableFromJsonFile(path: string): Table {
   return tableFromRecords(path, data as object[]);
 }
 
-function stringCell(s: string): Cell {
-  const t = s.trim();
-  return MISSING.has(t) ? null : t;
-}
-
-/**
- * Normalises one record value to a Cell (also used for predict() inputs); `record`
- * is its record (or, with kind 'line', line) number for messages.
- */
-export function valueCell(v: unknown, source: string, record: number, key: string, kind: Table['lineKind'] = 'record'): Cell {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'string') return stringCell(v);
-  if (typeof v === 'number') return Number.isNaN(v) ? null : v;
-  if (typeof v === 'boolean') return String(v);
-  if (typeof v === 'bigint') return Number(v);
-  throw new UserError(
-    `${source} ${kind} ${record}, column ${JSON.stringify(key)}: ${describe(v)} is not a value (expected a number, a string or null)`);
-}
-
-/** A value for a message: `null`, `an array`, `an object`, a quoted (shortened) string, `number 3`. */
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
-  return `${typeof v} ${String(v)}`;
-}

@@ -4,7 +4,8 @@
  */
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import type { Dataset, FeatureKind } from './dataset.js';
+import type { FeatureKind } from '../model/preprocessing.js';
+import type { Dataset } from './dataset.js';
 import { type FeatureInput, type LabelInput, checkTasks, datasetFromColumns } from './dataset-from-columns.js';
 import { checkFeatureEntries, detectKind, featureEntries, parseFeatureRows } from './dataset-from-table.js';
 import { loadTable } from './load-table.js';

@@ -16,7 +16,16 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
+import type { ParameterLayout } from './layout.js';
 import type { ParameterStore } from './parameters.js';
+import type { ModelSpec } from './spec.js';
+
+/** Parameters to save: a ParameterStore, or a Model (every parameter, flat, in layout order). */
+export interface ParameterSource {
+  spec: ModelSpec;
+  layout: ParameterLayout;
+  data: Float32Array;
+}
 
 /** Largest header accepted (the reference implementation's limit). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -402,9 +411,8 @@ export function checkAgainstLayout(file: TensorListing, entries: readonly { name
  * Saves the parameters under their PyTorch names, in layout order. The metadata
  * gets `format: "pt"` and `multitask.model` (the model spec as JSON) unless given.
  */
-export function saveParameters(path: string, store: ParameterStore, metadata?: Record<string, string>): void {
-  const named = store.named();
-  const tensors = store.layout.entries.map((e) => ({ name: e.name, shape: e.shape, data: named[e.name] }));
+export function saveParameters(path: string, store: ParameterSource, metadata?: Record<string, string>): void {
+  const tensors = store.layout.entries.map((e) => ({ name: e.name, shape: e.shape, data: store.data.subarray(e.offset, e.offset + e.size) }));
   writeSafetensors(path, tensors, {
     format: 'pt',
     'multitask.model': JSON.stringify(store.spec),

@@ -3,7 +3,7 @@
  * pool and shard jobs, checkpoints, the run directory and its on-disk format.
  * May import: util, kernels, model, optim, strategies, data, protocol.
  */
-import { encodeFeatures, type Dataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/dataset-from-table.js';
 import { shareDataset } from '../data/dataset-handle.js';
 import { loadTaskDatasets } from '../data/task-parts.js';
@@ -14,8 +14,10 @@ import { EpochSampler } from '../data/sampler.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
 import { segmentsFor } from '../model/layout.js';
-import { forwardTrunk, forwardHead, Workspace } from '../model/network.js';
+import { Model } from '../model/model.js';
+import { Workspace } from '../model/network.js';
 import { ParameterStore } from '../model/parameters.js';
+import { preprocessingOf } from '../model/preprocessing.js';
 import { validateModelSpec, type ModelSpec } from '../model/spec.js';
 import { createOptimizer, type Optimizer } from '../optim/index.js';
 import { FrameArena } from '../protocol/arena.js';
@@ -56,7 +58,7 @@ export interface TaskPrediction {
   classes?: string[];
 }
 
-function loadData(config: ResolvedConfig): Dataset {
+export function loadData(config: ResolvedConfig): Dataset {
   const { data, seed, validationFraction } = config;
   switch (data.kind) {
     case 'penguins': return loadPenguins({ seed, validationFraction });
@@ -458,43 +460,10 @@ export class Trainer {
 
   /**
    * Predictions for raw records (column name → value, encoded like the training
-   * data) or for already encoded, standardized feature rows.
+   * data) or for already encoded, standardized feature rows (see Model.predict).
    */
   predict(features: Record<string, unknown>[] | Float32Array): Record<string, TaskPrediction> {
-    this.assertOpen();
-    const x = features instanceof Float32Array ? features : encodeFeatures(this.dataset, features);
-    const width = this.dataset.inputWidth;
-    if (x.length % width !== 0) throw new UserError(`predict: ${x.length} feature values are not a whole number of rows of ${width}`);
-    const rows = x.length / width;
-    const out: Record<string, TaskPrediction> = {};
-    const ws = this.evalWorkspace;
-    this.spec.tasks.forEach((task, t) => {
-      out[task.name] = { outputs: new Float32Array(rows * task.outputs), width: task.outputs };
-      if (this.dataset.tasks[t].classes) out[task.name].classes = [];
-    });
-    for (let start = 0; start < rows; start += ws.maxRows) {
-      const count = Math.min(ws.maxRows, rows - start);
-      ws.x.set(x.subarray(start * width, (start + count) * width));
-      const trunkOut = forwardTrunk(this.kernels, this.spec, this.params.tensors, ws, count);
-      this.spec.tasks.forEach((task, t) => {
-        const pred = forwardHead(this.kernels, this.spec, t, this.params.tensors, ws, trunkOut, count);
-        const target = out[task.name];
-        target.outputs.set(pred.subarray(0, count * task.outputs), start * task.outputs);
-        const data = this.dataset.tasks[t];
-        for (let r = 0; r < count; r++) {
-          const row = pred.subarray(r * task.outputs, (r + 1) * task.outputs);
-          if (data.classes) target.classes!.push(data.classes[predictedClass(task.loss, row)]);
-        }
-      });
-    }
-    this.spec.tasks.forEach((task, t) => {
-      const { targetMean, targetStd } = this.dataset.tasks[t];
-      if (targetStd !== undefined) {
-        const o = out[task.name].outputs;
-        for (let i = 0; i < o.length; i++) o[i] = o[i] * targetStd + (targetMean ?? 0);
-      }
-    });
-    return out;
+    return this.model().predict(features);
   }
 
   /** Copies of every parameter under its PyTorch name ([out, in] weights, row-major). */
@@ -510,6 +479,16 @@ export class Trainer {
     this.params.load(named, source);
   }
 
+  /**
+   * The trained model apart from the trainer: a copy of the current parameters
+   * with the data's preprocessing; predicts, evaluates and saves on the calling
+   * thread, and stays as it is while the trainer trains on.
+   */
+  model(): Model {
+    this.assertOpen();
+    return new Model(this.spec, this.params.data.slice(), preprocessingOf(this.dataset), 'trainer');
+  }
+
   /** Ends the worker threads. The trainer cannot step afterwards. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -520,11 +499,4 @@ export class Trainer {
   private assertOpen(): void {
     if (this.closed) throw new Error('this Trainer is closed');
   }
-}
-
-function predictedClass(loss: string, row: Float32Array): number {
-  if (row.length === 1) return loss === 'bce' ? (row[0] > 0.5 ? 1 : 0) : (row[0] > 0 ? 1 : 0);
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
 }

@@ -1,9 +1,14 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfigFile } from '../../src/cli/config.js';
+import { planDataset, runPlan } from '../../src/cli/legacy-model.js';
+import { loadTable } from '../../src/data/load-table.js';
+import { Model } from '../../src/index.js';
+import { METADATA_KEY } from '../../src/model/model.js';
+import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
 import { resolveConfig } from '../../src/trainer/config.js';
 
 const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
@@ -13,9 +18,9 @@ const runs = join(dir, 'runs');
 
 interface Run { code: number; stdout: string; stderr: string }
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { timeout: 120_000, cwd: dir, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...nodeArgs, bin, ...args], { timeout: 120_000, cwd: dir, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
@@ -155,6 +160,94 @@ describe('train --config', () => {
     const run = await cli(['report', runDir, '--out', 'again.html']);
     expect(run.code, run.stderr).toBe(0);
     expect(readFileSync(join(dir, 'again.html'), 'utf8')).toMatch(/^<!DOCTYPE html>/i);
+  });
+});
+
+describe('eval and predict: a Model on this thread', () => {
+  const countWorkers = ['--import', new URL('./fixtures/count-workers.mjs', import.meta.url).href];
+  const started = /count-workers: a worker thread started/;
+  /** The fixture's rows with every feature of the model, as raw records. */
+  const fixtureRecords = () => {
+    const t = loadTable(fixture);
+    const cols = config.data.features.map((f) => t.columns.indexOf(f));
+    return t.rows.filter((row) => cols.every((c) => row[c] !== null)).map((row) => Object.fromEntries(t.columns.map((c, i) => [c, row[i]])));
+  };
+  /** The prediction columns of a `multitask predict --probabilities` CSV (rows with a prediction). */
+  const predictionColumns = (csv: string) => csv.trim().split('\n').slice(1).map((l) => l.split(',').slice(7)).filter((r) => r[0] !== '');
+  const f32 = (x: number) => String(Number(x.toPrecision(7)));
+
+  it('eval and predict start no worker thread (the same hook sees train\'s)', async () => {
+    const train = await cli(['train', '--config', configPath, '--epochs', '1', '--workers', '1', '--name', 'hooked', '--quiet', '--no-report'], {}, countWorkers);
+    expect(train.code, train.stderr).toBe(0);
+    expect(train.stderr).toMatch(started);
+    const evaluated = await cli(['eval', runDir, '--split', 'all'], {}, countWorkers);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(evaluated.stderr).not.toMatch(started);
+    const withConfig = await cli(['eval', '--config', configPath, '--weights', join(runDir, 'weights.safetensors')], {}, countWorkers);
+    expect(withConfig.code, withConfig.stderr).toBe(0);
+    expect(withConfig.stderr).not.toMatch(started);
+    const predicted = await cli(['predict', runDir, '--input', fixture, '--out', 'hooked.csv'], {}, countWorkers);
+    expect(predicted.code, predicted.stderr).toBe(0);
+    expect(predicted.stderr).not.toMatch(started);
+  });
+
+  it('Model.load of the weights file alone (no run directory) reproduces `multitask predict` on raw records', async () => {
+    const alone = join(mkdtempSync(join(tmpdir(), 'multitask-weights-alone-')), 'model.safetensors');
+    copyFileSync(join(runDir, 'weights.safetensors'), alone);
+    const model = Model.load(alone);
+    const p = model.predict(fixtureRecords(), { probabilities: true });
+    const expected = predictionColumns(readFileSync(join(dir, 'predictions.csv'), 'utf8'));
+    expect(expected).toHaveLength(342);
+    const got = expected.map((_, k) => [
+      p.species.classes![k], ...[0, 1, 2].map((c) => f32(p.species.probabilities![3 * k + c])),
+      p.sex.classes![k], ...[0, 1].map((c) => f32(p.sex.probabilities![2 * k + c])),
+      f32(p.mass.outputs[k]),
+    ]);
+    expect(got).toEqual(expected);
+  });
+
+  it('model.evaluate gives the metrics `multitask eval` prints', async () => {
+    const model = Model.load(runDir);
+    const dataset = planDataset(runPlan(runDir));
+    for (const split of ['validation', 'all'] as const) {
+      const run = await cli(['eval', runDir, '--split', split, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(JSON.stringify(model.evaluate({ dataset, split })))).toEqual(JSON.parse(run.stdout).tasks);
+    }
+  });
+
+  it('weights written before the metadata: eval, predict, export and Model.load rebuild it from the run\'s config.json', async () => {
+    const legacy = join(runs, 'legacy');
+    mkdirSync(legacy, { recursive: true });
+    copyFileSync(join(runDir, 'config.json'), join(legacy, 'config.json'));
+    const file = readSafetensors(join(runDir, 'weights.safetensors'));
+    const { [METADATA_KEY]: dropped, ...oldMetadata } = file.metadata;
+    expect(dropped).toBeDefined();
+    writeSafetensors(join(legacy, 'weights.safetensors'), [...file.tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), oldMetadata);
+
+    const evalNew = JSON.parse((await cli(['eval', runDir, '--json'])).stdout);
+    const evalOld = await cli(['eval', legacy, '--json']);
+    expect(evalOld.code, evalOld.stderr).toBe(0);
+    expect(JSON.parse(evalOld.stdout).tasks).toEqual(evalNew.tasks);
+    const predictOld = await cli(['predict', legacy, '--input', fixture, '--out', 'legacy.csv', '--probabilities']);
+    expect(predictOld.code, predictOld.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'legacy.csv'), 'utf8')).toBe(readFileSync(join(dir, 'predictions.csv'), 'utf8'));
+
+    const records = fixtureRecords();
+    const reference = Model.load(runDir).predict(records).mass.outputs;
+    expect(Array.from(Model.load(legacy).predict(records).mass.outputs)).toEqual(Array.from(reference));
+    expect(Array.from(Model.load(join(legacy, 'weights.safetensors')).predict(records).mass.outputs)).toEqual(Array.from(reference));
+    const alone = join(mkdtempSync(join(tmpdir(), 'multitask-legacy-alone-')), 'old.safetensors');
+    copyFileSync(join(legacy, 'weights.safetensors'), alone);
+    expect(() => Model.load(alone)).toThrow(/no config\.json: a weights file written before weights files carried their preprocessing/);
+
+    const exported = await cli(['export', legacy, '--out', 'legacy-export.safetensors']);
+    expect(exported.code, exported.stderr).toBe(0);
+    const re = readSafetensors(join(dir, 'legacy-export.safetensors'));
+    expect(re.metadata[METADATA_KEY]).toBe(file.metadata[METADATA_KEY]);
+    expect(re.metadata.strategy).toBe(file.metadata.strategy);
+    copyFileSync(join(dir, 'legacy-export.safetensors'), alone);
+    expect(Array.from(Model.load(alone).predict(records).mass.outputs)).toEqual(Array.from(reference));
   });
 });
 

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import {
-  type DatasetOptions, encodeFeatures, encodeRecords, encodingFromJSON, encodingToJSON, unstandardizeTarget,
-} from '../../src/data/dataset.js';
+import { unstandardizeTarget } from '../../src/data/dataset.js';
 import { buildDataset, loadCsvDataset } from '../../src/data/dataset-from-table.js';
 import { labelledIndices } from '../../src/data/split.js';
 import { type Table, tableFromCsv, tableFromRecords } from '../../src/data/table.js';
@@ -219,34 +217,5 @@ describe('buildDataset options and records', () => {
   it('rejects a table where every row misses a feature', () => {
     const t = tableFromRecords('e.json', [{ x: null, y: 1 }, { x: 'NA', y: 2 }]);
     expect(message(() => buildDataset(t, { tasks: [{ name: 'y', column: 'y', loss: 'mse' }] }))).toContain('none is left');
-  });
-});
-
-describe('encodeFeatures', () => {
-  const path = fixture('animals.csv');
-  const opts: DatasetOptions = { tasks: TASKS, seed: 3 };
-  const ds = loadCsvDataset(path, opts);
-  const table = tableFromCsv(path);
-  const kept = keptRows(table, ['island', 'length', 'depth']);
-  const recordOf = (r: number) => Object.fromEntries(table.columns.map((c, i) => [c, table.rows[kept[r]][i]]));
-
-  it('encodes raw records exactly like the dataset rows (numbers or numeric strings)', () => {
-    const recs = kept.map((_, r) => recordOf(r));
-    expect(Array.from(encodeFeatures(ds, recs))).toEqual(Array.from(ds.features));
-    const asNumbers = recs.map((rec) => ({ ...rec, length: Number(rec.length), depth: Number(rec.depth) }));
-    expect(Array.from(encodeRecords(encodingFromJSON(JSON.parse(JSON.stringify(encodingToJSON(ds.encoding)))), asNumbers)))
-      .toEqual(Array.from(ds.features));
-  });
-
-  it('rejects unknown levels, missing and non-numeric values', () => {
-    const base = { island: 'Dream', length: 44, depth: 17 };
-    expect(message(() => encodeFeatures(ds, [base, { ...base, island: 'Atlantis' }])))
-      .toBe('input record 2, column "island": "Atlantis" is not a known level; expected one of Biscoe, Dream, Torgersen');
-    expect(message(() => encodeFeatures(ds, [{ island: 'Dream', length: 44 }], 'new.json')))
-      .toContain('new.json record 1, column "depth": missing value');
-    expect(message(() => encodeFeatures(ds, [{ ...base, length: 'long' }])))
-      .toBe('input record 1, column "length": "long" is not a number (the column is numeric)');
-    expect(message(() => encodeFeatures(ds, [{ ...base, depth: Infinity }])))
-      .toBe('input record 1, column "depth": Infinity is not a number (the column is numeric)');
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Evaluation metrics for `multitask eval`, computed from predictions and
+ * Evaluation metrics (`Model.evaluate`, `multitask eval`), computed from predictions and
  * targets (scikit-learn's definitions):
  *
  * - accuracy: share of rows whose predicted class is the label.
@@ -14,8 +14,11 @@
  *   when no class has both.
  * - RMSE, MAE, and R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)² (NaN for a constant target).
  */
-import { isBinary, isClassification } from '../data/task-spec.js';
 import type { LossKind } from '../kernels/types.js';
+
+/** Losses whose targets are class labels; the binary ones have one output (the positive class's). */
+const isClassification = (loss: LossKind) => loss === 'cross_entropy' || isBinary(loss);
+const isBinary = (loss: LossKind) => loss === 'bce_with_logits' || loss === 'bce';
 
 export interface ClassificationReport {
   kind: 'classification';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   accuracy, argmaxRows, classProbabilities, f1Score, mae, r2, rmse, rocAuc, rocAucOvr, taskReport,
-} from '../../src/cli/metrics.js';
+} from '../../src/model/metrics.js';
 
 describe('classification metrics (hand-computed)', () => {
   it('accuracy', () => {
