@@ -22,7 +22,7 @@ import { readConfigFile } from './config.js';
 import { num, table } from './format.js';
 import { classProbabilities, taskReport, type TaskReport } from './metrics.js';
 import type { Output } from './output.js';
-import { planFromConfig, planFromRun, type Plan } from './train.js';
+import { setupFromConfig, setupFromRun, type RunSetup } from './train.js';
 
 export interface ModelSource {
   /** A run directory: its config.json, and its weights.safetensors unless `weights`. */
@@ -33,14 +33,14 @@ export interface ModelSource {
   workers?: number;
 }
 
-/** The plan (config) of a run directory or config file; the built-in defaults without either. */
-function sourcePlan(s: ModelSource): Plan {
+/** The config of a run directory or config file; the built-in defaults without either. */
+function sourceSetup(s: ModelSource): RunSetup {
   if (s.run && s.config) throw new UserError('give a run directory or --config, not both');
   if (s.run) {
     const opened = RunDirectory.open(s.run);
-    return planFromRun(opened.config, join(resolve(s.run), RUN_FILES.config), s.workers ?? 1);
+    return setupFromRun(opened.config, join(resolve(s.run), RUN_FILES.config), s.workers ?? 1);
   }
-  return planFromConfig(s.config ? readConfigFile(s.config) : {}, s.workers ?? 1);
+  return setupFromConfig(s.config ? readConfigFile(s.config) : {}, s.workers ?? 1);
 }
 
 /** A Trainer with the given weights loaded (one worker thread; it only runs forward passes here). */
@@ -50,8 +50,9 @@ export async function loadModel(s: ModelSource): Promise<{ trainer: Trainer; wei
   if (!existsSync(weights)) {
     throw new UserError(`${weights}: no such file${s.run && !s.weights ? ' (the run has not finished; `multitask export` can write the newest checkpoint\'s weights)' : ''}`);
   }
-  const plan = sourcePlan(s);
-  const trainer = await Trainer.create({ ...plan.trainer, workers: 1 });
+  const setup = sourceSetup(s);
+  // the weights below replace any initial weights: they need not be read
+  const trainer = await Trainer.create({ ...setup.config, initWeights: undefined, workers: 1 }, { source: setup.source });
   try {
     loadParametersFile(weights, trainer.params);
   } catch (e) {
@@ -228,8 +229,8 @@ export async function exportCommand(s: { run: string; out: string }, output: Out
   const checkpoint = existsSync(join(s.run, RUN_FILES.config)) ? loadLatestCheckpoint(join(s.run, CHECKPOINT_DIR)) : undefined;
   if (!checkpoint) throw new UserError(`${s.run}: no ${WEIGHTS_FILE} and no checkpoint to export (is it a run directory?)`);
   const opened = RunDirectory.open(s.run);
-  const plan = planFromRun(opened.config, join(resolve(s.run), RUN_FILES.config), 1);
-  const trainer = await Trainer.create({ ...plan.trainer, workers: 1 });
+  const setup = setupFromRun(opened.config, join(resolve(s.run), RUN_FILES.config), 1);
+  const trainer = await Trainer.create({ ...setup.config, initWeights: undefined, workers: 1 }, { source: setup.source });
   try {
     trainer.restore(checkpoint.data, checkpoint.path);
     saveParameters(s.out, trainer.params, { step: String(checkpoint.data.step), epoch: String(checkpoint.data.epoch) });

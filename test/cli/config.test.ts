@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { completeConfig, configJsonSchema, mergeConfigs, readConfigFile, validateConfig, type CliConfig } from '../../src/cli/config.js';
+import { configJsonSchema, mergeConfigs, readConfigFile, validateConfig, type CliConfig } from '../../src/cli/config.js';
+import { resolveConfig } from '../../src/trainer/config.js';
+
+/** The complete config a run starts from (what the CLI's completeConfig did). */
+const completeConfig = (c: CliConfig) => resolveConfig(c, 'config');
 import { addDataOptions, addTrainingOptions, commandConfig, type FlagValues } from '../../src/cli/flags.js';
 
 const LOSSES = 'cross_entropy, bce_with_logits, bce, mse, l1, smooth_l1';
@@ -71,7 +75,7 @@ describe('config file validation: every field names its path, value and what was
     ['runsDir', { runsDir: '' }, 'run.json: runsDir: "" is not a file path'],
     ['job timeout', { jobTimeoutMs: 0 }, 'run.json: jobTimeoutMs: 0 is not a positive integer'],
     ['unknown top-level key', { epoch: 3 }, 'run.json: unknown key "epoch" (did you mean "epochs"?); known keys: $schema, name, runsDir, data, tasks, validation, model, taskWeights, taskLr, strategy, strategyOptions, weighting, sequentialMode, plan, optimizer, schedule, taskSchedules, epochs, batchSize, shards, seed, workers, checkpointEvery, keepCheckpoints, clipGradNorm, clipPer, onNonFinite, jobTimeoutMs, jobRetries, initWeights, saveWeights, report'],
-    ['unknown nested key', { data: { path: 'a.csv', colums: ['a'] } }, /^run\.json: data: unknown key "colums"; known keys: path, format, features, featureNames, builtin, synthetic$/],
+    ['unknown nested key', { data: { path: 'a.csv', colums: ['a'] } }, /^run\.json: data: unknown key "colums"; known keys: path, format, features, featureNames, builtin, synthetic, kind$/],
     ['unknown task key', { tasks: [{ column: 'a', loss: 'mse', weight: 2 }] }, /^run\.json: tasks\[0\]: unknown key "weight"; known keys: name, column, loss, classes, path, targets$/],
     ['several problems', { epochs: 'ten', seed: -1 }, 'run.json: epochs: "ten" is not a positive integer (and 1 more problem)'],
     ['not an object', [1, 2], 'run.json: [1,2] is not a config (a JSON object)'],
