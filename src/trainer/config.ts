@@ -75,7 +75,7 @@ const weightingNames = () => strategyNames().filter((n) => getStrategy(n).kind =
 /** A typed array (API only: a config file is JSON). */
 const typedArray = () => z.custom<Float32Array | Float64Array | Int32Array | Uint8Array>(
   (v) => ArrayBuffer.isView(v) && !(v instanceof DataView), { error: 'a typed array' });
-const cell = () => z.union([z.number(), z.string(), z.null()], { error: 'a number, a string or null' });
+const cell = () => z.union([z.number(), z.nan(), z.string(), z.null()], { error: 'a number, a string or null (NaN: missing)' });
 const column = () => z.union([z.array(cell(), { error: 'a list of values' }), typedArray()], { error: 'a list of values or a typed array' });
 
 const syntheticSchema = strict({
@@ -107,7 +107,7 @@ const arraysDataSchema = strict({
   kind: z.literal('arrays').describe('in-memory data (API): table columns or a row-major matrix, plus per-task targets'),
   columns: z.record(z.string(), column(), { error: 'an object of column: values' }).optional()
     .describe('a table\'s columns (numbers, strings, null = missing), encoded as a CSV table\'s'),
-  matrix: z.union([z.array(z.array(z.number({ error: 'a number (NaN: missing)' })), { error: 'a list of rows' }), typedArray()],
+  matrix: z.union([z.array(z.array(z.union([z.number(), z.nan()], { error: 'a number (NaN: missing)' })), { error: 'a list of rows' }), typedArray()],
     { error: 'a list of rows of numbers or a row-major typed array' }).optional().describe('a numeric feature matrix (rows × inputs), as a .npy file\'s'),
   width: positiveInt().optional().describe('a typed-array matrix: its number of columns (default: featureNames\' length)'),
   featureNames: names().optional().describe('matrix: names of its columns (default x0, x1, ...)'),
