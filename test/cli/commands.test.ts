@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfigFile } from '../../src/cli/config.js';
+import { writeNpy } from '../helpers/npy.js';
 
 const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
 const fixture = new URL('./fixtures/penguins.csv', import.meta.url).pathname;
@@ -242,20 +243,7 @@ describe('config errors on the command line', () => {
 
 describe('data formats from a config', () => {
   /** A little-endian .npy file. */
-  function npy(name: string, descr: '<f4' | '<f8', shape: number[], values: number[]): string {
-    const header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-    const pad = 64 - ((10 + header.length + 1) % 64);
-    const text = `${header}${' '.repeat(pad % 64)}\n`;
-    const head = Buffer.alloc(10);
-    head.write('\x93NUMPY', 0, 'latin1');
-    head[6] = 1;
-    head[7] = 0;
-    head.writeUInt16LE(text.length, 8);
-    const data = descr === '<f4' ? Buffer.from(new Float32Array(values).buffer) : Buffer.from(new Float64Array(values).buffer);
-    const path = join(dir, name);
-    writeFileSync(path, Buffer.concat([head, Buffer.from(text, 'latin1'), data]));
-    return path;
-  }
+  const npy = (name: string, descr: '<f4' | '<f8', shape: number[], values: number[]) => writeNpy(join(dir, name), descr, shape, values);
 
   it('JSON Lines, .npy with target files, tasks with their own rows, synthetic data', async () => {
     const csv = readFileSync(fixture, 'utf8').trim().split('\n');

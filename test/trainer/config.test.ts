@@ -13,6 +13,7 @@ import { resolveConfig, type TrainerConfig } from '../../src/trainer/config.js';
 import { loadData } from '../../src/trainer/data-source.js';
 import { legacyConfigHash, runConfig } from '../../src/trainer/legacy-config.js';
 import { Trainer } from '../../src/trainer/trainer.js';
+import { writeNpy } from '../helpers/npy.js';
 import { createTrainer, sameBits } from '../helpers/trainers.js';
 
 async function userError(config: unknown): Promise<Error> {
@@ -70,17 +71,6 @@ function expectSameData(a: Dataset, b: Dataset): void {
   });
 }
 
-function npyFile(path: string, shape: number[], values: ArrayLike<number>): void {
-  const header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const pad = 64 - ((10 + header.length + 1) % 64);
-  const text = `${header}${' '.repeat(pad % 64)}\n`;
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1;
-  head.writeUInt16LE(text.length, 8);
-  writeFileSync(path, Buffer.concat([head, Buffer.from(text, 'latin1'), Buffer.from(new Float64Array(values).buffer)]));
-}
-
 describe('in-memory arrays (data.kind "arrays")', () => {
   const dir = mkdtempSync(join(tmpdir(), 'multitask-arrays-'));
   const n = 60;
@@ -104,9 +94,9 @@ describe('in-memory arrays (data.kind "arrays")', () => {
     const x = Array.from({ length: n * 2 }, (_, i) => Math.sin(i) * 3);
     const side = Array.from({ length: n }, (_, i) => (x[2 * i] > 0 ? 1 : 0));
     const value = Array.from({ length: n }, (_, i) => (i === 4 ? NaN : x[2 * i] - x[2 * i + 1]));
-    npyFile(join(dir, 'x.npy'), [n, 2], x);
-    npyFile(join(dir, 'side.npy'), [n], side);
-    npyFile(join(dir, 'value.npy'), [n], value);
+    writeNpy(join(dir, 'x.npy'), '<f8', [n, 2], x);
+    writeNpy(join(dir, 'side.npy'), '<f8', [n], side);
+    writeNpy(join(dir, 'value.npy'), '<f8', [n], value);
     const npyTasks = [{ name: 'side', loss: 'bce_with_logits' as const, classes: ['0', '1'] }, { name: 'value', loss: 'mse' as const }];
     const fromFile = loadData(resolveConfig({ data: { path: join(dir, 'x.npy') }, tasks: npyTasks.map((t) => ({ ...t, targets: join(dir, `${t.name}.npy`) })) }));
     const rows = Array.from({ length: n }, (_, r) => [x[2 * r], x[2 * r + 1]]);
