@@ -7,6 +7,7 @@
  * - today: the resolved config itself (no wrapper).
  */
 import type { Dataset } from '../data/dataset.js';
+import { optimizerSchema } from '../optim/config.js';
 import { configHash } from './checkpoint.js';
 import { dropUndefined, type LayerEntry, type ResolvedConfig, type TaskEntry, type TrainerConfig } from './config.js';
 import { UserError } from '../util/errors.js';
@@ -107,10 +108,9 @@ export function legacyConfigHash(c: ResolvedConfig, dataset: Dataset): string {
     : d.kind === 'file' && d.format === 'csv' && !c.tasks?.some((t) => t.path) ? { kind: 'csv', path: d.path, tasks: specs, features: d.features }
       : { source: dataset.source, rows: dataset.rows, inputWidth: dataset.inputWidth };
   const o = c.optimizer;
-  const defaults: Record<string, unknown> = { momentum: 0, dampening: 0, nesterov: false, weightDecay: o.name === 'adamw' ? 0.01 : 0, eps: 1e-8 };
+  const defaults: Record<string, unknown> = optimizerSchema.parse({ name: o.name, lr: o.lr });
   const optimizer: Record<string, unknown> = { name: o.name, lr: o.lr };
-  for (const [k, v] of Object.entries(o)) if (k in defaults && v !== defaults[k]) optimizer[k] = v;
-  if (o.betas[0] !== 0.9 || o.betas[1] !== 0.999) optimizer.betas = o.betas;
+  for (const [k, v] of Object.entries(o)) if (JSON.stringify(v) !== JSON.stringify(defaults[k])) optimizer[k] = v;
   const schedule = (s: ResolvedConfig['schedule']) => dropUndefined({ ...s });
   return configHash(dropUndefined({
     onNonFinite: c.onNonFinite,
