@@ -108,7 +108,7 @@ export function legacyConfigHash(c: ResolvedConfig, dataset: Dataset): string {
     : d.kind === 'file' && d.format === 'csv' && !c.tasks?.some((t) => t.path) ? { kind: 'csv', path: d.path, tasks: specs, features: d.features }
       : { source: dataset.source, rows: dataset.rows, inputWidth: dataset.inputWidth };
   const o = c.optimizer;
-  const defaults: Record<string, unknown> = optimizerSchema.parse({ name: o.name, lr: o.lr });
+  const defaults = optimizerSchema.parse({ name: o.name, lr: o.lr }) as unknown as Record<string, unknown>;
   const optimizer: Record<string, unknown> = { name: o.name, lr: o.lr };
   for (const [k, v] of Object.entries(o)) if (JSON.stringify(v) !== JSON.stringify(defaults[k])) optimizer[k] = v;
   const schedule = (s: ResolvedConfig['schedule']) => dropUndefined({ ...s });
