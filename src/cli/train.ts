@@ -11,7 +11,6 @@ import type { EpochReport, StepReport, TaskMetricsByName } from '../trainer/metr
 import { RunDirectory } from '../trainer/run-dir.js';
 import { describeSchedule } from '../trainer/schedule.js';
 import { Trainer } from '../trainer/trainer.js';
-import { UserError } from '../util/errors.js';
 import type { CliConfig } from './config.js';
 import { epochLine, profileTable, summaryTable } from './format.js';
 import type { Output } from './output.js';

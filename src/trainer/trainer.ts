@@ -142,7 +142,7 @@ export class Trainer {
   /** hash of the settings that determine results (not the worker count) */
   readonly configHash: string;
   /** the same settings' hash as written by earlier versions (checkpoints of older runs), if known */
-  legacyConfigHash: string | undefined;
+  readonly legacyConfigHash: string | undefined;
   /** the last step's figures */
   readonly lastStep: StepReport;
   private readonly stepTotals: LossTotals;

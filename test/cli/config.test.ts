@@ -131,7 +131,7 @@ describe('config file validation: every field names its path, value and what was
     const file = join(dir, 'run.json');
     writeFileSync(file, '\ufeff{"data": {"path": "data/x.csv"}, "tasks": [{"column": "y", "loss": "mse", "path": "../y.csv"}], "initWeights": "/abs/w.safetensors"}');
     const c = readConfigFile(file);
-    expect(c.data?.path).toBe(join(dir, 'data/x.csv'));
+    expect((c.data as { path?: string } | undefined)?.path).toBe(join(dir, 'data/x.csv'));
     expect(c.tasks?.[0].path).toBe(resolve(dir, '../y.csv'));
     expect(c.initWeights).toBe('/abs/w.safetensors');
     writeFileSync(file, '{\n  "epochs": 3,\n}\n');
@@ -181,7 +181,7 @@ describe('flags override the file (only flags given on the command line)', () =>
   it('the file alone', () => {
     const c = configFrom(['--config', file]);
     expect(c).toMatchObject({ epochs: 12, seed: 7, strategy: 'sequential', optimizer: { name: 'sgd', lr: 0.1, momentum: 0.9 }, report: false });
-    expect(c.data?.path).toBe(join(dir, 'p.csv'));
+    expect((c.data as { path?: string } | undefined)?.path).toBe(join(dir, 'p.csv'));
   });
 
   it('given flags win; defaults of flags not given never do', () => {
