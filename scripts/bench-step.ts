@@ -27,7 +27,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Trainer } from '../src/trainer/trainer.js';
 import type { TrainerConfig } from '../src/trainer/config.js';
-import { type WorkloadShape, referenceConfig, stepFlops, workloadConfig } from './reference-workload.js';
+import { type Workload, type WorkloadShape, createWorkloadTrainer, referenceConfig, stepFlops, workloadConfig } from './reference-workload.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -52,8 +52,8 @@ function emit(obj: Record<string, unknown>): void {
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 const kernelsName = (trainer: Trainer) => `${trainer.kernels.backend}/${trainer.kernels.isa}`;
 
-async function withTrainer<T>(config: TrainerConfig, run: (trainer: Trainer) => Promise<T>): Promise<T> {
-  const trainer = await Trainer.create(config);
+async function withTrainer<T>(config: Workload, run: (trainer: Trainer) => Promise<T>): Promise<T> {
+  const trainer = await createWorkloadTrainer(config);
   try {
     return await run(trainer);
   } finally {
@@ -186,7 +186,7 @@ async function paired(server: TorchServer | undefined, torch: TorchFigures | und
     fused1: referenceConfig({ workers: 1, strategy: 'sum' }),
     perTask2: referenceConfig({ workers: 2, strategy: 'sum', plan: 'per-task' }),
   };
-  const trainers = await Promise.all(Object.values(configs).map((c) => Trainer.create(c)));
+  const trainers = await Promise.all(Object.values(configs).map((c) => createWorkloadTrainer(c)));
   for (const trainer of trainers) await timedRate(trainer, 0.3); // untimed: threads and JIT settle
   const ratios = { fusedTwoVsOneWorker: [] as number[], fusedVsTorchSum: [] as number[], perTaskVsTorchPerTask: [] as number[] };
   try {

@@ -6,12 +6,11 @@
  *
  *   node dist/scripts/memory.js [steps=20000]
  */
-import { Trainer } from '../src/trainer/trainer.js';
-import { referenceConfig } from './reference-workload.js';
+import { createWorkloadTrainer, referenceConfig } from './reference-workload.js';
 
 const steps = Number(process.argv[2] ?? 20_000);
 const mib = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
-const trainer = await Trainer.create(referenceConfig({ workers: 2 }));
+const trainer = await createWorkloadTrainer(referenceConfig({ workers: 2 }));
 const rss: Record<number, number> = {};
 try {
   for (let i = 1; i <= steps; i++) {

@@ -12,6 +12,7 @@
 import type { Dataset, TaskData } from '../src/data/dataset.js';
 import type { LossKind } from '../src/kernels/types.js';
 import type { TrainerConfig } from '../src/trainer/config.js';
+import { Trainer } from '../src/trainer/trainer.js';
 import { Rng } from '../src/util/rng.js';
 
 export const REFERENCE = { inputWidth: 64, hidden: 512, classes: 10, batch: 256, rows: 8192, lr: 1e-3 };
@@ -103,20 +104,36 @@ export function referenceDataset(seed = 7): Dataset {
   return workloadDataset(HEAD_CYCLE.length, seed);
 }
 
-export function workloadConfig(shape: WorkloadShape = {}, over: TrainerConfig = {}): TrainerConfig {
+/**
+ * A workload: its config and its data. The data is a prebuilt Dataset (unstandardized
+ * features, a fixed 90/10 split), passed through Trainer.create's internal `dataset` option.
+ */
+export interface Workload {
+  config: TrainerConfig;
+  dataset: Dataset;
+}
+
+export function workloadConfig(shape: WorkloadShape = {}, over: TrainerConfig = {}): Workload {
   const hidden = shape.hidden ?? REFERENCE.hidden;
   return {
-    data: { kind: 'dataset', dataset: workloadDataset(shape.tasks) },
-    trunk: [{ units: hidden, activation: 'relu' }, { units: hidden, activation: 'relu' }],
-    optimizer: { name: 'adam', lr: REFERENCE.lr },
-    batchSize: REFERENCE.batch,
-    seed: 1,
-    ...over,
+    config: {
+      model: { trunk: [hidden, hidden], activation: 'relu' },
+      optimizer: { name: 'adam', lr: REFERENCE.lr },
+      batchSize: REFERENCE.batch,
+      seed: 1,
+      ...over,
+    },
+    dataset: workloadDataset(shape.tasks),
   };
 }
 
-export function referenceConfig(over: TrainerConfig = {}): TrainerConfig {
+export function referenceConfig(over: TrainerConfig = {}): Workload {
   return workloadConfig({}, over);
+}
+
+/** A trainer on a workload. */
+export function createWorkloadTrainer(w: Workload): Promise<Trainer> {
+  return Trainer.create(w.config, { dataset: w.dataset });
 }
 
 /**

@@ -1,6 +1,7 @@
 /** multitask's public API. */
-export { Trainer, type FitOptions, type TaskPrediction } from './trainer/trainer.js';
-export type { TrainerConfig, DataConfig, StrategyName, SequentialMode, PlanName } from './trainer/config.js';
+export { Trainer, type CreateOptions, type FitOptions, type TaskPrediction } from './trainer/trainer.js';
+export type { TrainerConfig, ResolvedConfig, DataConfig, StrategyName, SequentialMode, PlanName } from './trainer/config.js';
+export { validateConfig, resolveConfig } from './trainer/config.js';
 export type { EpochReport, TaskMetrics, TaskMetricsByName } from './trainer/metrics.js';
 export type { OptimizerConfig, OptimizerName } from './optim/index.js';
 export type { LayerSpec, ModelSpec, TaskModelSpec } from './model/spec.js';

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeCompareReport } from '../report/index.js';
 import { readJsonFile, type RunSummary } from '../trainer/run-format.js';
-import { strategyChoices } from '../trainer/config.js';
+import { configDefaults, strategyChoices } from '../trainer/config.js';
 import { defaultRunName } from '../trainer/run-dir.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { isReportedError, isUserError, UserError } from '../util/errors.js';
@@ -153,7 +153,8 @@ export interface CompareSession {
 /** Runs every strategy; returns the exit code. */
 export async function compareCommand(s: CompareSession): Promise<number> {
   const out = s.output;
-  const runsDir = s.config.runsDir ?? 'runs';
+  const defaults = configDefaults();
+  const runsDir = s.config.runsDir ?? defaults.runsDir;
   const name = s.name ?? s.config.name ?? defaultRunName('compare');
   if (!/^[\w.=-]+$/.test(name)) throw new UserError(`--name: ${JSON.stringify(name)} may only hold letters, digits, '.', '=', '-' and '_'`);
   const dir = resolve(runsDir, name);
@@ -170,8 +171,8 @@ export async function compareCommand(s: CompareSession): Promise<number> {
   if ((base.taskLr || base.taskSchedules) && runnable.some((e) => e.strategy !== 'sequential')) {
     out.warn('taskLr / taskSchedules apply to the sequential runs only');
   }
-  const epochs = base.epochs ?? 30;
-  out.info(`multitask compare: ${runnable.map((e) => e.label).join(', ')}; ${epochs} epochs each, seed ${base.seed ?? 0}; into ${dir}`);
+  const epochs = base.epochs ?? defaults.epochs;
+  out.info(`multitask compare: ${runnable.map((e) => e.label).join(', ')}; ${epochs} epochs each, seed ${base.seed ?? defaults.seed}; into ${dir}`);
   const inner = new Output({ silent: true, quiet: out.mode !== 'tty' && out.mode !== 'plain' });
   const rows: CompareRow[] = [];
   for (const [i, e] of runnable.entries()) {

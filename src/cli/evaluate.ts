@@ -26,9 +26,9 @@ import { Trainer } from '../trainer/trainer.js';
 import { UserError } from '../util/errors.js';
 import { readConfigFile } from './config.js';
 import { num, table } from './format.js';
-import { legacyPreprocessing, planDataset, runPlan } from './legacy-model.js';
+import { legacyPreprocessing, runSetup, setupDataset } from './legacy-model.js';
 import type { Output } from './output.js';
-import { planFromConfig, type Plan } from './train.js';
+import { setupFromConfig, type RunSetup } from './train.js';
 
 export interface ModelSource {
   /** A run directory: its config.json, and its weights.safetensors unless `weights`. */
@@ -40,10 +40,10 @@ export interface ModelSource {
   workers?: number;
 }
 
-/** The plan (config) of a run directory or config file; the built-in defaults without either. */
-function sourcePlan(s: ModelSource): Plan {
-  if (s.run) return runPlan(s.run);
-  return planFromConfig(s.config ? readConfigFile(s.config) : {}, 1);
+/** The config of a run directory or config file; the built-in defaults without either. */
+function sourceSetup(s: ModelSource): RunSetup {
+  if (s.run) return runSetup(s.run);
+  return setupFromConfig(s.config ? readConfigFile(s.config) : {}, undefined);
 }
 
 export interface LoadedModel {
@@ -62,7 +62,7 @@ export function loadModel(s: ModelSource): LoadedModel {
     throw new UserError(`${weights}: no such file${s.run && !s.weights ? ' (the run has not finished; `multitask export` can write the newest checkpoint\'s weights)' : ''}`);
   }
   let data: Dataset | undefined;
-  const dataset = () => (data ??= planDataset(sourcePlan(s)));
+  const dataset = () => (data ??= setupDataset(sourceSetup(s)));
   // a file without its own preprocessing (older runs): from the run's or the config's data
   const model = Model.load(weights, { preprocessing: () => preprocessingOf(dataset()) });
   return { model, weights, dataset };
@@ -208,8 +208,8 @@ export async function exportCommand(s: { run: string; out: string }, output: Out
   const checkpoint = existsSync(join(s.run, RUN_FILES.config)) ? loadLatestCheckpoint(join(s.run, CHECKPOINT_DIR)) : undefined;
   if (!checkpoint) throw new UserError(`${s.run}: no ${WEIGHTS_FILE} and no checkpoint to export (is it a run directory?)`);
   // the model spec comes from the run's config through a Trainer (one worker thread)
-  const plan = runPlan(s.run);
-  const trainer = await Trainer.create({ ...plan.trainer, workers: 1 });
+  const setup = runSetup(s.run);
+  const trainer = await Trainer.create({ ...setup.config, initWeights: undefined, workers: 1 }, { source: setup.source });
   try {
     trainer.restore(checkpoint.data, checkpoint.path);
     trainer.model().save(s.out, { step: String(checkpoint.data.step), epoch: String(checkpoint.data.epoch) });

@@ -1,18 +1,18 @@
 /**
  * The flags of `train` and `compare`, and how they map onto the config file's
  * fields: only flags actually given on the command line override the file
- * (commander's getOptionValueSource(...) === 'cli'); defaults live in
- * config.ts (DEFAULTS) so a file's value is never overridden by a default.
+ * (commander's getOptionValueSource(...) === 'cli'); defaults live in the
+ * config schema (src/trainer/config.ts), so a file's value is never overridden by a default.
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseTaskSpec } from '../data/task-spec.js';
 import { ACTIVATIONS } from '../kernels/types.js';
 import { OPTIMIZER_NAMES } from '../optim/index.js';
-import { PLAN_NAMES, SEQUENTIAL_MODES, strategyChoices } from '../trainer/config.js';
+import { configDefaults, DATA_FORMATS, formatOf, PLAN_NAMES, SEQUENTIAL_MODES, strategyChoices } from '../trainer/config.js';
 import { LR_SCHEDULE_KINDS } from '../trainer/schedule.js';
 import { UserError } from '../util/errors.js';
-import { DATA_FORMATS, DEFAULTS, dataFormat, dropUndefined, mergeConfigs, readConfigFile, type CliConfig } from './config.js';
+import { dropUndefined, mergeConfigs, readConfigFile, type CliConfig } from './config.js';
 import { choice, collect, finiteNumber, intList, keyValues, nonNegativeInt, positiveInt } from './parse.js';
 
 /** Parsed flag values (what commander hands the action). */
@@ -72,7 +72,7 @@ function rawKeyValue(option: string) {
   };
 }
 
-const d = DEFAULTS;
+const d = configDefaults();
 
 /** The data flags (train, compare). */
 export function addDataOptions(cmd: Command): Command {
@@ -89,16 +89,16 @@ export function addDataOptions(cmd: Command): Command {
 /** The model, strategy, optimizer and run flags (train, compare). */
 export function addTrainingOptions(cmd: Command): Command {
   return cmd
-    .option('--trunk <widths>', `trunk layer widths, comma-separated (default ${d.trunk.join(',')})`, intList('--trunk'))
-    .addOption(new Option('--activation <name>', `trunk activation (default ${d.activation})`).argParser(choice('--activation', ACTIVATIONS)))
+    .option('--trunk <widths>', `trunk layer widths, comma-separated (default ${d.model.trunk.join(',')})`, intList('--trunk'))
+    .addOption(new Option('--activation <name>', `trunk activation (default ${d.model.activation})`).argParser(choice('--activation', ACTIVATIONS)))
     .addOption(new Option('--strategy <name>', `sum: one step on Σ w·L; sequential: one step per task; or a gradient strategy (pcgrad, mgda, cagrad, upgrad, ...) (default ${d.strategy})`)
       .argParser((v) => choice('--strategy', strategyChoices())(v)))
     .option('--strategy-option <key=value>', 'an option of the strategy (or weighting), e.g. c=0.4 for cagrad; repeatable', rawKeyValue('--strategy-option'))
     .option('--weighting <name>', 'with --strategy sequential: a loss weighting (uncertainty, dwa, rlw, gradnorm, fixed)')
     .addOption(new Option('--sequential-mode <mode>', `fresh: each task at the parameters the previous task left; stale: all at the same parameters (default ${d.sequentialMode})`).argParser(choice('--sequential-mode', SEQUENTIAL_MODES)))
     .addOption(new Option('--plan <plan>', `execution plan: fused (one trunk pass for all tasks, sum only), per-task, auto (default ${d.plan})`).argParser(choice('--plan', PLAN_NAMES)))
-    .addOption(new Option('--optimizer <name>', `optimizer (default ${d.optimizer})`).argParser(choice('--optimizer', OPTIMIZER_NAMES)))
-    .option('--lr <rate>', `learning rate (default ${d.lr})`, finiteNumber('--lr', (n) => n > 0, 'a number > 0'))
+    .addOption(new Option('--optimizer <name>', `optimizer (default ${d.optimizer.name})`).argParser(choice('--optimizer', OPTIMIZER_NAMES)))
+    .option('--lr <rate>', `learning rate (default ${d.optimizer.lr})`, finiteNumber('--lr', (n) => n > 0, 'a number > 0'))
     .option('--momentum <m>', 'SGD momentum', finiteNumber('--momentum', (n) => n >= 0, 'a number ≥ 0'))
     .option('--nesterov', 'SGD Nesterov momentum')
     .option('--weight-decay <wd>', 'weight decay (Adam/SGD: L2 term; AdamW: decoupled)', finiteNumber('--weight-decay', (n) => n >= 0, 'a number ≥ 0'))
@@ -190,8 +190,9 @@ export function commandConfig(o: FlagValues, command: Command): CliConfig {
   }
   const merged = mergeConfigs(file, flags);
   // for .npy data, --features names the matrix's columns
-  if (dataFormat(merged) === 'npy' && flags.data?.features) {
-    merged.data = { ...merged.data, featureNames: flags.data.features, features: undefined };
+  const data = merged.data;
+  if (data !== undefined && data.kind !== 'arrays' && formatOf(data) === 'npy' && flags.data?.kind !== 'arrays' && flags.data?.features) {
+    merged.data = { ...data, featureNames: flags.data.features, features: undefined };
   }
   return dropUndefined(merged);
 }

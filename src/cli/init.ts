@@ -18,7 +18,8 @@ import { parseNumber } from '../model/cells.js';
 import { loadTable } from '../data/load-table.js';
 import type { Cell } from '../data/table.js';
 import { UserError } from '../util/errors.js';
-import { DEFAULTS, type CliConfig, type TaskEntry } from './config.js';
+import { configDefaults, type TaskEntry } from '../trainer/config.js';
+import type { CliConfig } from './config.js';
 
 const MAX_TEXT_CLASSES = 20;
 const MAX_INTEGER_CLASSES = 10;
@@ -99,17 +100,18 @@ export function initConfig(dataPath: string, outPath: string, targets?: readonly
   const tasks = taskGuesses.map(taskFor);
 
   const dataRef = relative(dirname(resolve(outPath)), resolve(dataPath)) || basename(dataPath);
+  const d = configDefaults();
   const config: CliConfig = {
     data: { path: dataRef, features: featureList },
     tasks,
-    validation: DEFAULTS.validation,
-    model: { trunk: [...DEFAULTS.trunk], activation: DEFAULTS.activation },
-    strategy: DEFAULTS.strategy,
-    optimizer: { name: DEFAULTS.optimizer, lr: DEFAULTS.lr },
-    schedule: { kind: 'constant' },
-    epochs: DEFAULTS.epochs,
-    batchSize: DEFAULTS.batchSize,
-    seed: DEFAULTS.seed,
+    validation: d.validation,
+    model: { trunk: d.model.trunk, activation: d.model.activation },
+    strategy: d.strategy,
+    optimizer: { name: d.optimizer.name, lr: d.optimizer.lr },
+    schedule: d.schedule,
+    epochs: d.epochs,
+    batchSize: d.batchSize,
+    seed: d.seed,
   };
 
   const lines = [`${dataPath}: ${table.rows.length} rows, ${table.columns.length} columns`];

@@ -14,22 +14,22 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { preprocessingOf, type Preprocessing } from '../model/preprocessing.js';
-import { RUN_FILES } from '../trainer/run-format.js';
 import { resolveConfig } from '../trainer/config.js';
+import { loadData } from '../trainer/data-source.js';
 import { RunDirectory } from '../trainer/run-dir.js';
-import { loadData } from '../trainer/trainer.js';
+import { RUN_FILES } from '../trainer/run-format.js';
 import { UserError } from '../util/errors.js';
-import { planFromRun, type Plan } from './train.js';
+import { setupFromRun, type RunSetup } from './train.js';
 
-/** A run directory's plan (its config.json). */
-export function runPlan(runDir: string, workers?: number): Plan {
+/** A run directory's config (its config.json, any format). */
+export function runSetup(runDir: string): RunSetup {
   const opened = RunDirectory.open(runDir);
-  return planFromRun(opened.config, join(resolve(runDir), RUN_FILES.config), workers ?? 1);
+  return setupFromRun(opened.config, join(resolve(runDir), RUN_FILES.config), undefined);
 }
 
-/** The dataset of a plan, loaded on this thread (no Trainer, no worker pool). */
-export function planDataset(plan: Plan): Dataset {
-  return loadData(resolveConfig(plan.trainer));
+/** The dataset of a config, loaded on this thread (no Trainer, no worker pool). */
+export function setupDataset(setup: RunSetup): Dataset {
+  return loadData(resolveConfig(setup.config, setup.source));
 }
 
 /** The preprocessing of a run, rebuilt from its config.json and its data. */
@@ -37,5 +37,5 @@ export function legacyPreprocessing(runDir: string): Preprocessing {
   if (!existsSync(join(runDir, RUN_FILES.config))) {
     throw new UserError(`${runDir}: no ${RUN_FILES.config}: a weights file written before weights files carried their preprocessing (no "multitask" metadata) needs its run directory next to it (or write a new one with \`multitask export <run> --out file.safetensors\`)`);
   }
-  return preprocessingOf(planDataset(runPlan(runDir)));
+  return preprocessingOf(setupDataset(runSetup(runDir)));
 }

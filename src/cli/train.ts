@@ -1,32 +1,21 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { kernelNotice } from '../kernels/index.js';
-import { loadParametersFile } from '../model/safetensors.js';
 import { writeReport } from '../report/index.js';
 import { RUN_FILES, validateRecord, type EvalRecord, type RunSummary, type StepRecord } from '../trainer/run-format.js';
 import type { GradientDiagnostics } from '../strategies/index.js';
-import type { TrainerConfig } from '../trainer/config.js';
+import { storedConfig, type TrainerConfig } from '../trainer/config.js';
+import { runConfig } from '../trainer/legacy-config.js';
 import type { EpochReport, StepReport, TaskMetricsByName } from '../trainer/metrics.js';
 import { RunDirectory } from '../trainer/run-dir.js';
 import { describeSchedule } from '../trainer/schedule.js';
 import { Trainer } from '../trainer/trainer.js';
-import { UserError } from '../util/errors.js';
-import { completeConfig, validateConfig, type CliConfig } from './config.js';
+import type { CliConfig } from './config.js';
 import { epochLine, profileTable, summaryTable } from './format.js';
 import type { Output } from './output.js';
-import { checkSchedulesApplied, trainerConfig, type CliTrainerConfig } from './setup.js';
-
-/**
- * What runs/<name>/config.json holds. Format 2: the complete CLI config (every
- * default filled in, paths absolute), from which the run — or its resume — is
- * rebuilt. Format 1 (older runs): the Trainer's config as it was.
- */
-export type RunConfig =
-  | { format: 2; config: CliConfig }
-  | { format: 1; trainer: TrainerConfig; epochs: number; checkpointEvery: number; keepCheckpoints: number };
 
 export interface TrainSession {
-  /** A new run from this config (completed with completeConfig); ignored with `resume`. */
+  /** A new run from this config; ignored with `resume`. */
   config?: CliConfig;
   /** Resume this run directory instead of starting a new one. */
   resume?: string;
@@ -58,56 +47,23 @@ function roundTiming(t: Record<string, number>): Record<string, number> {
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
-/** What a run needs, from a new config or a run directory's config.json. */
-export interface Plan {
-  trainer: CliTrainerConfig;
-  epochs: number;
-  checkpointEvery: number;
-  keepCheckpoints: number;
-  report: boolean;
-  initWeights?: string;
-  saveWeights?: string;
-  runsDir: string;
-  name?: string;
-  stored: RunConfig;
-  schedule?: CliConfig['schedule'];
+/**
+ * A run's settings: a new config (file and flags), or a run directory's
+ * config.json (today's: the resolved config itself; older formats converted by
+ * legacy-config.ts), with the worker count of this invocation; `source` names
+ * it in messages.
+ */
+export interface RunSetup {
+  config: TrainerConfig;
+  source: string;
 }
 
-export function planFromConfig(config: CliConfig, workers: number | undefined): Plan {
-  const c = completeConfig(config);
-  return {
-    trainer: trainerConfig(c, workers),
-    epochs: c.epochs!,
-    checkpointEvery: c.checkpointEvery!,
-    keepCheckpoints: c.keepCheckpoints!,
-    report: c.report !== false,
-    initWeights: c.initWeights,
-    saveWeights: c.saveWeights,
-    runsDir: c.runsDir!,
-    name: c.name,
-    // workers are left out: results do not depend on them
-    stored: { format: 2, config: { ...c, workers: undefined } },
-    schedule: c.schedule,
-  };
+export function setupFromConfig(config: CliConfig, workers: number | undefined, source = 'config'): RunSetup {
+  return { config: workers ? { ...config, workers } : config, source };
 }
 
-export function planFromRun(value: unknown, source: string, workers: number | undefined): Plan {
-  const stored = value as RunConfig;
-  if (stored && typeof stored === 'object' && stored.format === 2) {
-    return planFromConfig(validateConfig(stored.config, `${source} (config)`), workers);
-  }
-  if (!stored || typeof stored !== 'object' || stored.format !== 1 || typeof stored.trainer !== 'object' || !Number.isSafeInteger(stored.epochs)) {
-    throw new UserError(`${source}: not a multitask run config (format 2 with "config", or format 1 with "trainer" and "epochs")`);
-  }
-  return {
-    trainer: { ...stored.trainer, ...(workers ? { workers } : {}) },
-    epochs: stored.epochs,
-    checkpointEvery: stored.checkpointEvery,
-    keepCheckpoints: stored.keepCheckpoints,
-    report: true,
-    runsDir: dirname(source),
-    stored,
-  };
+export function setupFromRun(value: unknown, source: string, workers: number | undefined): RunSetup {
+  return setupFromConfig(runConfig(value, source), workers, source);
 }
 
 function evalRecord(epoch: number, step: number, split: 'train' | 'validation', tasks: TaskMetricsByName): EvalRecord {
@@ -181,11 +137,6 @@ function summarize(run: RunDirectory, trainer: Trainer, name: string, seconds: n
   };
 }
 
-/** Loads initial weights; a file that does not fit the model is a UserError naming the tensor. */
-function loadInitialWeights(trainer: Trainer, path: string): void {
-  loadParametersFile(path, trainer.params);
-}
-
 /**
  * `multitask train`: a new run directory (or a resumed one), progress per
  * step and epoch, checkpoints every N steps and per epoch, and on
@@ -195,20 +146,20 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
   const out = s.output;
   const verbose = s.verbose !== false;
   const opened = s.resume ? RunDirectory.open(s.resume) : undefined;
-  const plan = opened
-    ? planFromRun(opened.config, join(resolve(s.resume!), RUN_FILES.config), s.workers)
-    : planFromConfig(s.config ?? {}, s.workers);
+  const setup = opened
+    ? setupFromRun(opened.config, join(resolve(s.resume!), RUN_FILES.config), s.workers)
+    : setupFromConfig(s.config ?? {}, s.workers);
   const checkpoint = opened?.checkpoint;
   const notice = kernelNotice();
   // a notice, not an error: not in --quiet or --json mode
   if (notice && verbose && (out.mode === 'tty' || out.mode === 'plain')) out.warn(notice.replace(/^multitask: /, ''));
   // the trainer first: bad data or options fail before a run directory exists
-  const trainer = await Trainer.create(plan.trainer);
+  // (initial weights are loaded by Trainer.create; a checkpoint, if any, replaces them)
+  const trainer = await Trainer.create(setup.config, { source: setup.source });
+  const config = trainer.config;
   let run: RunDirectory;
   try {
-    checkSchedulesApplied(plan.trainer, trainer.config);
-    if (!checkpoint && plan.initWeights) loadInitialWeights(trainer, plan.initWeights);
-    run = opened?.run ?? RunDirectory.create(plan.runsDir, plan.name, trainer.config.strategy ?? 'sum', plan.stored);
+    run = opened?.run ?? RunDirectory.create(config.runsDir, config.name, config.strategy, storedConfig(config));
   } catch (e) {
     await trainer.close();
     throw e;
@@ -235,13 +186,13 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     const { workers } = trainer.config;
     const perEpoch = Math.ceil(trainer.dataset.train.length / trainer.config.batchSize);
     const label = strategyLabel(trainer.config);
-    const epochs = plan.epochs;
+    const epochs = config.epochs;
     if (verbose) {
       out.info(`multitask: ${trainer.dataset.source}, ${trainer.dataset.train.length} training / ${trainer.dataset.validation.length} validation rows, `
         + `tasks ${names.join(', ')}; strategy ${label}, plan ${trainer.plan}, `
         + `${workers} workers, ${trainer.shards} shard(s), ${trainer.kernels.backend} kernels; `
-        + `${plan.schedule && plan.schedule.kind !== 'constant' ? `lr schedule ${describeSchedule(plan.trainer.lrSchedule, perEpoch)}; ` : ''}`
-        + `${plan.initWeights && !checkpoint ? `initial weights ${plan.initWeights}; ` : ''}run ${run.dir}`);
+        + `${config.schedule.kind !== 'constant' ? `lr schedule ${describeSchedule(config.schedule, perEpoch)}; ` : ''}`
+        + `${config.initWeights && !checkpoint ? `initial weights ${config.initWeights}; ` : ''}run ${run.dir}`);
       out.info('each task: loss train/validation, metric train/validation');
     }
     out.json({
@@ -255,7 +206,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     let conflictSteps = 0;
     await trainer.fit({
       epochs: Math.max(0, epochs - trainer.epoch),
-      checkpointEvery: plan.checkpointEvery,
+      checkpointEvery: config.checkpointEvery,
       shouldStop: () => stopSignal !== undefined,
       onStep: (r: StepReport) => {
         const record: StepRecord = { type: 'step', step: r.step, epoch: r.epoch, losses: r.losses, ...diagnosticFields(r.diagnostics, names), timing: roundTiming(r.timing) };
@@ -282,19 +233,19 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
         out.json({ type: 'epoch', epoch: r.epoch, steps: r.steps, seconds: r.seconds, stepsPerSecond: r.stepsPerSecond, train: train.tasks, validation: validation.tasks, conflict: r.conflict ?? null });
       },
       onCheckpoint: (data) => {
-        run.checkpoint(data, plan.keepCheckpoints);
+        run.checkpoint(data, config.keepCheckpoints);
       },
     });
     progress?.stop();
     if (trainer.stoppedEarly && stopSignal) {
-      const path = run.checkpoint(trainer.snapshot(), plan.keepCheckpoints);
+      const path = run.checkpoint(trainer.snapshot(), config.keepCheckpoints);
       out.warn(`stopped by ${stopSignal} at step ${trainer.steps}; checkpoint ${path}; continue with: multitask train --resume ${run.dir}`);
       return { code: SIGNAL_EXIT[stopSignal] ?? 1, dir: run.dir };
     }
     trainer.model().save(run.weightsPath, { strategy: label, epochs: String(epochs) });
-    if (plan.saveWeights) {
-      mkdirSync(dirname(resolve(plan.saveWeights)), { recursive: true });
-      copyFileSync(run.weightsPath, plan.saveWeights);
+    if (config.saveWeights) {
+      mkdirSync(dirname(resolve(config.saveWeights)), { recursive: true });
+      copyFileSync(run.weightsPath, config.saveWeights);
     }
     const summary = summarize(run, trainer, run.dir.split(/[\\/]/).at(-1)!, seconds, steps, {
       epochs,
@@ -309,11 +260,11 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
       if (s.profile) out.result(`\n${profileTable(trainer.profile)}`);
     }
     let reportPath: string | null = null;
-    if (s.report ?? plan.report) {
+    if (s.report ?? config.report) {
       reportPath = (await writeReport(run.dir)).path;
       if (verbose) out.info(`run: ${run.dir} (report ${reportPath})`);
     } else if (verbose) out.info(`run: ${run.dir}`);
-    if (verbose && plan.saveWeights) out.info(`weights also saved to ${plan.saveWeights}`);
+    if (verbose && config.saveWeights) out.info(`weights also saved to ${config.saveWeights}`);
     out.json({ type: 'summary', ...summary, wallSeconds, dir: run.dir, report: reportPath, validation });
     return { code: 0, dir: run.dir, summary, validation };
   } catch (e) {

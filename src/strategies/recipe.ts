@@ -37,7 +37,7 @@ export interface RecipeSettings {
   /** With 'sequential': a loss weighting scaling each task's step. */
   weighting: string | null;
   sequentialMode: 'fresh' | 'stale';
-  /** 'fused' needs 'sum'; 'auto' picks fused whenever it computes the same update. */
+  /** 'auto' picks fused whenever it computes the same update ('fused' with 'sum' only: the config checks it). */
   plan: 'auto' | 'fused' | 'per-task';
   clip: ClipSettings | null;
   /** Seeds the strategies' randomness. */
@@ -79,12 +79,6 @@ export class StepRecipe {
   private constructor(private readonly settings: RecipeSettings, private readonly model: RecipeModel, private readonly kernels: Kernels) {
     const { strategy, weighting, sequentialMode, plan, clip } = settings;
     const sequential = strategy === 'sequential';
-    if (plan === 'fused' && strategy !== 'sum') {
-      throw new UserError(`plan: "fused" computes the gradient of the summed loss, which only the "sum" strategy uses (strategy is ${JSON.stringify(strategy)})`);
-    }
-    if (plan === 'fused' && clip?.per === 'task') {
-      throw new UserError('clipPer: "task" needs each task\'s gradient: use plan "per-task" (the fused plan only computes their sum)');
-    }
     const fused = strategy === 'sum' && (plan === 'fused' || (plan === 'auto' && clip?.per !== 'task'));
     this.gradients = fused ? 'fused' : sequential && sequentialMode === 'fresh' ? 'in-turn' : 'per-task';
     this.optimizers = sequential ? 'per-task' : 'shared';
@@ -96,7 +90,7 @@ export class StepRecipe {
     this.allTasks = model.tasks.map((_, t) => t);
   }
 
-  /** The recipe of a run's strategy settings, for a model. UserError for settings that do not go together. */
+  /** The recipe of a run's strategy settings (validated by the config schema), for a model. */
   static for(settings: RecipeSettings, model: RecipeModel, kernels: Kernels): StepRecipe {
     return new StepRecipe(settings, model, kernels);
   }

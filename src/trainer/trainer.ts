@@ -4,12 +4,7 @@
  * May import: util, kernels, model, optim, strategies, data, protocol.
  */
 import type { Dataset } from '../data/dataset.js';
-import { loadDataset } from '../data/dataset-from-table.js';
 import { shareDataset } from '../data/dataset-handle.js';
-import { loadTaskDatasets } from '../data/task-parts.js';
-import { datasetFromNpy } from '../data/npy.js';
-import { syntheticDataset } from '../data/synthetic.js';
-import { loadPenguins } from '../data/penguins.js';
 import { EpochSampler } from '../data/sampler.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
@@ -18,13 +13,16 @@ import { Model } from '../model/model.js';
 import { Workspace } from '../model/network.js';
 import { ParameterStore } from '../model/parameters.js';
 import { preprocessingOf } from '../model/preprocessing.js';
+import { loadParametersFile } from '../model/safetensors.js';
 import { validateModelSpec, type ModelSpec } from '../model/spec.js';
 import { createOptimizer, type Optimizer } from '../optim/index.js';
 import { FrameArena } from '../protocol/arena.js';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
 import type { GradientJob } from '../protocol/messages.js';
 import { NonFiniteError, UserError } from '../util/errors.js';
-import { resolveConfig, shardCount, type ResolvedConfig, type TrainerConfig } from './config.js';
+import { resolveConfig, shardCount, trunkLayers, type ResolvedConfig, type TrainerConfig } from './config.js';
+import { loadData } from './data-source.js';
+import { legacyConfigHash } from './legacy-config.js';
 import { evaluateRows } from './evaluate.js';
 import { scheduleFunction } from './schedule.js';
 import { averageDiagnostics, formatConflict, type GradientDiagnostics } from '../strategies/index.js';
@@ -39,7 +37,8 @@ import { WorkerPool } from './pool.js';
 const EVAL_CHUNK = 256;
 
 export interface FitOptions {
-  epochs: number;
+  /** Epochs to train (default: the config's `epochs`). */
+  epochs?: number;
   /** Called after every epoch with its report; may be async. */
   onEpoch?: (report: EpochReport) => void | Promise<void>;
   /** Called after every step. */
@@ -58,26 +57,22 @@ export interface TaskPrediction {
   classes?: string[];
 }
 
-export function loadData(config: ResolvedConfig): Dataset {
-  const { data, seed, validationFraction } = config;
-  switch (data.kind) {
-    case 'penguins': return loadPenguins({ seed, validationFraction });
-    case 'csv': return loadDataset(data.path, { tasks: data.tasks, features: data.features, seed, validationFraction });
-    case 'files': return loadTaskDatasets(data.files, { features: data.features, seed, validationFraction });
-    case 'npy': return datasetFromNpy({ features: data.features, targets: data.targets, seed, validationFraction });
-    case 'synthetic': return syntheticDataset({ ...data.options, seed, validationFraction });
-    case 'dataset': return data.dataset;
-  }
+export interface CreateOptions {
+  /** What names the config in messages (default `Trainer.create`), e.g. a file name. */
+  source?: string;
+  /** @internal Tests and benchmarks only, not public API: a prebuilt Dataset instead of the config's data. */
+  dataset?: Dataset;
 }
 
-/** lr(step) per optimizer: one unless sequential, then one per task (its own rate and schedule). */
-function learningRateFunctions(config: ResolvedConfig, spec: ModelSpec, perEpoch: number): ((step: number) => number)[] {
+/** lr(step) per optimizer: the one shared, or one per task (its own rate and schedule). */
+function learningRateFunctions(config: ResolvedConfig, spec: ModelSpec, perEpoch: number,
+  optimizers: StepRecipe['optimizers']): ((step: number) => number)[] {
   const base = config.optimizer.lr;
-  const global = config.lrSchedule ?? undefined;
-  if (config.strategy !== 'sequential') return [scheduleFunction(global, base, perEpoch, 'lrSchedule')];
+  const global = config.schedule;
+  if (optimizers === 'shared') return [scheduleFunction(global, base, perEpoch, 'schedule')];
   return spec.tasks.map((task) => {
-    const own = config.taskLrSchedules[task.name];
-    return scheduleFunction(own ?? global, config.taskLr[task.name] ?? base, perEpoch, own ? `taskLrSchedules.${task.name}` : 'lrSchedule');
+    const own = config.taskSchedules[task.name];
+    return scheduleFunction(own ?? global, config.taskLr[task.name] ?? base, perEpoch, own ? `taskSchedules.${task.name}` : 'schedule');
   });
 }
 
@@ -89,19 +84,24 @@ function checkTaskNames(what: string, names: string[], record: Record<string, un
 
 function buildSpec(config: ResolvedConfig, dataset: Dataset): ModelSpec {
   const names = dataset.tasks.map((t) => t.name);
-  checkTaskNames('heads', names, config.heads);
+  const heads = config.model.heads;
+  checkTaskNames('model.heads', names, heads);
   checkTaskNames('taskWeights', names, config.taskWeights);
   checkTaskNames('taskLr', names, config.taskLr);
+  checkTaskNames('taskSchedules', names, config.taskSchedules);
   return validateModelSpec({
     inputWidth: dataset.inputWidth,
-    trunk: config.trunk,
-    tasks: dataset.tasks.map((t) => ({
-      name: t.name,
-      loss: t.loss,
-      outputs: t.outputs,
-      hidden: config.heads[t.name]?.hidden,
-      weight: config.taskWeights[t.name] ?? 1,
-    })),
+    trunk: trunkLayers(config.model),
+    tasks: dataset.tasks.map((t) => {
+      const hidden = heads[t.name]?.hidden;
+      return {
+        name: t.name,
+        loss: t.loss,
+        outputs: t.outputs,
+        hidden: hidden && { units: hidden.units, activation: hidden.activation ?? 'relu' },
+        weight: config.taskWeights[t.name] ?? 1,
+      };
+    }),
   });
 }
 
@@ -146,6 +146,8 @@ export class Trainer {
   skippedSteps = 0;
   /** hash of the settings that determine results (not the worker count) */
   readonly configHash: string;
+  /** the same settings' hash as written by earlier versions (checkpoints of older runs), if known */
+  readonly legacyConfigHash: string | undefined;
   /** the last step's figures */
   readonly lastStep: StepReport;
   private readonly stepTotals: LossTotals;
@@ -157,7 +159,7 @@ export class Trainer {
 
   private constructor(readonly config: ResolvedConfig, readonly dataset: Dataset, readonly spec: ModelSpec,
     readonly params: ParameterStore, private readonly pool: WorkerPool, batchRows: SharedArrayBuffer, arena: FrameArena,
-    shards: number, private readonly recipe: StepRecipe, learningRates: ((step: number) => number)[]) {
+    shards: number, private readonly recipe: StepRecipe, learningRates: ((step: number) => number)[], internalDataset: boolean) {
     this.kernels = getKernels();
     this.shards = shards;
     this.plan = recipe.gradients === 'fused' ? 'fused' : 'per-task';
@@ -206,37 +208,45 @@ export class Trainer {
     };
     pool.onFault = (message) => this.warnings.push(`worker fault: ${message}`);
     this.lastStep = { step: 0, epoch: 0, losses: {}, timing: this.lastTiming };
-    const { workers: _workers, data, ...settings } = config;
+    // what determines results: not the worker count, nor the run directory's own settings
+    const { workers: _w, name: _n, runsDir: _r, checkpointEvery: _c, keepCheckpoints: _k, report: _re, saveWeights: _s,
+      epochs: _e, initWeights: _i, data, ...settings } = config;
     this.configHash = configHash({
       ...settings,
-      data: data.kind === 'dataset' ? { source: dataset.source, rows: dataset.rows, inputWidth: dataset.inputWidth } : data,
+      data: data.kind === 'arrays' || internalDataset ? { source: dataset.source, rows: dataset.rows, inputWidth: dataset.inputWidth } : data,
     });
+    this.legacyConfigHash = legacyConfigHash(config, dataset);
     this.evalTotals = new LossTotals(dataset.tasks);
     this.evalWorkspace = new Workspace(spec, EVAL_CHUNK);
   }
 
   /** Loads the data, builds and initialises the model, starts and warms the worker pool. */
-  static async create(config: TrainerConfig = {}): Promise<Trainer> {
-    const resolved = resolveConfig(config);
-    const dataset = loadData(resolved);
+  /**
+   * Loads the data, builds and initialises the model (then `initWeights`, if
+   * given), starts and warms the worker pool. `config` is a config file's
+   * content (see `multitask schema`); a run directory's config.json as it is
+   * starts the same run. A problem is a one-line UserError naming the field.
+   */
+  static async create(config: TrainerConfig = {}, internal: CreateOptions = {}): Promise<Trainer> {
+    const resolved = resolveConfig(config, internal.source ?? 'Trainer.create');
+    const dataset = internal.dataset ?? loadData(resolved);
     if (dataset.train.length === 0) throw new UserError(`${dataset.source}: no training rows after the validation split`);
     const spec = buildSpec(resolved, dataset);
-    // fail on a bad optimizer config before any thread starts
-    createOptimizer(resolved.optimizer, [], getKernels());
-    // a schedule that does not fit fails here, before any thread starts
-    const learningRates = learningRateFunctions(resolved, spec, Math.ceil(dataset.train.length / resolved.batchSize));
     const params = ParameterStore.create(spec, resolved.seed);
+    if (resolved.initWeights !== undefined) loadParametersFile(resolved.initWeights, params);
     const batch = Math.min(resolved.batchSize, dataset.train.length);
     const shards = shardCount(resolved.shards, batch);
     const recipe = StepRecipe.for({
       strategy: resolved.strategy,
       strategyOptions: resolved.strategyOptions,
-      weighting: resolved.weighting,
+      weighting: resolved.weighting ?? null,
       sequentialMode: resolved.sequentialMode,
       plan: resolved.plan,
-      clip: resolved.clipGradNorm,
+      clip: resolved.clipGradNorm === undefined ? null : { max: resolved.clipGradNorm, per: resolved.clipPer ?? 'global' },
       seed: resolved.seed,
     }, { tasks: spec.tasks.map((t) => t.name), layout: params.layout, trunkLayers: spec.trunk.length }, getKernels());
+    // a schedule that does not fit fails here, before any thread starts
+    const learningRates = learningRateFunctions(resolved, spec, Math.ceil(dataset.train.length / resolved.batchSize), recipe.optimizers);
     const T = spec.tasks.length;
     // fused: the whole vector per shard; in turn: one task's per (task, shard); else every task's per shard
     const jobsPerStep = recipe.gradients === 'in-turn' ? shards * T : shards;
@@ -259,7 +269,7 @@ export class Trainer {
       await pool.close();
       throw e;
     }
-    return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates);
+    return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates, internal.dataset !== undefined);
   }
 
   get steps(): number {
@@ -271,14 +281,15 @@ export class Trainer {
    * counts as one); returns one report per finished epoch. Stops early, after
    * the step in flight, when `shouldStop` says so (then `stoppedEarly` is true).
    */
-  async fit(options: FitOptions): Promise<EpochReport[]> {
-    if (!Number.isSafeInteger(options.epochs) || options.epochs < 0) {
-      throw new UserError(`epochs: ${JSON.stringify(options.epochs)} is not a non-negative integer`);
+  async fit(options: FitOptions = {}): Promise<EpochReport[]> {
+    const epochs = options.epochs ?? this.config.epochs;
+    if (!Number.isSafeInteger(epochs) || epochs < 0) {
+      throw new UserError(`epochs: ${JSON.stringify(epochs)} is not a non-negative integer`);
     }
     const every = options.checkpointEvery ?? 0;
     const reports: EpochReport[] = [];
     this.stoppedEarly = false;
-    for (let e = 0; e < options.epochs; e++) {
+    for (let e = 0; e < epochs; e++) {
       const started = performance.now();
       if (this.batchInEpoch === 0) this.trainTotals.reset();
       this.epochProfile = new Profile();
@@ -338,8 +349,8 @@ export class Trainer {
   /** Continues from a snapshot of a run with the same settings. */
   restore(data: CheckpointData, source = 'checkpoint'): void {
     this.assertOpen();
-    if (data.configHash !== this.configHash) {
-      throw new UserError(`${source}: written by a run with other settings (config hash ${data.configHash}, this run ${this.configHash})`);
+    if (data.configHash !== this.configHash && data.configHash !== this.legacyConfigHash) {
+      throw new UserError(`${source}: written by a run with other settings, or by an earlier version of multitask (config hash ${data.configHash}, this run ${this.configHash})`);
     }
     if (data.params.length !== this.params.data.length) {
       throw new UserError(`${source}: holds ${data.params.length} parameters, the model has ${this.params.data.length}`);

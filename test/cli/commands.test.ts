@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfigFile } from '../../src/cli/config.js';
-import { planDataset, runPlan } from '../../src/cli/legacy-model.js';
+import { runSetup, setupDataset } from '../../src/cli/legacy-model.js';
 import { loadTable } from '../../src/data/load-table.js';
 import { Model } from '../../src/index.js';
 import { METADATA_KEY } from '../../src/model/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
-import { resolveConfig } from '../../src/trainer/config.js';
+import { writeNpy } from '../helpers/npy.js';
 
 const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
 const fixture = new URL('./fixtures/penguins.csv', import.meta.url).pathname;
@@ -79,8 +79,9 @@ describe('train --config', () => {
     expect(readdirSync(join(runDir, 'checkpoints')).some((f) => f.endsWith('.ckpt'))).toBe(true);
     expect(existsSync(join(dir, 'exported/final.safetensors'))).toBe(true);
     const saved = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));
-    expect(saved.format).toBe(2);
-    expect(saved.config).toMatchObject({ epochs: 8, strategy: 'sum', optimizer: { name: 'adam', lr: 0.01 }, data: { path: fixture, format: 'csv' } });
+    // config.json holds the resolved config itself (no format wrapper): Trainer.create takes it as it is
+    expect(saved.format).toBeUndefined();
+    expect(saved).toMatchObject({ epochs: 8, strategy: 'sum', optimizer: { name: 'adam', lr: 0.01 }, data: { path: fixture, format: 'csv' } });
     const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'));
     expect(summary.tasks.map((t: { name: string }) => t.name)).toEqual(['species', 'sex', 'mass']);
     const finals = finalMetrics(run.stdout);
@@ -208,7 +209,7 @@ describe('eval and predict: a Model on this thread', () => {
 
   it('model.evaluate gives the metrics `multitask eval` prints', async () => {
     const model = Model.load(runDir);
-    const dataset = planDataset(runPlan(runDir));
+    const dataset = setupDataset(runSetup(runDir));
     for (const split of ['validation', 'all'] as const) {
       const run = await cli(['eval', runDir, '--split', split, '--json']);
       expect(run.code, run.stderr).toBe(0);
@@ -329,26 +330,13 @@ describe('config errors on the command line', () => {
     expect(run.stdout).toMatch(/strategy sequential \(fresh\)|strategy sequential fresh/);
     expect(run.stdout).toMatch(/epoch 1\/1/);
     const saved = JSON.parse(readFileSync(join(runs, 'override', 'config.json'), 'utf8'));
-    expect(saved.config).toMatchObject({ epochs: 1, strategy: 'sequential', checkpointEvery: 20, data: { path: fixture } });
+    expect(saved).toMatchObject({ epochs: 1, strategy: 'sequential', checkpointEvery: 20, data: { path: fixture } });
   });
 });
 
 describe('data formats from a config', () => {
   /** A little-endian .npy file. */
-  function npy(name: string, descr: '<f4' | '<f8', shape: number[], values: number[]): string {
-    const header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-    const pad = 64 - ((10 + header.length + 1) % 64);
-    const text = `${header}${' '.repeat(pad % 64)}\n`;
-    const head = Buffer.alloc(10);
-    head.write('\x93NUMPY', 0, 'latin1');
-    head[6] = 1;
-    head[7] = 0;
-    head.writeUInt16LE(text.length, 8);
-    const data = descr === '<f4' ? Buffer.from(new Float32Array(values).buffer) : Buffer.from(new Float64Array(values).buffer);
-    const path = join(dir, name);
-    writeFileSync(path, Buffer.concat([head, Buffer.from(text, 'latin1'), data]));
-    return path;
-  }
+  const npy = (name: string, descr: '<f4' | '<f8', shape: number[], values: number[]) => writeNpy(join(dir, name), descr, shape, values);
 
   it('JSON Lines, .npy with target files, tasks with their own rows, synthetic data', async () => {
     const csv = readFileSync(fixture, 'utf8').trim().split('\n');
@@ -387,13 +375,8 @@ describe('data formats from a config', () => {
     expect(flags.stdout).toMatch(/side\s+accuracy/);
   });
 
-  it('a learning-rate schedule (once the trainer applies them)', async () => {
-    const supported = 'lrSchedule' in resolveConfig({});
+  it('a learning-rate schedule', async () => {
     const run = await cli(['train', '--epochs', '2', '--workers', '2', '--runs-dir', 'runs', '--name', 'cosine', '--schedule', 'cosine', '--warmup-steps', '3', '--no-report']);
-    if (!supported) {
-      expectUserError(run, /schedule: this build's Trainer does not apply learning-rate schedules yet/);
-      return;
-    }
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/lr schedule cosine \(warm-up 3 steps, to 0 over 18 steps\)/);
   });

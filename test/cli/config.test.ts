@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { completeConfig, configJsonSchema, mergeConfigs, readConfigFile, validateConfig, type CliConfig } from '../../src/cli/config.js';
+import { configJsonSchema, mergeConfigs, readConfigFile, validateConfig, type CliConfig } from '../../src/cli/config.js';
+import { resolveConfig } from '../../src/trainer/config.js';
+
+/** The complete config a run starts from (what the CLI's completeConfig did). */
+const completeConfig = (c: CliConfig) => resolveConfig(c, 'config');
 import { addDataOptions, addTrainingOptions, commandConfig, type FlagValues } from '../../src/cli/flags.js';
 
 const LOSSES = 'cross_entropy, bce_with_logits, bce, mse, l1, smooth_l1';
@@ -71,7 +75,7 @@ describe('config file validation: every field names its path, value and what was
     ['runsDir', { runsDir: '' }, 'run.json: runsDir: "" is not a file path'],
     ['job timeout', { jobTimeoutMs: 0 }, 'run.json: jobTimeoutMs: 0 is not a positive integer'],
     ['unknown top-level key', { epoch: 3 }, 'run.json: unknown key "epoch" (did you mean "epochs"?); known keys: $schema, name, runsDir, data, tasks, validation, model, taskWeights, taskLr, strategy, strategyOptions, weighting, sequentialMode, plan, optimizer, schedule, taskSchedules, epochs, batchSize, shards, seed, workers, checkpointEvery, keepCheckpoints, clipGradNorm, clipPer, onNonFinite, jobTimeoutMs, jobRetries, initWeights, saveWeights, report'],
-    ['unknown nested key', { data: { path: 'a.csv', colums: ['a'] } }, /^run\.json: data: unknown key "colums"; known keys: path, format, features, featureNames, builtin, synthetic$/],
+    ['unknown nested key', { data: { path: 'a.csv', colums: ['a'] } }, /^run\.json: data: unknown key "colums"; known keys: path, format, features, featureNames, builtin, synthetic, kind$/],
     ['unknown task key', { tasks: [{ column: 'a', loss: 'mse', weight: 2 }] }, /^run\.json: tasks\[0\]: unknown key "weight"; known keys: name, column, loss, classes, path, targets$/],
     ['several problems', { epochs: 'ten', seed: -1 }, 'run.json: epochs: "ten" is not a positive integer (and 1 more problem)'],
     ['not an object', [1, 2], 'run.json: [1,2] is not a config (a JSON object)'],
@@ -127,7 +131,7 @@ describe('config file validation: every field names its path, value and what was
     const file = join(dir, 'run.json');
     writeFileSync(file, '\ufeff{"data": {"path": "data/x.csv"}, "tasks": [{"column": "y", "loss": "mse", "path": "../y.csv"}], "initWeights": "/abs/w.safetensors"}');
     const c = readConfigFile(file);
-    expect(c.data?.path).toBe(join(dir, 'data/x.csv'));
+    expect((c.data as { path?: string } | undefined)?.path).toBe(join(dir, 'data/x.csv'));
     expect(c.tasks?.[0].path).toBe(resolve(dir, '../y.csv'));
     expect(c.initWeights).toBe('/abs/w.safetensors');
     writeFileSync(file, '{\n  "epochs": 3,\n}\n');
@@ -177,7 +181,7 @@ describe('flags override the file (only flags given on the command line)', () =>
   it('the file alone', () => {
     const c = configFrom(['--config', file]);
     expect(c).toMatchObject({ epochs: 12, seed: 7, strategy: 'sequential', optimizer: { name: 'sgd', lr: 0.1, momentum: 0.9 }, report: false });
-    expect(c.data?.path).toBe(join(dir, 'p.csv'));
+    expect((c.data as { path?: string } | undefined)?.path).toBe(join(dir, 'p.csv'));
   });
 
   it('given flags win; defaults of flags not given never do', () => {

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/model/safetensors.js';
-import { decodeCheckpoint } from '../../src/trainer/checkpoint.js';
+import { configHash, decodeCheckpoint, encodeCheckpoint } from '../../src/trainer/checkpoint.js';
+import { Trainer } from '../../src/trainer/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 
 const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
@@ -109,4 +110,61 @@ describe('stopping and resuming from the CLI', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--lr cannot change them/);
   });
+});
+
+describe('a run directory\'s config.json is a config', () => {
+  it('passed to Trainer.create as it is, it starts the same run (same final weights)', async () => {
+    const run = await start(['train', '--epochs', '2', '--batch-size', '32', '--workers', '2', '--no-report', '--runs-dir', runs, '--name', 'as-api', '--seed', '5', '--trunk', '16']);
+    expect(run.code, run.stderr).toBe(0);
+    const stored = JSON.parse(readFileSync(join(runs, 'as-api', 'config.json'), 'utf8'));
+    const trainer = await Trainer.create(stored);
+    try {
+      await trainer.fit();
+      const cli = weights('as-api');
+      const api = trainer.parameters();
+      expect(Object.keys(api)).toEqual([...cli.keys()]);
+      for (const [name, data] of cli) expect(Buffer.from(api[name].buffer).equals(Buffer.from(data.buffer)), name).toBe(true);
+    } finally {
+      await trainer.close();
+    }
+  }, 60_000);
+
+  /** What the earlier version hashed for the default config (its resolved API config without workers). */
+  const OLD_DEFAULT = {
+    onNonFinite: 'stop', clipGradNorm: null, jobTimeoutMs: 120000, lrSchedule: null, taskLrSchedules: {}, jobRetries: 2,
+    data: { kind: 'penguins' }, trunk: [{ units: 64, activation: 'relu' }, { units: 64, activation: 'relu' }], heads: {}, taskWeights: {},
+    strategy: 'sum', strategyOptions: {}, weighting: null, sequentialMode: 'fresh', plan: 'auto', optimizer: { name: 'adam', lr: 0.01 },
+    taskLr: {}, batchSize: 32, shards: 'auto', seed: 0, validationFraction: 0.2,
+  };
+  const OLD_STORED: Record<string, unknown> = {
+    format: 2,
+    config: {
+      runsDir: runs, data: { builtin: 'penguins' }, validation: 0.2, model: { trunk: [64, 64], activation: 'relu' }, strategy: 'sum',
+      sequentialMode: 'fresh', plan: 'auto', optimizer: { name: 'adam', lr: 0.01 }, schedule: { kind: 'constant' }, epochs: 2, batchSize: 32,
+      seed: 0, checkpointEvery: 500, keepCheckpoints: 3, onNonFinite: 'stop', report: false,
+    },
+  };
+  const OLD_FORMAT_1 = { format: 1, trainer: { workers: 2 }, epochs: 2, checkpointEvery: 500, keepCheckpoints: 3 };
+
+  for (const [format, stored] of [[2, OLD_STORED], [1, OLD_FORMAT_1]] as const) {
+    it(`an older run directory (format ${format}, checkpoint with the old config hash) still resumes and evaluates`, async () => {
+      const name = `old-format-${format}`;
+      const first = await start(['train', '--epochs', '1', '--workers', '2', '--no-report', '--runs-dir', runs, '--name', name]);
+      expect(first.code, first.stderr).toBe(0);
+      const dir = join(runs, name);
+      // as the earlier version wrote it: its config.json format, its config hash in the checkpoint
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(stored));
+      const ckptDir = join(dir, 'checkpoints');
+      for (const file of readdirSync(ckptDir)) {
+        const data = decodeCheckpoint(readFileSync(join(ckptDir, file)), file);
+        writeFileSync(join(ckptDir, file), encodeCheckpoint({ ...data, configHash: configHash(OLD_DEFAULT) }));
+      }
+      const resumed = await start(['train', '--resume', dir, '--workers', '2']);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stdout).toMatch(/resuming .* at epoch 2/);
+      const evaluated = await start(['eval', dir]);
+      expect(evaluated.code, evaluated.stderr).toBe(0);
+      expect(evaluated.stdout).toMatch(/species/);
+    }, 60_000);
+  }
 });

@@ -1,15 +1,15 @@
 /** Trainers for tests: every one created here is closed after its test, whatever happened. */
 import { afterEach } from 'vitest';
 import type { TrainerConfig } from '../../src/trainer/config.js';
-import { Trainer } from '../../src/trainer/trainer.js';
+import { Trainer, type CreateOptions } from '../../src/trainer/trainer.js';
 
 const open: Trainer[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
 
-export async function createTrainer(config: TrainerConfig = {}): Promise<Trainer> {
-  const trainer = await Trainer.create(config);
+export async function createTrainer(config: TrainerConfig = {}, options: CreateOptions = {}): Promise<Trainer> {
+  const trainer = await Trainer.create(config, options);
   open.push(trainer);
   return trainer;
 }

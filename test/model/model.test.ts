@@ -30,7 +30,7 @@ describe('Model', () => {
   let saved: string;
 
   beforeAll(async () => {
-    trainer = await createTrainer({ data: { kind: 'csv', path: fixture, tasks, features }, workers: 1, seed: 4 });
+    trainer = await createTrainer({ data: { path: fixture, features }, tasks, workers: 1, seed: 4 });
     await trainer.fit({ epochs: 3 });
     model = trainer.model();
     saved = join(dir, 'trained.safetensors');

@@ -8,7 +8,6 @@ import { jsKernels } from '../../src/kernels/js.js';
 import { LOSS_STATS_LENGTH, LOSS_SUM } from '../../src/kernels/types.js';
 import { buildLayout } from '../../src/model/layout.js';
 import { StepRecipe, type RecipeSettings, type StepContext } from '../../src/strategies/recipe.js';
-import { UserError } from '../../src/util/errors.js';
 
 const spec = {
   inputWidth: 2,
@@ -62,7 +61,6 @@ describe('StepRecipe', () => {
     expect(kinds({ strategy: 'pcgrad' })).toEqual(['per-task', 'shared', 1]);
     expect(kinds({ strategy: 'sequential' })).toEqual(['in-turn', 'per-task', 2]);
     expect(kinds({ strategy: 'sequential', sequentialMode: 'stale' })).toEqual(['per-task', 'per-task', 1]);
-    expect(() => kinds({ strategy: 'mgda', plan: 'fused' })).toThrow(UserError);
   });
 
   it('sum on per-task gradients: one update, their sum', () => {

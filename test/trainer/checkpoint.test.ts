@@ -11,7 +11,7 @@ import { createTrainer, sameBits } from '../helpers/trainers.js';
 
 
 async function trainer(config: TrainerConfig): Promise<Trainer> {
-  const t = await createTrainer({ workers: 2, seed: 11, batchSize: 48, trunk: [{ units: 24, activation: 'tanh' }], ...config });
+  const t = await createTrainer({ workers: 2, seed: 11, batchSize: 48, model: { trunk: [24], activation: 'tanh' }, ...config });
   return t;
 }
 

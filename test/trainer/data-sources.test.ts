@@ -10,8 +10,8 @@ describe('data sources', () => {
     const conflicts: number[] = [];
     for (const correlation of [-0.9, 0.9]) {
       const t = await createTrainer({
-        data: { kind: 'synthetic', options: { rows: 800, correlation } }, strategy: 'upgrad', workers: 2, batchSize: 64,
-        trunk: [{ units: 16, activation: 'relu' }],
+        data: { kind: 'synthetic', synthetic: { rows: 800, correlation } }, strategy: 'upgrad', workers: 2, batchSize: 64,
+        model: { trunk: [16], activation: 'relu' },
       });
       const [report] = await t.fit({ epochs: 2 });
       expect(Object.keys(report.validation)).toEqual(['task_0', 'task_1']);
@@ -27,11 +27,9 @@ describe('data sources', () => {
     writeFileSync(a, Array.from({ length: 40 }, (_, i) => JSON.stringify({ x: i % 5, z: i % 3, big: i % 5 > 2 ? 'yes' : 'no' })).join('\n'));
     writeFileSync(b, `x,z,size\n${Array.from({ length: 40 }, (_, i) => `${i % 4},${i % 7},${(i % 4) * 1.5}`).join('\n')}\n`);
     const t = await createTrainer({
-      data: { kind: 'files', files: [
-        { path: a, tasks: [{ name: 'big', column: 'big', loss: 'bce_with_logits' }] },
-        { path: b, tasks: [{ name: 'size', column: 'size', loss: 'mse' }] },
-      ] },
-      workers: 1, batchSize: 16, trunk: [{ units: 8, activation: 'tanh' }],
+      data: { path: a },
+      tasks: [{ name: 'big', column: 'big', loss: 'bce_with_logits' }, { name: 'size', column: 'size', loss: 'mse', path: b }],
+      workers: 1, batchSize: 16, model: { trunk: [8], activation: 'tanh' },
     });
     expect(t.dataset.rows).toBe(80);
     expect(t.dataset.tasks.map((d) => d.labelled)).toEqual([40, 40]);

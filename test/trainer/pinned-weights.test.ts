@@ -30,16 +30,16 @@ const CASES: Record<string, TrainerConfig> = {
   'sequential fresh + dwa': { strategy: 'sequential', weighting: 'dwa' },
   'sequential stale + uncertainty': { strategy: 'sequential', sequentialMode: 'stale', weighting: 'uncertainty' },
   'sequential fresh + gradnorm': { strategy: 'sequential', weighting: 'gradnorm' },
-  'sum clip global': { clipGradNorm: { max: 0.5, per: 'global' } },
-  'sum per-task clip task': { plan: 'per-task', clipGradNorm: { max: 0.5, per: 'task' } },
-  'pcgrad clip task': { strategy: 'pcgrad', clipGradNorm: { max: 0.5, per: 'task' } },
-  'sum cosine schedule': { lrSchedule: { kind: 'cosine', warmupSteps: 3, totalSteps: 30 } },
+  'sum clip global': { clipGradNorm: 0.5, clipPer: 'global' },
+  'sum per-task clip task': { plan: 'per-task', clipGradNorm: 0.5, clipPer: 'task' },
+  'pcgrad clip task': { strategy: 'pcgrad', clipGradNorm: 0.5, clipPer: 'task' },
+  'sum cosine schedule': { schedule: { kind: 'cosine', warmupSteps: 3, totalSteps: 30 } },
   'sequential step schedules': {
-    strategy: 'sequential', lrSchedule: { kind: 'step', stepSize: 4, gamma: 0.5 }, taskLrSchedules: { sex: { kind: 'cosine', totalSteps: 20 } },
+    strategy: 'sequential', schedule: { kind: 'step', stepSize: 4, gamma: 0.5 }, taskSchedules: { sex: { kind: 'cosine', totalSteps: 20 } },
   },
   'sum trunk 32x3 head hidden, weights': {
-    trunk: [{ units: 32, activation: 'relu' }, { units: 32, activation: 'tanh' }, { units: 32, activation: 'relu' }],
-    heads: { species: { hidden: { units: 8, activation: 'relu' } } },
+    // a layer with its own activation: a {units, activation} entry among the widths
+    model: { trunk: [32, { units: 32, activation: 'tanh' }, 32], activation: 'relu', heads: { species: { hidden: { units: 8, activation: 'relu' } } } },
     taskWeights: { sex: 0.5, body_mass: 2 },
   },
   ...Object.fromEntries(COMBINATIONS.map((s) => [s, { strategy: s }])),

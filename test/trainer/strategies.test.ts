@@ -6,7 +6,7 @@ import { createTrainer, sameBits } from '../helpers/trainers.js';
 
 
 async function trainer(config: TrainerConfig): Promise<Trainer> {
-  const t = await createTrainer({ workers: 2, seed: 9, batchSize: 48, trunk: [{ units: 24, activation: 'relu' }], ...config });
+  const t = await createTrainer({ workers: 2, seed: 9, batchSize: 48, model: { trunk: [24], activation: 'relu' }, ...config });
   return t;
 }
 

@@ -7,14 +7,13 @@ import { createTrainer } from '../helpers/trainers.js';
 
 /** A trainer on the PyTorch fixture's rows, one batch of all rows per step, starting from the fixture's parameters. */
 async function fixtureTrainer(config: TrainerConfig): Promise<Trainer> {
+  // the fixture's rows as they are (not standardized, every row trains): a prebuilt Dataset (internal option)
   const trainer = await createTrainer({
-    data: { kind: 'dataset', dataset: fixtureDataset() },
-    trunk: fixture.model.trunk.map((l) => ({ units: l.out, activation: l.activation })),
-    heads: { sex: { hidden: { units: 4, activation: 'gelu' } } },
+    model: { trunk: fixture.model.trunk.map((l) => ({ units: l.out, activation: l.activation })), heads: { sex: { hidden: { units: 4, activation: 'gelu' } } } },
     batchSize: rows,
     workers: 2,
     ...config,
-  });
+  }, { dataset: fixtureDataset() });
   trainer.loadParameters(fixture.parameters);
   return trainer;
 }
@@ -111,7 +110,7 @@ describe('determinism', () => {
     const results: Float32Array[] = [];
     for (const workers of [1, 2, 4]) {
       for (const strategy of ['sum', 'sequential'] as const) {
-        const trainer = await createTrainer({ workers, strategy, seed: 3, batchSize: 64, shards: 2, trunk: [{ units: 16, activation: 'relu' }] });
+        const trainer = await createTrainer({ workers, strategy, seed: 3, batchSize: 64, shards: 2, model: { trunk: [16], activation: 'relu' } });
         await trainer.fit({ epochs: 2 });
         results.push(trainer.params.data.slice());
         await trainer.close();
@@ -152,7 +151,7 @@ describe('API', () => {
 
 describe('learning-rate schedules', () => {
   it('SGD with a step schedule (γ = 0.5 every step) equals steps at lr, then lr/2', async () => {
-    const scheduled = await fixtureTrainer({ strategy: 'sum', optimizer: { name: 'sgd', lr: 0.2 }, lrSchedule: { kind: 'step', stepSize: 1, gamma: 0.5 } });
+    const scheduled = await fixtureTrainer({ strategy: 'sum', optimizer: { name: 'sgd', lr: 0.2 }, schedule: { kind: 'step', stepSize: 1, gamma: 0.5 } });
     const first = await fixtureTrainer({ strategy: 'sum', optimizer: { name: 'sgd', lr: 0.2 } });
     await scheduled.step();
     await first.step();
@@ -167,8 +166,8 @@ describe('learning-rate schedules', () => {
   });
 
   it('rejects a schedule that does not fit before any worker starts', async () => {
-    await expect(Trainer.create({ optimizer: { name: 'adam', lr: 0.01 }, lrSchedule: { kind: 'cosine', minLr: 0.1, totalSteps: 10 } }))
-      .rejects.toThrow(/lrSchedule.minLr: 0.1 is above the learning rate/);
-    await expect(Trainer.create({ taskLrSchedules: { species: { kind: 'constant' } } })).rejects.toThrow(/need the "sequential" strategy/);
+    await expect(Trainer.create({ optimizer: { name: 'adam', lr: 0.01 }, schedule: { kind: 'cosine', minLr: 0.1, totalSteps: 10 } }))
+      .rejects.toThrow(/schedule.minLr: 0.1 is above the learning rate/);
+    await expect(Trainer.create({ taskSchedules: { species: { kind: 'constant' } } })).rejects.toThrow(/need the "sequential" strategy/);
   });
 });
