@@ -18,7 +18,7 @@ export type { Preprocessing, TaskPreprocessing, FeatureEncoding, FeatureColumn, 
 export type { TaskReport, ClassificationReport, RegressionReport } from './model/metrics.js';
 
 import { Model } from './model/model.js';
-import { legacyPreprocessing } from './cli/legacy-model.js';
+import { legacyPreprocessing } from './trainer/legacy-model.js';
 // A weights file written before weights files carried their preprocessing: Model.load rebuilds
 // it from the run directory's config, which needs the data loaders (src/model/ may not import them).
 Model.legacyPreprocessing = legacyPreprocessing;

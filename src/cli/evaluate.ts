@@ -26,7 +26,7 @@ import { Trainer } from '../trainer/trainer.js';
 import { UserError } from '../util/errors.js';
 import { readConfigFile } from './config.js';
 import { num, table } from './format.js';
-import { legacyPreprocessing, runSetup, setupDataset } from './legacy-model.js';
+import { configDataset, legacyPreprocessing, runDirConfig } from '../trainer/legacy-model.js';
 import type { Output } from './output.js';
 import { setupFromConfig, type RunSetup } from './train.js';
 
@@ -42,7 +42,7 @@ export interface ModelSource {
 
 /** The config of a run directory or config file; the built-in defaults without either. */
 function sourceSetup(s: ModelSource): RunSetup {
-  if (s.run) return runSetup(s.run);
+  if (s.run) return runDirConfig(s.run);
   return setupFromConfig(s.config ? readConfigFile(s.config) : {}, undefined);
 }
 
@@ -62,7 +62,7 @@ export function loadModel(s: ModelSource): LoadedModel {
     throw new UserError(`${weights}: no such file${s.run && !s.weights ? ' (the run has not finished; `multitask export` can write the newest checkpoint\'s weights)' : ''}`);
   }
   let data: Dataset | undefined;
-  const dataset = () => (data ??= setupDataset(sourceSetup(s)));
+  const dataset = () => (data ??= configDataset(sourceSetup(s)));
   // a file without its own preprocessing (older runs): from the run's or the config's data
   const model = Model.load(weights, { preprocessing: () => preprocessingOf(dataset()) });
   return { model, weights, dataset };
@@ -208,7 +208,7 @@ export async function exportCommand(s: { run: string; out: string }, output: Out
   const checkpoint = existsSync(join(s.run, RUN_FILES.config)) ? loadLatestCheckpoint(join(s.run, CHECKPOINT_DIR)) : undefined;
   if (!checkpoint) throw new UserError(`${s.run}: no ${WEIGHTS_FILE} and no checkpoint to export (is it a run directory?)`);
   // the model spec comes from the run's config through a Trainer (one worker thread)
-  const setup = runSetup(s.run);
+  const setup = runDirConfig(s.run);
   const trainer = await Trainer.create({ ...setup.config, initWeights: undefined, workers: 1 }, { source: setup.source });
   try {
     trainer.restore(checkpoint.data, checkpoint.path);

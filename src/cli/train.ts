@@ -4,8 +4,9 @@ import { kernelNotice } from '../kernels/index.js';
 import { writeReport } from '../report/index.js';
 import { RUN_FILES, validateRecord, type EvalRecord, type RunSummary, type StepRecord } from '../trainer/run-format.js';
 import type { GradientDiagnostics } from '../strategies/index.js';
-import { storedConfig, type TrainerConfig } from '../trainer/config.js';
+import { storedConfig } from '../trainer/config.js';
 import { runConfig } from '../trainer/legacy-config.js';
+import type { SourcedConfig } from '../trainer/legacy-model.js';
 import type { EpochReport, StepReport, TaskMetricsByName } from '../trainer/metrics.js';
 import { RunDirectory } from '../trainer/run-dir.js';
 import { describeSchedule } from '../trainer/schedule.js';
@@ -53,10 +54,8 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
  * legacy-config.ts), with the worker count of this invocation; `source` names
  * it in messages.
  */
-export interface RunSetup {
-  config: TrainerConfig;
-  source: string;
-}
+/** A run's config and what names it in messages. */
+export type RunSetup = SourcedConfig;
 
 export function setupFromConfig(config: CliConfig, workers: number | undefined, source = 'config'): RunSetup {
   return { config: workers ? { ...config, workers } : config, source };

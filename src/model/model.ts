@@ -1,3 +1,9 @@
+/*
+ * src/model/: the model — its spec, parameter layout and PyTorch names, the
+ * parameter store, forward/backward passes, safetensors, preprocessing, metrics,
+ * and `Model` (this file): a trained model that loads and predicts on its own.
+ * May import: util, kernels.
+ */
 /**
  * `Model`: a trained model apart from the trainer — its spec, its parameters
  * and its preprocessing. It loads from a weights file (or a run directory),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfigFile } from '../../src/cli/config.js';
-import { runSetup, setupDataset } from '../../src/cli/legacy-model.js';
+import { configDataset, runDirConfig } from '../../src/trainer/legacy-model.js';
 import { loadTable } from '../../src/data/load-table.js';
 import { Model } from '../../src/index.js';
 import { METADATA_KEY } from '../../src/model/model.js';
@@ -209,7 +209,7 @@ describe('eval and predict: a Model on this thread', () => {
 
   it('model.evaluate gives the metrics `multitask eval` prints', async () => {
     const model = Model.load(runDir);
-    const dataset = setupDataset(runSetup(runDir));
+    const dataset = configDataset(runDirConfig(runDir));
     for (const split of ['validation', 'all'] as const) {
       const run = await cli(['eval', runDir, '--split', split, '--json']);
       expect(run.code, run.stderr).toBe(0);

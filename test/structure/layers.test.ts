@@ -48,6 +48,7 @@ function violations(imports: readonly Import[]): string[] {
 const ENTRY_MODULES: Record<string, string> = {
   util: 'src/util/errors.ts',
   kernels: 'src/kernels/index.ts',
+  model: 'src/model/model.ts',
   optim: 'src/optim/index.ts',
   strategies: 'src/strategies/index.ts',
   data: 'src/data/dataset.ts',

@@ -14,22 +14,29 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { preprocessingOf, type Preprocessing } from '../model/preprocessing.js';
-import { resolveConfig } from '../trainer/config.js';
-import { loadData } from '../trainer/data-source.js';
-import { RunDirectory } from '../trainer/run-dir.js';
-import { RUN_FILES } from '../trainer/run-format.js';
 import { UserError } from '../util/errors.js';
-import { setupFromRun, type RunSetup } from './train.js';
+import { resolveConfig, type TrainerConfig } from './config.js';
+import { loadData } from './data-source.js';
+import { runConfig } from './legacy-config.js';
+import { RunDirectory } from './run-dir.js';
+import { RUN_FILES } from './run-format.js';
+
+/** A config and what names it in messages (a file, `Trainer.create`). */
+export interface SourcedConfig {
+  config: TrainerConfig;
+  source: string;
+}
 
 /** A run directory's config (its config.json, any format). */
-export function runSetup(runDir: string): RunSetup {
+export function runDirConfig(runDir: string): SourcedConfig {
   const opened = RunDirectory.open(runDir);
-  return setupFromRun(opened.config, join(resolve(runDir), RUN_FILES.config), undefined);
+  const source = join(resolve(runDir), RUN_FILES.config);
+  return { config: runConfig(opened.config, source), source };
 }
 
 /** The dataset of a config, loaded on this thread (no Trainer, no worker pool). */
-export function setupDataset(setup: RunSetup): Dataset {
-  return loadData(resolveConfig(setup.config, setup.source));
+export function configDataset({ config, source }: SourcedConfig): Dataset {
+  return loadData(resolveConfig(config, source));
 }
 
 /** The preprocessing of a run, rebuilt from its config.json and its data. */
@@ -37,5 +44,5 @@ export function legacyPreprocessing(runDir: string): Preprocessing {
   if (!existsSync(join(runDir, RUN_FILES.config))) {
     throw new UserError(`${runDir}: no ${RUN_FILES.config}: a weights file written before weights files carried their preprocessing (no "multitask" metadata) needs its run directory next to it (or write a new one with \`multitask export <run> --out file.safetensors\`)`);
   }
-  return preprocessingOf(setupDataset(runSetup(runDir)));
+  return preprocessingOf(configDataset(runDirConfig(runDir)));
 }
