@@ -12,8 +12,8 @@
  * Thin on purpose: the math lives in src/model.
  */
 import { workerData } from 'piscina';
-import { getKernels } from '../src/kernels/index.js';
-import { LOSS_STATS_LENGTH } from '../src/kernels/types.js';
+import { kernelsFor } from '../src/kernels/index.js';
+import { LOSS_STATS_LENGTH, type Kernels } from '../src/kernels/types.js';
 import { ParameterStore, viewTensors, type ModelTensors } from '../src/model/parameters.js';
 import { gatherRows, targetWidth, taskGradients, Workspace, type TaskTerm } from '../src/model/network.js';
 import { attachDataset } from '../src/data/dataset-handle.js';
@@ -25,7 +25,7 @@ import { Mailbox } from '../src/protocol/mailbox.js';
 import type { GradientJob, ServeJob, WorkerSetup } from '../src/protocol/messages.js';
 
 class WorkerState {
-  readonly kernels = getKernels();
+  readonly kernels: Kernels;
   readonly params: ParameterStore;
   readonly workspace: Workspace;
   readonly arena: FrameArena;
@@ -36,6 +36,7 @@ class WorkerState {
 
   constructor(readonly setup: WorkerSetup) {
     if (setup.v !== PROTOCOL_VERSION) throw new Error(`worker speaks protocol ${PROTOCOL_VERSION}, coordinator ${setup.v}`);
+    this.kernels = kernelsFor(setup.kernels);
     this.params = ParameterStore.attach(setup.spec, setup.params);
     attachDataset(setup.dataset);
     this.workspace = new Workspace(setup.spec, setup.maxRows);

@@ -56,6 +56,12 @@ export interface FlagValues {
   clipPer?: 'global' | 'task';
   initWeights?: string;
   saveWeights?: string;
+  cluster?: string;
+  localWorkers?: number;
+  creds?: string;
+  tlsCa?: string;
+  clusterWaitMs?: number;
+  clusterKernels?: string;
   report?: boolean;
   profile?: boolean;
   quiet?: boolean;
@@ -118,6 +124,12 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--clip-grad-norm <max>', 'clip gradient norms to max (torch.nn.utils.clip_grad_norm_ rule)', finiteNumber('--clip-grad-norm', (n) => n > 0, 'a number > 0'))
     .addOption(new Option('--clip-per <level>', 'clip each update (global) or each task\'s gradient (task) (default global)').argParser(choice('--clip-per', ['global', 'task'] as const)))
     .option('--init-weights <file>', 'start from these weights (.safetensors with the model\'s tensor names and shapes)')
+    .option('--cluster <url>', 'compute on `multitask worker` processes joined to this NATS server (nats://[token@]host:4222)')
+    .option('--local-workers <n>', 'with --cluster: local threads computing jobs too (default 0)', nonNegativeInt('--local-workers'))
+    .option('--creds <file>', 'with --cluster: a NATS credentials file')
+    .option('--tls-ca <file>', 'with --cluster: a CA certificate (PEM) for the server\'s TLS')
+    .option('--cluster-wait-ms <ms>', 'with --cluster: checkpoint and stop after this long without any worker (default 30000)', positiveInt('--cluster-wait-ms'))
+    .addOption(new Option('--cluster-kernels <isa>', 'with --cluster: the kernels every process computes with (default: the fastest all workers have)').argParser(choice('--cluster-kernels', ['avx512', 'avx2', 'scalar', 'js'] as const)))
     .option('--quiet', 'print only errors and the final table')
     .option('--json', 'stream JSON lines to stdout: one per step, per epoch, and a final summary');
 }
@@ -125,6 +137,22 @@ export function addTrainingOptions(cmd: Command): Command {
 /** The value of a flag only when it was given on the command line. */
 function given<K extends keyof FlagValues>(o: FlagValues, command: Command, key: K): FlagValues[K] | undefined {
   return command.getOptionValueSource(key) === 'cli' ? o[key] : undefined;
+}
+
+/** `cluster` from --cluster and its companions; UserError for a companion without --cluster. */
+export function clusterFlags(o: FlagValues, command: Command): CliConfig['cluster'] {
+  const g = <K extends keyof FlagValues>(key: K) => given(o, command, key);
+  const url = g('cluster');
+  const rest = dropUndefined({
+    localWorkers: g('localWorkers'), creds: g('creds') === undefined ? undefined : resolve(g('creds')!),
+    tlsCa: g('tlsCa') === undefined ? undefined : resolve(g('tlsCa')!), waitMs: g('clusterWaitMs'), kernels: g('clusterKernels') as 'avx2' | undefined,
+  });
+  if (url === undefined) {
+    const stray = Object.keys(rest)[0];
+    if (stray !== undefined) throw new UserError(`--${stray === 'waitMs' ? 'cluster-wait-ms' : stray === 'kernels' ? 'cluster-kernels' : stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: needs --cluster <url>`);
+    return undefined;
+  }
+  return { url, ...rest };
 }
 
 /** The config fields the command-line flags set (paths relative to the working directory). */
@@ -166,6 +194,7 @@ export function flagsToConfig(o: FlagValues, command: Command): CliConfig {
     clipGradNorm: g('clipGradNorm'),
     clipPer: g('clipPer'),
     onNonFinite: g('onNonfinite'),
+    cluster: clusterFlags(o, command),
     initWeights: abs(g('initWeights')),
     saveWeights: abs(g('saveWeights')),
     report: g('report'),

@@ -8,20 +8,22 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { kernelInfo } from '../kernels/index.js';
+import { kernelInfo, supportedKernels } from '../kernels/index.js';
 import { writeReport } from '../report/index.js';
 import { isReportedError, isUserError, UserError, type RunError } from '../util/errors.js';
 import { compareCommand, COMPARE_FILE, DEFAULT_COMPARE, parseStrategyList, reportCompareDirectory } from './compare.js';
 import { configJsonSchema } from './config.js';
 import { evalCommand, exportCommand, predictCommand, type Split } from './evaluate.js';
-import { addDataOptions, addTrainingOptions, commandConfig, type FlagValues } from './flags.js';
+import { addDataOptions, addTrainingOptions, clusterFlags, commandConfig, type FlagValues } from './flags.js';
 import { initCommand } from './init.js';
 import { Output } from './output.js';
 import { choice, collect, nonNegativeInt, positiveInt } from './parse.js';
 import { trainCommand } from './train.js';
+import { workerCommand } from './worker.js';
 
 /** Flags a resumed run may be given: where and how it runs, not what it computes. */
-const RESUME_ALLOWED = new Set(['resume', 'workers', 'profile', 'report', 'runsDir', 'quiet', 'json']);
+const RESUME_ALLOWED = new Set(['resume', 'workers', 'profile', 'report', 'runsDir', 'quiet', 'json',
+  'cluster', 'localWorkers', 'creds', 'tlsCa', 'clusterWaitMs', 'clusterKernels']);
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -36,7 +38,7 @@ async function runTrain(o: FlagValues, command: Command, print: (line: string) =
     const clash = Object.keys(o).find((k) => !RESUME_ALLOWED.has(k) && command.getOptionValueSource(k) === 'cli');
     if (clash) throw new UserError(`--resume: the run keeps the settings in its config.json; --${kebab(clash)} cannot change them`);
     const report = command.getOptionValueSource('report') === 'cli' ? o.report : undefined;
-    return (await trainCommand({ resume: o.resume, workers: o.workers, profile: o.profile, report, output })).code;
+    return (await trainCommand({ resume: o.resume, workers: o.workers, cluster: clusterFlags(o, command), profile: o.profile, report, output })).code;
   }
   const config = commandConfig(o, command);
   return (await trainCommand({ config, profile: o.profile, output })).code;
@@ -56,6 +58,7 @@ function info(print: (line: string) => void): void {
   const k = kernelInfo();
   print(`kernels: ${k.backend}${k.isa ? ` (${k.isa})` : ''}${k.reason ? ` — ${k.reason}` : ''}`);
   print(`workers: ${availableParallelism()} (default: available cores)`);
+  print(`cluster worker kernels: ${supportedKernels().map((c) => c.isa).join(', ')} (fastest first)`);
   print(`node: ${process.version}`);
 }
 
@@ -159,8 +162,20 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
     });
 
   program.command('info')
-    .description('print the kernel backend, instruction set and default worker count')
+    .description('print the kernel backend, instruction set and default worker count, and every kernel a cluster worker here offers')
     .action(() => info(print));
+
+  program.command('worker')
+    .description('join a NATS server as a worker process: compute the gradient jobs of any run sent there (`train --cluster`)')
+    .requiredOption('--connect <url>', 'the NATS server: nats://[token@ | user:password@]host[:port]')
+    .option('--threads <n>', `local worker threads (default: available cores, ${availableParallelism()})`, positiveInt('--threads'))
+    .option('--creds <file>', 'a NATS credentials file')
+    .option('--tls-ca <file>', 'a CA certificate (PEM) for the server\'s TLS')
+    .option('--quiet', 'print only errors')
+    .option('--json', 'print JSON lines')
+    .action(async (o: { connect: string; threads?: number; creds?: string; tlsCa?: string; quiet?: boolean; json?: boolean }) => {
+      result.exitCode = await workerCommand({ url: o.connect, threads: o.threads, creds: o.creds, tlsCa: o.tlsCa, output: outputFor(o, print) });
+    });
   return program;
 }
 

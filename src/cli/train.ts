@@ -4,7 +4,9 @@ import { kernelNotice } from '../kernels/index.js';
 import { writeReport } from '../report/index.js';
 import { RUN_FILES, validateRecord, type EvalRecord, type RunSummary, type StepRecord } from '../trainer/run-format.js';
 import type { GradientDiagnostics } from '../strategies/index.js';
-import { storedConfig } from '../trainer/config.js';
+import { ClusterUnavailableError } from '../trainer/cluster-pool.js';
+import { redactUrl } from '../trainer/cluster-connection.js';
+import { storedConfig, type TrainerConfig } from '../trainer/config.js';
 import { runConfig } from '../trainer/legacy-config.js';
 import type { SourcedConfig } from '../trainer/legacy-model.js';
 import type { EpochReport, StepReport, TaskMetricsByName } from '../trainer/metrics.js';
@@ -22,6 +24,8 @@ export interface TrainSession {
   resume?: string;
   /** Overrides the config's worker count (results do not depend on it). */
   workers?: number;
+  /** Resuming: the cluster to continue on (a run directory does not store where it ran). */
+  cluster?: TrainerConfig['cluster'];
   profile?: boolean;
   /** Overrides config.report. */
   report?: boolean;
@@ -59,6 +63,10 @@ export type RunSetup = SourcedConfig;
 
 export function setupFromConfig(config: CliConfig, workers: number | undefined, source = 'config'): RunSetup {
   return { config: workers ? { ...config, workers } : config, source };
+}
+
+function withCluster(setup: RunSetup, cluster: TrainerConfig['cluster']): RunSetup {
+  return cluster ? { ...setup, config: { ...setup.config, cluster } } : setup;
 }
 
 export function setupFromRun(value: unknown, source: string, workers: number | undefined): RunSetup {
@@ -146,7 +154,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
   const verbose = s.verbose !== false;
   const opened = s.resume ? RunDirectory.open(s.resume) : undefined;
   const setup = opened
-    ? setupFromRun(opened.config, join(resolve(s.resume!), RUN_FILES.config), s.workers)
+    ? withCluster(setupFromRun(opened.config, join(resolve(s.resume!), RUN_FILES.config), s.workers), s.cluster)
     : setupFromConfig(s.config ?? {}, s.workers);
   const checkpoint = opened?.checkpoint;
   const notice = kernelNotice();
@@ -269,8 +277,10 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
   } catch (e) {
     progress?.stop();
     run.flush();
-    const last = run.latestCheckpoint();
-    if (e instanceof Error && last) e.message += ` (last good checkpoint: ${last}; continue with: multitask train --resume ${run.dir})`;
+    // no worker for cluster.waitMs: the trainer is between steps; keep them all
+    const last = e instanceof ClusterUnavailableError ? run.checkpoint(trainer.snapshot(), config.keepCheckpoints) : run.latestCheckpoint();
+    const again = config.cluster ? ` --cluster ${redactUrl(config.cluster.url)}` : '';
+    if (e instanceof Error && last) e.message += ` (last good checkpoint: ${last}; continue with: multitask train --resume ${run.dir}${again})`;
     throw e;
   } finally {
     process.off('SIGINT', onSignal);

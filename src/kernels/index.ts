@@ -12,7 +12,7 @@
  * env MULTITASK_ISA=avx512 | avx2 | scalar picks the native instruction set (see native.ts).
  */
 import { jsKernels } from './js.js';
-import { loadNativeKernels, nativeLoadError } from './native.js';
+import { createNativeKernels, loadNativeKernels, NATIVE_ISAS, nativeIsas, nativeLoadError } from './native.js';
 import type { Kernels } from './types.js';
 
 export * from './types.js';
@@ -64,6 +64,30 @@ export function getKernels(): Kernels {
 export function kernelNotice(): string | undefined {
   getKernels();
   return choice?.notice;
+}
+
+/** A kernel implementation by name: the TypeScript kernels, or the native ones with an instruction set. */
+export interface KernelChoice {
+  backend: 'js' | 'native';
+  /** 'js' for the TypeScript kernels, else the native instruction set (avx512, avx2, scalar) */
+  isa: string;
+}
+
+/** The kernels `choice` names (getKernels() without one); an Error saying why when this machine cannot run them. */
+export function kernelsFor(choice?: KernelChoice): Kernels {
+  if (!choice) return getKernels();
+  if (choice.backend === 'js') return jsKernels;
+  return createNativeKernels(choice.isa);
+}
+
+/**
+ * Every kernel implementation this machine can run, fastest first: the native
+ * instruction sets the CPU supports (unless MULTITASK_KERNELS=js), then the
+ * TypeScript kernels. What a cluster worker offers (`multitask info`).
+ */
+export function supportedKernels(): KernelChoice[] {
+  const native = process.env.MULTITASK_KERNELS === 'js' ? [] : nativeIsas().filter((i) => (NATIVE_ISAS as readonly string[]).includes(i));
+  return [...native.map((isa): KernelChoice => ({ backend: 'native', isa })), { backend: 'js', isa: 'js' }];
 }
 
 /** Which implementation getKernels() returns, and why when it is the fallback. */

@@ -134,6 +134,13 @@ export class ParameterStore {
     return Atomics.add(this.versionCell, 0, 1) + 1;
   }
 
+  /** A copy of another process's parameters at its version (a cluster worker; no job may be reading). */
+  replace(data: Float32Array, version: number): void {
+    if (data.length !== this.data.length) throw new Error(`parameters of ${data.length} floats, the model has ${this.data.length}`);
+    this.data.set(data);
+    Atomics.store(this.versionCell, 0, version);
+  }
+
   /** Named views (PyTorch state_dict names) into the live parameters. */
   named(): Record<string, Float32Array> {
     const out: Record<string, Float32Array> = {};

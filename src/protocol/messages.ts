@@ -1,4 +1,5 @@
 import type { SharedDatasetHandle } from '../data/dataset-handle.js';
+import type { KernelChoice } from '../kernels/index.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { ParameterHandle } from '../model/parameters.js';
 import type { ArenaHandle } from './arena.js';
@@ -18,6 +19,8 @@ export interface WorkerSetup {
   maxRows: number;
   /** The servers' mailboxes (one buffer; each server is told its index). */
   mailboxes: Omit<MailboxHandle, 'index'>;
+  /** The kernels to compute with (a cluster run names them so every process agrees); default: this thread's choice. */
+  kernels?: KernelChoice;
 }
 
 /** Compute the gradient(s) of scales[j]·Σ_rows loss_{tasks[j]} over rows batchRows[rowStart .. rowStart+rowCount). */

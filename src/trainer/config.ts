@@ -116,6 +116,18 @@ const arraysDataSchema = strict({
     .describe('per task (by name or column): its labels (null or NaN: unlabelled)'),
 });
 
+/** Worker processes over NATS (`multitask worker --connect URL`). */
+const clusterSchema = strict({
+  url: z.string({ error: 'a NATS URL' }).min(1, { error: 'a NATS URL' })
+    .describe('nats://[token@ | user:password@]host[:port] of the NATS server the workers joined'),
+  creds: path().optional().describe('a NATS credentials file'),
+  tlsCa: path().optional().describe('a CA certificate (PEM) to verify the server\'s TLS certificate'),
+  waitMs: positiveInt().default(30_000).describe('with no worker for this long the run checkpoints and stops (default 30000)'),
+  kernels: z.enum(['avx512', 'avx2', 'scalar', 'js']).optional()
+    .describe('the kernels every process computes with (default: the fastest every worker present at the start supports)'),
+  localWorkers: nonNegativeInt().default(0).describe('local worker threads computing jobs too (default 0: the cluster only)'),
+});
+
 /** Where the rows come from: a file, the built-in data, synthetic data, or arrays (API). Default: the built-in penguins. */
 export const dataSchema = z.union([arraysDataSchema, fileDataSchema], { error: 'an object' });
 
@@ -192,6 +204,7 @@ function configShape() {
     onNonFinite: z.enum(['stop', 'skip']).default('stop').describe('a NaN or infinity: stop the run (default) or skip the step'),
     jobTimeoutMs: positiveInt().default(120_000).describe('a job running longer is presumed hung: its worker is replaced and the job retried (default 120000)'),
     jobRetries: nonNegativeInt().default(2).describe('retries of a failed job before the run stops (default 2)'),
+    cluster: clusterSchema.optional().describe('compute the gradient jobs on multitask worker processes over NATS (results do not depend on it)'),
     initWeights: path().optional().describe('start from these weights (.safetensors)'),
     saveWeights: path().optional().describe(`also save the final weights here (.safetensors) ${runOnly}`),
     report: z.boolean({ error: 'true or false' }).default(true).describe(`write report.html at the end (default true) ${runOnly}`),
@@ -415,7 +428,8 @@ export function configDefaults(): ParsedConfig {
  * worker count (results do not depend on it) — passable to Trainer.create as it is.
  */
 export function storedConfig(c: ResolvedConfig): TrainerConfig {
-  const { workers: _workers, ...rest } = c;
+  // where a run computes is not stored (results do not depend on it; a cluster URL may hold a token)
+  const { workers: _workers, cluster: _cluster, ...rest } = c;
   return JSON.parse(JSON.stringify(rest)) as TrainerConfig;
 }
 

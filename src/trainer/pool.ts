@@ -44,6 +44,64 @@ type Failure = { job: GradientJob; cause: string; ran: boolean };
 export type PoolSetup = Omit<WorkerSetup, 'mailboxes'>;
 
 /**
+ * What runs a step's gradient jobs for the trainer: local threads (WorkerPool),
+ * worker processes (ClusterPool), or both (HybridPool). Each job's frame ends up
+ * in its arena slot; which worker computed it never changes a bit.
+ */
+export interface JobRunner {
+  /** Workers computing at once (for the profile: worker compute is divided by it). */
+  readonly size: number;
+  /** Per arena slot: when the job's frame was in (performance.now()). */
+  readonly finishedAt: Float64Array;
+  /** Milliseconds spent broadcasting parameters since the start (cluster only). */
+  readonly broadcastMs?: number;
+  onFault?: (message: string) => void;
+  warm(): Promise<void>;
+  runJobs(jobs: readonly GradientJob[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Local threads and worker processes together: each round's jobs are split in
+ * proportion to their sizes (local threads first), then both run at once.
+ */
+export class HybridPool implements JobRunner {
+  readonly finishedAt: Float64Array;
+
+  constructor(private readonly local: JobRunner, private readonly remote: JobRunner, slots: number) {
+    this.finishedAt = new Float64Array(slots);
+  }
+
+  get size(): number {
+    return this.local.size + this.remote.size;
+  }
+
+  get broadcastMs(): number | undefined {
+    return this.remote.broadcastMs;
+  }
+
+  set onFault(f: ((message: string) => void) | undefined) {
+    this.local.onFault = f;
+    this.remote.onFault = f;
+  }
+
+  async warm(): Promise<void> {
+    await Promise.all([this.local.warm(), this.remote.warm()]);
+  }
+
+  async runJobs(jobs: readonly GradientJob[]): Promise<void> {
+    const mine = Math.min(jobs.length, Math.ceil((jobs.length * this.local.size) / this.size));
+    const parts: [JobRunner, readonly GradientJob[]][] = [[this.local, jobs.slice(0, mine)], [this.remote, jobs.slice(mine)]];
+    await Promise.all(parts.map(([runner, share]) => (share.length > 0 ? runner.runJobs(share) : undefined)));
+    for (const [runner, share] of parts) for (const job of share) this.finishedAt[job.slot] = runner.finishedAt[job.slot];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.local.close(), this.remote.close()]);
+  }
+}
+
+/**
  * The worker pool, configured in one place: a fixed number of piscina threads,
  * each running one long `serve` task for the whole run. A step's jobs go to the
  * threads through shared-memory mailboxes (src/protocol/mailbox.ts) instead of a
@@ -53,7 +111,7 @@ export type PoolSetup = Omit<WorkerSetup, 'mailboxes'>;
  * land in arena slots named by the jobs, so which server ran a job never changes
  * a result.
  */
-export class WorkerPool {
+export class WorkerPool implements JobRunner {
   private readonly piscina: Piscina;
   private readonly servers: Server[] = [];
   private readonly buffer: SharedArrayBuffer;

@@ -4,20 +4,22 @@
  *
  * - compute: worker busy time, summed over jobs and divided by the worker count
  *   (so it is comparable with wall time)
- * - transport: per gradient phase, the smallest (round trip − compute) over its
- *   jobs: the unavoidable dispatch-and-return latency
+ * - broadcast: a cluster run's parameter broadcasts (0 on local threads)
+ * - transport: per round of jobs, the smallest (round trip − compute − broadcast)
+ *   over its jobs: the unavoidable dispatch-and-return latency (for a cluster
+ *   run, mostly moving the gradient frames)
  * - idle: the rest of the time the coordinator waited for workers (load
  *   imbalance, queueing behind other jobs)
  * - reduce, combine, optimizer: coordinator work, serial (optimizer includes the
  *   non-finite checks and gradient clipping that precede each optimizer step)
  */
-export const PROFILE_PARTS = ['compute', 'transport', 'idle', 'reduce', 'combine', 'optimizer'] as const;
+export const PROFILE_PARTS = ['compute', 'broadcast', 'transport', 'idle', 'reduce', 'combine', 'optimizer'] as const;
 export type ProfilePart = (typeof PROFILE_PARTS)[number];
 
 export type StepTiming = Record<ProfilePart | 'total', number>;
 
 export function emptyTiming(): StepTiming {
-  return { compute: 0, transport: 0, idle: 0, reduce: 0, combine: 0, optimizer: 0, total: 0 };
+  return { compute: 0, broadcast: 0, transport: 0, idle: 0, reduce: 0, combine: 0, optimizer: 0, total: 0 };
 }
 
 /** Sums step timings (milliseconds) to report averages per step. */

@@ -29,7 +29,7 @@ export type MetricName = 'accuracy' | 'rmse';
 export const METRIC_NAMES: readonly MetricName[] = ['accuracy', 'rmse'];
 
 /** The parts of a step's wall time, in milliseconds, in drawing order. */
-export const TIMING_PARTS = ['compute', 'transport', 'reduce', 'combine', 'optimizer', 'idle'] as const;
+export const TIMING_PARTS = ['compute', 'broadcast', 'transport', 'reduce', 'combine', 'optimizer', 'idle'] as const;
 export type TimingPart = (typeof TIMING_PARTS)[number];
 /** Every part (a missing one reads as absent) and `total`, the step's wall time. */
 export type StepTiming = Partial<Record<TimingPart | 'total', number>>;

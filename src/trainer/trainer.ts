@@ -31,7 +31,8 @@ import { CHECKPOINT_FORMAT, configHash, type CheckpointData } from './checkpoint
 import { LossTotals, type EpochReport, type StepReport, type TaskMetricsByName } from './metrics.js';
 import { ShardJobs, type JobTiming } from './shard-jobs.js';
 import { emptyTiming, Profile, type StepTiming } from './profile.js';
-import { WorkerPool } from './pool.js';
+import type { JobRunner } from './pool.js';
+import { startJobRunner } from './runners.js';
 
 /** Rows the coordinator's own forward passes (evaluate, predict) handle at once. */
 const EVAL_CHUNK = 256;
@@ -158,7 +159,7 @@ export class Trainer {
   readonly warnings: string[] = [];
 
   private constructor(readonly config: ResolvedConfig, readonly dataset: Dataset, readonly spec: ModelSpec,
-    readonly params: ParameterStore, private readonly pool: WorkerPool, batchRows: SharedArrayBuffer, arena: FrameArena,
+    readonly params: ParameterStore, private readonly pool: JobRunner, batchRows: SharedArrayBuffer, arena: FrameArena,
     shards: number, private readonly recipe: StepRecipe, learningRates: ((step: number) => number)[], internalDataset: boolean) {
     this.kernels = getKernels();
     this.shards = shards;
@@ -210,7 +211,7 @@ export class Trainer {
     this.lastStep = { step: 0, epoch: 0, losses: {}, timing: this.lastTiming };
     // what determines results: not the worker count, nor the run directory's own settings
     const { workers: _w, name: _n, runsDir: _r, checkpointEvery: _c, keepCheckpoints: _k, report: _re, saveWeights: _s,
-      epochs: _e, initWeights: _i, data, ...settings } = config;
+      epochs: _e, initWeights: _i, cluster: _cl, data, ...settings } = config;
     this.configHash = configHash({
       ...settings,
       data: data.kind === 'arrays' || internalDataset ? { source: dataset.source, rows: dataset.rows, inputWidth: dataset.inputWidth } : data,
@@ -254,7 +255,7 @@ export class Trainer {
     const largestPayload = (recipe.gradients === 'per-task' ? T : 1) * params.layout.total;
     const arena = FrameArena.create(jobsPerStep, largestPayload);
     const batchRows = new SharedArrayBuffer(batch * 4);
-    const pool = new WorkerPool(resolved.workers, {
+    const pool = await startJobRunner(resolved, {
       v: PROTOCOL_VERSION,
       spec,
       params: params.handle(),
@@ -262,13 +263,7 @@ export class Trainer {
       arena: arena.handle,
       batchRows,
       maxRows: Math.ceil(batch / shards),
-    }, { retries: resolved.jobRetries, jobTimeoutMs: resolved.jobTimeoutMs });
-    try {
-      await pool.warm();
-    } catch (e) {
-      await pool.close();
-      throw e;
-    }
+    });
     return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates, internal.dataset !== undefined);
   }
 
@@ -379,6 +374,9 @@ export class Trainer {
   /** One optimisation step on the next batch (strategy and plan as configured). */
   async step(): Promise<void> {
     this.assertOpen();
+    // Worker processes can go away between the rounds of a step taken in turn: a step that cannot
+    // finish goes back to where it began, so a checkpoint written then resumes it exactly.
+    const before = this.config.cluster && this.recipe.rounds > 1 ? this.snapshot() : undefined;
     if (this.batchInEpoch >= this.sampler.batchesPerEpoch) {
       this.epoch++;
       this.batchInEpoch = 0;
@@ -395,7 +393,12 @@ export class Trainer {
     recipe.begin();
     let applied = true;
     for (let r = 0; r < recipe.rounds && applied; r++) {
-      await this.runRound(this.rounds[r], rows, scales, timing);
+      try {
+        await this.runRound(this.rounds[r], rows, scales, timing);
+      } catch (e) {
+        if (before && r > 0) this.restore(before);
+        throw e;
+      }
       const updates = recipe.round(r, this.context);
       if (updates === null) applied = false;
       else for (const u of updates) this.apply(u.optimizer, u.grad, timing);
@@ -438,8 +441,11 @@ export class Trainer {
     const jobs = this.roundJobs;
     jobs.length = 0;
     for (const j of round) j.prepare(this.globalStep, version, rows, scales, jobs);
+    const broadcastBefore = this.pool.broadcastMs ?? 0;
     await this.pool.runJobs(jobs);
     const waited = performance.now() - started;
+    const broadcast = (this.pool.broadcastMs ?? 0) - broadcastBefore;
+    timing.broadcast += broadcast;
     const pt = this.jobTiming;
     pt.computeMs = 0;
     pt.minOverheadMs = Infinity;
@@ -450,8 +456,9 @@ export class Trainer {
     if (pt.jobs === 0) return;
     const compute = pt.computeMs / Math.min(this.pool.size, pt.jobs);
     timing.compute += compute;
-    timing.transport += pt.minOverheadMs;
-    timing.idle += Math.max(0, waited - compute - pt.minOverheadMs);
+    const transport = Math.max(0, pt.minOverheadMs - broadcast);
+    timing.transport += transport;
+    timing.idle += Math.max(0, waited - compute - broadcast - transport);
   }
 
   /** Optimizer `o` (the only one, or task o's) steps on `grad`; no job is in flight. */

@@ -25,7 +25,7 @@ function output(isTTY: boolean, options: { quiet?: boolean; json?: boolean; env?
 }
 
 const epoch = {
-  epoch: 0, steps: 9, seconds: 0.1, stepsPerSecond: 90, timing: { compute: 0, transport: 0, idle: 0, reduce: 0, combine: 0, optimizer: 0, total: 0 },
+  epoch: 0, steps: 9, seconds: 0.1, stepsPerSecond: 90, timing: { compute: 0, broadcast: 0, transport: 0, idle: 0, reduce: 0, combine: 0, optimizer: 0, total: 0 },
   conflict: 'conflict: species↔sex cos −0.31 (1 of 1 pair)',
   train: { species: { loss: 0.5, metric: 0.9, metricName: 'accuracy' as const, labelled: 10 }, sex: { loss: 0.6, metric: 0.8, metricName: 'accuracy' as const, labelled: 9 } },
   validation: { species: { loss: 0.4, metric: 0.95, metricName: 'accuracy' as const, labelled: 5 }, sex: { loss: 0.7, metric: 0.75, metricName: 'accuracy' as const, labelled: 4 } },
