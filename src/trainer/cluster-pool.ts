@@ -38,6 +38,12 @@ export class ClusterUnavailableError extends RunError {
   override name = 'ClusterUnavailableError';
 }
 
+/**
+ * How long a job request waits for a worker's answer (accepted or refused, sent at once; a worker that joins
+ * the run first answers after fetching its setup and data). An unanswered request is sent again.
+ */
+const ANSWER_MS = 5000;
+
 /** Instruction sets from the fastest to the most portable: the common choice is the first every process has. */
 const KERNEL_ORDER = ['avx512', 'avx2', 'scalar', 'js'];
 
@@ -120,12 +126,16 @@ export class ClusterPool implements JobRunner {
     return this.lastSeen.size;
   }
 
-  /** Worker processes whose heartbeat is recent. */
+  /** Worker processes whose heartbeat is recent (at least 1, for the profile). */
   get size(): number {
+    return Math.max(1, this.liveWorkers());
+  }
+
+  private liveWorkers(): number {
     const now = performance.now();
     let n = 0;
     for (const t of this.lastSeen.values()) if (now - t < 3 * HEARTBEAT_MS) n++;
-    return Math.max(1, n);
+    return n;
   }
 
   /**
@@ -151,6 +161,7 @@ export class ClusterPool implements JobRunner {
     this.subs.push(this.nc.subscribe(HEARTBEAT, { callback: (err, msg) => { if (!err) this.onHeartbeat(msg); } }));
     this.subs.push(this.nc.subscribe(this.subjects.frames, { callback: (err, msg) => { if (!err) this.onFrameChunk(msg.data); } }));
     this.subs.push(this.nc.subscribe(this.subjects.want, { callback: (err) => { if (!err) this.rebroadcast(); } }));
+    void this.followStatus();
     this.kernels = this.options.kernels ?? await this.chooseKernels();
     const setupMessage = encodeMessage({
       v: PROTOCOL_VERSION, run: this.run, spec: this.setup.spec, dataset: hash, maxRows: this.setup.maxRows,
@@ -191,6 +202,20 @@ export class ClusterPool implements JobRunner {
 
   private unavailable(): ClusterUnavailableError {
     return new ClusterUnavailableError(`cluster ${redactUrl(this.options.url)}: no multitask worker answered for ${this.options.waitMs} ms (start one with: multitask worker --connect ${redactUrl(this.options.url)})`);
+  }
+
+  /**
+   * The server went away and the client reconnected: frames sent meanwhile are gone (nobody was subscribed),
+   * so the jobs in flight are sent again at once rather than after jobTimeoutMs.
+   */
+  private async followStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      for (const p of this.pending.values()) {
+        if (!p.done && p.worker !== undefined && p.failed === undefined) p.failed = `the connection to the NATS server was lost (reconnected to ${status.server})`;
+      }
+      this.wake?.();
+    }
   }
 
   private onHeartbeat(msg: Msg): void {
@@ -256,16 +281,23 @@ export class ClusterPool implements JobRunner {
     for (;;) {
       if (this.closed) throw new RunError('the cluster connection was closed during a step');
       try {
-        const answer = decodeAnswer((await this.nc.request(this.subjects.jobs, data, { timeout: Math.min(30_000, this.faults.jobTimeoutMs) })).data);
+        const timeout = Math.min(ANSWER_MS, this.faults.jobTimeoutMs, this.options.waitMs);
+        const answer = decodeAnswer((await this.nc.request(this.subjects.jobs, data, { timeout })).data);
         if (answer.accepted) {
           p.worker = answer.worker;
           p.sentAt = performance.now();
+          // an answer is a sign of life too: a worker that dies before its first heartbeat came is still missed
+          this.lastSeen.set(answer.worker, p.sentAt);
           return;
         }
         this.onFault?.(`${this.label(job)}, step ${job.step}: worker ${answer.worker} refused the job: ${answer.reason}`);
         since = Math.min(since, performance.now());
       } catch (e) {
-        if (!/no responders|timeout|TIMEOUT|503/i.test(`${(e as Error).name} ${(e as Error).message}`)) throw e;
+        const why = `${(e as Error).name} ${(e as Error).message}`;
+        if (!/no responders|timeout|TIMEOUT|503/i.test(why)) throw e;
+        // A request that went unanswered while workers are alive was lost with a worker that died before
+        // answering (or one still joining the run, whose late answer and frame are harmless repeats): not "no worker".
+        if (/timeout/i.test(why) && this.liveWorkers() > 0) since = performance.now();
       }
       if (performance.now() - since > this.options.waitMs) throw this.unavailable();
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -326,6 +358,12 @@ export class ClusterPool implements JobRunner {
     const p = this.pending.get(h.b);
     if (h.kind === 'params' || !p || p.done || p.job.step !== h.a || p.attempt !== h.c) {
       this.counters.dropped++;
+      // said once per message (its first chunk): a late answer to a job sent again, or a foreign message;
+      // not a repeat of a frame already in (a job whose answer was lost and was taken twice)
+      const repeat = p?.done === true && p.job.step === h.a && p.attempt === h.c;
+      if (h.index === 0 && !repeat) {
+        this.onFault?.(`dropped a ${h.kind} message on ${this.subjects.frames} for step ${h.a}, slot ${h.b}, attempt ${h.c}: no such job in flight`);
+      }
       return;
     }
     this.counters.frameBytes += msg.length;

@@ -139,6 +139,8 @@ class RunHost {
   /** the newest complete parameter broadcast */
   private latest: { version: number; data: Float32Array } | undefined;
   private assembly: ChunkAssembly | undefined;
+  /** the coordinator's version now in `params` (none at first: the store's own initial values are not the run's, even at version 0) */
+  private loaded = -1;
   private waiters: (() => void)[] = [];
   private queue: { job: ClusterJob; done: (error?: Error) => void }[] = [];
   private running = false;
@@ -242,7 +244,7 @@ class RunHost {
 
   /** Waits for the parameters of `version` (asking for them again now and then), and makes them the local ones. */
   private async ensureParams(version: number): Promise<void> {
-    if (this.params.version === version) return;
+    if (this.loaded === version) return;
     const deadline = performance.now() + (this.options.paramsWaitMs ?? 30_000);
     while (this.latest?.version !== version) {
       if (this.latest && this.latest.version > version) throw new Error(`parameters of version ${version} are gone (the coordinator is at ${this.latest.version})`);
@@ -254,6 +256,7 @@ class RunHost {
       });
     }
     this.params.replace(this.latest.data, version);
+    this.loaded = version;
   }
 
   private async compute(jobs: ClusterJob[]): Promise<void> {

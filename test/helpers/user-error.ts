@@ -12,3 +12,14 @@ export function userErrorMessage(f: () => unknown): string {
   }
   throw new Error('expected a UserError');
 }
+
+/** The message of the error of class `type` that `f` throws; fails the test when it throws anything else, or nothing. */
+export function errorMessage(f: () => unknown, type: new (...args: never[]) => Error): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(type);
+    return (e as Error).message;
+  }
+  throw new Error(`expected a ${type.name}`);
+}
