@@ -5,6 +5,7 @@ import { writeReport } from '../report/index.js';
 import { RUN_FILES, validateRecord, type EvalRecord, type RunSummary, type StepRecord } from '../trainer/run-format.js';
 import type { GradientDiagnostics } from '../strategies/index.js';
 import { ClusterUnavailableError } from '../trainer/cluster-pool.js';
+import type { ClusterStats } from '../trainer/pool.js';
 import { redactUrl } from '../trainer/cluster-connection.js';
 import { storedConfig, type TrainerConfig } from '../trainer/config.js';
 import { runConfig } from '../trainer/legacy-config.js';
@@ -144,6 +145,13 @@ function summarize(run: RunDirectory, trainer: Trainer, name: string, seconds: n
   };
 }
 
+/** A cluster run's traffic, per step. */
+function clusterLine(c: ClusterStats, steps: number): string {
+  const mb = (bytes: number) => (bytes / Math.max(1, steps) / 1e6).toFixed(2);
+  return `cluster run ${c.run}: ${c.workersSeen} worker process(es) seen; per step ${mb(c.paramBytes)} MB of parameters out, `
+    + `${mb(c.frameBytes)} MB of gradients in; ${c.dropped} message(s) dropped, ${c.resent} job(s) re-sent`;
+}
+
 /**
  * `multitask train`: a new run directory (or a resumed one), progress per
  * step and epoch, checkpoints every N steps and per epoch, and on
@@ -257,6 +265,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     const summary = summarize(run, trainer, run.dir.split(/[\\/]/).at(-1)!, seconds, steps, {
       epochs,
       meanConflicts: conflictSteps > 0 ? conflictSum / conflictSteps : null,
+      ...(trainer.cluster ? { cluster: trainer.cluster } : {}),
     });
     run.writeSummary(summary);
     const validation = trainer.evaluate('validation');
@@ -265,6 +274,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
       out.result(`\nFinal validation (${label}):`);
       out.result(summaryTable(summary.tasks, validation, { steps, seconds, wallSeconds }, out.style));
       if (s.profile) out.result(`\n${profileTable(trainer.profile)}`);
+      if (s.profile && trainer.cluster) out.result(clusterLine(trainer.cluster, trainer.steps));
     }
     let reportPath: string | null = null;
     if (s.report ?? config.report) {

@@ -30,7 +30,7 @@ import { readFrame } from '../protocol/frame.js';
 import type { GradientJob } from '../protocol/messages.js';
 import { FrameArena } from '../protocol/arena.js';
 import { RunError } from '../util/errors.js';
-import { DEFAULT_FAULT_POLICY, type FaultPolicy, type JobRunner, type PoolSetup } from './pool.js';
+import { DEFAULT_FAULT_POLICY, type ClusterStats, type FaultPolicy, type JobRunner, type PoolSetup } from './pool.js';
 import { redactUrl } from './cluster-connection.js';
 
 /** No worker process answered for cluster.waitMs. */
@@ -107,6 +107,10 @@ export class ClusterPool implements JobRunner {
 
   get broadcastMs(): number {
     return this.counters.broadcastMs;
+  }
+
+  clusterStats(): ClusterStats {
+    return { run: this.run, workersSeen: this.workersSeen, ...this.counters };
   }
   kernels: KernelChoice | undefined;
 
@@ -294,7 +298,9 @@ export class ClusterPool implements JobRunner {
         since = Math.min(since, performance.now());
       } catch (e) {
         const why = `${(e as Error).name} ${(e as Error).message}`;
-        if (!/no responders|timeout|TIMEOUT|503/i.test(why)) throw e;
+        // anything but our own close is the server or the workers being away for now (no responders,
+        // a timeout, a request cut by a disconnect): retried until waitMs
+        if (this.closed || this.nc.isClosed()) throw e;
         // A request that went unanswered while workers are alive was lost with a worker that died before
         // answering (or one still joining the run, whose late answer and frame are harmless repeats): not "no worker".
         if (/timeout/i.test(why) && this.liveWorkers() > 0) since = performance.now();

@@ -56,9 +56,27 @@ export interface JobRunner {
   /** Milliseconds spent broadcasting parameters since the start (cluster only). */
   readonly broadcastMs?: number;
   onFault?: (message: string) => void;
+  /** A cluster run's traffic since the start (undefined on local threads). */
+  clusterStats?(): ClusterStats | undefined;
   warm(): Promise<void>;
   runJobs(jobs: readonly GradientJob[]): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What a cluster run sent and received, since its start. */
+export interface ClusterStats {
+  /** the run's id in the NATS subjects */
+  run: string;
+  /** worker processes whose heartbeats were seen */
+  workersSeen: number;
+  /** bytes of parameter broadcasts and of gradient frames (chunk headers included) */
+  paramBytes: number;
+  frameBytes: number;
+  broadcastMs: number;
+  /** messages dropped: malformed, or for another step, slot or attempt */
+  dropped: number;
+  /** jobs sent again after a fault */
+  resent: number;
 }
 
 /**
@@ -83,6 +101,10 @@ export class HybridPool implements JobRunner {
   set onFault(f: ((message: string) => void) | undefined) {
     this.local.onFault = f;
     this.remote.onFault = f;
+  }
+
+  clusterStats(): ClusterStats | undefined {
+    return this.remote.clusterStats?.();
   }
 
   async warm(): Promise<void> {

@@ -31,7 +31,7 @@ import { CHECKPOINT_FORMAT, configHash, type CheckpointData } from './checkpoint
 import { LossTotals, type EpochReport, type StepReport, type TaskMetricsByName } from './metrics.js';
 import { ShardJobs, type JobTiming } from './shard-jobs.js';
 import { emptyTiming, Profile, type StepTiming } from './profile.js';
-import type { JobRunner } from './pool.js';
+import type { ClusterStats, JobRunner } from './pool.js';
 import { startJobRunner } from './runners.js';
 
 /** Rows the coordinator's own forward passes (evaluate, predict) handle at once. */
@@ -265,6 +265,11 @@ export class Trainer {
       maxRows: Math.ceil(batch / shards),
     });
     return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates, internal.dataset !== undefined);
+  }
+
+  /** A cluster run's traffic so far: workers seen, bytes sent and received, messages dropped, jobs re-sent. */
+  get cluster(): ClusterStats | undefined {
+    return this.pool.clusterStats?.();
   }
 
   get steps(): number {

@@ -1,0 +1,153 @@
+/**
+ * Cluster bench (`npm run bench -- cluster`): the reference workload (64 → 512
+ * → 512, heads 10/1/1, batch 256, Adam, fused `sum`) and a wide one (trunk
+ * 2048 → 2048), run on local threads, then on 1, 2 and 3 `multitask worker`
+ * processes (one thread each) over a nats-server on loopback. Same shard count
+ * everywhere (6), so every run computes the same bits. JSON lines:
+ *
+ * - {"bench":"cluster", workload, where, workers, stepsPerSecond, msPerStep: {compute, broadcast,
+ *   transport, idle, reduce, combine, optimizer, total}, bytesPerStep: {params, gradients},
+ *   identical}: `identical` says whether the final parameters equal the local run's bit for bit
+ * - {"bench":"cluster-model", workload, ...}: the cost model of one step (README, "A step across
+ *   N machines") with its constants from the local run and the 1-worker run — compute per
+ *   shard, parameter and gradient bytes, loopback bandwidth, reduce + optimizer — its
+ *   predictions for 2 and 3 workers next to the measured figures, and for 2–16 machines on a
+ *   10 Gbit/s link.
+ *
+ *   node dist/scripts/bench-cluster.js [--quick]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Trainer } from '../src/trainer/trainer.js';
+import { NatsServer, natsServerBinary } from './nats-server.js';
+import { createWorkloadTrainer, workloadConfig, type WorkloadShape } from './reference-workload.js';
+
+const quick = process.argv.includes('--quick');
+const STEPS = quick ? 20 : 60;
+const WARMUP = 5;
+const SHARDS = 6;
+const WORKLOADS: { name: string; shape: WorkloadShape }[] = [
+  { name: 'reference', shape: { hidden: 512 } },
+  { name: 'wide', shape: { hidden: 2048 } },
+];
+const LINK_BYTES_PER_MS = 10e9 / 8 / 1000; // 10 Gbit/s
+const bin = fileURLToPath(new URL('../../bin/multitask.js', import.meta.url));
+
+function emit(obj: Record<string, unknown>): void {
+  console.log(JSON.stringify(obj));
+}
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+async function startWorker(url: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [bin, 'worker', '--connect', url, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += String(d);
+      if (out.includes('joined')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${out}`)));
+  });
+  return child;
+}
+
+interface Measured {
+  stepsPerSecond: number;
+  ms: Record<string, number>;
+  paramBytes: number;
+  frameBytes: number;
+  params: Float32Array;
+}
+
+async function measure(shape: WorkloadShape, cluster?: string): Promise<Measured> {
+  const w = workloadConfig(shape, { shards: SHARDS, workers: 2, ...(cluster ? { cluster: { url: cluster } } : {}) });
+  const trainer: Trainer = await createWorkloadTrainer(w);
+  try {
+    for (let i = 0; i < WARMUP; i++) await trainer.step();
+    trainer.profile.reset();
+    const before = trainer.cluster;
+    const started = performance.now();
+    for (let i = 0; i < STEPS; i++) await trainer.step();
+    const seconds = (performance.now() - started) / 1000;
+    const after = trainer.cluster;
+    const per = trainer.profile.perStep();
+    return {
+      stepsPerSecond: STEPS / seconds,
+      ms: Object.fromEntries(Object.entries(per).map(([k, v]) => [k, round(v)])),
+      paramBytes: after && before ? (after.paramBytes - before.paramBytes) / STEPS : 0,
+      frameBytes: after && before ? (after.frameBytes - before.frameBytes) / STEPS : 0,
+      params: trainer.params.data.slice(),
+    };
+  } finally {
+    await trainer.close();
+  }
+}
+
+const sameBits = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+
+/**
+ * One step on N machines (one compute thread each) with S shards: each machine
+ * computes ceil(S/N) shards (the step's compute C split evenly), the
+ * coordinator sends the parameters once (P bytes) and receives S gradient
+ * frames (G bytes each) over its link (B bytes/ms), then reduces and steps
+ * (r ms):  t(N) = ceil(S/N)·C/S + (P + S·G)/B + r.  One machine without a
+ * network: C + r.
+ */
+function model(C: number, P: number, G: number, B: number, r: number, n: number, shards = SHARDS): number {
+  return Math.ceil(shards / n) * (C / shards) + (P + shards * G) / B + r;
+}
+
+async function main(): Promise<void> {
+  if (!natsServerBinary()) {
+    emit({ bench: 'cluster', skipped: 'nats-server is not installed (apt-get install nats-server)' });
+    return;
+  }
+  const server = await NatsServer.start();
+  const workers: ChildProcess[] = [];
+  try {
+    for (const { name, shape } of WORKLOADS) {
+      const local = await measure(shape);
+      emit({ bench: 'cluster', workload: name, where: 'local threads', workers: 2, stepsPerSecond: round(local.stepsPerSecond, 1), msPerStep: local.ms, shards: SHARDS });
+      const runs: Record<number, Measured> = {};
+      for (const n of [1, 2, 3]) {
+        while (workers.length < n) workers.push(await startWorker(server.url));
+        const m = await measure(shape, server.url);
+        runs[n] = m;
+        emit({
+          bench: 'cluster', workload: name, where: 'worker processes over NATS (loopback)', workers: n, stepsPerSecond: round(m.stepsPerSecond, 1),
+          msPerStep: m.ms, bytesPerStep: { params: Math.round(m.paramBytes), gradients: Math.round(m.frameBytes) }, identical: sameBits(m.params, local.params),
+        });
+      }
+      for (const w of workers.splice(0)) w.kill('SIGINT');
+      // constants: compute per shard from the 1-worker run (one thread computes every shard),
+      // bytes from the counters, loopback bandwidth from the 1-worker run's transfer time
+      const one = runs[1];
+      const C = one.ms.compute;
+      const P = one.paramBytes;
+      const G = one.frameBytes / SHARDS;
+      const r = one.ms.reduce + one.ms.optimizer + one.ms.combine;
+      const transfer = one.ms.broadcast + one.ms.transport;
+      const loopback = (P + SHARDS * G) / Math.max(transfer, 1e-3);
+      emit({
+        bench: 'cluster-model', workload: name, computeMs: round(C), paramBytes: Math.round(P), gradientBytesPerShard: Math.round(G),
+        reduceAndOptimizerMs: round(r), loopbackBytesPerMs: Math.round(loopback), oneMachineMs: round(C + r),
+        loopback: [1, 2, 3].map((n) => ({ workers: n, predictedMs: round(model(C, P, G, loopback, r, n)), measuredMs: round(1000 / runs[n].stepsPerSecond) })),
+        // shards = machines (at least SHARDS): every machine computes one share
+        tenGbit: [2, 4, 8, 16].map((n) => {
+          const shards = Math.max(SHARDS, n);
+          const t = model(C, P, G, LINK_BYTES_PER_MS, r, n, shards);
+          // the step's compute above which n machines beat one: C/n + transfer + r < C + r
+          const transfer = (P + shards * G) / LINK_BYTES_PER_MS;
+          return { machines: n, predictedMs: round(t), speedupOverOneMachine: round((C + r) / t, 2), breakEvenComputeMs: round((transfer * n) / (n - 1), 1) };
+        }),
+      });
+    }
+  } finally {
+    for (const w of workers) w.kill('SIGKILL');
+    await server.stop();
+  }
+}
+
+await main();
