@@ -89,14 +89,14 @@ const sameBits = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer).equ
 
 /**
  * One step on N machines (one compute thread each) with S shards: each machine
- * computes ceil(S/N) shards (the step's compute C split evenly), the
- * coordinator sends the parameters once (P bytes) and receives S gradient
- * frames (G bytes each) over its link (B bytes/ms), then reduces and steps
- * (r ms):  t(N) = ceil(S/N)·C/S + (P + S·G)/B + r.  One machine without a
- * network: C + r.
+ * computes ceil(S/N) shards (the step's compute C split evenly); the
+ * parameters (P bytes) go to each of the N workers and S gradient frames (G
+ * bytes each) come back, all through the NATS server next to the coordinator,
+ * at B bytes/ms; then the coordinator reduces and steps (r ms):
+ *   t(N) = ceil(S/N)·C/S + (N·P + S·G)/B + r.     One machine, no network: C + r.
  */
 function model(C: number, P: number, G: number, B: number, r: number, n: number, shards = SHARDS): number {
-  return Math.ceil(shards / n) * (C / shards) + (P + shards * G) / B + r;
+  return Math.ceil(shards / n) * (C / shards) + (n * P + shards * G) / B + r;
 }
 
 async function main(): Promise<void> {
@@ -121,27 +121,29 @@ async function main(): Promise<void> {
         });
       }
       for (const w of workers.splice(0)) w.kill('SIGINT');
-      // constants: compute per shard from the 1-worker run (one thread computes every shard),
-      // bytes from the counters, loopback bandwidth from the 1-worker run's transfer time
+      // constants from the 1-worker run: compute, bytes (counters), reduce + optimizer; B is what
+      // the rest of its step time implies (the rate bytes actually moved through server and clients)
       const one = runs[1];
       const C = one.ms.compute;
       const P = one.paramBytes;
       const G = one.frameBytes / SHARDS;
       const r = one.ms.reduce + one.ms.optimizer + one.ms.combine;
-      const transfer = one.ms.broadcast + one.ms.transport;
-      const loopback = (P + SHARDS * G) / Math.max(transfer, 1e-3);
+      const measuredMs = (n: number) => 1000 / runs[n].stepsPerSecond;
+      const B = (P + SHARDS * G) / Math.max(1e-3, measuredMs(1) - C - r);
+      const projection = (link: number) => [2, 4, 8, 16].map((n) => {
+        const shards = Math.max(SHARDS, n);
+        const t = model(C, P, G, link, r, n, shards);
+        // the step's compute above which n machines beat one: C/n + transfer + r < C + r
+        const transfer = (n * P + shards * G) / link;
+        return { machines: n, predictedMs: round(t), speedupOverOneMachine: round((C + r) / t, 2), breakEvenComputeMs: round((transfer * n) / (n - 1), 1) };
+      });
       emit({
         bench: 'cluster-model', workload: name, computeMs: round(C), paramBytes: Math.round(P), gradientBytesPerShard: Math.round(G),
-        reduceAndOptimizerMs: round(r), loopbackBytesPerMs: Math.round(loopback), oneMachineMs: round(C + r),
-        loopback: [1, 2, 3].map((n) => ({ workers: n, predictedMs: round(model(C, P, G, loopback, r, n)), measuredMs: round(1000 / runs[n].stepsPerSecond) })),
-        // shards = machines (at least SHARDS): every machine computes one share
-        tenGbit: [2, 4, 8, 16].map((n) => {
-          const shards = Math.max(SHARDS, n);
-          const t = model(C, P, G, LINK_BYTES_PER_MS, r, n, shards);
-          // the step's compute above which n machines beat one: C/n + transfer + r < C + r
-          const transfer = (P + shards * G) / LINK_BYTES_PER_MS;
-          return { machines: n, predictedMs: round(t), speedupOverOneMachine: round((C + r) / t, 2), breakEvenComputeMs: round((transfer * n) / (n - 1), 1) };
-        }),
+        reduceAndOptimizerMs: round(r), oneMachineMs: round(C + r), loopbackBytesPerMs: Math.round(B),
+        loopback: [1, 2, 3].map((n) => ({ workers: n, predictedMs: round(model(C, P, G, B, r, n)), measuredMs: round(measuredMs(n)) })),
+        // the wire at 10 Gbit/s, and the same machines when the server and clients move bytes only as fast as here
+        tenGbit: projection(LINK_BYTES_PER_MS),
+        tenGbitAtLoopbackRate: projection(Math.min(B, LINK_BYTES_PER_MS)),
       });
     }
   } finally {

@@ -26,6 +26,7 @@ import type { SharedDatasetHandle } from '../data/dataset-handle.js';
 import type { KernelChoice } from '../kernels/index.js';
 import type { ModelSpec } from '../model/spec.js';
 import { packr, PROTOCOL_VERSION } from './codec.js';
+import type { GradientJob } from './messages.js';
 
 export const WORKER_QUEUE = 'multitask-workers';
 export const JOBS_OF_EVERY_RUN = 'multitask.*.jobs';
@@ -165,22 +166,15 @@ export interface RunSetupMessage {
   chunkBytes: number;
 }
 
-/** One gradient job: the in-process job's fields, its batch rows, and where its frame goes. */
-export interface ClusterJob {
-  v: number;
+/**
+ * One gradient job: the in-process job's fields (its `slot`, the coordinator's
+ * arena slot, names the job in the frame's chunks), the run, and the batch rows
+ * of its shard (dataset row indices) instead of a range of a shared buffer.
+ */
+export type ClusterJob = Pick<GradientJob, 'v' | 'step' | 'version' | 'shard' | 'slot' | 'tasks' | 'scales' | 'separate' | 'attempt'> & {
   run: string;
-  step: number;
-  version: number;
-  shard: number;
-  /** the coordinator's arena slot: names the job in the frame's chunks */
-  slot: number;
-  tasks: number[];
-  scales: number[];
-  separate: boolean;
-  attempt: number;
-  /** the batch rows of this shard (dataset row indices) */
   rows: Int32Array;
-}
+};
 
 /** A worker's answer to a job: accepted (by whom), or refused (why). */
 export type JobAnswer = { v: number; worker: string; accepted: true } | { v: number; worker: string; accepted: false; reason: string };
