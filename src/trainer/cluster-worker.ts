@@ -124,7 +124,8 @@ export class ClusterWorker {
     clearInterval(this.heartbeat);
     const hosts = await Promise.allSettled([...this.runs.values()]);
     await Promise.all(hosts.map((h) => (h.status === 'fulfilled' ? h.value.close() : undefined)));
-    if (!this.nc.isClosed()) await this.nc.drain();
+    // draining needs the server; when it is gone (the client is still trying to reconnect), close instead
+    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
   }
 }
 
