@@ -53,6 +53,16 @@ async function startWorker(url: string): Promise<ChildProcess> {
   return child;
 }
 
+/** Ctrl-C for a worker (it drains), then waits for it to exit: SIGKILL after 10 s. */
+async function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 interface Measured {
   stepsPerSecond: number;
   ms: Record<string, number>;
@@ -112,15 +122,15 @@ async function main(): Promise<void> {
       emit({ bench: 'cluster', workload: name, where: 'local threads', workers: 2, stepsPerSecond: round(local.stepsPerSecond, 1), msPerStep: local.ms, shards: SHARDS });
       const runs: Record<number, Measured> = {};
       for (const n of [1, 2, 3]) {
-        while (workers.length < n) workers.push(await startWorker(server.url));
-        const m = await measure(shape, server.url);
+        while (workers.length < n) workers.push(await startWorker(server.url()));
+        const m = await measure(shape, server.url());
         runs[n] = m;
         emit({
           bench: 'cluster', workload: name, where: 'worker processes over NATS (loopback)', workers: n, stepsPerSecond: round(m.stepsPerSecond, 1),
           msPerStep: m.ms, bytesPerStep: { params: Math.round(m.paramBytes), gradients: Math.round(m.frameBytes) }, identical: sameBits(m.params, local.params),
         });
       }
-      for (const w of workers.splice(0)) w.kill('SIGINT');
+      await Promise.all(workers.splice(0).map(stopWorker));
       // constants from the 1-worker run: compute, bytes (counters), reduce + optimizer; B is what
       // the rest of its step time implies (the rate bytes actually moved through server and clients)
       const one = runs[1];
@@ -148,7 +158,8 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const w of workers) w.kill('SIGKILL');
-    await server.stop();
+    await Promise.all(workers.map(stopWorker));
+    await server.remove();
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * A real nats-server (Debian's package) on a free loopback port, for the
- * cluster bench and tests: its own config file (max_payload, JetStream store,
- * optionally a token), started, stopped, restarted on the same port.
+ * cluster tests and the cluster bench: its own config file in a temporary
+ * folder (max_payload 8 MB, a JetStream store, optionally a token), started,
+ * stopped, and restarted on the same port and store.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,25 +10,32 @@ import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The nats-server binary: on PATH, or where Debian puts it; undefined when it is not installed. */
+/** nats-server on PATH or where Debian installs it; undefined when it is not installed. */
 export function natsServerBinary(): string | undefined {
-  const found = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).stdout.trim();
-  if (found) return found;
+  const onPath = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).stdout.trim();
+  if (onPath) return onPath;
   return existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : undefined;
 }
 
-async function freePort(): Promise<number> {
+/** The nats-server binary, or an Error saying how to install it. */
+export function natsServerPath(): string {
+  const binary = natsServerBinary();
+  if (!binary) throw new Error('nats-server is not installed (apt-get install nats-server; .ci/run does)');
+  return binary;
+}
+
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
     });
   });
 }
 
-async function accepting(port: number): Promise<boolean> {
+function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = tcpConnect(port, '127.0.0.1');
     socket.once('connect', () => { socket.destroy(); resolve(true); });
@@ -35,72 +43,74 @@ async function accepting(port: number): Promise<boolean> {
   });
 }
 
-export interface NatsServerOptions {
-  /** require this token (clients connect with nats://TOKEN@host:port) */
-  token?: string;
-  /** bytes; default 8 MiB */
-  maxPayload?: number;
+/** Polls `ready` every 25 ms until it holds; throws `what` (and `detail()`) after `ms`. */
+export async function until(ready: () => boolean | Promise<boolean>, ms: number, what: string, detail: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ready())) {
+    if (Date.now() > deadline) throw new Error(`${what} within ${ms} ms${detail() ? `:\n${detail()}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 export class NatsServer {
-  private process: ChildProcess | undefined;
-  private log = '';
+  private child: ChildProcess | undefined;
+  log = '';
 
-  private constructor(private readonly binary: string, readonly port: number, private readonly dir: string, private readonly options: NatsServerOptions) {
+  private constructor(readonly port: number, readonly dir: string, readonly token: string | undefined) {}
+
+  /** Starts a server on a free loopback port (8 MB max_payload, JetStream), with a token if given. */
+  static async start(options: { token?: string } = {}): Promise<NatsServer> {
+    const dir = mkdtempSync(join(tmpdir(), 'multitask-nats-'));
+    const server = new NatsServer(await freePort(), dir, options.token);
     const lines = [
-      `listen: 127.0.0.1:${port}`,
-      `max_payload: ${options.maxPayload ?? 8 * 1024 * 1024}`,
-      `jetstream { store_dir: ${JSON.stringify(join(dir, 'jetstream'))} }`,
+      `listen: 127.0.0.1:${server.port}`,
+      'max_payload: 8MB',
+      `jetstream { store_dir: ${JSON.stringify(join(dir, 'store'))} }`,
+      ...(options.token ? [`authorization { token: ${JSON.stringify(options.token)} }`] : []),
     ];
-    if (options.token) lines.push(`authorization { token: ${JSON.stringify(options.token)} }`);
     writeFileSync(join(dir, 'nats.conf'), `${lines.join('\n')}\n`);
-  }
-
-  /** Starts a server on a free port; throws when nats-server is not installed. */
-  static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
-    const binary = natsServerBinary();
-    if (!binary) throw new Error('nats-server is not installed (apt-get install nats-server)');
-    const server = new NatsServer(binary, await freePort(), mkdtempSync(join(tmpdir(), 'multitask-nats-')), options);
-    await server.resume();
+    await server.restart();
     return server;
   }
 
-  /** nats://[token@]127.0.0.1:port */
-  get url(): string {
-    return `nats://${this.options.token ? `${this.options.token}@` : ''}127.0.0.1:${this.port}`;
+  /** nats://[token@]127.0.0.1:PORT; `credentials` overrides the token (e.g. a wrong one). */
+  url(credentials = this.token): string {
+    return `nats://${credentials ? `${credentials}@` : ''}127.0.0.1:${this.port}`;
   }
 
-  /** What the server printed (for failure messages). */
-  get output(): string {
-    return this.log;
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Starts the stopped server again, on the same port and store. */
-  async resume(): Promise<void> {
-    const child = spawn(this.binary, ['-c', join(this.dir, 'nats.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d) => { this.log += String(d); });
-    child.stderr!.on('data', (d) => { this.log += String(d); });
-    this.process = child;
-    const deadline = Date.now() + 10_000;
-    while (!(await accepting(this.port))) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nats-server did not start on port ${this.port}:\n${this.log}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+  /** Starts the (stopped) server again on the same port and store; resolves once it accepts connections. */
+  async restart(): Promise<void> {
+    if (this.running) return;
+    const from = this.log.length;
+    const child = spawn(natsServerPath(), ['-c', join(this.dir, 'nats.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d: Buffer) => { this.log += String(d); };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.child = child;
+    await until(async () => {
+      if (!this.running) throw new Error(`nats-server exited on port ${this.port}:\n${this.log}`);
+      return (await accepts(this.port)) && /Server is ready/.test(this.log.slice(from));
+    }, 10_000, `nats-server did not accept connections on port ${this.port}`, () => this.log);
   }
 
-  /** Stops the server (its clients see it go away). */
-  async pause(): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null) return;
+  /** Stops the server (SIGTERM; its clients see it go); its port and store stay for restart(). */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await exited;
-    this.process = undefined;
   }
 
-  /** Stops the server and removes its files. */
-  async stop(): Promise<void> {
-    await this.pause();
+  /** Stops the server and removes its folder. */
+  async remove(): Promise<void> {
+    await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+

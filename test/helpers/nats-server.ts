@@ -1,120 +1,27 @@
 /**
  * A real NATS server and real `multitask worker` processes for the cluster
- * tests: no mocks. The server is Debian's `nats-server` on a free loopback
- * port with its own config file (max_payload, a JetStream store, optionally a
- * token) in a temporary folder; workers run the built CLI (dist/, which
- * `npm test` builds first). Everything started here is ended by `stopAll()`.
+ * tests: no mocks. The server is scripts/nats-server.ts (Debian's
+ * `nats-server` on a free loopback port); workers run the built CLI (dist/,
+ * which `npm test` builds first). Everything started here is ended by `stopAll()`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { NatsServer, until } from '../../scripts/nats-server.js';
 
+export { until };
 export const BIN = new URL('../../bin/multitask.js', import.meta.url).pathname;
 
-/** nats-server on PATH or where Debian installs it. */
-export function natsServerPath(): string {
-  const onPath = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).stdout.trim();
-  if (onPath) return onPath;
-  if (existsSync('/usr/sbin/nats-server')) return '/usr/sbin/nats-server';
-  throw new Error('nats-server is not installed (apt-get install nats-server; .ci/run does)');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** Polls `ready` every 25 ms until it holds; throws `what` (and `detail()`) after `ms`. */
-export async function until(ready: () => boolean | Promise<boolean>, ms: number, what: string, detail: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ready())) {
-    if (Date.now() > deadline) throw new Error(`${what} within ${ms} ms${detail() ? `:\n${detail()}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-const servers = new Set<TestNatsServer>();
+const servers = new Set<NatsServer>();
 const workers = new Set<WorkerProcess>();
 
-export class TestNatsServer {
-  private child: ChildProcess | undefined;
-  log = '';
-
-  private constructor(readonly port: number, readonly dir: string, readonly token: string | undefined) {}
-
-  /** Starts a server on a free loopback port (8 MB max_payload, JetStream), with a token if given. */
-  static async start(options: { token?: string } = {}): Promise<TestNatsServer> {
-    const dir = mkdtempSync(join(tmpdir(), 'multitask-nats-'));
-    const server = new TestNatsServer(await freePort(), dir, options.token);
-    const lines = [
-      `listen: 127.0.0.1:${server.port}`,
-      'max_payload: 8MB',
-      `jetstream { store_dir: ${JSON.stringify(join(dir, 'store'))} }`,
-      ...(options.token ? [`authorization { token: ${JSON.stringify(options.token)} }`] : []),
-    ];
-    writeFileSync(join(dir, 'nats.conf'), `${lines.join('\n')}\n`);
+/** A server the tests started (ended by stopAll). */
+export type TestNatsServer = NatsServer;
+export const TestNatsServer = {
+  async start(options: { token?: string } = {}): Promise<NatsServer> {
+    const server = await NatsServer.start(options);
     servers.add(server);
-    await server.restart();
     return server;
-  }
-
-  /** nats://[token@]127.0.0.1:PORT; `credentials` overrides the token (e.g. a wrong one). */
-  url(credentials = this.token): string {
-    return `nats://${credentials ? `${credentials}@` : ''}127.0.0.1:${this.port}`;
-  }
-
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Starts the (stopped) server again on the same port and store; resolves once it accepts connections. */
-  async restart(): Promise<void> {
-    if (this.running) return;
-    const from = this.log.length;
-    const child = spawn(natsServerPath(), ['-c', join(this.dir, 'nats.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (d: Buffer) => { this.log += String(d); };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    this.child = child;
-    await until(async () => {
-      if (!this.running) throw new Error(`nats-server exited on port ${this.port}:\n${this.log}`);
-      return (await accepts(this.port)) && /Server is ready/.test(this.log.slice(from));
-    }, 10_000, `nats-server did not accept connections on port ${this.port}`, () => this.log);
-  }
-
-  /** Stops the server (SIGTERM; its clients see it go); its port and store stay for restart(). */
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-
-  /** Stops the server and removes its folder. */
-  async remove(): Promise<void> {
-    await this.stop();
-    servers.delete(this);
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
+  },
+};
 
 export interface Exit { code: number | null; signal: NodeJS.Signals | null }
 
@@ -184,4 +91,5 @@ export async function stopWorkers(): Promise<void> {
 export async function stopAll(): Promise<void> {
   await stopWorkers();
   await Promise.all([...servers].map((s) => s.remove()));
+  servers.clear();
 }
