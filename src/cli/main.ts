@@ -4,13 +4,14 @@
  * the program and its commands.
  * May import: util, kernels, model, optim, strategies, data, protocol, trainer, report.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { kernelInfo, supportedKernels } from '../kernels/index.js';
 import { writeReport } from '../report/index.js';
 import { isReportedError, isUserError, UserError, type RunError } from '../util/errors.js';
+import { packageRoot } from '../util/package-root.js';
 import { compareCommand, COMPARE_FILE, DEFAULT_COMPARE, parseStrategyList, reportCompareDirectory } from './compare.js';
 import { configJsonSchema } from './config.js';
 import { evalCommand, exportCommand, predictCommand, type Split } from './evaluate.js';
@@ -19,6 +20,7 @@ import { initCommand } from './init.js';
 import { Output } from './output.js';
 import { choice, collect, nonNegativeInt, positiveInt } from './parse.js';
 import { trainCommand } from './train.js';
+import { strategiesCommand } from './strategies.js';
 import { workerCommand } from './worker.js';
 
 /** Flags a resumed run may be given: where and how it runs, not what it computes. */
@@ -62,6 +64,11 @@ function info(print: (line: string) => void): void {
   print(`node: ${process.version}`);
 }
 
+/** This package's version (package.json). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(import.meta.url), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 /** The model source options of eval and predict. */
 function addModelSource(cmd: Command): Command {
   return cmd
@@ -75,6 +82,7 @@ function addModelSource(cmd: Command): Command {
 export function buildProgram(print: (line: string) => void, result = { exitCode: 0 }): Command {
   const program = new Command('multitask')
     .description('Multi-task neural-network trainer: add the task losses into one step, or step each task separately')
+    .version(packageVersion(), '--version', 'print the version')
     .showHelpAfterError(false)
     .exitOverride();
 
@@ -164,6 +172,13 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
   program.command('info')
     .description('print the kernel backend, instruction set and default worker count, and every kernel a cluster worker here offers')
     .action(() => info(print));
+
+  program.command('strategies')
+    .description('list every strategy with what it does, its paper, and its options (defaults and ranges)')
+    .option('--json', 'one JSON line per strategy')
+    .action((o: { json?: boolean }) => {
+      result.exitCode = strategiesCommand(outputFor(o, print));
+    });
 
   program.command('worker')
     .description('join a NATS server as a worker process: compute the gradient jobs of any run sent there (`train --cluster`)')

@@ -1,3 +1,4 @@
+import { suggestion } from '../trainer/config-messages.js';
 import { UserError } from '../util/errors.js';
 
 /** Option value parsers: each throws a UserError naming the option, the value and what was expected. */
@@ -32,7 +33,7 @@ export function finiteNumber(option: string, check: (n: number) => boolean = () 
 
 export function choice<T extends string>(option: string, allowed: readonly T[]) {
   return (text: string): T => {
-    if (!allowed.includes(text as T)) throw new UserError(`${option}: ${JSON.stringify(text)} is not one of ${allowed.join(', ')}`);
+    if (!allowed.includes(text as T)) throw new UserError(`${option}: ${JSON.stringify(text)} is not one of ${allowed.join(', ')}${suggestion(text, allowed)}`);
     return text as T;
   };
 }
