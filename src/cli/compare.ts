@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { writeCompareReport } from '../report/index.js';
 import { readJsonFile, type RunSummary } from '../trainer/run-format.js';
 import { configDefaults, strategyChoices } from '../trainer/config.js';
+import { suggestion } from '../trainer/config-messages.js';
 import { defaultRunName } from '../trainer/run-dir.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { isReportedError, isUserError, UserError } from '../util/errors.js';
@@ -56,6 +57,10 @@ export function parseStrategyList(text: string, option = '--strategies'): Compar
         const [k, v] = [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)];
         entry.options = { ...entry.options, [k]: v };
       } else throw new UserError(`${option}: ${JSON.stringify(token)}: ${JSON.stringify(part)} is neither fresh/stale nor key=value`);
+    }
+    const known = strategyChoices();
+    if (!known.includes(strategy)) {
+      throw new UserError(`${option}: ${JSON.stringify(strategy)} is not one of ${known.join(', ')}${suggestion(strategy, known)}`);
     }
     if (strategy === 'sequential') entry.sequentialMode ??= 'fresh';
     entry.label = [strategy, entry.sequentialMode, ...Object.entries(entry.options ?? {}).map(([k, v]) => `${k}=${v}`)]
@@ -160,13 +165,8 @@ export async function compareCommand(s: CompareSession): Promise<number> {
   const dir = resolve(runsDir, name);
   if (existsSync(join(dir, COMPARE_FILE))) throw new UserError(`--name: ${dir} already holds a comparison (pick another name)`);
   mkdirSync(dir, { recursive: true });
-  const known = strategyChoices();
-  const runnable = s.entries.filter((e) => {
-    if (known.includes(e.strategy)) return true;
-    out.warn(`skipping ${e.strategy}: not a strategy this trainer knows (${known.join(', ')})`);
-    return false;
-  });
-  if (runnable.length === 0) throw new UserError('--strategies: none of the strategies is known to this trainer');
+  // every name was checked by parseStrategyList, before any run
+  const runnable = s.entries;
   const base: CliConfig = { ...s.config, name: undefined, saveWeights: undefined, runsDir: dir, report: false };
   if ((base.taskLr || base.taskSchedules) && runnable.some((e) => e.strategy !== 'sequential')) {
     out.warn('taskLr / taskSchedules apply to the sequential runs only');

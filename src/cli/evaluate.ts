@@ -9,7 +9,7 @@
  * give the same split and the same standardization (legacy-model.ts). `eval`
  * reads the labelled rows from that data too.
  */
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { readNpy } from '../data/npy.js';
@@ -24,6 +24,7 @@ import { loadLatestCheckpoint } from '../trainer/checkpoint.js';
 import { CHECKPOINT_DIR, WEIGHTS_FILE } from '../trainer/run-dir.js';
 import { Trainer } from '../trainer/trainer.js';
 import { UserError } from '../util/errors.js';
+import { COMPARE_FILE } from './compare.js';
 import { readConfigFile } from './config.js';
 import { num, table } from './format.js';
 import { configDataset, legacyPreprocessing, runDirConfig } from '../trainer/legacy-model.js';
@@ -56,6 +57,7 @@ export interface LoadedModel {
 /** The model of the given weights (a run's unless `weights`), on this thread. */
 export function loadModel(s: ModelSource): LoadedModel {
   if (s.run && s.config) throw new UserError('give a run directory or --config, not both');
+  if (s.run) checkRunDirectory(s.run);
   const weights = s.weights ?? (s.run ? join(s.run, WEIGHTS_FILE) : undefined);
   if (!weights) throw new UserError('--weights: which weights? (a .safetensors file, e.g. runs/<name>/weights.safetensors; or give the run directory)');
   if (!existsSync(weights)) {
@@ -66,6 +68,17 @@ export function loadModel(s: ModelSource): LoadedModel {
   // a file without its own preprocessing (older runs): from the run's or the config's data
   const model = Model.load(weights, { preprocessing: () => preprocessingOf(dataset()) });
   return { model, weights, dataset };
+}
+
+/** A path given as a run directory that is none: missing, a file, or a comparison of runs. */
+function checkRunDirectory(run: string): void {
+  if (!existsSync(run)) throw new UserError(`${run}: no such run directory`);
+  if (!statSync(run).isDirectory()) throw new UserError(`${run}: a file, not a run directory (a weights file goes in --weights)`);
+  if (existsSync(join(run, COMPARE_FILE))) {
+    const runs = readdirSync(run, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(run, d.name));
+    throw new UserError(`${run}: a comparison, not a run; give one of its runs${runs.length > 0 ? `: ${runs.join(', ')}` : ' (it has none yet)'}`);
+  }
+  if (!existsSync(join(run, RUN_FILES.config))) throw new UserError(`${run}: not a run directory (no ${RUN_FILES.config})`);
 }
 
 export type Split = 'train' | 'validation' | 'all';

@@ -198,7 +198,8 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
 export async function main(argv: string[], print: (line: string) => void = (l) => console.log(l)): Promise<number> {
   const result = { exitCode: 0 };
   const program = buildProgram(print, result);
-  program.configureOutput({ writeErr: () => {} });
+  // commander's own error line is not printed (ours is), for the subcommands too
+  for (const command of [program, ...program.commands]) command.configureOutput({ writeErr: () => {} });
   if (argv.length <= 2) {
     // no command: the overview, and a usage error's exit code
     process.stderr.write(program.helpInformation());

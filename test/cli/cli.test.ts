@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -112,5 +112,26 @@ describe('no command', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/Usage: multitask \[options\] \[command\]/);
     expect(run.stderr).toMatch(/train \[options\]/);
+  });
+});
+
+describe('messages (issue 15)', () => {
+  it('a subcommand\'s parse error is printed once', async () => {
+    const run = await cli('train', '--epochz', '3');
+    expect(run.code).toBe(2);
+    expect(run.stderr.match(/unknown option '--epochz'/g)).toHaveLength(1);
+    expect(run.stderr).toMatch(/^multitask: unknown option '--epochz'\n\(Did you mean --epochs\?\)\n$/);
+  });
+
+  it('eval on a path that is no run directory says what it is', async () => {
+    const missing = join(runsDir, 'no-such-run');
+    expectUserError(await cli('eval', missing), new RegExp(`^multitask: ${missing}: no such run directory$`));
+    const empty = mkdtempSync(join(tmpdir(), 'multitask-empty-'));
+    expectUserError(await cli('eval', empty), new RegExp(`^multitask: ${empty}: not a run directory \\(no config\\.json\\)$`));
+    const comparison = mkdtempSync(join(tmpdir(), 'multitask-cmp-'));
+    writeFileSync(join(comparison, 'compare.json'), '{}');
+    expectUserError(await cli('eval', comparison), new RegExp(`^multitask: ${comparison}: a comparison, not a run; give one of its runs \\(it has none yet\\)$`));
+    mkdirSync(join(comparison, 'sum'));
+    expectUserError(await cli('eval', comparison), new RegExp(`^multitask: ${comparison}: a comparison, not a run; give one of its runs: ${join(comparison, 'sum')}$`));
   });
 });

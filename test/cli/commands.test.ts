@@ -383,10 +383,16 @@ describe('data formats from a config', () => {
 });
 
 describe('compare', () => {
+  it('a strategy it does not know is an error before any run starts (exit 2, a "did you mean")', async () => {
+    const run = await cli(['compare', '--epochs', '2', '--runs-dir', 'runs', '--name', 'cmp-typo', '--strategies', 'sum,pcgrd']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^multitask: --strategies: "pcgrd" is not one of sum, sequential, .* \(did you mean "pcgrad"\?\)$/);
+    expect(existsSync(join(runs, 'cmp-typo'))).toBe(false);
+  });
+
   it('runs each strategy on the same data and budget and prints one table with Δm%', async () => {
-    const run = await cli(['compare', '--epochs', '2', '--workers', '2', '--runs-dir', 'runs', '--name', 'cmp', '--strategies', 'sum,sequential:stale,pcgrad,nosuch']);
+    const run = await cli(['compare', '--epochs', '2', '--workers', '2', '--runs-dir', 'runs', '--name', 'cmp', '--strategies', 'sum,sequential:stale,pcgrad']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/^multitask: skipping nosuch: not a strategy this trainer knows/m);
     const lines = run.stdout.split('\n');
     const head = lines.findIndex((l) => l.startsWith('strategy'));
     expect(lines[head]).toMatch(/^strategy\s+species acc\s+sex acc\s+body_mass rmse\s+Δm%\s+time\s+steps\/s\s+conflicts$/);
