@@ -127,7 +127,12 @@ function rowOf(label: string, dir: string, summary: RunSummary, wallSeconds: num
   };
 }
 
-const signed = (x: number | null) => (x === null || !Number.isFinite(x) ? '—' : `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(x).toFixed(1)}`);
+/** +1.2, −0.3, 0.0 (a value that rounds to zero has no sign). */
+export const signed = (x: number | null): string => {
+  if (x === null || !Number.isFinite(x)) return '—';
+  const digits = Math.abs(x).toFixed(1);
+  return `${Number(digits) === 0 ? '' : x > 0 ? '+' : '−'}${digits}`;
+};
 
 /** The comparison table. */
 export function compareTable(rows: readonly CompareRow[], baseline: string | undefined, output: Output): string {

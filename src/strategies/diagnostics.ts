@@ -145,7 +145,8 @@ export function formatSigned(v: number, digits = 2): string {
 /**
  * One console line: the most conflicting pair, e.g.
  * `conflict: species↔sex cos −0.31 (1 of 3 pairs); update·sum cos 0.97`, or
- * `conflict: none (least aligned species↔sex cos 0.12)`.
+ * `conflict: none (least aligned species↔sex cos 0.12)`; over an epoch, the
+ * mean count: `(0.5 of 1 pair per step, on average)`.
  */
 export function formatConflict(d: GradientDiagnostics, taskNames: readonly string[]): string {
   const name = (i: number): string => taskNames[i] ?? `task${i}`;
@@ -155,8 +156,10 @@ export function formatConflict(d: GradientDiagnostics, taskNames: readonly strin
   } else {
     const [i, j] = d.worstPair;
     const pair = `${name(i)}↔${name(j)} cos ${formatSigned(d.worstCosine)}`;
-    const count = Number.isInteger(d.conflicts) ? String(d.conflicts) : d.conflicts.toFixed(1);
-    line = d.worstCosine < 0 ? `conflict: ${pair} (${count} of ${d.pairs} pair${d.pairs === 1 ? '' : 's'})`
+    // an epoch's average: some steps' pairs conflict although the mean cosine may not be negative
+    const average = !Number.isInteger(d.conflicts);
+    const count = average ? d.conflicts.toFixed(1) : String(d.conflicts);
+    line = d.conflicts > 0 ? `conflict: ${pair} (${count} of ${d.pairs} pair${d.pairs === 1 ? '' : 's'}${average ? ' per step, on average' : ''})`
       : `conflict: none (least aligned ${pair})`;
   }
   if (d.updateCosine !== null) line += `; update·sum cos ${formatSigned(d.updateCosine)}`;

@@ -73,6 +73,7 @@ export class LossTotals {
 
 /** What `fit` reports after each epoch. */
 export interface EpochReport {
+  /** 0-based, like `Trainer.epoch` and checkpoints; the CLI prints it 1-based ("epoch 1/30"). */
   epoch: number;
   steps: number;
   seconds: number;

@@ -40,7 +40,7 @@ const EVAL_CHUNK = 256;
 export interface FitOptions {
   /** Epochs to train (default: the config's `epochs`). */
   epochs?: number;
-  /** Called after every epoch with its report; may be async. */
+  /** Called after every epoch with its report (`report.epoch` is 0-based; the CLI prints it 1-based); may be async. */
   onEpoch?: (report: EpochReport) => void | Promise<void>;
   /** Called after every step. */
   onStep?: (step: StepReport) => void | Promise<void>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deltaM, parseStrategyList } from '../../src/cli/compare.js';
+import { deltaM, parseStrategyList, signed } from '../../src/cli/compare.js';
 import { guessColumn } from '../../src/cli/init.js';
 
 describe('compare helpers', () => {
@@ -43,5 +43,15 @@ describe('init: guessing a column\'s role', () => {
     const g = guessColumn('c', cells);
     expect(g.role).toBe(role);
     expect(g.why).toBe(why);
+  });
+});
+
+describe('Δm% formatting', () => {
+  it('a value that rounds to zero has no sign (never "−0.0")', () => {
+    expect(signed(-0.04)).toBe('0.0');
+    expect(signed(0.04)).toBe('0.0');
+    expect(signed(-0.06)).toBe('−0.1');
+    expect(signed(1.25)).toBe('+1.3');
+    expect(signed(null)).toBe('—');
   });
 });

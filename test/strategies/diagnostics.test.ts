@@ -61,7 +61,8 @@ for (const [label, k] of backends()) {
       expect(m.cosines[1]).toBe(0); // (−1 + 1)/2
       expect(m.conflicts).toBe(0.5);
       expect(m.updateCosine).toBe(1); // a's update is 0: skipped
-      expect(formatConflict(m, ['x', 'y'])).toBe('conflict: none (least aligned x↔y cos 0.00); update·sum cos 1.00');
+      // half the steps conflicted: never "none" (issue 15), though the mean cosine is 0
+      expect(formatConflict(m, ['x', 'y'])).toBe('conflict: x↔y cos 0.00 (0.5 of 1 pair per step, on average); update·sum cos 1.00');
       expect(() => averageDiagnostics([])).toThrow(RangeError);
     });
   });
