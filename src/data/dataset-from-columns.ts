@@ -152,6 +152,9 @@ export function checkTasks(specs: readonly TaskSpec[], src: string): void {
 }
 
 /** Encodes one task's labels: class indices or standardized (train rows) regression targets, NaN = missing. */
+/** The most classes a classification task may take from its labels without listing them. */
+export const MAX_FOUND_CLASSES = 100;
+
 function encodeTask(src: string, input: LabelInput, n: number, train: Int32Array): TaskData {
   const { spec } = input;
   const targets = sharedFloat32(n).fill(NaN);
@@ -185,6 +188,11 @@ function encodeTask(src: string, input: LabelInput, n: number, train: Int32Array
       }
       if (spec.loss === 'cross_entropy' && classes.length === 1) {
         throw new UserError(`${src}, ${label}: only one class, ${JSON.stringify(classes[0])} (classification needs at least 2)`);
+      }
+      // a continuous column read as class labels: refused unless the classes are listed
+      if (classes.length > MAX_FOUND_CLASSES) {
+        throw new UserError(`${src}, ${label}: ${classes.length} distinct labels, more than the ${MAX_FOUND_CLASSES} classes a task may find by itself `
+          + '(a numeric target? use a regression loss such as mse; or list the classes in the task spec)');
       }
     }
     const index = new Map(classes.map((c, k) => [c, k]));

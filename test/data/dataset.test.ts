@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { unstandardizeTarget } from '../../src/data/dataset.js';
 import { buildDataset, loadCsvDataset } from '../../src/data/dataset-from-table.js';
+import { MAX_FOUND_CLASSES } from '../../src/data/dataset-from-columns.js';
 import { labelledIndices } from '../../src/data/split.js';
 import { type Table, tableFromCsv, tableFromRecords } from '../../src/data/table.js';
 import type { TaskSpec } from '../../src/data/task-spec.js';
@@ -217,5 +218,20 @@ describe('buildDataset options and records', () => {
   it('rejects a table where every row misses a feature', () => {
     const t = tableFromRecords('e.json', [{ x: null, y: 1 }, { x: 'NA', y: 2 }]);
     expect(message(() => buildDataset(t, { tasks: [{ name: 'y', column: 'y', loss: 'mse' }] }))).toContain('none is left');
+  });
+});
+
+describe('classification targets', () => {
+  const records = (n: number) => Array.from({ length: n }, (_, i) => ({ x: i, y: 1000 + i * 0.37 }));
+
+  it('refuses a continuous column read as class labels (more than MAX_FOUND_CLASSES) unless the classes are listed', () => {
+    const table = tableFromRecords('cars.json', records(MAX_FOUND_CLASSES + 29));
+    expect(message(() => buildDataset(table, { tasks: [{ name: 'y', column: 'y', loss: 'cross_entropy' }] })))
+      .toBe(`cars.json, column "y" (task "y", cross_entropy): ${MAX_FOUND_CLASSES + 29} distinct labels, more than the ${MAX_FOUND_CLASSES} classes a task may find by itself `
+        + '(a numeric target? use a regression loss such as mse; or list the classes in the task spec)');
+    const classes = records(MAX_FOUND_CLASSES + 29).map((r) => String(r.y));
+    expect(buildDataset(table, { tasks: [{ name: 'y', column: 'y', loss: 'cross_entropy', classes }] }).tasks[0].outputs).toBe(MAX_FOUND_CLASSES + 29);
+    expect(buildDataset(tableFromRecords('ok.json', records(MAX_FOUND_CLASSES)), { tasks: [{ name: 'y', column: 'y', loss: 'cross_entropy' }] }).tasks[0].outputs)
+      .toBe(MAX_FOUND_CLASSES);
   });
 });
