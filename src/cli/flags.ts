@@ -11,6 +11,7 @@ import { ACTIVATIONS } from '../kernels/types.js';
 import { OPTIMIZER_NAMES } from '../optim/index.js';
 import { configDefaults, DATA_FORMATS, formatOf, PLAN_NAMES, SEQUENTIAL_MODES, strategyChoices } from '../trainer/config.js';
 import { LR_SCHEDULE_KINDS } from '../trainer/schedule.js';
+import { parseEarlyStopping } from '../trainer/early-stopping.js';
 import { UserError } from '../util/errors.js';
 import { dropUndefined, mergeConfigs, readConfigFile, type CliConfig } from './config.js';
 import { choice, collect, finiteNumber, intList, keyValues, nonNegativeInt, positiveInt } from './parse.js';
@@ -56,6 +57,8 @@ export interface FlagValues {
   clipPer?: 'global' | 'task';
   initWeights?: string;
   saveWeights?: string;
+  earlyStopping?: { on: string; patience: number };
+  keep?: 'best' | 'final';
   cluster?: string;
   localWorkers?: number;
   creds?: string;
@@ -124,6 +127,8 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--clip-grad-norm <max>', 'clip gradient norms to max (torch.nn.utils.clip_grad_norm_ rule)', finiteNumber('--clip-grad-norm', (n) => n > 0, 'a number > 0'))
     .addOption(new Option('--clip-per <level>', 'clip each update (global) or each task\'s gradient (task) (default global)').argParser(choice('--clip-per', ['global', 'task'] as const)))
     .option('--init-weights <file>', 'start from these weights (.safetensors with the model\'s tensor names and shapes)')
+    .option('--early-stopping <spec>', 'stop when a validation metric stops improving: <task>:<metric>[:patience] (metric: loss, accuracy or rmse; patience default 5) or mean[:patience]', (v: string) => parseEarlyStopping(v))
+    .addOption(new Option('--keep <weights>', 'which weights weights.safetensors holds: best (the best epoch\'s; the default with --early-stopping) or final').argParser(choice('--keep', ['best', 'final'] as const)))
     .option('--cluster <url>', 'compute on `multitask worker` processes joined to this NATS server (nats://[token@]host:4222)')
     .option('--local-workers <n>', 'with --cluster: local threads computing jobs too (default 0)', nonNegativeInt('--local-workers'))
     .option('--creds <file>', 'with --cluster: a NATS credentials file')
@@ -194,6 +199,8 @@ export function flagsToConfig(o: FlagValues, command: Command): CliConfig {
     clipGradNorm: g('clipGradNorm'),
     clipPer: g('clipPer'),
     onNonFinite: g('onNonfinite'),
+    earlyStopping: g('earlyStopping'),
+    keep: g('keep'),
     cluster: clusterFlags(o, command),
     initWeights: abs(g('initWeights')),
     saveWeights: abs(g('saveWeights')),

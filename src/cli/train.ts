@@ -257,7 +257,10 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
       out.warn(`stopped by ${stopSignal} at step ${trainer.steps}; checkpoint ${path}; continue with: multitask train --resume ${run.dir}`);
       return { code: SIGNAL_EXIT[stopSignal] ?? 1, dir: run.dir };
     }
-    trainer.model().save(run.weightsPath, { strategy: label, epochs: String(epochs) });
+    const best = config.keep === 'best' ? trainer.earlyStopping?.state : undefined;
+    if (verbose && trainer.earlyStopped) out.info(`multitask: stopped early after epoch ${trainer.epoch}: no improvement of ${config.earlyStopping!.on} for ${config.earlyStopping!.patience} epochs`);
+    if (verbose && best?.bestParams) out.info(`multitask: weights.safetensors holds epoch ${best.bestEpoch + 1}'s weights, the best by ${config.earlyStopping!.on}`);
+    trainer.model(config.keep).save(run.weightsPath, { strategy: label, epochs: String(epochs), ...(best?.bestParams ? { bestEpoch: String(best.bestEpoch + 1) } : {}) });
     if (config.saveWeights) {
       mkdirSync(dirname(resolve(config.saveWeights)), { recursive: true });
       copyFileSync(run.weightsPath, config.saveWeights);
@@ -266,6 +269,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
       epochs,
       meanConflicts: conflictSteps > 0 ? conflictSum / conflictSteps : null,
       ...(trainer.cluster ? { cluster: trainer.cluster } : {}),
+      ...(trainer.earlyStopping ? { bestEpoch: trainer.earlyStopping.state.bestEpoch + 1, stoppedEarly: trainer.earlyStopped, keep: config.keep } : {}),
     });
     run.writeSummary(summary);
     const validation = trainer.evaluate('validation');

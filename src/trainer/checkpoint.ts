@@ -33,6 +33,8 @@ export interface CheckpointData {
   trainTotals: Float64Array;
   /** steps skipped because of non-finite values */
   skippedSteps: number;
+  /** with early stopping: its state (early-stopping.ts), the best parameters included */
+  earlyStopping?: unknown;
 }
 
 /** A stable hash of a JSON-able value (object keys sorted). */
@@ -100,6 +102,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): CheckpointD
     strategyState: c.strategyState ?? null,
     trainTotals: c.trainTotals,
     skippedSteps: c.skippedSteps as number,
+    ...(c.earlyStopping !== undefined ? { earlyStopping: c.earlyStopping } : {}),
   };
 }
 

@@ -204,6 +204,13 @@ function configShape() {
     onNonFinite: z.enum(['stop', 'skip']).default('stop').describe('a NaN or infinity: stop the run (default) or skip the step'),
     jobTimeoutMs: positiveInt().default(120_000).describe('a job running longer is presumed hung: its worker is replaced and the job retried (default 120000)'),
     jobRetries: nonNegativeInt().default(2).describe('retries of a failed job before the run stops (default 2)'),
+    earlyStopping: strict({
+      on: z.string({ error: '<task>:<metric> or mean' }).min(1, { error: '<task>:<metric> or mean' })
+        .describe('what to watch after every epoch: <task>:loss, <task>:accuracy (classification), <task>:rmse (regression), or mean (the mean relative change of every task\'s metric since epoch 1)'),
+      patience: positiveInt().default(5).describe('epochs without an improvement before the run stops (default 5)'),
+    }).optional().describe('stop when the validation metric stops improving'),
+    keep: z.enum(['best', 'final']).optional()
+      .describe('which weights weights.safetensors holds: the best epoch\'s or the last (default: best with earlyStopping, else final)'),
     cluster: clusterSchema.optional().describe('compute the gradient jobs on multitask worker processes over NATS (results do not depend on it)'),
     initWeights: path().optional().describe('start from these weights (.safetensors)'),
     saveWeights: path().optional().describe(`also save the final weights here (.safetensors) ${runOnly}`),
@@ -404,6 +411,7 @@ export function resolveConfig(value: unknown, source = 'Trainer.create'): Resolv
     schedule: withHorizon(c.schedule, c.epochs),
     taskSchedules: Object.fromEntries(Object.entries(c.taskSchedules).map(([k, s]) => [k, withHorizon(s, c.epochs)])),
     clipPer: c.clipGradNorm === undefined ? undefined : (c.clipPer ?? 'global'),
+    keep: c.keep ?? (c.earlyStopping ? 'best' : 'final'),
     strategyOptions: c.strategyOptions as StrategyOptions,
     workers: workers ?? availableParallelism(),
   };

@@ -2,6 +2,7 @@ import type { TaskData } from '../data/dataset.js';
 import { LOSS_COUNT, LOSS_METRIC, LOSS_STATS_LENGTH, LOSS_SUM } from '../kernels/types.js';
 import { isClassification } from '../data/task-spec.js';
 import type { GradientDiagnostics } from '../strategies/index.js';
+import type { EarlyStoppingVerdict } from './early-stopping.js';
 import type { StepTiming } from './profile.js';
 
 /** One task's loss and metric over some rows. */
@@ -75,6 +76,8 @@ export class LossTotals {
 export interface EpochReport {
   /** 0-based, like `Trainer.epoch` and checkpoints; the CLI prints it 1-based ("epoch 1/30"). */
   epoch: number;
+  /** With config.earlyStopping: whether this epoch improved, the best so far, and whether the run stops here. */
+  earlyStopping?: EarlyStoppingVerdict;
   steps: number;
   seconds: number;
   stepsPerSecond: number;

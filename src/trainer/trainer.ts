@@ -29,6 +29,7 @@ import { averageDiagnostics, formatConflict, type GradientDiagnostics } from '..
 import { StepRecipe, type StepContext } from '../strategies/recipe.js';
 import { CHECKPOINT_FORMAT, configHash, type CheckpointData } from './checkpoint.js';
 import { LossTotals, type EpochReport, type StepReport, type TaskMetricsByName } from './metrics.js';
+import { EarlyStopping } from './early-stopping.js';
 import { ShardJobs, type JobTiming } from './shard-jobs.js';
 import { emptyTiming, Profile, type StepTiming } from './profile.js';
 import type { ClusterStats, JobRunner } from './pool.js';
@@ -143,6 +144,10 @@ export class Trainer {
   private closed = false;
   /** true when the last fit() ended because shouldStop said so */
   stoppedEarly = false;
+  /** config.earlyStopping: the best epoch so far and its parameters (undefined without it) */
+  readonly earlyStopping: EarlyStopping | undefined;
+  /** true when the last fit() ended because the validation metric stopped improving */
+  earlyStopped = false;
   /** steps dropped because a loss or gradient was not finite */
   skippedSteps = 0;
   /** hash of the settings that determine results (not the worker count) */
@@ -160,7 +165,8 @@ export class Trainer {
 
   private constructor(readonly config: ResolvedConfig, readonly dataset: Dataset, readonly spec: ModelSpec,
     readonly params: ParameterStore, private readonly pool: JobRunner, batchRows: SharedArrayBuffer, arena: FrameArena,
-    shards: number, private readonly recipe: StepRecipe, learningRates: ((step: number) => number)[], internalDataset: boolean) {
+    shards: number, private readonly recipe: StepRecipe, learningRates: ((step: number) => number)[], internalDataset: boolean,
+    earlyStopping: EarlyStopping | undefined) {
     this.kernels = getKernels();
     this.shards = shards;
     this.plan = recipe.gradients === 'fused' ? 'fused' : 'per-task';
@@ -211,7 +217,7 @@ export class Trainer {
     this.lastStep = { step: 0, epoch: 0, losses: {}, timing: this.lastTiming };
     // what determines results: not the worker count, nor the run directory's own settings
     const { workers: _w, name: _n, runsDir: _r, checkpointEvery: _c, keepCheckpoints: _k, report: _re, saveWeights: _s,
-      epochs: _e, initWeights: _i, cluster: _cl, data, ...settings } = config;
+      epochs: _e, initWeights: _i, cluster: _cl, keep: _keep, data, ...settings } = config;
     this.configHash = configHash({
       ...settings,
       data: data.kind === 'arrays' || internalDataset ? { source: dataset.source, rows: dataset.rows, inputWidth: dataset.inputWidth } : data,
@@ -219,6 +225,7 @@ export class Trainer {
     this.legacyConfigHash = legacyConfigHash(config, dataset);
     this.evalTotals = new LossTotals(dataset.tasks);
     this.evalWorkspace = new Workspace(spec, EVAL_CHUNK);
+    this.earlyStopping = earlyStopping;
   }
 
   /** Loads the data, builds and initialises the model, starts and warms the worker pool. */
@@ -246,6 +253,10 @@ export class Trainer {
       clip: resolved.clipGradNorm === undefined ? null : { max: resolved.clipGradNorm, per: resolved.clipPer ?? 'global' },
       seed: resolved.seed,
     }, { tasks: spec.tasks.map((t) => t.name), layout: params.layout, trunkLayers: spec.trunk.length }, getKernels());
+    // an early-stopping metric the tasks do not report fails here, before any thread starts
+    const earlyStopping = resolved.earlyStopping
+      ? new EarlyStopping(resolved.earlyStopping, dataset.tasks.map((t) => ({ name: t.name, metric: t.classes ? 'accuracy' : 'rmse' })))
+      : undefined;
     // a schedule that does not fit fails here, before any thread starts
     const learningRates = learningRateFunctions(resolved, spec, Math.ceil(dataset.train.length / resolved.batchSize), recipe.optimizers);
     const T = spec.tasks.length;
@@ -264,7 +275,7 @@ export class Trainer {
       batchRows,
       maxRows: Math.ceil(batch / shards),
     });
-    return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates, internal.dataset !== undefined);
+    return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates, internal.dataset !== undefined, earlyStopping);
   }
 
   /** A cluster run's traffic so far: workers seen, bytes sent and received, messages dropped, jobs re-sent. */
@@ -320,12 +331,17 @@ export class Trainer {
         train: this.trainTotals.summary(),
         validation: this.evaluate('validation'),
       };
+      report.earlyStopping = this.earlyStopping?.update(this.epoch, report.validation, this.params.data);
       this.epoch++;
       this.batchInEpoch = 0;
       this.trainTotals.reset();
       reports.push(report);
       await options.onEpoch?.(report);
       await options.onCheckpoint?.(this.snapshot());
+      if (report.earlyStopping?.stop) {
+        this.earlyStopped = true;
+        return reports;
+      }
     }
     return reports;
   }
@@ -341,6 +357,7 @@ export class Trainer {
       params: this.params.data.slice(),
       optimizers: this.optimizers.map((o) => o.state()),
       strategyState: this.recipe.state(),
+      ...(this.earlyStopping ? { earlyStopping: structuredClone(this.earlyStopping.state) } : {}),
       trainTotals: this.trainTotals.sums.slice(),
       skippedSteps: this.skippedSteps,
     };
@@ -374,6 +391,7 @@ export class Trainer {
     this.globalStep = data.step;
     this.skippedSteps = data.skippedSteps;
     this.recipe.restore(data.strategyState, source);
+    this.earlyStopping?.restore(data.earlyStopping, source);
   }
 
   /** One optimisation step on the next batch (strategy and plan as configured). */
@@ -507,9 +525,14 @@ export class Trainer {
    * with the data's preprocessing; predicts, evaluates and saves on the calling
    * thread, and stays as it is while the trainer trains on.
    */
-  model(): Model {
+  /**
+   * The trained model apart from the trainer (a copy of the parameters): the
+   * current ones, or with `keep: 'best'` the best epoch's under early stopping.
+   */
+  model(keep: 'best' | 'final' = 'final'): Model {
     this.assertOpen();
-    return new Model(this.spec, this.params.data.slice(), preprocessingOf(this.dataset), 'trainer');
+    const best = keep === 'best' ? this.earlyStopping?.state.bestParams : undefined;
+    return new Model(this.spec, (best ?? this.params.data).slice(), preprocessingOf(this.dataset), 'trainer');
   }
 
   /** Ends the worker threads. The trainer cannot step afterwards. */

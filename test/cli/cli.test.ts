@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readSafetensorsHeader } from '../../src/model/safetensors.js';
 
 const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
 
@@ -133,5 +134,28 @@ describe('messages (issue 15)', () => {
     expectUserError(await cli('eval', comparison), new RegExp(`^multitask: ${comparison}: a comparison, not a run; give one of its runs \\(it has none yet\\)$`));
     mkdirSync(join(comparison, 'sum'));
     expectUserError(await cli('eval', comparison), new RegExp(`^multitask: ${comparison}: a comparison, not a run; give one of its runs: ${join(comparison, 'sum')}$`));
+  });
+});
+
+describe('--early-stopping and --keep', () => {
+  it('stops when the metric stops improving and saves the best epoch\'s weights (summary and metadata say which)', async () => {
+    const run = await cli('train', '--epochs', '60', '--early-stopping', 'sex:loss:2', '--lr', '0.05', '--seed', '2', '--workers', '1', '--name', 'es', '--no-report');
+    expect(run.code, run.stderr).toBe(0);
+    const stopped = /stopped early after epoch (\d+): no improvement of sex:loss for 2 epochs/.exec(run.stdout);
+    expect(stopped).not.toBeNull();
+    const best = /weights\.safetensors holds epoch (\d+)'s weights, the best by sex:loss/.exec(run.stdout);
+    expect(Number(best![1])).toBe(Number(stopped![1]) - 2);
+    const summary = JSON.parse(readFileSync(join(runsDir, 'es', 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ bestEpoch: Number(best![1]), stoppedEarly: true, keep: 'best' });
+    expect(readSafetensorsHeader(join(runsDir, 'es', 'weights.safetensors')).metadata.bestEpoch).toBe(best![1]);
+  });
+
+  it('--keep final keeps the last epoch\'s weights; a bad spec is one line, exit 2', async () => {
+    const run = await cli('train', '--epochs', '60', '--early-stopping', 'sex:loss:2', '--keep', 'final', '--lr', '0.05', '--seed', '2', '--workers', '1', '--name', 'es-final', '--no-report');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).not.toMatch(/holds epoch/);
+    expect(readSafetensorsHeader(join(runsDir, 'es-final', 'weights.safetensors')).metadata.bestEpoch).toBeUndefined();
+    expectUserError(await cli('train', '--early-stopping', 'sex'), /^multitask: --early-stopping: "sex" is not <task>:<metric>\[:patience\] or mean\[:patience\]/);
+    expectUserError(await cli('train', '--early-stopping', 'sex:rmse', '--epochs', '1'), /^multitask: earlyStopping\.on: task sex reports loss and accuracy, not "rmse"$/);
   });
 });
