@@ -15,7 +15,9 @@
  * is plain data, kept in checkpoints.
  */
 import { UserError } from '../util/errors.js';
-import type { TaskMetricsByName } from './metrics.js';
+
+/** An epoch's validation figures by task (metrics.ts's TaskMetricsByName has these and more). */
+export type ValidationFigures = Record<string, { loss: number; metric: number }>;
 
 export interface EarlyStoppingSettings {
   on: string;
@@ -65,7 +67,7 @@ export class EarlyStopping {
   }
 
   /** The epoch's score, higher is better. */
-  score(validation: TaskMetricsByName): number {
+  score(validation: ValidationFigures): number {
     if (this.task !== undefined) {
       const m = validation[this.task];
       const value = this.metric === 'loss' ? m.loss : m.metric;
@@ -79,7 +81,7 @@ export class EarlyStopping {
   }
 
   /** After epoch `epoch` (0-based): keeps `params` when it improved; says whether to stop. */
-  update(epoch: number, validation: TaskMetricsByName, params: Float32Array): EarlyStoppingVerdict {
+  update(epoch: number, validation: ValidationFigures, params: Float32Array): EarlyStoppingVerdict {
     const s = this.state;
     const score = this.score(validation);
     // NaN never improves (a task without validation rows, a diverged run)
