@@ -1,5 +1,6 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import type { Dataset } from '../data/dataset.js';
 import { kernelNotice } from '../kernels/index.js';
 import { writeReport } from '../report/index.js';
 import { RUN_FILES, validateRecord, type EvalRecord, type RunSummary, type StepRecord } from '../trainer/run-format.js';
@@ -145,6 +146,20 @@ function summarize(run: RunDirectory, trainer: Trainer, name: string, seconds: n
   };
 }
 
+/**
+ * What became of the data's rows: dropped (by reason; today one: a feature
+ * value missing) and, per task, left without a label (they train the other
+ * tasks). `note` says it in the start line (empty when nothing is missing).
+ */
+export function rowAccount(ds: Dataset): { dropped: { missingFeature: number }; unlabelled: Record<string, number>; note: string } {
+  const unlabelled = Object.fromEntries(ds.tasks.map((t) => [t.name, ds.rows - t.labelled]));
+  const parts: string[] = [];
+  if (ds.droppedRows > 0) parts.push(`${ds.droppedRows} row${ds.droppedRows === 1 ? '' : 's'} dropped: a feature value missing`);
+  const without = Object.entries(unlabelled).filter(([, n]) => n > 0).map(([task, n]) => `${task} ${n}`);
+  if (without.length > 0) parts.push(`rows without a label: ${without.join(', ')}`);
+  return { dropped: { missingFeature: ds.droppedRows }, unlabelled, note: parts.length > 0 ? ` (${parts.join('; ')})` : '' };
+}
+
 /** A cluster run's traffic, per step. */
 function clusterLine(c: ClusterStats, steps: number): string {
   const mb = (bytes: number) => (bytes / Math.max(1, steps) / 1e6).toFixed(2);
@@ -202,8 +217,9 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     const perEpoch = Math.ceil(trainer.dataset.train.length / trainer.config.batchSize);
     const label = strategyLabel(trainer.config);
     const epochs = config.epochs;
+    const rows = rowAccount(trainer.dataset);
     if (verbose) {
-      out.info(`multitask: ${trainer.dataset.source}, ${trainer.dataset.train.length} training / ${trainer.dataset.validation.length} validation rows, `
+      out.info(`multitask: ${trainer.dataset.source}, ${trainer.dataset.train.length} training / ${trainer.dataset.validation.length} validation rows${rows.note}, `
         + `tasks ${names.join(', ')}; strategy ${label}, plan ${trainer.plan}, `
         + `${workers} workers, ${trainer.shards} shard(s), ${trainer.kernels.backend} kernels; `
         + `${config.schedule.kind !== 'constant' ? `lr schedule ${describeSchedule(config.schedule, perEpoch)}; ` : ''}`
@@ -213,7 +229,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     out.json({
       type: 'start', run: run.dir, source: trainer.dataset.source, tasks: names, strategy: label, plan: trainer.plan, workers,
       shards: trainer.shards, trainRows: trainer.dataset.train.length, validationRows: trainer.dataset.validation.length,
-      stepsPerEpoch: perEpoch, epochs, resumedAt: checkpoint?.data.step ?? null,
+      stepsPerEpoch: perEpoch, epochs, resumedAt: checkpoint?.data.step ?? null, droppedRows: rows.dropped, unlabelled: rows.unlabelled,
     });
     let seconds = 0;
     let steps = 0;
@@ -269,6 +285,10 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
       epochs,
       meanConflicts: conflictSteps > 0 ? conflictSum / conflictSteps : null,
       ...(trainer.cluster ? { cluster: trainer.cluster } : {}),
+      trainRows: trainer.dataset.train.length,
+      validationRows: trainer.dataset.validation.length,
+      droppedRowsMissingFeature: rows.dropped.missingFeature,
+      unlabelled: rows.unlabelled,
       ...(trainer.earlyStopping ? { bestEpoch: trainer.earlyStopping.state.bestEpoch + 1, stoppedEarly: trainer.earlyStopped, keep: config.keep } : {}),
     });
     run.writeSummary(summary);

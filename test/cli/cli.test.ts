@@ -159,3 +159,16 @@ describe('--early-stopping and --keep', () => {
     expectUserError(await cli('train', '--early-stopping', 'sex:rmse', '--epochs', '1'), /^multitask: earlyStopping\.on: task sex reports loss and accuracy, not "rmse"$/);
   });
 });
+
+describe('rows dropped or unlabelled are reported', () => {
+  it('at the start, in --json and in summary.json (penguins: 2 rows miss a feature, 9 birds have no sex)', async () => {
+    const text = await cli('train', '--epochs', '1', '--workers', '1', '--name', 'rows', '--no-report');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^multitask: penguins\.json, \d+ training \/ \d+ validation rows \(2 rows dropped: a feature value missing; rows without a label: sex 9\), /m);
+    const summary = JSON.parse(readFileSync(join(runsDir, 'rows', 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ droppedRowsMissingFeature: 2, unlabelled: { species: 0, sex: 9, body_mass: 0 } });
+    const json = await cli('train', '--epochs', '1', '--workers', '1', '--name', 'rows-json', '--no-report', '--json');
+    const start = JSON.parse(json.stdout.split('\n')[0]);
+    expect(start).toMatchObject({ type: 'start', droppedRows: { missingFeature: 2 }, unlabelled: { sex: 9 } });
+  });
+});
