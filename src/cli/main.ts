@@ -107,6 +107,11 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
     .option('--strategies <list>', 'comma-separated: a strategy name, sequential:fresh / sequential:stale, options as name:key=value (e.g. cagrad:c=0.2)');
   addDataOptions(compare);
   addTrainingOptions(compare);
+  // compare runs the strategies of --strategies, and prints one JSON line per run
+  for (const option of compare.options) {
+    if (option.long === '--strategy' || option.long === '--sequential-mode') option.hideHelp();
+    if (option.long === '--json') option.description = 'JSON lines on stdout: one per finished run, then the comparison';
+  }
   compare
     .option('--name <name>', 'comparison name: runs go to <runs-dir>/<name>/<strategy>/ (default: time and "compare")')
     .option('--no-report', 'do not write the comparison report.html')
