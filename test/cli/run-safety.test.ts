@@ -25,6 +25,16 @@ function start(args: string[], act?: (child: ReturnType<typeof spawn>, stdout: (
   });
 }
 
+/** Once training is under way (its "each task:" line): `then` (e.g. a signal). */
+const whenTraining = (then: (child: ReturnType<typeof spawn>) => void) => (child: ReturnType<typeof spawn>, out: () => string) => {
+  const wait = setInterval(() => {
+    if (!out().includes('each task:')) return;
+    clearInterval(wait);
+    then(child);
+  }, 5);
+  child.on('exit', () => clearInterval(wait));
+};
+
 /** Exit 2, the last stderr line matching, no stack trace. */
 function expectUserError(run: Finished, pattern: RegExp): void {
   expect(run.code, run.stdout + run.stderr).toBe(2);
@@ -37,16 +47,11 @@ describe('one writer per run (real processes)', () => {
     const name = 'busy';
     let second: Promise<Finished> | undefined;
     let third: Promise<Finished> | undefined;
-    const first = await start(['train', ...SHORT, '--epochs', '100', '--checkpoint-every', '50', '--name', name], (child, out) => {
-      const wait = setInterval(() => {
-        if (!out().includes('each task:')) return;
-        clearInterval(wait);
-        second = start(['train', '--resume', join(runs, name)]);
-        third = start(['train', ...SHORT, '--name', name]);
-        void Promise.all([second, third]).then(() => child.kill('SIGINT'));
-      }, 5);
-      child.on('exit', () => clearInterval(wait));
-    });
+    const first = await start(['train', ...SHORT, '--epochs', '100', '--checkpoint-every', '50', '--name', name], whenTraining((child) => {
+      second = start(['train', '--resume', join(runs, name)]);
+      third = start(['train', ...SHORT, '--name', name]);
+      void Promise.all([second, third]).then(() => child.kill('SIGINT'));
+    }));
     const holder = new RegExp(`^multitask: ${join(runs, name)}: in use by process \\d+ on \\S+ since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\(lock ${join(runs, name, 'lock')}\\); wait for it to finish, or remove the lock if no such process runs$`);
     expectUserError(await second!, holder);
     expectUserError(await third!, holder);
@@ -55,37 +60,16 @@ describe('one writer per run (real processes)', () => {
     // metrics in order, no step twice
     const steps = readFileSync(join(runs, name, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step').map((r) => r.step);
     expect(steps).toEqual(steps.map((_, i) => i));
-    const resumed = await start(['train', '--resume', join(runs, name)], (child, out) => {
-      const wait = setInterval(() => {
-        if (out().includes('each task:')) {
-          clearInterval(wait);
-          child.kill('SIGTERM');
-        }
-      }, 5);
-    });
+    const resumed = await start(['train', '--resume', join(runs, name)], whenTraining((child) => child.kill('SIGTERM')));
     expect(resumed.code, resumed.stderr).toBe(143);
   }, 120_000);
 
   it('a lock left by a killed run is taken over with a notice', async () => {
     const name = 'killed';
-    const killed = await start(['train', ...SHORT, '--epochs', '100', '--name', name], (child, out) => {
-      const wait = setInterval(() => {
-        if (out().includes('each task:')) {
-          clearInterval(wait);
-          child.kill('SIGKILL');
-        }
-      }, 5);
-    });
+    const killed = await start(['train', ...SHORT, '--epochs', '100', '--name', name], whenTraining((child) => child.kill('SIGKILL')));
     expect(killed.code).toBe(null);
     expect(existsSync(join(runs, name, 'lock'))).toBe(true);
-    const resumed = await start(['train', '--resume', join(runs, name)], (child, out) => {
-      const wait = setInterval(() => {
-        if (out().includes('each task:')) {
-          clearInterval(wait);
-          child.kill('SIGINT');
-        }
-      }, 5);
-    });
+    const resumed = await start(['train', '--resume', join(runs, name)], whenTraining((child) => child.kill('SIGINT')));
     expect(resumed.code, resumed.stderr).toBe(130);
     expect(resumed.stderr).toMatch(new RegExp(`${join(runs, name)}: took over the lock of process \\d+ on \\S+ since \\S+, which no longer runs`));
     expect(resumed.stderr).not.toMatch(/\n\s+at /);
