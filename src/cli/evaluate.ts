@@ -212,6 +212,7 @@ export async function exportCommand(s: { run: string; out: string; force?: boole
   }
   const checkpoint = existsSync(join(s.run, RUN_FILES.config)) ? loadLatestCheckpoint(join(s.run, CHECKPOINT_DIR)) : undefined;
   if (!checkpoint) throw new UserError(`${s.run}: no ${WEIGHTS_FILE} and no checkpoint to export (is it a run directory?)`);
+  for (const k of checkpoint.skipped) output.warn(`skipped checkpoint ${k.path} (${k.reason})`);
   // the model spec comes from the run's config through a Trainer (one worker thread)
   const setup = runDirConfig(s.run);
   const trainer = await Trainer.create({ ...setup.config, initWeights: undefined, workers: 1 }, { source: setup.source });

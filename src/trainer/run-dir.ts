@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { metricsLine, RUN_FILES, type MetricsRecord, type RunSummary } from './run-format.js';
 import { isTemporaryFile, writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
-import { listCheckpoints, loadLatestCheckpoint, saveCheckpoint, type CheckpointData, type LoadedCheckpoint } from './checkpoint.js';
+import { loadLatestCheckpoint, saveCheckpoint, type CheckpointData, type LoadedCheckpoint } from './checkpoint.js';
 import { runNameProblem, type ResolvedConfig } from './config.js';
 import { DirectoryLock, LOCK_FILE } from './run-lock.js';
 
@@ -167,11 +167,6 @@ export class RunDirectory {
 
   get weightsPath(): string {
     return join(this.dir, WEIGHTS_FILE);
-  }
-
-  /** The newest checkpoint file, if any. */
-  latestCheckpoint(): string | undefined {
-    return listCheckpoints(this.checkpointDir).at(-1);
   }
 
   /**
