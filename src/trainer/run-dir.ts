@@ -107,6 +107,7 @@ export class RunDirectory {
     for (let n = 2; name === undefined && existsSync(dir); n++) dir = resolve(runsDir, `${defaultRunName(strategy)}-${n}`);
     mkdirSync(runsDir, { recursive: true });
     refuseLink(dir);
+    if (existsSync(dir) && !lstatSync(dir).isDirectory()) throw new UserError(`--name: ${dir} is a file, not a run directory; pick another name`);
     mkdirSync(dir, { recursive: true });
     const warn = options.warn ?? (() => {});
     const lock = lockDirectory(dir, warn);

@@ -88,6 +88,13 @@ describe('no writes through links, no reuse of a foreign directory', () => {
     expect(readdirSync(join(runs, 'x'))).toEqual(['notes.txt']);
   });
 
+  it('a file where the run directory would go is refused in one line', () => {
+    const runs = fresh();
+    writeFileSync(join(runs, 'x'), 'mine');
+    expect(userErrorMessage(() => RunDirectory.create(runs, 'x', 'sum', {}))).toBe(`--name: ${join(runs, 'x')} is a file, not a run directory; pick another name`);
+    expect(readFileSync(join(runs, 'x'), 'utf8')).toBe('mine');
+  });
+
   it('a planted symlink metrics.jsonl is refused on resume; its target is not truncated', () => {
     const runs = fresh();
     RunDirectory.create(runs, 'x', 'sum', {}).close();
