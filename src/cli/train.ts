@@ -187,6 +187,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
   const config = trainer.config;
   let run: RunDirectory;
   let checkpoint;
+  let held = opened?.run;
   try {
     if (config.saveWeights) checkOutputFile(config.saveWeights, '--save-weights', { force: s.force, inputs: [...dataFiles(config), config.initWeights] });
     if (opened) {
@@ -194,11 +195,11 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
       run.checkData(dataFiles(config), s.allowDataChange === true);
       checkpoint = run.resumeCheckpoint((data, path) => trainer.restore(data, path));
     } else {
-      run = RunDirectory.create(config.runsDir, config.name, config.strategy, storedConfig(config), { warn });
+      run = held = RunDirectory.create(config.runsDir, config.name, config.strategy, storedConfig(config), { warn });
       run.recordData(dataFiles(config));
     }
   } catch (e) {
-    opened?.run.close();
+    held?.close();
     await trainer.close();
     throw e;
   }
