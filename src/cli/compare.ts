@@ -19,7 +19,7 @@ import { writeCompareReport } from '../report/index.js';
 import { readJsonFile, type RunSummary } from '../trainer/run-format.js';
 import { configDefaults, strategyChoices } from '../trainer/config.js';
 import { suggestion } from '../trainer/config-messages.js';
-import { defaultRunName } from '../trainer/run-dir.js';
+import { checkRunName, defaultRunName, lockDirectory } from '../trainer/run-dir.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { isReportedError, isUserError, UserError } from '../util/errors.js';
 import type { CliConfig } from './config.js';
@@ -166,10 +166,22 @@ export async function compareCommand(s: CompareSession): Promise<number> {
   const defaults = configDefaults();
   const runsDir = s.config.runsDir ?? defaults.runsDir;
   const name = s.name ?? s.config.name ?? defaultRunName('compare');
-  if (!/^[\w.=-]+$/.test(name)) throw new UserError(`--name: ${JSON.stringify(name)} may only hold letters, digits, '.', '=', '-' and '_'`);
+  checkRunName(name);
   const dir = resolve(runsDir, name);
-  if (existsSync(join(dir, COMPARE_FILE))) throw new UserError(`--name: ${dir} already holds a comparison (pick another name)`);
   mkdirSync(dir, { recursive: true });
+  // one writer: each run directory is locked by its run, the comparison's by the comparison
+  const lock = lockDirectory(dir, (line) => out.warn(line));
+  try {
+    return await compareRuns(s, dir);
+  } finally {
+    lock.release();
+  }
+}
+
+async function compareRuns(s: CompareSession, dir: string): Promise<number> {
+  const out = s.output;
+  const defaults = configDefaults();
+  if (existsSync(join(dir, COMPARE_FILE))) throw new UserError(`--name: ${dir} already holds a comparison (pick another name)`);
   // every name was checked by parseStrategyList, before any run
   const runnable = s.entries;
   const base: CliConfig = { ...s.config, name: undefined, saveWeights: undefined, runsDir: dir, report: false };

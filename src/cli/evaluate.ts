@@ -9,7 +9,7 @@
  * give the same split and the same standardization (legacy-model.ts). `eval`
  * reads the labelled rows from that data too.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { readNpy } from '../data/npy.js';
@@ -20,14 +20,16 @@ import { METADATA_KEY, Model } from '../model/model.js';
 import { preprocessingOf } from '../model/preprocessing.js';
 import { readSafetensorsHeader } from '../model/safetensors.js';
 import { RUN_FILES } from '../trainer/run-format.js';
-import { loadLatestCheckpoint } from '../trainer/checkpoint.js';
+import { listCheckpoints, loadLatestCheckpoint } from '../trainer/checkpoint.js';
 import { CHECKPOINT_DIR, WEIGHTS_FILE } from '../trainer/run-dir.js';
 import { Trainer } from '../trainer/trainer.js';
+import { copyFileAtomic, writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
 import { COMPARE_FILE } from './compare.js';
 import { readConfigFile } from './config.js';
 import { num, table } from './format.js';
 import { configDataset, legacyPreprocessing, runDirConfig } from '../trainer/legacy-model.js';
+import { checkOutputFile } from './out-file.js';
 import type { Output } from './output.js';
 import { setupFromConfig, type RunSetup } from './train.js';
 
@@ -144,7 +146,9 @@ function readInput(path: string, featureNames: readonly string[]): InputRows {
  * `probabilities`, `prob_<task>_<class>` columns. Rows missing a feature get
  * empty predictions.
  */
-export async function predictCommand(s: ModelSource & { input: string; out?: string; probabilities?: boolean }, output: Output): Promise<number> {
+export async function predictCommand(s: ModelSource & { input: string; out?: string; probabilities?: boolean; force?: boolean }, output: Output): Promise<number> {
+  const toFile = s.out !== undefined && s.out !== '-';
+  if (toFile) checkOutputFile(s.out!, '--out', { force: s.force, inputs: [s.input, s.weights, s.config, s.run && join(s.run, WEIGHTS_FILE)] });
   const { model } = loadModel(s);
   const featureColumns = model.featureColumns;
   const input = readInput(s.input, featureColumns);
@@ -185,9 +189,9 @@ export async function predictCommand(s: ModelSource & { input: string; out?: str
   });
   const text = `${lines.join('\n')}\n`;
   const skipped = input.rows.length - complete.length;
-  if (s.out && s.out !== '-') {
-    mkdirSync(dirname(resolve(s.out)), { recursive: true });
-    writeFileSync(s.out, text);
+  if (toFile) {
+    mkdirSync(dirname(resolve(s.out!)), { recursive: true });
+    writeFileAtomic(s.out!, text);
     output.info(`multitask: ${complete.length} predictions written to ${s.out}${skipped ? `; ${skipped} rows miss a feature and have none` : ''}`);
   } else {
     process.stdout.write(text);
@@ -207,12 +211,13 @@ export async function predictCommand(s: ModelSource & { input: string; out?: str
  * final weights file written before it carried that metadata gets it from
  * the run's config).
  */
-export async function exportCommand(s: { run: string; out: string }, output: Output): Promise<number> {
+export async function exportCommand(s: { run: string; out: string; force?: boolean }, output: Output): Promise<number> {
   const weights = join(s.run, WEIGHTS_FILE);
+  checkOutputFile(s.out, '--out', { force: s.force, inputs: [weights, join(s.run, RUN_FILES.config), ...listCheckpoints(join(s.run, CHECKPOINT_DIR))] });
   mkdirSync(dirname(resolve(s.out)), { recursive: true });
   if (existsSync(weights)) {
     const header = readSafetensorsHeader(weights); // checks the file before handing it on
-    if (header.metadata[METADATA_KEY] !== undefined) copyFileSync(weights, s.out);
+    if (header.metadata[METADATA_KEY] !== undefined) copyFileAtomic(weights, s.out);
     else Model.load(weights, { preprocessing: legacyPreprocessing }).save(s.out, { ...header.metadata });
     output.info(`multitask: ${header.tensors.size} tensors from ${weights} written to ${s.out}`);
     output.json({ type: 'export', from: weights, out: s.out, tensors: [...header.tensors.keys()] });
@@ -220,6 +225,7 @@ export async function exportCommand(s: { run: string; out: string }, output: Out
   }
   const checkpoint = existsSync(join(s.run, RUN_FILES.config)) ? loadLatestCheckpoint(join(s.run, CHECKPOINT_DIR)) : undefined;
   if (!checkpoint) throw new UserError(`${s.run}: no ${WEIGHTS_FILE} and no checkpoint to export (is it a run directory?)`);
+  for (const k of checkpoint.skipped) output.warn(`skipped checkpoint ${k.path} (${k.reason})`);
   // the model spec comes from the run's config through a Trainer (one worker thread)
   const setup = runDirConfig(s.run);
   const trainer = await Trainer.create({ ...setup.config, initWeights: undefined, workers: 1 }, { source: setup.source });

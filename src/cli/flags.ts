@@ -70,6 +70,8 @@ export interface FlagValues {
   quiet?: boolean;
   json?: boolean;
   resume?: string;
+  allowDataChange?: boolean;
+  force?: boolean;
 }
 
 /** `key=value` pairs kept as strings (strategy options parse their own values, lists as "1,2,3"). */

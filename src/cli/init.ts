@@ -12,14 +12,15 @@
  * by the same rules) and every other usable column is a feature. When no
  * column looks like a class label, the last numeric column becomes an mse task.
  */
-import { existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { parseNumber } from '../model/cells.js';
 import { loadTable } from '../data/load-table.js';
 import type { Cell } from '../data/table.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
 import { configDefaults, type TaskEntry } from '../trainer/config.js';
 import type { CliConfig } from './config.js';
+import { checkOutputFile } from './out-file.js';
 
 const MAX_TEXT_CLASSES = 20;
 const MAX_INTEGER_CLASSES = 10;
@@ -131,8 +132,8 @@ export function initConfig(dataPath: string, outPath: string, targets?: readonly
 
 /** Writes the starter config; refuses to overwrite unless `force`. */
 export function initCommand(dataPath: string, outPath: string, options: { force?: boolean; targets?: string[] }): InitResult {
-  if (existsSync(outPath) && !options.force) throw new UserError(`--out ${outPath}: the file exists (use --force to overwrite it)`);
+  checkOutputFile(outPath, '--out', { force: options.force, inputs: [dataPath] });
   const result = initConfig(dataPath, outPath, options.targets);
-  writeFileSync(outPath, `${JSON.stringify(result.config, null, 2)}\n`);
+  writeFileAtomic(outPath, `${JSON.stringify(result.config, null, 2)}\n`);
   return result;
 }

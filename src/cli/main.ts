@@ -4,12 +4,14 @@
  * the program and its commands.
  * May import: util, kernels, model, optim, strategies, data, protocol, trainer, report.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { kernelInfo, supportedKernels } from '../kernels/index.js';
 import { writeReport } from '../report/index.js';
+import { RUN_FILES } from '../trainer/run-format.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { isReportedError, isUserError, UserError, type RunError } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { compareCommand, COMPARE_FILE, DEFAULT_COMPARE, parseStrategyList, reportCompareDirectory } from './compare.js';
@@ -17,6 +19,7 @@ import { configJsonSchema } from './config.js';
 import { evalCommand, exportCommand, predictCommand, type Split } from './evaluate.js';
 import { addDataOptions, addTrainingOptions, clusterFlags, commandConfig, type FlagValues } from './flags.js';
 import { initCommand } from './init.js';
+import { checkOutputFile } from './out-file.js';
 import { Output } from './output.js';
 import { choice, collect, nonNegativeInt, positiveInt } from './parse.js';
 import { trainCommand } from './train.js';
@@ -25,7 +28,10 @@ import { workerCommand } from './worker.js';
 
 /** Flags a resumed run may be given: where and how it runs, not what it computes. */
 const RESUME_ALLOWED = new Set(['resume', 'workers', 'profile', 'report', 'runsDir', 'quiet', 'json',
-  'cluster', 'localWorkers', 'creds', 'tlsCa', 'clusterWaitMs', 'clusterKernels']);
+  'cluster', 'localWorkers', 'creds', 'tlsCa', 'clusterWaitMs', 'clusterKernels', 'allowDataChange', 'force']);
+
+/** What `report` reads: --out never goes onto one of them. */
+const REPORT_INPUTS = [RUN_FILES.config, RUN_FILES.metrics, RUN_FILES.summary, COMPARE_FILE];
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -40,10 +46,11 @@ async function runTrain(o: FlagValues, command: Command, print: (line: string) =
     const clash = Object.keys(o).find((k) => !RESUME_ALLOWED.has(k) && command.getOptionValueSource(k) === 'cli');
     if (clash) throw new UserError(`--resume: the run keeps the settings in its config.json; --${kebab(clash)} cannot change them`);
     const report = command.getOptionValueSource('report') === 'cli' ? o.report : undefined;
-    return (await trainCommand({ resume: o.resume, workers: o.workers, cluster: clusterFlags(o, command), profile: o.profile, report, output })).code;
+    return (await trainCommand({ resume: o.resume, workers: o.workers, cluster: clusterFlags(o, command), profile: o.profile, report, output, allowDataChange: o.allowDataChange, force: o.force })).code;
   }
+  if (o.allowDataChange) throw new UserError('--allow-data-change: only with --resume');
   const config = commandConfig(o, command);
-  return (await trainCommand({ config, profile: o.profile, output })).code;
+  return (await trainCommand({ config, profile: o.profile, output, force: o.force })).code;
 }
 
 async function runCompare(o: FlagValues & { strategies?: string; noReport?: boolean }, command: Command, print: (line: string) => void): Promise<number> {
@@ -96,6 +103,8 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
     .option('--checkpoint-every <steps>', 'checkpoint every n steps (and at every epoch end); 0: epoch ends only (default 500)', nonNegativeInt('--checkpoint-every'))
     .option('--keep-checkpoints <k>', 'checkpoints kept (default 3)', positiveInt('--keep-checkpoints'))
     .option('--save-weights <file>', 'also save the final weights here (besides the run directory\'s weights.safetensors)')
+    .option('--force', 'overwrite an existing --save-weights file')
+    .option('--allow-data-change', 'with --resume: continue although the data file changed since the run started')
     .option('--profile', 'print where each step\'s time went (worker compute, transport, reduction, combination, optimizer, idle)')
     .option('--no-report', 'do not write report.html at the end')
     .action(async (o: FlagValues, command: Command) => {
@@ -131,23 +140,27 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
     .requiredOption('--input <file>', 'rows to predict (they need the model\'s feature columns)')
     .option('--out <file>', 'where to write the CSV (default: stdout)')
     .option('--probabilities', 'add class probability columns prob_<task>_<class>')
-    .action(async (run: string | undefined, o: { config?: string; weights?: string; input: string; out?: string; probabilities?: boolean; json?: boolean }) => {
-      result.exitCode = await predictCommand({ run, config: o.config, weights: o.weights, input: o.input, out: o.out, probabilities: o.probabilities }, outputFor(o, print));
+    .option('--force', 'overwrite an existing --out file')
+    .action(async (run: string | undefined, o: { config?: string; weights?: string; input: string; out?: string; probabilities?: boolean; json?: boolean; force?: boolean }) => {
+      result.exitCode = await predictCommand({ run, config: o.config, weights: o.weights, input: o.input, out: o.out, probabilities: o.probabilities, force: o.force }, outputFor(o, print));
     });
 
   program.command('export')
     .description('write a run\'s weights (or its newest checkpoint\'s) as safetensors with PyTorch names and layouts')
     .argument('<run-dir>', 'a run directory')
     .requiredOption('--out <file>', 'the .safetensors file to write')
-    .action(async (run: string, o: { out: string }) => {
-      result.exitCode = await exportCommand({ run, out: o.out }, outputFor({}, print));
+    .option('--force', 'overwrite an existing --out file')
+    .action(async (run: string, o: { out: string; force?: boolean }) => {
+      result.exitCode = await exportCommand({ run, out: o.out, force: o.force }, outputFor({}, print));
     });
 
   program.command('report')
     .description('write report.html for a run (or comparison) directory')
     .argument('<dir>', 'a run directory, or a directory written by multitask compare')
     .option('--out <file>', 'where to write (default: <dir>/report.html)')
-    .action(async (dir: string, o: { out?: string }) => {
+    .option('--force', 'overwrite an existing --out file')
+    .action(async (dir: string, o: { out?: string; force?: boolean }) => {
+      if (o.out) checkOutputFile(o.out, '--out', { force: o.force, inputs: REPORT_INPUTS.map((f) => join(dir, f)) });
       const result = existsSync(join(dir, COMPARE_FILE)) ? await reportCompareDirectory(dir, o.out) : await writeReport(dir, { out: o.out });
       for (const w of result.warnings) process.stderr.write(`multitask: ${w}\n`);
       print(`report: ${result.path}`);
@@ -156,9 +169,11 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
   program.command('schema')
     .description('print the JSON Schema of the run config file (for editor completion)')
     .option('--out <file>', 'write it to a file instead')
-    .action((o: { out?: string }) => {
+    .option('--force', 'overwrite an existing --out file')
+    .action((o: { out?: string; force?: boolean }) => {
       const text = JSON.stringify(configJsonSchema(), null, 2);
-      if (o.out) writeFileSync(o.out, `${text}\n`);
+      if (o.out) checkOutputFile(o.out, '--out', { force: o.force });
+      if (o.out) writeFileAtomic(o.out, `${text}\n`);
       else print(text);
     });
 

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { kernelNotice } from '../kernels/index.js';
@@ -12,11 +12,13 @@ import { storedConfig, type TrainerConfig } from '../trainer/config.js';
 import { runConfig } from '../trainer/legacy-config.js';
 import type { SourcedConfig } from '../trainer/legacy-model.js';
 import type { EpochReport, StepReport, TaskMetricsByName } from '../trainer/metrics.js';
-import { RunDirectory } from '../trainer/run-dir.js';
+import { dataFiles, RunDirectory } from '../trainer/run-dir.js';
+import { copyFileAtomic } from '../util/atomic-file.js';
 import { describeSchedule } from '../trainer/schedule.js';
 import { Trainer } from '../trainer/trainer.js';
 import type { CliConfig } from './config.js';
 import { epochLine, profileTable, summaryTable } from './format.js';
+import { checkOutputFile } from './out-file.js';
 import type { Output } from './output.js';
 
 export interface TrainSession {
@@ -36,6 +38,10 @@ export interface TrainSession {
   verbose?: boolean;
   /** performance.now() when the command started, for the wall time. */
   startedAt?: number;
+  /** Resuming: continue although the data file changed since the run started. */
+  allowDataChange?: boolean;
+  /** Overwrite an existing saveWeights file. */
+  force?: boolean;
 }
 
 export interface TrainResult {
@@ -175,22 +181,40 @@ function clusterLine(c: ClusterStats, steps: number): string {
 export async function trainCommand(s: TrainSession): Promise<TrainResult> {
   const out = s.output;
   const verbose = s.verbose !== false;
-  const opened = s.resume ? RunDirectory.open(s.resume) : undefined;
-  const setup = opened
-    ? withCluster(setupFromRun(opened.config, join(resolve(s.resume!), RUN_FILES.config), s.workers), s.cluster)
-    : setupFromConfig(s.config ?? {}, s.workers);
-  const checkpoint = opened?.checkpoint;
-  const notice = kernelNotice();
-  // a notice, not an error: not in --quiet or --json mode
-  if (notice && verbose && (out.mode === 'tty' || out.mode === 'plain')) out.warn(notice.replace(/^multitask: /, ''));
-  // the trainer first: bad data or options fail before a run directory exists
-  // (initial weights are loaded by Trainer.create; a checkpoint, if any, replaces them)
-  const trainer = await Trainer.create(setup.config, { source: setup.source });
+  const warn = (line: string) => out.warn(line);
+  // a resumed run is locked (one writer) before anything is read or written
+  const opened = s.resume ? RunDirectory.open(s.resume, { warn }) : undefined;
+  let trainer: Trainer;
+  try {
+    const setup = opened
+      ? withCluster(setupFromRun(opened.config, join(resolve(s.resume!), RUN_FILES.config), s.workers), s.cluster)
+      : setupFromConfig(s.config ?? {}, s.workers);
+    const notice = kernelNotice();
+    // a notice, not an error: not in --quiet or --json mode
+    if (notice && verbose && (out.mode === 'tty' || out.mode === 'plain')) out.warn(notice.replace(/^multitask: /, ''));
+    // the trainer first: bad data or options fail before a run directory exists
+    // (initial weights are loaded by Trainer.create; a checkpoint, if any, replaces them)
+    trainer = await Trainer.create(setup.config, { source: setup.source });
+  } catch (e) {
+    opened?.run.close();
+    throw e;
+  }
   const config = trainer.config;
   let run: RunDirectory;
+  let checkpoint;
+  let held = opened?.run;
   try {
-    run = opened?.run ?? RunDirectory.create(config.runsDir, config.name, config.strategy, storedConfig(config));
+    if (config.saveWeights) checkOutputFile(config.saveWeights, '--save-weights', { force: s.force, inputs: [...dataFiles(config), config.initWeights] });
+    if (opened) {
+      run = opened.run;
+      run.checkData(dataFiles(config), s.allowDataChange === true);
+      checkpoint = run.resumeCheckpoint((data, path) => trainer.restore(data, path));
+    } else {
+      run = held = RunDirectory.create(config.runsDir, config.name, config.strategy, storedConfig(config), { warn });
+      run.recordData(dataFiles(config));
+    }
   } catch (e) {
+    held?.close();
     await trainer.close();
     throw e;
   }
@@ -206,7 +230,6 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
   let progress: ReturnType<Output['epochProgress']> | undefined;
   try {
     if (checkpoint) {
-      trainer.restore(checkpoint.data, checkpoint.path);
       run.truncateMetricsTo(checkpoint.data);
       if (verbose) out.info(`multitask: resuming ${run.dir} at epoch ${checkpoint.data.epoch + 1}, step ${checkpoint.data.step}`);
     } else if (s.resume) {
@@ -279,7 +302,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     trainer.model(config.keep).save(run.weightsPath, { strategy: label, epochs: String(epochs), ...(best?.bestParams ? { bestEpoch: String(best.bestEpoch + 1) } : {}) });
     if (config.saveWeights) {
       mkdirSync(dirname(resolve(config.saveWeights)), { recursive: true });
-      copyFileSync(run.weightsPath, config.saveWeights);
+      copyFileAtomic(run.weightsPath, config.saveWeights);
     }
     const summary = summarize(run, trainer, run.dir.split(/[\\/]/).at(-1)!, seconds, steps, {
       epochs,
@@ -312,13 +335,17 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     progress?.stop();
     run.flush();
     // no worker for cluster.waitMs: the trainer is between steps; keep them all
-    const last = e instanceof ClusterUnavailableError ? run.checkpoint(trainer.snapshot(), config.keepCheckpoints) : run.latestCheckpoint();
+    const last = e instanceof ClusterUnavailableError ? run.checkpoint(trainer.snapshot(), config.keepCheckpoints) : run.lastGoodCheckpoint;
     const again = config.cluster ? ` --cluster ${redactUrl(config.cluster.url)}` : '';
     if (e instanceof Error && last) e.message += ` (last good checkpoint: ${last}; continue with: multitask train --resume ${run.dir}${again})`;
     throw e;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await trainer.close();
+    try {
+      await trainer.close();
+    } finally {
+      run.close();
+    }
   }
 }

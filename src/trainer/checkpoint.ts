@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { OptimizerState } from '../optim/index.js';
 import { packr } from '../protocol/codec.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { UserError } from '../util/errors.js';
+import { isUserError, UserError } from '../util/errors.js';
 
 /**
  * A checkpoint: everything a run needs to continue bit for bit. The sampler and
@@ -124,11 +124,32 @@ export function saveCheckpoint(dir: string, data: CheckpointData, keep: number):
   return path;
 }
 
-/** The newest checkpoint in `dir` that loads; undefined when there is none. */
-export function loadLatestCheckpoint(dir: string): { path: string; data: CheckpointData } | undefined {
+export interface LoadedCheckpoint {
+  path: string;
+  data: CheckpointData;
+  /** newer checkpoints that did not load, newest first, each with why */
+  skipped: { path: string; reason: string }[];
+}
+
+/**
+ * The newest checkpoint in `dir` that loads (decodes, and `accept` does not
+ * reject with a UserError), falling back to older ones; undefined when there
+ * is none. When none of several loads: a UserError naming each and why.
+ */
+export function loadLatestCheckpoint(dir: string, accept: (data: CheckpointData, path: string) => void = () => {}): LoadedCheckpoint | undefined {
   const all = listCheckpoints(dir);
-  if (all.length === 0) return undefined;
-  const path = all[all.length - 1];
-  if (statSync(path).size > 8 * 2 ** 30) throw new UserError(`${path}: checkpoint larger than 8 GiB, refusing to read it`);
-  return { path, data: decodeCheckpoint(readFileSync(path), path) };
+  const skipped: LoadedCheckpoint['skipped'] = [];
+  for (const path of all.reverse()) {
+    try {
+      if (statSync(path).size > 8 * 2 ** 30) throw new UserError(`${path}: checkpoint larger than 8 GiB, refusing to read it`);
+      const data = decodeCheckpoint(readFileSync(path), path);
+      accept(data, path);
+      return { path, data, skipped };
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      skipped.push({ path, reason: e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message });
+    }
+  }
+  if (skipped.length === 0) return undefined;
+  throw new UserError(`${dir}: no checkpoint loads: ${skipped.map((s) => `${basename(s.path)} (${s.reason})`).join('; ')}`);
 }

@@ -50,6 +50,15 @@ export const DATA_KINDS = ['file', 'builtin', 'synthetic', 'arrays'] as const;
 
 export const TASK_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RUN_NAME = /^[\w.=-]+$/;
+export const MAX_RUN_NAME = 100;
+
+/** Why `name` cannot be a run name (one path segment inside the runs dir), or undefined when it can. */
+export function runNameProblem(name: string): string | undefined {
+  if (!RUN_NAME.test(name)) return 'a run name (letters, digits, ".", "=", "-" and "_")';
+  if (name === '.' || name === '..') return 'one path segment (a run name other than "." or "..")';
+  if (name.length > MAX_RUN_NAME) return `a run name of at most ${MAX_RUN_NAME} characters (${name.length} given)`;
+  return undefined;
+}
 
 const positiveInt = () => z.number({ error: 'a positive integer' }).int({ error: 'a positive integer' }).min(1, { error: 'a positive integer' });
 const nonNegativeInt = () => z.number({ error: 'a non-negative integer' }).int({ error: 'a non-negative integer' }).min(0, { error: 'a non-negative integer' });
@@ -172,7 +181,10 @@ const runOnly = '(run directory only; Trainer ignores it)';
 function configShape() {
   return {
     $schema: z.string().optional().describe('path or URL of this schema (for editors)'),
-    name: z.string({ error: 'a run name' }).regex(RUN_NAME, { error: 'a run name (letters, digits, ".", "=", "-" and "_")' }).optional()
+    name: z.string({ error: 'a run name' }).superRefine((value, ctx) => {
+      const problem = runNameProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }).optional()
       .describe(`run name: the run goes to <runsDir>/<name>/ (default: time and strategy) ${runOnly}`),
     runsDir: path().default('runs').describe(`where run directories go (default runs) ${runOnly}`),
     data: dataSchema.default({}),

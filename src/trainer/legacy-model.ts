@@ -29,9 +29,8 @@ export interface SourcedConfig {
 
 /** A run directory's config (its config.json, any format). */
 export function runDirConfig(runDir: string): SourcedConfig {
-  const opened = RunDirectory.open(runDir);
   const source = join(resolve(runDir), RUN_FILES.config);
-  return { config: runConfig(opened.config, source), source };
+  return { config: runConfig(RunDirectory.readConfig(runDir), source), source };
 }
 
 /** The dataset of a config, loaded on this thread (no Trainer, no worker pool). */
