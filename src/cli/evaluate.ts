@@ -15,6 +15,7 @@ import type { Dataset } from '../data/dataset.js';
 import { readNpy } from '../data/npy.js';
 import { loadTable } from '../data/load-table.js';
 import type { Cell } from '../model/cells.js';
+import { rowLocation } from '../data/table.js';
 import type { TaskReport } from '../model/metrics.js';
 import { METADATA_KEY, Model } from '../model/model.js';
 import { preprocessingOf } from '../model/preprocessing.js';
@@ -123,6 +124,8 @@ interface InputRows {
   source: string;
   columns: string[];
   rows: Cell[][];
+  /** where row r came from, for messages: `in.csv line 7` */
+  locate: (r: number) => string;
 }
 
 function readInput(path: string, featureNames: readonly string[]): InputRows {
@@ -134,10 +137,10 @@ function readInput(path: string, featureNames: readonly string[]): InputRows {
       throw new UserError(`${path}: ${width} columns, the model takes ${featureNames.length} (${featureNames.join(', ')})`);
     }
     const rows = Array.from({ length: n }, (_, r) => Array.from(a.data.subarray(r * width, (r + 1) * width), (v) => (Number.isNaN(v) ? null : v)));
-    return { source: path, columns: [...featureNames], rows };
+    return { source: path, columns: [...featureNames], rows, locate: (r) => `${path} row ${r + 1}` };
   }
   const t = loadTable(path);
-  return { source: path, columns: t.columns, rows: t.rows };
+  return { source: path, columns: t.columns, rows: t.rows, locate: (r) => rowLocation(t, r) };
 }
 
 /**
@@ -164,7 +167,8 @@ export async function predictCommand(s: ModelSource & { input: string; out?: str
     complete.push(r);
     records.push(Object.fromEntries(featureColumns.map((name, f) => [name, row[index[f]]])));
   });
-  const predictions = model.predict(records, { probabilities: s.probabilities });
+  // messages name the input's own line of a bad value, not its place among the complete rows
+  const predictions = model.predict(records, { probabilities: s.probabilities, source: { name: input.source, locate: (k) => input.locate(complete[k]) } });
   const header = [...input.columns];
   const taskColumns: ((k: number) => Cell[])[] = [];
   for (const task of model.spec.tasks) {

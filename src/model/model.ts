@@ -61,7 +61,7 @@ import { classProbabilities, taskReport, type TaskReport } from './metrics.js';
 import { forwardHead, forwardTrunk, gatherRows, Workspace } from './network.js';
 import { viewTensors, type ModelTensors } from './parameters.js';
 import {
-  encodeRecords, encodingFromJSON, encodingToJSON, type FeatureColumn, type FeatureEncoding, type Preprocessing, type TaskPreprocessing,
+  encodeRecords, encodingFromJSON, encodingToJSON, type FeatureColumn, type FeatureEncoding, type Preprocessing, type RecordSource, type TaskPreprocessing,
 } from './preprocessing.js';
 import { checkAgainstLayout, readSafetensors, saveParameters } from './safetensors.js';
 import { validateModelSpec, type ModelSpec } from './spec.js';
@@ -91,6 +91,8 @@ export interface Prediction {
 export interface PredictOptions {
   /** Also return each classification task's class probabilities. */
   probabilities?: boolean;
+  /** Records: what messages name them by (default `input record <n>`), e.g. a file and each record's line. */
+  source?: RecordSource;
 }
 
 export interface LoadOptions {
@@ -196,7 +198,7 @@ export class Model {
   }
 
   /** Encodes raw records (column → value) into input rows as the training data was. */
-  encode(records: Record<string, unknown>[], source = 'input'): Float32Array {
+  encode(records: Record<string, unknown>[], source: RecordSource = 'input'): Float32Array {
     return encodeRecords(this.preprocessing.features, records, source);
   }
 
@@ -205,7 +207,7 @@ export class Model {
    * data) or for already encoded rows (rows × inputWidth, row-major).
    */
   predict(input: Record<string, unknown>[] | Float32Array, options: PredictOptions = {}): Record<string, Prediction> {
-    const x = input instanceof Float32Array ? input : this.encode(input);
+    const x = input instanceof Float32Array ? input : this.encode(input, options.source);
     const width = this.spec.inputWidth;
     if (x.length % width !== 0) throw new UserError(`predict: ${x.length} feature values are not a whole number of rows of ${width}`);
     const rows = x.length / width;

@@ -77,18 +77,22 @@ export function encodeFeatures(ds: { encoding: FeatureEncoding }, records: Recor
 }
 
 /** As encodeFeatures, from the encoding alone (e.g. one restored from a checkpoint or a weights file). */
-export function encodeRecords(enc: FeatureEncoding, records: Record<string, unknown>[], source = 'input'): Float32Array {
+/** Where records come from, for messages: a name (`<name> record <n>`), or a name and each record's place (`data.csv line 12`). */
+export type RecordSource = string | { name: string; locate: (record: number) => string };
+
+export function encodeRecords(enc: FeatureEncoding, records: Record<string, unknown>[], source: RecordSource = 'input'): Float32Array {
   const width = enc.names.length;
   const out = new Float32Array(records.length * width);
+  const name = typeof source === 'string' ? source : source.name;
   for (let r = 0; r < records.length; r++) {
     const rec = records[r];
-    const where = `${source} record ${r + 1}`;
+    const where = typeof source === 'string' ? `${source} record ${r + 1}` : source.locate(r);
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
       throw new UserError(`${where}: expected an object of column: value`);
     }
     let off = 0;
     for (const col of enc.columns) {
-      const cell = valueCell(rec[col.name], source, r + 1, col.name);
+      const cell = valueCell(rec[col.name], name, r + 1, col.name);
       const at = `${where}, column ${JSON.stringify(col.name)}`;
       if (cell === null) {
         throw new UserError(`${at}: missing value (the model needs every feature: ${enc.columns.map((c) => JSON.stringify(c.name)).join(', ')})`);

@@ -172,3 +172,19 @@ describe('rows dropped or unlabelled are reported', () => {
     expect(start).toMatchObject({ type: 'start', droppedRows: { missingFeature: 2 }, unlabelled: { sex: 9 } });
   });
 });
+
+describe('predict messages', () => {
+  it('a bad value is named by its file and line (not its place among the complete rows)', async () => {
+    const trained = await cli('train', '--epochs', '1', '--workers', '1', '--name', 'pred', '--no-report');
+    expect(trained.code, trained.stderr).toBe(0);
+    const input = join(mkdtempSync(join(tmpdir(), 'multitask-predict-')), 'in.csv');
+    writeFileSync(input, [
+      'Island,Beak Length (mm),Beak Depth (mm),Flipper Length (mm)',
+      'Dream,39.1,18.7,181',
+      'Dream,,,',
+      'Biscoe,abc,17.4,186',
+    ].join('\n'));
+    expectUserError(await cli('predict', join(runsDir, 'pred'), '--input', input),
+      new RegExp(`^multitask: ${input} line 4, column "Beak Length \\(mm\\)": "abc" is not a number \\(the column is numeric\\)$`));
+  });
+});
