@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeCompareReport } from '../report/index.js';
-import { readJsonFile, type RunSummary } from '../trainer/run-format.js';
+import { readJsonFile, RUN_FILES, validateSummary, type RunSummary } from '../trainer/run-format.js';
 import { configDefaults, strategyChoices } from '../trainer/config.js';
 import { suggestion } from '../trainer/config-messages.js';
 import { checkRunName, defaultRunName, lockDirectory } from '../trainer/run-dir.js';
@@ -150,10 +150,21 @@ export function compareTable(rows: readonly CompareRow[], baseline: string | und
   return table([header, ...body], output.style, Array.from({ length: header.length - 1 }, (_, i) => i + 1));
 }
 
+/** What a comparison will run, written before its first run so `compare --resume` can finish it. */
+export const COMPARE_PLAN_FILE = 'compare-plan.json';
+
+interface ComparePlan {
+  format: 1;
+  config: CliConfig;
+  entries: CompareEntry[];
+}
+
 export interface CompareSession {
   /** The shared settings (file and flags); strategy fields are set per run. */
   config: CliConfig;
   entries: CompareEntry[];
+  /** Continue this comparison directory: finished runs are kept, stopped ones resumed, the rest run. */
+  resume?: string;
   name?: string;
   workers?: number;
   report?: boolean;
@@ -162,6 +173,7 @@ export interface CompareSession {
 
 /** Runs every strategy; returns the exit code. */
 export async function compareCommand(s: CompareSession): Promise<number> {
+  if (s.resume !== undefined) return resumeComparison(s.resume, s);
   const out = s.output;
   const defaults = configDefaults();
   const runsDir = s.config.runsDir ?? defaults.runsDir;
@@ -178,13 +190,31 @@ export async function compareCommand(s: CompareSession): Promise<number> {
   }
 }
 
-async function compareRuns(s: CompareSession, dir: string): Promise<number> {
+/** `compare --resume <dir>`: the plan the comparison wrote at its start, run to the end. */
+async function resumeComparison(dir: string, s: CompareSession): Promise<number> {
+  const path = join(dir, COMPARE_PLAN_FILE);
+  if (!existsSync(path)) {
+    throw new UserError(`--resume ${dir}: not a comparison directory (no ${COMPARE_PLAN_FILE}; comparisons started before it was written cannot be resumed: resume their runs with train --resume)`);
+  }
+  const plan = readJsonFile(path) as ComparePlan;
+  if (plan?.format !== 1 || !Array.isArray(plan.entries) || typeof plan.config !== 'object') throw new UserError(`${path}: not a comparison plan (format 1)`);
+  const lock = lockDirectory(dir, (line) => s.output.warn(line));
+  try {
+    return await compareRuns({ ...s, config: plan.config, entries: plan.entries }, dir, true);
+  } finally {
+    lock.release();
+  }
+}
+
+async function compareRuns(s: CompareSession, dir: string, resuming = false): Promise<number> {
   const out = s.output;
   const defaults = configDefaults();
-  if (existsSync(join(dir, COMPARE_FILE))) throw new UserError(`--name: ${dir} already holds a comparison (pick another name)`);
+  if (!resuming && existsSync(join(dir, COMPARE_FILE))) throw new UserError(`--name: ${dir} already holds a comparison (pick another name)`);
   // every name was checked by parseStrategyList, before any run
   const runnable = s.entries;
   const base: CliConfig = { ...s.config, name: undefined, saveWeights: undefined, runsDir: dir, report: false };
+  // where a comparison runs (workers, a cluster and its credentials) is not part of its plan
+  if (!resuming) writeFileAtomic(join(dir, COMPARE_PLAN_FILE), `${JSON.stringify({ format: 1, config: { ...base, workers: undefined, cluster: undefined }, entries: runnable } satisfies ComparePlan, null, 2)}\n`);
   if ((base.taskLr || base.taskSchedules) && runnable.some((e) => e.strategy !== 'sequential')) {
     out.warn('taskLr / taskSchedules apply to the sequential runs only');
   }
@@ -207,16 +237,29 @@ async function compareRuns(s: CompareSession, dir: string): Promise<number> {
       plan: e.strategy === 'sum' ? base.plan : base.plan === 'fused' ? undefined : base.plan,
     };
     const started = performance.now();
+    const runDir = join(dir, e.label);
+    if (resuming && existsSync(join(runDir, RUN_FILES.summary))) {
+      const summary = validateSummary(readJsonFile(join(runDir, RUN_FILES.summary)), join(runDir, RUN_FILES.summary));
+      rows.push(rowOf(e.label, runDir, summary, summary.seconds));
+      out.info(`[${i + 1}/${runnable.length}] ${e.label}: finished before; kept`);
+      continue;
+    }
+    const resumeRun = resuming && existsSync(join(runDir, RUN_FILES.config)) ? runDir : undefined;
     let result;
     try {
-      result = await trainCommand({ config, output: inner, verbose: false, workers: s.workers, startedAt: started, report: false });
+      result = await trainCommand(resumeRun
+        ? { resume: resumeRun, output: inner, verbose: false, workers: s.workers, startedAt: started, report: false }
+        : { config, output: inner, verbose: false, workers: s.workers, startedAt: started, report: false });
     } catch (err) {
       // a bad setting fails every run alike: stop; a run that diverged does not stop the others
       if (!isReportedError(err) || isUserError(err)) throw err;
       out.warn(`${e.label}: failed: ${(err as Error).message}`);
       continue;
     }
-    if (result.code !== 0 || !result.summary || !result.dir) return result.code || 1;
+    if (result.code !== 0 || !result.summary || !result.dir) {
+      if (result.code === 130 || result.code === 143) out.warn(`the comparison stopped at ${e.label}; continue it with: multitask compare --resume ${dir}`);
+      return result.code || 1;
+    }
     const row = rowOf(e.label, result.dir, result.summary, (performance.now() - started) / 1000);
     rows.push(row);
     const parts = Object.entries(row.metrics).map(([t, m]) => `${t} ${row.metricNames[t] === 'accuracy' ? 'acc' : 'rmse'} ${num(m)}`);
@@ -245,7 +288,18 @@ async function compareRuns(s: CompareSession, dir: string): Promise<number> {
 
 /** `multitask report <dir>` on a comparison directory. */
 export async function reportCompareDirectory(dir: string, out?: string) {
+  if (!existsSync(join(dir, COMPARE_FILE))) {
+    // a comparison stopped before its end: its runs so far
+    const plan = readJsonFile(join(dir, COMPARE_PLAN_FILE)) as ComparePlan;
+    const runs = (plan.entries ?? []).map((e) => join(dir, e.label)).filter((d) => existsSync(join(d, RUN_FILES.config)));
+    return writeCompareReport(dir, runs, { out, title: `multitask compare (unfinished: ${runs.length} of ${plan.entries?.length ?? 0} runs started)` });
+  }
   const saved = readJsonFile(join(dir, COMPARE_FILE)) as { runs?: { dir?: string; label?: string }[] };
   const runs = (saved.runs ?? []).map((r) => (r.dir && existsSync(r.dir) ? r.dir : join(dir, String(r.label))));
   return writeCompareReport(dir, runs, { out });
+}
+
+/** True for a directory `multitask compare` wrote (finished or not). */
+export function isComparisonDirectory(dir: string): boolean {
+  return existsSync(join(dir, COMPARE_FILE)) || existsSync(join(dir, COMPARE_PLAN_FILE));
 }

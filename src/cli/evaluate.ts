@@ -26,7 +26,7 @@ import { CHECKPOINT_DIR, WEIGHTS_FILE } from '../trainer/run-dir.js';
 import { Trainer } from '../trainer/trainer.js';
 import { copyFileAtomic, writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
-import { COMPARE_FILE } from './compare.js';
+import { isComparisonDirectory } from './compare.js';
 import { readConfigFile } from './config.js';
 import { num, table } from './format.js';
 import { configDataset, legacyPreprocessing, runDirConfig } from '../trainer/legacy-model.js';
@@ -77,7 +77,7 @@ export function loadModel(s: ModelSource): LoadedModel {
 function checkRunDirectory(run: string): void {
   if (!existsSync(run)) throw new UserError(`${run}: no such run directory`);
   if (!statSync(run).isDirectory()) throw new UserError(`${run}: a file, not a run directory (a weights file goes in --weights)`);
-  if (existsSync(join(run, COMPARE_FILE))) {
+  if (isComparisonDirectory(run)) {
     const runs = readdirSync(run, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(run, d.name));
     throw new UserError(`${run}: a comparison, not a run; give one of its runs${runs.length > 0 ? `: ${runs.join(', ')}` : ' (it has none yet)'}`);
   }

@@ -4,7 +4,7 @@
  * the program and its commands.
  * May import: util, kernels, model, optim, strategies, data, protocol, trainer, report.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -14,7 +14,7 @@ import { RUN_FILES } from '../trainer/run-format.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { isReportedError, isUserError, UserError, type RunError } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
-import { compareCommand, COMPARE_FILE, DEFAULT_COMPARE, parseStrategyList, reportCompareDirectory } from './compare.js';
+import { compareCommand, COMPARE_FILE, COMPARE_PLAN_FILE, DEFAULT_COMPARE, isComparisonDirectory, parseStrategyList, reportCompareDirectory } from './compare.js';
 import { configJsonSchema } from './config.js';
 import { evalCommand, exportCommand, predictCommand, type Split } from './evaluate.js';
 import { addDataOptions, addTrainingOptions, clusterFlags, commandConfig, type FlagValues } from './flags.js';
@@ -55,6 +55,13 @@ async function runTrain(o: FlagValues, command: Command, print: (line: string) =
 
 async function runCompare(o: FlagValues & { strategies?: string; noReport?: boolean }, command: Command, print: (line: string) => void): Promise<number> {
   const output = outputFor(o, print);
+  if (o.resume) {
+    // a resumed comparison keeps its plan; only where it runs may change
+    const clash = Object.keys(o).find((k) => !RESUME_ALLOWED.has(k) && command.getOptionValueSource(k) === 'cli');
+    if (clash) throw new UserError(`--resume: the comparison keeps the settings in its ${COMPARE_PLAN_FILE}; --${kebab(clash)} cannot change them`);
+    const report = command.getOptionValueSource('report') === 'cli' ? o.report : undefined;
+    return compareCommand({ resume: o.resume, config: {}, entries: [], workers: o.workers, report, output });
+  }
   for (const key of ['strategy', 'sequentialMode'] as const) {
     if (command.getOptionValueSource(key) === 'cli') throw new UserError(`--${kebab(key)}: compare runs the strategies of --strategies (e.g. --strategies sum,sequential:stale,pcgrad)`);
   }
@@ -123,6 +130,7 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
   }
   compare
     .option('--name <name>', 'comparison name: runs go to <runs-dir>/<name>/<strategy>/ (default: time and "compare")')
+    .option('--resume <dir>', 'finish a stopped comparison: finished runs are kept, a stopped run resumes, the others run')
     .option('--no-report', 'do not write the comparison report.html')
     .action(async (o: FlagValues & { strategies?: string }, command: Command) => {
       result.exitCode = await runCompare(o, command, print);
@@ -161,7 +169,7 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
     .option('--force', 'overwrite an existing --out file')
     .action(async (dir: string, o: { out?: string; force?: boolean }) => {
       if (o.out) checkOutputFile(o.out, '--out', { force: o.force, inputs: REPORT_INPUTS.map((f) => join(dir, f)) });
-      const result = existsSync(join(dir, COMPARE_FILE)) ? await reportCompareDirectory(dir, o.out) : await writeReport(dir, { out: o.out });
+      const result = isComparisonDirectory(dir) ? await reportCompareDirectory(dir, o.out) : await writeReport(dir, { out: o.out });
       for (const w of result.warnings) process.stderr.write(`multitask: ${w}\n`);
       print(`report: ${result.path}`);
     });
