@@ -78,6 +78,8 @@ export function parseStrategyList(text: string, option = '--strategies'): Compar
 
 export interface CompareRow {
   label: string;
+  /** the run's seed (`--seeds`: one row per strategy and seed) */
+  seed?: number;
   strategy: string;
   dir: string;
   /** task → final validation metric (accuracy or RMSE), null when not finite */
@@ -135,6 +137,52 @@ export const signed = (x: number | null): string => {
 };
 
 /** The comparison table. */
+/** mean ± sample standard deviation, and n (0 values: NaN). */
+export function meanStd(values: readonly number[]): { mean: number; std: number; n: number } {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std, n };
+}
+
+export interface SeedAggregate {
+  label: string;
+  metrics: Record<string, { mean: number; std: number; n: number }>;
+  metricNames: Record<string, 'accuracy' | 'rmse'>;
+  deltaM: { mean: number; std: number; n: number } | null;
+  /** |mean Δm%| > 2·std/√n: the difference is larger than the spread over seeds */
+  beyondSeedSpread: boolean;
+}
+
+/** Per strategy, over its seeds: each metric's and Δm%'s mean ± standard deviation. */
+export function aggregateSeeds(rows: readonly CompareRow[]): SeedAggregate[] {
+  const labels = [...new Set(rows.map((r) => r.label))];
+  return labels.map((label) => {
+    const mine = rows.filter((r) => r.label === label);
+    const finite = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null && Number.isFinite(x));
+    const metrics = Object.fromEntries(Object.keys(mine[0].metrics).map((t) => [t, meanStd(finite(mine.map((r) => r.metrics[t])))]));
+    const deltas = finite(mine.map((r) => r.deltaM));
+    const deltaM = deltas.length > 0 ? meanStd(deltas) : null;
+    const beyondSeedSpread = deltaM !== null && deltaM.n > 1 && Math.abs(deltaM.mean) > (2 * deltaM.std) / Math.sqrt(deltaM.n) && deltaM.std + Math.abs(deltaM.mean) > 0;
+    return { label, metrics, metricNames: mine[0].metricNames, deltaM, beyondSeedSpread };
+  });
+}
+
+/** The console table of a comparison over seeds. */
+export function seedTable(rows: readonly SeedAggregate[], baseline: string, output: Output): string {
+  const tasks = Object.keys(rows[0]?.metrics ?? {});
+  const pm = (m: { mean: number; std: number }) => `${num(m.mean)} ± ${num(m.std)}`;
+  const header = ['strategy', ...tasks.map((t) => `${t} ${rows[0].metricNames[t] === 'accuracy' ? 'acc' : 'rmse'}`),
+    baseline === 'sum' ? 'Δm%' : `Δm% vs ${baseline}`, 'seeds'];
+  const body = rows.map((r) => [
+    r.label,
+    ...tasks.map((t) => pm(r.metrics[t])),
+    r.deltaM ? `${signed(r.deltaM.mean)} ± ${r.deltaM.std.toFixed(1)}${r.beyondSeedSpread ? ' *' : ''}` : '—',
+    String(r.deltaM?.n ?? Object.values(r.metrics)[0]?.n ?? 0),
+  ]);
+  return table([header, ...body], output.style, Array.from({ length: header.length - 1 }, (_, i) => i + 1));
+}
+
 export function compareTable(rows: readonly CompareRow[], baseline: string | undefined, output: Output): string {
   const tasks = Object.keys(rows[0]?.metrics ?? {});
   const header = ['strategy', ...tasks.map((t) => `${t} ${rows[0].metricNames[t] === 'accuracy' ? 'acc' : 'rmse'}`),
@@ -157,6 +205,8 @@ interface ComparePlan {
   format: 1;
   config: CliConfig;
   entries: CompareEntry[];
+  /** `--seeds`: every strategy once per seed, into seed-<s>/ */
+  seeds?: number[];
 }
 
 export interface CompareSession {
@@ -165,6 +215,8 @@ export interface CompareSession {
   entries: CompareEntry[];
   /** Continue this comparison directory: finished runs are kept, stopped ones resumed, the rest run. */
   resume?: string;
+  /** Run every strategy once per seed (`--seeds 0,1,2`) and report mean ± standard deviation. */
+  seeds?: number[];
   name?: string;
   workers?: number;
   report?: boolean;
@@ -200,7 +252,7 @@ async function resumeComparison(dir: string, s: CompareSession): Promise<number>
   if (plan?.format !== 1 || !Array.isArray(plan.entries) || typeof plan.config !== 'object') throw new UserError(`${path}: not a comparison plan (format 1)`);
   const lock = lockDirectory(dir, (line) => s.output.warn(line));
   try {
-    return await compareRuns({ ...s, config: plan.config, entries: plan.entries }, dir, true);
+    return await compareRuns({ ...s, config: plan.config, entries: plan.entries, seeds: plan.seeds }, dir, true);
   } finally {
     lock.release();
   }
@@ -214,18 +266,28 @@ async function compareRuns(s: CompareSession, dir: string, resuming = false): Pr
   const runnable = s.entries;
   const base: CliConfig = { ...s.config, name: undefined, saveWeights: undefined, runsDir: dir, report: false };
   // where a comparison runs (workers, a cluster and its credentials) is not part of its plan
-  if (!resuming) writeFileAtomic(join(dir, COMPARE_PLAN_FILE), `${JSON.stringify({ format: 1, config: { ...base, workers: undefined, cluster: undefined }, entries: runnable } satisfies ComparePlan, null, 2)}\n`);
+  if (!resuming) {
+    const plan: ComparePlan = { format: 1, config: { ...base, workers: undefined, cluster: undefined }, entries: runnable, ...(s.seeds ? { seeds: s.seeds } : {}) };
+    writeFileAtomic(join(dir, COMPARE_PLAN_FILE), `${JSON.stringify(plan, null, 2)}\n`);
+  }
   if ((base.taskLr || base.taskSchedules) && runnable.some((e) => e.strategy !== 'sequential')) {
     out.warn('taskLr / taskSchedules apply to the sequential runs only');
   }
   const epochs = base.epochs ?? defaults.epochs;
-  out.info(`multitask compare: ${runnable.map((e) => e.label).join(', ')}; ${epochs} epochs each, seed ${base.seed ?? defaults.seed}; into ${dir}`);
+  const seeds = s.seeds ?? [base.seed ?? defaults.seed];
+  out.info(`multitask compare: ${runnable.map((e) => e.label).join(', ')}; ${epochs} epochs each, seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}; into ${dir}`);
   const inner = new Output({ silent: true, quiet: out.mode !== 'tty' && out.mode !== 'plain' });
   const rows: CompareRow[] = [];
-  for (const [i, e] of runnable.entries()) {
+  const total = runnable.length * seeds.length;
+  for (const [i, [seed, e]] of seeds.flatMap((sd) => runnable.map((en) => [sd, en] as const)).entries()) {
+    // one seed: runs straight in the comparison's directory; several: seed-<s>/<strategy>
+    const seedDir = s.seeds ? join(dir, `seed-${seed}`) : dir;
+    const tag = s.seeds ? `${e.label} (seed ${seed})` : e.label;
     const sequential = e.strategy === 'sequential';
     const config: CliConfig = {
       ...base,
+      seed,
+      runsDir: seedDir,
       name: e.label,
       strategy: e.strategy,
       sequentialMode: sequential ? e.sequentialMode : undefined,
@@ -237,11 +299,11 @@ async function compareRuns(s: CompareSession, dir: string, resuming = false): Pr
       plan: e.strategy === 'sum' ? base.plan : base.plan === 'fused' ? undefined : base.plan,
     };
     const started = performance.now();
-    const runDir = join(dir, e.label);
+    const runDir = join(seedDir, e.label);
     if (resuming && existsSync(join(runDir, RUN_FILES.summary))) {
       const summary = validateSummary(readJsonFile(join(runDir, RUN_FILES.summary)), join(runDir, RUN_FILES.summary));
-      rows.push(rowOf(e.label, runDir, summary, summary.seconds));
-      out.info(`[${i + 1}/${runnable.length}] ${e.label}: finished before; kept`);
+      rows.push({ ...rowOf(e.label, runDir, summary, summary.seconds), seed });
+      out.info(`[${i + 1}/${total}] ${tag}: finished before; kept`);
       continue;
     }
     const resumeRun = resuming && existsSync(join(runDir, RUN_FILES.config)) ? runDir : undefined;
@@ -253,34 +315,44 @@ async function compareRuns(s: CompareSession, dir: string, resuming = false): Pr
     } catch (err) {
       // a bad setting fails every run alike: stop; a run that diverged does not stop the others
       if (!isReportedError(err) || isUserError(err)) throw err;
-      out.warn(`${e.label}: failed: ${(err as Error).message}`);
+      out.warn(`${tag}: failed: ${(err as Error).message}`);
       continue;
     }
     if (result.code !== 0 || !result.summary || !result.dir) {
-      if (result.code === 130 || result.code === 143) out.warn(`the comparison stopped at ${e.label}; continue it with: multitask compare --resume ${dir}`);
+      if (result.code === 130 || result.code === 143) out.warn(`the comparison stopped at ${tag}; continue it with: multitask compare --resume ${dir}`);
       return result.code || 1;
     }
-    const row = rowOf(e.label, result.dir, result.summary, (performance.now() - started) / 1000);
+    const row: CompareRow = { ...rowOf(e.label, result.dir, result.summary, (performance.now() - started) / 1000), seed };
     rows.push(row);
     const parts = Object.entries(row.metrics).map(([t, m]) => `${t} ${row.metricNames[t] === 'accuracy' ? 'acc' : 'rmse'} ${num(m)}`);
-    out.info(`[${i + 1}/${runnable.length}] ${e.label}: ${parts.join(' | ')} | ${duration(row.wallSeconds)}, ${row.stepsPerSecond.toFixed(1)} steps/s`);
+    out.info(`[${i + 1}/${total}] ${tag}: ${parts.join(' | ')} | ${duration(row.wallSeconds)}, ${row.stepsPerSecond.toFixed(1)} steps/s`);
     out.json({ type: 'run', ...row, deltaM: undefined });
   }
   if (rows.length === 0) {
     out.warn('every run failed');
     return 1;
   }
-  const baselineRow = rows.find((r) => r.label === 'sum') ?? rows[0];
-  if (baselineRow.label !== 'sum') out.warn(`no sum run: Δm% is against ${baselineRow.label}`);
-  for (const r of rows) r.deltaM = deltaM(r, baselineRow);
-  const summary = { format: 1, baseline: baselineRow.label, epochs, seed: base.seed ?? 0, runs: rows };
+  const baselineLabel = rows.some((r) => r.label === 'sum') ? 'sum' : rows[0].label;
+  if (baselineLabel !== 'sum') out.warn(`no sum run: Δm% is against ${baselineLabel}`);
+  // Δm% against the baseline run of the same seed
+  for (const r of rows) {
+    const baselineRow = rows.find((b) => b.label === baselineLabel && b.seed === r.seed);
+    r.deltaM = baselineRow ? deltaM(r, baselineRow) : null;
+  }
+  const aggregate = s.seeds ? aggregateSeeds(rows) : undefined;
+  const summary = { format: 1, baseline: baselineLabel, epochs, ...(s.seeds ? { seeds: s.seeds } : { seed: base.seed ?? 0 }), runs: rows, ...(aggregate ? { aggregate } : {}) };
   writeFileAtomic(join(dir, COMPARE_FILE), `${JSON.stringify(summary, null, 2)}\n`);
   let reportPath: string | null = null;
   if (s.report !== false) {
     reportPath = (await writeCompareReport(dir, rows.map((r) => r.dir), { title: `multitask compare: ${rows.map((r) => r.label).join(', ')}` })).path;
   }
-  out.result(`\nFinal validation metrics after ${epochs} epochs (Δm%: mean relative change against ${baselineRow.label}, positive = better; conflicts: conflicting task pairs per step):`);
-  out.result(compareTable(rows, baselineRow.label, out));
+  if (aggregate) {
+    out.result(`\nFinal validation metrics after ${epochs} epochs, mean ± standard deviation over seeds ${s.seeds!.join(', ')} (Δm%: against ${baselineLabel} of the same seed, positive = better; * where |mean Δm%| is more than twice its standard error, a difference larger than the seed spread):`);
+    out.result(seedTable(aggregate, baselineLabel, out));
+  } else {
+    out.result(`\nFinal validation metrics after ${epochs} epochs (Δm%: mean relative change against ${baselineLabel}, positive = better; conflicts: conflicting task pairs per step):`);
+    out.result(compareTable(rows, baselineLabel, out));
+  }
   out.info(`comparison: ${dir}${reportPath ? ` (report ${reportPath})` : ''}`);
   out.json({ type: 'compare', dir, report: reportPath, ...summary });
   return 0;

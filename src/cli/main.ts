@@ -53,7 +53,7 @@ async function runTrain(o: FlagValues, command: Command, print: (line: string) =
   return (await trainCommand({ config, profile: o.profile, output, force: o.force })).code;
 }
 
-async function runCompare(o: FlagValues & { strategies?: string; noReport?: boolean }, command: Command, print: (line: string) => void): Promise<number> {
+async function runCompare(o: FlagValues & { strategies?: string; seeds?: number[]; noReport?: boolean }, command: Command, print: (line: string) => void): Promise<number> {
   const output = outputFor(o, print);
   if (o.resume) {
     // a resumed comparison keeps its plan; only where it runs may change
@@ -67,7 +67,8 @@ async function runCompare(o: FlagValues & { strategies?: string; noReport?: bool
   }
   const config = commandConfig(o, command);
   const entries = parseStrategyList(o.strategies ?? DEFAULT_COMPARE.join(','));
-  return compareCommand({ config, entries, name: config.name, workers: o.workers, report: o.report, output });
+  if (o.seeds && config.seed !== undefined && command.getOptionValueSource('seed') === 'cli') throw new UserError('--seed: give --seeds or --seed, not both');
+  return compareCommand({ config, entries, seeds: o.seeds, name: config.name, workers: o.workers, report: o.report, output });
 }
 
 function info(print: (line: string) => void): void {
@@ -76,6 +77,15 @@ function info(print: (line: string) => void): void {
   print(`workers: ${availableParallelism()} (default: available cores)`);
   print(`cluster worker kernels: ${supportedKernels().map((c) => c.isa).join(', ')} (fastest first)`);
   print(`node: ${process.version}`);
+}
+
+/** `--seeds 0,1,2`: distinct non-negative integers. */
+function seedList(text: string): number[] {
+  const seeds = text.split(',').map((t) => t.trim());
+  if (!seeds.every((t) => /^\d+$/.test(t)) || new Set(seeds).size !== seeds.length) {
+    throw new UserError(`--seeds: ${JSON.stringify(text)} is not a list of distinct non-negative integers (e.g. 0,1,2)`);
+  }
+  return seeds.map(Number);
 }
 
 /** This package's version (package.json). */
@@ -131,8 +141,9 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
   compare
     .option('--name <name>', 'comparison name: runs go to <runs-dir>/<name>/<strategy>/ (default: time and "compare")')
     .option('--resume <dir>', 'finish a stopped comparison: finished runs are kept, a stopped run resumes, the others run')
+    .option('--seeds <list>', 'run every strategy once per seed (e.g. 0,1,2) into seed-<s>/, and report mean ± standard deviation', seedList)
     .option('--no-report', 'do not write the comparison report.html')
-    .action(async (o: FlagValues & { strategies?: string }, command: Command) => {
+    .action(async (o: FlagValues & { strategies?: string; seeds?: number[] }, command: Command) => {
       result.exitCode = await runCompare(o, command, print);
     });
 

@@ -57,3 +57,32 @@ describe('compare --resume', () => {
     expect(existsSync(join(root, 'whole', 'compare-plan.json'))).toBe(true);
   });
 });
+
+describe('compare --seeds', () => {
+  it('runs every strategy per seed, each run the same as that seed\'s single comparison; mean ± std in compare.json', async () => {
+    const seeds = await cli('compare', '--strategies', 'sum,pcgrad', '--seeds', '0,1', '--epochs', '1', '--workers', '1', '--runs-dir', root, '--name', 'seeds', '--no-report');
+    expect(seeds.code, seeds.stderr).toBe(0);
+    expect(seeds.stdout).toMatch(/mean ± standard deviation over seeds 0, 1/);
+    expect(seeds.stdout).toMatch(/^pcgrad\s+\d\.\d+ ± \d\.\d+/m);
+    const one = await cli('compare', '--strategies', 'sum,pcgrad', '--seed', '1', '--epochs', '1', '--workers', '1', '--runs-dir', root, '--name', 'seed1', '--no-report');
+    expect(one.code, one.stderr).toBe(0);
+    const a = readFileSync(join(root, 'seeds', 'seed-1', 'pcgrad', 'weights.safetensors'));
+    expect(a.equals(readFileSync(join(root, 'seed1', 'pcgrad', 'weights.safetensors')))).toBe(true);
+    const saved = JSON.parse(readFileSync(join(root, 'seeds', 'compare.json'), 'utf8'));
+    expect(saved.seeds).toEqual([0, 1]);
+    expect(saved.runs.map((r: { label: string; seed: number }) => `${r.label}@${r.seed}`)).toEqual(['sum@0', 'pcgrad@0', 'sum@1', 'pcgrad@1']);
+    const pc = saved.aggregate.find((g: { label: string }) => g.label === 'pcgrad');
+    const species = saved.runs.filter((r: { label: string }) => r.label === 'pcgrad').map((r: { metrics: { species: number } }) => r.metrics.species);
+    expect(pc.metrics.species.mean).toBeCloseTo((species[0] + species[1]) / 2, 12);
+    expect(pc.metrics.species.n).toBe(2);
+    expect(saved.aggregate.find((g: { label: string }) => g.label === 'sum').deltaM).toMatchObject({ mean: 0, std: 0, n: 2 });
+  });
+
+  it('--seed with --seeds, or a bad list, is one line, exit 2', async () => {
+    const both = await cli('compare', '--seeds', '0,1', '--seed', '3', '--runs-dir', root);
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim()).toBe('multitask: --seed: give --seeds or --seed, not both');
+    const bad = await cli('compare', '--seeds', '0,0', '--runs-dir', root);
+    expect(bad.stderr.trim()).toBe('multitask: --seeds: "0,0" is not a list of distinct non-negative integers (e.g. 0,1,2)');
+  });
+});
