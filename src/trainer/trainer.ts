@@ -145,6 +145,8 @@ export class Trainer {
   stoppedEarly = false;
   /** steps dropped because a loss or gradient was not finite */
   skippedSteps = 0;
+  /** steps skipped in a row, up to the last one (a step applied resets it); more than maxSkips stops the run */
+  private skippedInARow = 0;
   /** hash of the settings that determine results (not the worker count) */
   readonly configHash: string;
   /** the same settings' hash as written by earlier versions (checkpoints of older runs), if known */
@@ -204,6 +206,9 @@ export class Trainer {
       timing: this.lastTiming,
       nonFinite: (what) => {
         if (this.config.onNonFinite === 'stop') throw new NonFiniteError(what, this.globalStep);
+        if (this.skippedInARow >= this.config.maxSkips) {
+          throw new NonFiniteError(`${what}; ${this.skippedInARow} steps in a row were skipped already (--max-skips ${this.config.maxSkips})`, this.globalStep);
+        }
         this.warnings.push(`skipped step: ${what}`);
       },
     };
@@ -211,7 +216,7 @@ export class Trainer {
     this.lastStep = { step: 0, epoch: 0, losses: {}, timing: this.lastTiming };
     // what determines results: not the worker count, nor the run directory's own settings
     const { workers: _w, name: _n, runsDir: _r, checkpointEvery: _c, keepCheckpoints: _k, report: _re, saveWeights: _s,
-      epochs: _e, initWeights: _i, cluster: _cl, data, ...settings } = config;
+      epochs: _e, initWeights: _i, cluster: _cl, maxSkips: _ms, data, ...settings } = config;
     this.configHash = configHash({
       ...settings,
       data: data.kind === 'arrays' || internalDataset ? { source: dataset.source, rows: dataset.rows, inputWidth: dataset.inputWidth } : data,
@@ -409,8 +414,13 @@ export class Trainer {
       else for (const u of updates) this.apply(u.optimizer, u.grad, timing);
     }
     const diagnostics = applied ? recipe.end(this.context) : undefined;
-    if (applied) this.trainTotals.addAll(this.stepTotals);
-    else this.skippedSteps++;
+    if (applied) {
+      this.trainTotals.addAll(this.stepTotals);
+      this.skippedInARow = 0;
+    } else {
+      this.skippedSteps++;
+      this.skippedInARow++;
+    }
     timing.total = performance.now() - started;
     this.profile.add(timing);
     this.epochProfile.add(timing);
