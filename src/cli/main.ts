@@ -11,6 +11,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { kernelInfo, supportedKernels } from '../kernels/index.js';
 import { writeReport } from '../report/index.js';
 import { isReportedError, isUserError, UserError, type RunError } from '../util/errors.js';
+import { osError } from '../util/os-error.js';
 import { compareCommand, COMPARE_FILE, DEFAULT_COMPARE, parseStrategyList, reportCompareDirectory } from './compare.js';
 import { configJsonSchema } from './config.js';
 import { evalCommand, exportCommand, predictCommand, type Split } from './evaluate.js';
@@ -192,7 +193,8 @@ export async function main(argv: string[], print: (line: string) => void = (l) =
   try {
     await program.parseAsync(argv);
     return result.exitCode;
-  } catch (e) {
+  } catch (thrown) {
+    const e = osError(thrown); // an OS error on a path: one line naming it
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       process.stderr.write(`multitask: ${e.message.replace(/^error: /, '')}\n`);

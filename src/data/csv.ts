@@ -16,6 +16,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
+import { withPath } from '../util/os-error.js';
 
 export interface CsvData {
   /** The name used in messages (the path as given). */
@@ -216,7 +217,7 @@ export function readCsv(path: string, pieceBytes = 4 << 20): CsvData {
   let first = true;
   try {
     for (;;) {
-      const read = readSync(fd, buffer, 0, buffer.length, null);
+      const read = withPath(path, 'read', () => readSync(fd, buffer, 0, buffer.length, null));
       const final = read === 0;
       let piece: string;
       try {

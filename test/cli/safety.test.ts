@@ -3,10 +3,11 @@
  * line naming the path, sizes refused before allocating, --max-skips.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mountTmpfs } from '../helpers/tmpfs.js';
 
 const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'multitask-safety-'));
@@ -40,4 +41,62 @@ describe('--on-nonfinite skip gives up', () => {
   it('--max-skips needs a non-negative integer', async () => {
     expectOneLine(await cli(['train', '--max-skips', '-1']), 2, /^multitask: .*--max-skips/);
   });
+});
+
+describe('OS errors are one line naming the path', () => {
+  const notAFile = join(dir, 'a-directory');
+  const run = join(runs, 'done');
+  beforeAll(async () => {
+    mkdirSync(notAFile, { recursive: true });
+    const r = await cli(['train', '--epochs', '1', '--workers', '1', '--runs-dir', runs, '--name', 'done', '--no-report']);
+    expect(r.code, r.stderr).toBe(0);
+  }, 60_000);
+
+  it('--data a directory: exit 2', async () => {
+    expectOneLine(await cli(['train', '--data', notAFile, '--task', 'a:mse', '--runs-dir', runs]), 2,
+      new RegExp(`^multitask: ${notAFile}: cannot read: is a directory, expected a file$`));
+  });
+
+  it('init a directory: exit 2', async () => {
+    expectOneLine(await cli(['init', notAFile, '--out', join(dir, 'run.json')]), 2,
+      new RegExp(`^multitask: ${notAFile}: cannot read: is a directory, expected a file$`));
+  });
+
+  it('export --out a directory: exit 2', async () => {
+    expectOneLine(await cli(['export', run, '--out', notAFile]), 2,
+      new RegExp(`^multitask: ${notAFile}: .*is a directory, expected a file$`));
+  });
+
+  it('report --out a directory: exit 2, no temporary file left', async () => {
+    expectOneLine(await cli(['report', run, '--out', notAFile]), 2,
+      new RegExp(`^multitask: ${notAFile}: cannot write: is a directory, expected a file$`));
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('--runs-dir under a file: exit 2', async () => {
+    const file = join(run, 'config.json');
+    expectOneLine(await cli(['train', '--epochs', '1', '--runs-dir', file, '--name', 'x']), 2,
+      new RegExp(`^multitask: ${file}/x/checkpoints: cannot create the directory: a part of the path is a file, not a directory$`));
+  });
+
+  it('a name too long (a real one): exit 2, the path shortened', async () => {
+    expectOneLine(await cli(['train', '--epochs', '1', '--runs-dir', join(dir, 'r'.repeat(300))]), 2,
+      /^multitask: \/.*r…r+\/[^/]+\/checkpoints \(\d+ characters\): cannot create the directory: name too long/);
+  });
+
+  const fs = mountTmpfs('64k');
+  afterAll(() => fs?.unmount());
+
+  it.skipIf(!fs)('disk full (a 64 KiB tmpfs): exit 1 naming the file; no temporary file left', async () => {
+    const r = await cli(['train', '--epochs', '1', '--workers', '1', '--runs-dir', fs!.dir, '--name', 'full']);
+    expectOneLine(r, 1, new RegExp(`^multitask: ${fs!.dir}/full/.*: cannot write: no space left on the device \\(disk full\\)$`));
+    expect(readdirSync(join(fs!.dir, 'full', 'checkpoints')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  }, 60_000);
+
+  it.skipIf(!fs)('a read-only runs dir: exit 1, read-only (not "no such file")', async () => {
+    fs!.remountReadOnly();
+    const r = await cli(['train', '--epochs', '1', '--workers', '1', '--runs-dir', join(fs!.dir, 'runs'), '--name', 'ro']);
+    expectOneLine(r, 1, new RegExp(`^multitask: ${fs!.dir}/runs/ro\\S*: (cannot [a-z ]+: )?the file system is read-only( \\(at ${fs!.dir}\\))?$`));
+    expect(existsSync(join(fs!.dir, 'runs'))).toBe(false);
+  }, 60_000);
 });
