@@ -22,6 +22,7 @@ import type { GradientJob } from '../protocol/messages.js';
 import { NonFiniteError, UserError } from '../util/errors.js';
 import { resolveConfig, shardCount, trunkLayers, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { loadData } from './data-source.js';
+import { cappedWorkers, checkRunMemory } from './memory-need.js';
 import { legacyConfigHash } from './legacy-config.js';
 import { evaluateRows } from './evaluate.js';
 import { scheduleFunction } from './schedule.js';
@@ -234,14 +235,17 @@ export class Trainer {
    * starts the same run. A problem is a one-line UserError naming the field.
    */
   static async create(config: TrainerConfig = {}, internal: CreateOptions = {}): Promise<Trainer> {
-    const resolved = resolveConfig(config, internal.source ?? 'Trainer.create');
+    let resolved = resolveConfig(config, internal.source ?? 'Trainer.create');
+    const workers = cappedWorkers(resolved.workers);
+    resolved = { ...resolved, workers: workers.workers };
     const dataset = internal.dataset ?? loadData(resolved);
     if (dataset.train.length === 0) throw new UserError(`${dataset.source}: no training rows after the validation split`);
     const spec = buildSpec(resolved, dataset);
-    const params = ParameterStore.create(spec, resolved.seed);
-    if (resolved.initWeights !== undefined) loadParametersFile(resolved.initWeights, params);
     const batch = Math.min(resolved.batchSize, dataset.train.length);
     const shards = shardCount(resolved.shards, batch);
+    checkRunMemory(resolved, spec, dataset, shards); // before the parameters, the arena and the threads
+    const params = ParameterStore.create(spec, resolved.seed);
+    if (resolved.initWeights !== undefined) loadParametersFile(resolved.initWeights, params);
     const recipe = StepRecipe.for({
       strategy: resolved.strategy,
       strategyOptions: resolved.strategyOptions,
@@ -269,7 +273,9 @@ export class Trainer {
       batchRows,
       maxRows: Math.ceil(batch / shards),
     });
-    return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates, internal.dataset !== undefined);
+    const trainer = new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates, internal.dataset !== undefined);
+    if (workers.notice) trainer.warnings.push(workers.notice);
+    return trainer;
   }
 
   /** A cluster run's traffic so far: workers seen, bytes sent and received, messages dropped, jobs re-sent. */

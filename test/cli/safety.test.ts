@@ -100,3 +100,18 @@ describe('OS errors are one line naming the path', () => {
     expect(existsSync(join(fs!.dir, 'runs'))).toBe(false);
   }, 60_000);
 });
+
+describe('sizes checked before allocating', () => {
+  it('--trunk 1000000,1000000: exit 2 at once, saying how much memory it needs', async () => {
+    const started = Date.now();
+    expectOneLine(await cli(['train', '--trunk', '1000000,1000000', '--runs-dir', runs]), 2,
+      /^multitask: model \(inputs \d+, trunk 1000000,1000000, 3 tasks\): needs about [\d.]+ TiB of memory \(.*\), more than this machine's [\d.]+ GiB; make it smaller$/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('--workers 100000: capped at 4 × the cores, with a notice', async () => {
+    const r = await cli(['train', '--workers', '100000', '--epochs', '1', '--runs-dir', runs, '--no-report']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/multitask: workers: 100000 is more than 4 × the \d+ cores; using \d+\n/);
+  }, 60_000);
+});
