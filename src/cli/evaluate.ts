@@ -14,6 +14,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { readNpy } from '../data/npy.js';
 import { loadTable } from '../data/load-table.js';
+import { tableRows } from '../data/table.js';
 import type { Cell } from '../model/cells.js';
 import type { TaskReport } from '../model/metrics.js';
 import { METADATA_KEY, Model } from '../model/model.js';
@@ -122,7 +123,7 @@ function readInput(path: string, featureNames: readonly string[]): InputRows {
     return { source: path, columns: [...featureNames], rows };
   }
   const t = loadTable(path);
-  return { source: path, columns: t.columns, rows: t.rows };
+  return { source: path, columns: t.columns, rows: tableRows(t) };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { tableRows } from '../../src/data/table.js';
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -171,7 +172,7 @@ describe('eval and predict: a Model on this thread', () => {
   const fixtureRecords = () => {
     const t = loadTable(fixture);
     const cols = config.data.features.map((f) => t.columns.indexOf(f));
-    return t.rows.filter((row) => cols.every((c) => row[c] !== null)).map((row) => Object.fromEntries(t.columns.map((c, i) => [c, row[i]])));
+    return tableRows(t).filter((row) => cols.every((c) => row[c] !== null)).map((row) => Object.fromEntries(t.columns.map((c, i) => [c, row[i]])));
   };
   /** The prediction columns of a `multitask predict --probabilities` CSV (rows with a prediction). */
   const predictionColumns = (csv: string) => csv.trim().split('\n').slice(1).map((l) => l.split(',').slice(7)).filter((r) => r[0] !== '');

@@ -1,3 +1,4 @@
+import { tableRows } from '../../src/data/table.js';
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { unstandardizeTarget } from '../../src/data/dataset.js';
@@ -20,7 +21,7 @@ const TASKS: TaskSpec[] = [
 /** The table rows buildDataset keeps (no missing feature), in order. */
 function keptRows(t: Table, features: string[]): number[] {
   const cols = features.map((f) => t.columns.indexOf(f));
-  return t.rows.map((_, r) => r).filter((r) => cols.every((c) => t.rows[r][c] !== null));
+  return tableRows(t).map((_, r) => r).filter((r) => cols.every((c) => tableRows(t)[r][c] !== null));
 }
 
 function meanStd(xs: number[]): [number, number] {
@@ -33,7 +34,7 @@ describe('buildDataset on animals.csv', () => {
   const table = tableFromCsv(path);
   const ds = loadCsvDataset(path, { tasks: TASKS, seed: 7 });
   const kept = keptRows(table, ['island', 'length', 'depth']);
-  const raw = (r: number, col: string) => table.rows[kept[r]][table.columns.indexOf(col)];
+  const raw = (r: number, col: string) => tableRows(table)[kept[r]][table.columns.indexOf(col)];
 
   it('drops the rows with a missing feature and counts them', () => {
     expect(kept.length).toBe(10);

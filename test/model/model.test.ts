@@ -1,3 +1,4 @@
+import { tableRows } from '../../src/data/table.js';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ const tasks: TaskSpec[] = [
 const table = tableFromCsv(fixture);
 const featureCols = features.map((f) => table.columns.indexOf(f));
 /** The fixture's rows with every feature, as raw records (every column, labels included). */
-const records = table.rows.filter((row) => featureCols.every((c) => row[c] !== null))
+const records = tableRows(table).filter((row) => featureCols.every((c) => row[c] !== null))
   .map((row) => Object.fromEntries(table.columns.map((c, i) => [c, row[i]])));
 const dir = mkdtempSync(join(tmpdir(), 'multitask-model-'));
 
