@@ -226,12 +226,14 @@ export function scanCsvFile(path: string, pieceBytes: number, onRecords: (record
     throw new UserError(`cannot read CSV file ${path}`);
   }
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const buffer = Buffer.alloc(pieceBytes);
+  let buffer = Buffer.alloc(pieceBytes);
   let carry = '';
   let line = 1;
   let first = true;
   try {
     for (;;) {
+      // a record longer than a piece is scanned again with each piece: pieces grow with it (linear, not quadratic)
+      if (carry.length > buffer.length) buffer = Buffer.alloc(Math.min(carry.length, 1 << 30));
       const read = withPath(path, 'read', () => readSync(fd, buffer, 0, buffer.length, null));
       const final = read === 0;
       let piece: string;
