@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { OptimizerState } from '../optim/index.js';
 import { packr } from '../protocol/codec.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { withPath } from '../util/os-error.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -127,5 +128,5 @@ export function loadLatestCheckpoint(dir: string): { path: string; data: Checkpo
   if (all.length === 0) return undefined;
   const path = all[all.length - 1];
   if (statSync(path).size > 8 * 2 ** 30) throw new UserError(`${path}: checkpoint larger than 8 GiB, refusing to read it`);
-  return { path, data: decodeCheckpoint(readFileSync(path), path) };
+  return { path, data: decodeCheckpoint(withPath(path, 'read', () => readFileSync(path)), path) };
 }

@@ -3,7 +3,7 @@
  * line naming the path, sizes refused before allocating, --max-skips.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,17 @@ describe('OS errors are one line naming the path', () => {
       new RegExp(`^multitask: ${notAFile}: cannot write: is a directory, expected a file$`));
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
+
+  it('a checkpoint that is a directory: exit 2 naming it', async () => {
+    const r = await cli(['train', '--epochs', '1', '--workers', '1', '--runs-dir', runs, '--name', 'ckdir', '--no-report']);
+    expect(r.code, r.stderr).toBe(0);
+    const checkpoints = join(runs, 'ckdir', 'checkpoints');
+    rmSync(checkpoints, { recursive: true });
+    mkdirSync(join(checkpoints, 'step-000000009.ckpt'), { recursive: true });
+    const resumed = await cli(['train', '--resume', join(runs, 'ckdir'), '--workers', '1']);
+    expectOneLine(resumed, 2, /is a directory, expected a file/);
+    expect(resumed.stderr).toContain(join(checkpoints, 'step-000000009.ckpt'));
+  }, 60_000);
 
   it('--runs-dir under a file: exit 2', async () => {
     const file = join(run, 'config.json');
