@@ -1,4 +1,3 @@
-import { tableRows } from '../../src/data/table.js';
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { Model } from '../../src/index.js';
 import { METADATA_KEY } from '../../src/model/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
 import { writeNpy } from '../helpers/npy.js';
+import { tableRows } from '../../src/data/table.js';
 
 const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
 const fixture = new URL('./fixtures/penguins.csv', import.meta.url).pathname;

@@ -1,10 +1,9 @@
-import { tableRows } from '../../src/data/table.js';
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { unstandardizeTarget } from '../../src/data/dataset.js';
 import { buildDataset, loadCsvDataset } from '../../src/data/dataset-from-table.js';
 import { labelledIndices } from '../../src/data/split.js';
-import { type Table, tableFromCsv, tableFromRecords } from '../../src/data/table.js';
+import { type Table, tableFromCsv, tableFromRecords, tableRows } from '../../src/data/table.js';
 import type { TaskSpec } from '../../src/data/task-spec.js';
 import { Rng } from '../../src/util/rng.js';
 import { userErrorMessage as message } from '../helpers/user-error.js';

@@ -1,4 +1,3 @@
-import { tableRows } from '../../src/data/table.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +5,7 @@ import { join } from 'node:path';
 import { loadDataset } from '../../src/data/dataset-from-table.js';
 import { parseJsonl, tableFromJsonl } from '../../src/data/jsonl.js';
 import { loadTable } from '../../src/data/load-table.js';
-import { rowLocation } from '../../src/data/table.js';
+import { rowLocation, tableRows } from '../../src/data/table.js';
 import { userErrorMessage as message } from '../helpers/user-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'multitask-jsonl-'));

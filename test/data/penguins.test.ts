@@ -1,7 +1,7 @@
-import { tableRows } from '../../src/data/table.js';
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { loadPenguins, penguinsPath, penguinsTable, PENGUINS_TASKS } from '../../src/data/penguins.js';
+import { tableRows } from '../../src/data/table.js';
 
 describe('loadPenguins', () => {
   const ds = loadPenguins();

@@ -1,8 +1,7 @@
-import { tableRows } from '../../src/data/table.js';
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { loadTable } from '../../src/data/load-table.js';
-import { MISSING_TOKENS, columnIndex, isMissingToken, rowLocation, tableFromCsv, tableFromRecords } from '../../src/data/table.js';
+import { MISSING_TOKENS, columnIndex, isMissingToken, rowLocation, tableFromCsv, tableFromRecords, tableRows } from '../../src/data/table.js';
 import { UserError } from '../../src/util/errors.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));

@@ -1,9 +1,8 @@
-import { tableRows } from '../../src/data/table.js';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tableFromCsv } from '../../src/data/table.js';
+import { tableFromCsv, tableRows } from '../../src/data/table.js';
 import type { TaskSpec } from '../../src/data/task-spec.js';
 import { Model, METADATA_KEY, MODEL_FORMAT } from '../../src/model/model.js';
 import { readSafetensors, saveParameters, writeSafetensors } from '../../src/model/safetensors.js';

@@ -1,8 +1,7 @@
-import { tableRows } from '../../src/data/table.js';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadCsvDataset } from '../../src/data/dataset-from-table.js';
-import { tableFromCsv } from '../../src/data/table.js';
+import { tableFromCsv, tableRows } from '../../src/data/table.js';
 import type { TaskSpec } from '../../src/data/task-spec.js';
 import {
   encodeFeatures, encodeRecords, encodingFromJSON, encodingToJSON, preprocessingOf,
