@@ -14,6 +14,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { readNpy } from '../data/npy.js';
 import { loadTable } from '../data/load-table.js';
+import { tableRows } from '../data/table.js';
 import type { Cell } from '../model/cells.js';
 import { rowLocation } from '../data/table.js';
 import type { TaskReport } from '../model/metrics.js';
@@ -140,7 +141,7 @@ function readInput(path: string, featureNames: readonly string[]): InputRows {
     return { source: path, columns: [...featureNames], rows, locate: (r) => `${path} row ${r + 1}` };
   }
   const t = loadTable(path);
-  return { source: path, columns: t.columns, rows: t.rows, locate: (r) => rowLocation(t, r) };
+  return { source: path, columns: t.columns, rows: tableRows(t), locate: (r) => rowLocation(t, r) };
 }
 
 /**

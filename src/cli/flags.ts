@@ -53,6 +53,7 @@ export interface FlagValues {
   checkpointEvery?: number;
   keepCheckpoints?: number;
   onNonfinite?: 'stop' | 'skip';
+  maxSkips?: number;
   clipGradNorm?: number;
   clipPer?: 'global' | 'task';
   initWeights?: string;
@@ -126,6 +127,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--workers <n>', 'worker threads (default: available cores)', positiveInt('--workers'))
     .option('--runs-dir <dir>', `where run directories go (default ${d.runsDir})`)
     .addOption(new Option('--on-nonfinite <action>', 'a NaN or infinity in a loss or gradient: stop the run, or skip the step (default stop)').argParser(choice('--on-nonfinite', ['stop', 'skip'] as const)))
+    .option('--max-skips <n>', 'with --on-nonfinite skip: steps skipped in a row before the run stops as with stop (default 10)', nonNegativeInt('--max-skips'))
     .option('--clip-grad-norm <max>', 'clip gradient norms to max (torch.nn.utils.clip_grad_norm_ rule)', finiteNumber('--clip-grad-norm', (n) => n > 0, 'a number > 0'))
     .addOption(new Option('--clip-per <level>', 'clip each update (global) or each task\'s gradient (task) (default global)').argParser(choice('--clip-per', ['global', 'task'] as const)))
     .option('--init-weights <file>', 'start from these weights (.safetensors with the model\'s tensor names and shapes)')
@@ -203,6 +205,7 @@ export function flagsToConfig(o: FlagValues, command: Command): CliConfig {
     onNonFinite: g('onNonfinite'),
     earlyStopping: g('earlyStopping'),
     keep: g('keep'),
+    maxSkips: g('maxSkips'),
     cluster: clusterFlags(o, command),
     initWeights: abs(g('initWeights')),
     saveWeights: abs(g('saveWeights')),

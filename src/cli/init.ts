@@ -82,7 +82,7 @@ export interface InitResult {
 /** The starter config and what was guessed, in plain lines. */
 export function initConfig(dataPath: string, outPath: string, targets?: readonly string[]): InitResult {
   const table = loadTable(dataPath);
-  const guesses = table.columns.map((column, c) => guessColumn(column, table.rows.map((row) => row[c])));
+  const guesses = table.columns.map((column, c) => guessColumn(column, Array.from({ length: table.rowCount }, (_, r) => table.cell(r, c))));
   if (targets) {
     for (const t of targets) if (!table.columns.includes(t)) throw new UserError(`--targets: ${dataPath} has no column ${JSON.stringify(t)}; columns: ${table.columns.join(', ')}`);
   }
@@ -115,7 +115,7 @@ export function initConfig(dataPath: string, outPath: string, targets?: readonly
     seed: d.seed,
   };
 
-  const lines = [`${dataPath}: ${table.rows.length} rows, ${table.columns.length} columns`];
+  const lines = [`${dataPath}: ${table.rowCount} rows, ${table.columns.length} columns`];
   const width = Math.max(...guesses.map((g) => g.column.length));
   for (const g of guesses) {
     const task = tasks.find((t) => t.column === g.column);

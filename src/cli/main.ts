@@ -13,6 +13,7 @@ import { writeReport } from '../report/index.js';
 import { RUN_FILES } from '../trainer/run-format.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { isReportedError, isUserError, UserError, type RunError } from '../util/errors.js';
+import { osError } from '../util/os-error.js';
 import { packageRoot } from '../util/package-root.js';
 import { compareCommand, COMPARE_FILE, COMPARE_PLAN_FILE, DEFAULT_COMPARE, isComparisonDirectory, parseStrategyList, reportCompareDirectory } from './compare.js';
 import { configJsonSchema } from './config.js';
@@ -247,7 +248,8 @@ export async function main(argv: string[], print: (line: string) => void = (l) =
   try {
     await program.parseAsync(argv);
     return result.exitCode;
-  } catch (e) {
+  } catch (thrown) {
+    const e = osError(thrown); // an OS error on a path: one line naming it
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       process.stderr.write(`multitask: ${e.message.replace(/^error: /, '')}\n`);

@@ -16,6 +16,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
+import { withPath } from '../util/os-error.js';
 
 export interface CsvData {
   /** The name used in messages (the path as given). */
@@ -200,6 +201,23 @@ export function parseCsv(text: string, source: string): CsvData {
  * a piece boundary is finished with the next piece.
  */
 export function readCsv(path: string, pieceBytes = 4 << 20): CsvData {
+  const records: string[][] = [];
+  const lines: number[] = [];
+  scanCsvFile(path, pieceBytes, (piece, pieceLines) => {
+    for (let r = 0; r < piece.length; r++) {
+      records.push(piece[r]);
+      lines.push(pieceLines[r]);
+    }
+  });
+  return toCsvData(records, lines, path);
+}
+
+/**
+ * Reads a CSV file's records piece by piece: `onRecords` gets each piece's
+ * complete records (the header first) and the line each starts on, and may
+ * keep what it needs of them; the rest is garbage once it returns.
+ */
+export function scanCsvFile(path: string, pieceBytes: number, onRecords: (records: string[][], lines: number[]) => void): void {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -208,15 +226,15 @@ export function readCsv(path: string, pieceBytes = 4 << 20): CsvData {
     throw new UserError(`cannot read CSV file ${path}`);
   }
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const buffer = Buffer.alloc(pieceBytes);
-  const records: string[][] = [];
-  const lines: number[] = [];
+  let buffer = Buffer.alloc(pieceBytes);
   let carry = '';
   let line = 1;
   let first = true;
   try {
     for (;;) {
-      const read = readSync(fd, buffer, 0, buffer.length, null);
+      // a record longer than a piece is scanned again with each piece: pieces grow with it (linear, not quadratic)
+      if (carry.length > buffer.length) buffer = Buffer.alloc(Math.min(carry.length, 1 << 30));
+      const read = withPath(path, 'read', () => readSync(fd, buffer, 0, buffer.length, null));
       const final = read === 0;
       let piece: string;
       try {
@@ -230,10 +248,7 @@ export function readCsv(path: string, pieceBytes = 4 << 20): CsvData {
         first = false;
       }
       const scan = scanRecords(text, path, line, final);
-      for (let r = 0; r < scan.records.length; r++) {
-        records.push(scan.records[r]);
-        lines.push(scan.lines[r]);
-      }
+      onRecords(scan.records, scan.lines);
       carry = text.slice(scan.consumed);
       line = scan.line;
       if (final) break;
@@ -241,16 +256,11 @@ export function readCsv(path: string, pieceBytes = 4 << 20): CsvData {
   } finally {
     closeSync(fd);
   }
-  return toCsvData(records, lines, path);
 }
 
-/** Header checks and the row-width rule, on the records of a whole file. */
-function toCsvData(records: string[][], lines: number[], source: string): CsvData {
-  if (records.length === 0) {
-    throw new UserError(`${source}: the file is empty (expected a header line naming the columns)`);
-  }
-  const header = records[0].map((h) => h.trim());
-  const headerLine = lines[0];
+/** The header's checks (names present and unique); returns the trimmed names. */
+export function checkHeader(fields: string[], headerLine: number, source: string): string[] {
+  const header = fields.map((h) => h.trim());
   const seen = new Map<string, number>();
   header.forEach((name, c) => {
     if (name === '') {
@@ -264,14 +274,27 @@ function toCsvData(records: string[][], lines: number[], source: string): CsvDat
     }
     seen.set(name, c);
   });
+  return header;
+}
+
+/** The message for a record of `fields` fields under `header`. */
+export function widthMessage(source: string, line: number, fields: number, header: string[]): string {
+  return `${source} line ${line}: ${fields} field${fields === 1 ? '' : 's'}, expected ${header.length} ` +
+    `(as in the header: ${header.map((h) => JSON.stringify(h)).join(', ')}); quote a field that contains a comma`;
+}
+
+/** The message for a file without a header. */
+export const emptyMessage = (source: string) => `${source}: the file is empty (expected a header line naming the columns)`;
+
+/** Header checks and the row-width rule, on the records of a whole file. */
+function toCsvData(records: string[][], lines: number[], source: string): CsvData {
+  if (records.length === 0) throw new UserError(emptyMessage(source));
+  const headerLine = lines[0];
+  const header = checkHeader(records[0], headerLine, source);
   const rows = records.slice(1);
   const rowLines = lines.slice(1);
   for (let r = 0; r < rows.length; r++) {
-    if (rows[r].length !== header.length) {
-      throw new UserError(
-        `${source} line ${rowLines[r]}: ${rows[r].length} field${rows[r].length === 1 ? '' : 's'}, expected ${header.length} ` +
-        `(as in the header: ${header.map((h) => JSON.stringify(h)).join(', ')}); quote a field that contains a comma`);
-    }
+    if (rows[r].length !== header.length) throw new UserError(widthMessage(source, rowLines[r], rows[r].length, header));
   }
   return { source, header, rows, lines: rowLines, headerLine };
 }

@@ -44,9 +44,9 @@ export function buildDataset(table: Table, opts: DatasetOptions): Dataset {
   const { kept } = parsed;
   if (kept.length === 0) {
     throw new UserError(
-      table.rows.length === 0
+      table.rowCount === 0
         ? `${src}: no data rows (only a header)`
-        : `${src}: every one of the ${table.rows.length} rows misses a feature value, so none is left`);
+        : `${src}: every one of the ${table.rowCount} rows misses a feature value, so none is left`);
   }
 
   return datasetFromColumns({
@@ -55,7 +55,7 @@ export function buildDataset(table: Table, opts: DatasetOptions): Dataset {
     features: entries.map((e, f) => featureInput(e.name, kinds[f], parsed, f)),
     tasks: opts.tasks.map((spec, t) => ({
       spec,
-      label: (i: number) => table.rows[kept[i]][taskCols[t]],
+      label: (i: number) => table.cell(kept[i], taskCols[t]),
       where: (i: number) => rowLocation(table, kept[i]),
     })),
     droppedRows: parsed.dropped,
@@ -95,9 +95,9 @@ export function checkFeatureEntries(table: Table, entries: FeatureEntry[], tasks
 
 export interface ParsedFeatures {
   /** Table rows kept (no feature missing), ascending. */
-  kept: number[];
-  /** Per feature: the parsed values of the kept rows (numeric features only). */
-  numeric: number[][];
+  kept: Int32Array;
+  /** Per feature: the parsed values of the kept rows (numeric features only; empty for categorical). */
+  numeric: Float64Array[];
   /** Per feature: the values of the kept rows (categorical features only). */
   categories: string[][];
   dropped: number;
@@ -106,31 +106,42 @@ export interface ParsedFeatures {
 /** One pass over a table's rows: parses the features, drops (and counts) rows missing one. */
 export function parseFeatureRows(table: Table, names: string[], featCols: number[], kinds: FeatureKind[]): ParsedFeatures {
   const nf = names.length;
-  const kept: number[] = [];
-  const numeric: number[][] = names.map(() => []);
+  // typed and sized for every row up front: no growing arrays while a big table is parsed
+  const kept = new Int32Array(table.rowCount);
+  let n = 0;
+  const numeric = kinds.map((k) => new Float64Array(k === 'numeric' ? table.rowCount : 0));
   const categories: string[][] = names.map(() => []);
   let dropped = 0;
   const cells: Cell[] = new Array(nf);
-  for (let r = 0; r < table.rows.length; r++) {
-    const row = table.rows[r];
+  const values = new Float64Array(nf);
+  for (let r = 0; r < table.rowCount; r++) {
     let missing = false;
     for (let f = 0; f < nf; f++) {
-      const cell = row[featCols[f]];
+      if (kinds[f] === 'numeric' && table.number) {
+        // a CSV table's numbers come without a string made per cell
+        const v = table.number(r, featCols[f]);
+        if (v === null) { missing = true; continue; }
+        if (v !== undefined) { values[f] = v; continue; }
+      }
+      const cell = table.cell(r, featCols[f]);
       cells[f] = cell;
       if (cell === null) { missing = true; continue; }
-      if (kinds[f] === 'numeric' && parseNumber(cell) === undefined) {
+      if (kinds[f] !== 'numeric') continue;
+      const v = parseNumber(cell);
+      if (v === undefined) {
         throw new UserError(
           `${rowLocation(table, r)}, column ${JSON.stringify(names[f])}: ${show(cell)} is not a number (the column is numeric)`);
       }
+      values[f] = v;
     }
     if (missing) { dropped++; continue; }
-    kept.push(r);
     for (let f = 0; f < nf; f++) {
-      if (kinds[f] === 'numeric') numeric[f].push(parseNumber(cells[f])!);
+      if (kinds[f] === 'numeric') numeric[f][n] = values[f];
       else categories[f].push(String(cells[f]));
     }
+    kept[n++] = r;
   }
-  return { kept, numeric, categories, dropped };
+  return { kept: kept.subarray(0, n), numeric: numeric.map((v) => (v.length ? v.subarray(0, n) : v)), categories, dropped };
 }
 
 export function featureInput(name: string, kind: FeatureKind, parsed: ParsedFeatures, f: number): FeatureInput {
@@ -142,8 +153,8 @@ export function featureInput(name: string, kind: FeatureKind, parsed: ParsedFeat
 /** A column's kind from its first non-missing value, looking through the tables in order. */
 export function detectKind(tables: readonly Table[], cols: readonly number[]): FeatureKind {
   for (let k = 0; k < tables.length; k++) {
-    for (const row of tables[k].rows) {
-      const c = row[cols[k]];
+    for (let r = 0; r < tables[k].rowCount; r++) {
+      const c = tables[k].cell(r, cols[k]);
       if (c !== null) return parseNumber(c) !== undefined ? 'numeric' : 'categorical';
     }
   }

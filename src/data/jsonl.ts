@@ -17,7 +17,7 @@
  */
 import { UserError } from '../util/errors.js';
 import { readFileBytes } from './csv.js';
-import { type Cell, type Table, describe, valueCell } from './table.js';
+import { type Cell, type Table, describe, rowsTable, valueCell } from './table.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -79,7 +79,7 @@ export function parseJsonl(input: Uint8Array | string, source: string): Table {
   }
   // rows read before a new key appeared are shorter: the key is missing there
   for (const row of rows) while (row.length < columns.length) row.push(null);
-  return { source, columns, rows, lines, lineKind: 'line' };
+  return rowsTable(source, columns, rows, lines, 'line');
 }
 
 function isBlank(bytes: Uint8Array, from: number, to: number): boolean {

@@ -26,6 +26,7 @@
  * of them see the same x.
  */
 import { UserError } from '../util/errors.js';
+import { checkMemory } from '../util/memory.js';
 import { Rng } from '../util/rng.js';
 import type { Dataset } from './dataset.js';
 import { type FeatureInput, type LabelInput, datasetFromColumns } from './dataset-from-columns.js';
@@ -134,6 +135,10 @@ export function syntheticDataset(opts: SyntheticOptions = {}): SyntheticDataset 
   }
   if (!(typeof noise === 'number' && Number.isFinite(noise) && noise >= 0)) throw new UserError(`${what}: noise ${String(noise)} is not a number ≥ 0`);
   if (!(typeof scale === 'number' && Number.isFinite(scale) && scale > 0)) throw new UserError(`${what}: scale ${String(scale)} is not a number > 0`);
+  // before allocating: inputs (Float64 here, Float32 in the dataset), targets, one feature entry per column
+  checkMemory(`${what} (rows ${rows}, inputWidth ${width})`, {
+    inputs: rows * width * (8 + 4), targets: rows * T * (8 + 8), columns: width * 200,
+  });
   const { fraction } = checkSplitOptions({ seed, validationFraction: opts.validationFraction ?? DEFAULT_VALIDATION_FRACTION });
   const R = correlationMatrix(opts.correlation ?? d.correlation, T, what);
   const L = cholesky(R, what);

@@ -4,9 +4,10 @@
  * No typing happens here; dataset-from-table.ts decides what each column means. Reading a file
  * by its extension (CSV, JSON or JSON Lines) is load-table.ts.
  */
-import { type Cell, describe, isMissingToken, MISSING_TOKENS, stringCell, valueCell } from '../model/cells.js';
+import { type Cell, describe, isMissingToken, MISSING_TOKENS, valueCell } from '../model/cells.js';
 import { UserError } from '../util/errors.js';
-import { readCsv, readTextFile } from './csv.js';
+import { CellColumn } from './cell-column.js';
+import { checkHeader, emptyMessage, readTextFile, scanCsvFile, widthMessage } from './csv.js';
 
 // raw values are read as a Model reads the records it predicts on (model/cells.ts)
 export { type Cell, describe, isMissingToken, MISSING_TOKENS, valueCell };
@@ -15,10 +16,14 @@ export interface Table {
   /** File name (or other source name) used in messages. */
   source: string;
   columns: string[];
-  /** rows[r][c] is the cell of column c; every row has columns.length cells. */
-  rows: Cell[][];
+  /** Number of data rows. */
+  rowCount: number;
+  /** The cell of row r, column c. */
+  cell(r: number, c: number): Cell;
+  /** Optional fast path: parseNumber(cell(r, c)), or null when the cell is missing. */
+  number?(r: number, c: number): number | null | undefined;
   /** Where each row came from: its 1-based line (CSV) or 1-based record number (JSON). */
-  lines: number[];
+  lines: ArrayLike<number>;
   /** What `lines` counts, for messages: `line 57` or `record 57`. */
   lineKind: 'line' | 'record';
 }
@@ -40,11 +45,61 @@ export function columnIndex(table: Table, name: string, what: string): number {
     `available columns: ${table.columns.map((x) => JSON.stringify(x)).join(', ')}`);
 }
 
-/** Reads a CSV file into a Table; cells are trimmed strings, missing tokens become null. */
-export function tableFromCsv(path: string): Table {
-  const csv = readCsv(path);
-  const rows = csv.rows.map((fields) => fields.map(stringCell));
-  return { source: path, columns: csv.header, rows, lines: csv.lines, lineKind: 'line' };
+/** A Table over rows of cells (JSON records, arrays, small inputs). */
+export function rowsTable(source: string, columns: string[], rows: Cell[][], lines: ArrayLike<number>, lineKind: Table['lineKind']): Table {
+  return { source, columns, rowCount: rows.length, cell: (r, c) => rows[r][c], lines, lineKind };
+}
+
+/** A table's rows as arrays of cells (for small tables and tests; a big CSV is better read by cell). */
+export function tableRows(table: Table): Cell[][] {
+  return Array.from({ length: table.rowCount }, (_, r) => table.columns.map((_, c) => table.cell(r, c)));
+}
+
+/**
+ * Reads a CSV file into a Table; cells are trimmed strings, missing tokens become
+ * null. Each piece of the file goes straight into typed columns (cell-column.ts),
+ * so peak memory stays a small multiple of the file's size.
+ */
+export function tableFromCsv(path: string, pieceBytes = 1 << 16): Table {
+  let header: string[] | undefined;
+  let headerFields: string[] | undefined;
+  let headerLine = 0;
+  let columns: CellColumn[] = [];
+  let lines = new Int32Array(1024);
+  let rows = 0;
+  let badWidth: { line: number; fields: number } | undefined; // the first row of the wrong width, reported at the end
+  scanCsvFile(path, pieceBytes, (records, recordLines) => {
+    let r = 0;
+    if (!headerFields && records.length > 0) {
+      headerFields = records[0];
+      headerLine = recordLines[0];
+      header = headerFields.map((h) => h.trim());
+      columns = header.map(() => new CellColumn());
+      r = 1;
+    }
+    for (; r < records.length; r++) {
+      const fields = records[r];
+      if (fields.length !== columns.length) {
+        badWidth ??= { line: recordLines[r], fields: fields.length };
+        continue;
+      }
+      if (badWidth) continue;
+      if (rows === lines.length) {
+        const more = new Int32Array(lines.length * 2);
+        more.set(lines);
+        lines = more;
+      }
+      lines[rows++] = recordLines[r];
+      for (let c = 0; c < fields.length; c++) columns[c].push(fields[c]);
+    }
+  });
+  if (!headerFields) throw new UserError(emptyMessage(path));
+  header = checkHeader(headerFields, headerLine, path);
+  if (badWidth) throw new UserError(widthMessage(path, badWidth.line, badWidth.fields, header));
+  return {
+    source: path, columns: header, rowCount: rows, lines: lines.slice(0, rows), lineKind: 'line',
+    cell: (r, c) => columns[c].get(r), number: (r, c) => columns[c].number(r),
+  };
 }
 
 /**
@@ -91,7 +146,7 @@ export function tableFromObjects(
     }
     rows.push(row);
   }
-  return { source, columns, rows, lines: lines.slice(), lineKind };
+  return rowsTable(source, columns, rows, lines.slice(), lineKind);
 }
 
 /** Reads a JSON file holding an array of records into a Table. */

@@ -97,9 +97,9 @@ export function concatTaskDatasets(parts: readonly TaskPart[], opts: TaskPartsOp
     const nk = parsed[k].kept.length;
     if (nk === 0) {
       const t = parts[k].table;
-      throw new UserError(t.rows.length === 0
+      throw new UserError(t.rowCount === 0
         ? `${t.source}: no data rows (only a header)`
-        : `${t.source}: every one of the ${t.rows.length} rows misses a feature value, so none is left`);
+        : `${t.source}: every one of the ${t.rowCount} rows misses a feature value, so none is left`);
     }
     const s = splitWith(nk, fraction, k === 0 ? new Rng(seed, SPLIT_STREAM) : new Rng(seed, SPLIT_STREAM, k));
     trainParts.push(s.train.map((i) => i + n));
@@ -119,7 +119,7 @@ export function concatTaskDatasets(parts: readonly TaskPart[], opts: TaskPartsOp
     return k;
   };
   const features: FeatureInput[] = refNames.map((name, f) => kinds[f] === 'numeric'
-    ? { name, kind: 'numeric', values: parsed.flatMap((p) => p.numeric[f]) }
+    ? { name, kind: 'numeric', values: concatFloats(parsed.map((p) => p.numeric[f])) }
     : { name, kind: 'categorical', values: parsed.flatMap((p) => p.categories[f]) });
   const tasks: LabelInput[] = specs.map((spec) => {
     // per part: the column of this task, or -1 when the part does not label it
@@ -133,7 +133,7 @@ export function concatTaskDatasets(parts: readonly TaskPart[], opts: TaskPartsOp
       what: `column ${JSON.stringify(spec.column)} of ${files.join(', ')}`,
       label: (i: number) => {
         const k = partOf(i);
-        return colOf[k] < 0 ? null : parts[k].table.rows[parsed[k].kept[i - starts[k]]][colOf[k]];
+        return colOf[k] < 0 ? null : parts[k].table.cell(parsed[k].kept[i - starts[k]], colOf[k]);
       },
       where: (i: number) => {
         const k = partOf(i);
@@ -160,4 +160,12 @@ export interface TaskFile {
 /** Reads each file (by extension, as loadTable) and builds one Dataset with concatTaskDatasets. */
 export function loadTaskDatasets(files: readonly TaskFile[], opts: TaskPartsOptions = {}): Dataset {
   return concatTaskDatasets(files.map((f) => ({ table: loadTable(f.path), tasks: f.tasks })), opts);
+}
+
+/** Typed arrays end to end. */
+function concatFloats(parts: readonly Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
 }

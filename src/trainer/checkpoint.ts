@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import type { OptimizerState } from '../optim/index.js';
 import { packr } from '../protocol/codec.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { withPath } from '../util/os-error.js';
 import { isUserError, UserError } from '../util/errors.js';
 
 /**
@@ -142,7 +143,7 @@ export function loadLatestCheckpoint(dir: string, accept: (data: CheckpointData,
   for (const path of all.reverse()) {
     try {
       if (statSync(path).size > 8 * 2 ** 30) throw new UserError(`${path}: checkpoint larger than 8 GiB, refusing to read it`);
-      const data = decodeCheckpoint(readFileSync(path), path);
+      const data = decodeCheckpoint(withPath(path, 'read', () => readFileSync(path)), path);
       accept(data, path);
       return { path, data, skipped };
     } catch (e) {

@@ -214,6 +214,7 @@ function configShape() {
     clipGradNorm: positiveNumber().optional().describe('clip gradient norms to this (torch.nn.utils.clip_grad_norm_)'),
     clipPer: z.enum(['global', 'task']).optional().describe('clip each update (global, default) or each task\'s gradient (task)'),
     onNonFinite: z.enum(['stop', 'skip']).default('stop').describe('a NaN or infinity: stop the run (default) or skip the step'),
+    maxSkips: nonNegativeInt().default(10).describe('with onNonFinite skip: steps skipped in a row before the run stops as with stop (default 10)'),
     jobTimeoutMs: positiveInt().default(120_000).describe('a job running longer is presumed hung: its worker is replaced and the job retried (default 120000)'),
     jobRetries: nonNegativeInt().default(2).describe('retries of a failed job before the run stops (default 2)'),
     earlyStopping: strict({

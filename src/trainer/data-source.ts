@@ -12,7 +12,7 @@ import { loadTable } from '../data/load-table.js';
 import { datasetFromNpy, type NpyTarget } from '../data/npy.js';
 import { loadPenguins } from '../data/penguins.js';
 import { syntheticDataset, type SyntheticKind } from '../data/synthetic.js';
-import { tableFromCsv, tableFromJsonFile, type Table } from '../data/table.js';
+import { rowsTable, tableFromCsv, tableFromJsonFile, type Table } from '../data/table.js';
 import { valueCell, type Cell } from '../model/cells.js';
 import { concatTaskDatasets } from '../data/task-parts.js';
 import { checkTaskSpec, type TaskSpec } from '../data/task-spec.js';
@@ -46,7 +46,7 @@ function tableFromColumns(columns: [string, Values, string][]): Table {
     if (values.length !== rows) throw new UserError(`${where}: ${values.length} values; expected ${rows} (the length of ${firstWhere})`);
   }
   const cells: Cell[][] = Array.from({ length: rows }, (_, r) => columns.map(([name, values]) => valueCell(values[r], ARRAYS, r + 1, name)));
-  return { source: ARRAYS, columns: columns.map(([name]) => name), rows: cells, lines: Array.from({ length: rows }, (_, r) => r + 1), lineKind: 'record' };
+  return rowsTable(ARRAYS, columns.map(([name]) => name), cells, Array.from({ length: rows }, (_, r) => r + 1), 'record');
 }
 
 /** The columns of a matrix given as rows or row-major, each named. */

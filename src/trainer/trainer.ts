@@ -22,6 +22,7 @@ import type { GradientJob } from '../protocol/messages.js';
 import { NonFiniteError, UserError } from '../util/errors.js';
 import { resolveConfig, shardCount, trunkLayers, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { loadData } from './data-source.js';
+import { cappedWorkers, checkRunMemory } from './memory-need.js';
 import { legacyConfigHash } from './legacy-config.js';
 import { evaluateRows } from './evaluate.js';
 import { scheduleFunction } from './schedule.js';
@@ -150,6 +151,8 @@ export class Trainer {
   earlyStopped = false;
   /** steps dropped because a loss or gradient was not finite */
   skippedSteps = 0;
+  /** steps skipped in a row, up to the last one (a step applied resets it); more than maxSkips stops the run */
+  private skippedInARow = 0;
   /** hash of the settings that determine results (not the worker count) */
   readonly configHash: string;
   /** the same settings' hash as written by earlier versions (checkpoints of older runs), if known */
@@ -210,6 +213,9 @@ export class Trainer {
       timing: this.lastTiming,
       nonFinite: (what) => {
         if (this.config.onNonFinite === 'stop') throw new NonFiniteError(what, this.globalStep);
+        if (this.skippedInARow >= this.config.maxSkips) {
+          throw new NonFiniteError(`${what}; ${this.skippedInARow} steps in a row were skipped already (--max-skips ${this.config.maxSkips})`, this.globalStep);
+        }
         this.warnings.push(`skipped step: ${what}`);
       },
     };
@@ -217,7 +223,7 @@ export class Trainer {
     this.lastStep = { step: 0, epoch: 0, losses: {}, timing: this.lastTiming };
     // what determines results: not the worker count, nor the run directory's own settings
     const { workers: _w, name: _n, runsDir: _r, checkpointEvery: _c, keepCheckpoints: _k, report: _re, saveWeights: _s,
-      epochs: _e, initWeights: _i, cluster: _cl, keep: _keep, data, ...settings } = config;
+      epochs: _e, initWeights: _i, cluster: _cl, keep: _keep, maxSkips: _ms, data, ...settings } = config;
     this.configHash = configHash({
       ...settings,
       data: data.kind === 'arrays' || internalDataset ? { source: dataset.source, rows: dataset.rows, inputWidth: dataset.inputWidth } : data,
@@ -236,14 +242,17 @@ export class Trainer {
    * starts the same run. A problem is a one-line UserError naming the field.
    */
   static async create(config: TrainerConfig = {}, internal: CreateOptions = {}): Promise<Trainer> {
-    const resolved = resolveConfig(config, internal.source ?? 'Trainer.create');
+    let resolved = resolveConfig(config, internal.source ?? 'Trainer.create');
+    const workers = cappedWorkers(resolved.workers);
+    resolved = { ...resolved, workers: workers.workers };
     const dataset = internal.dataset ?? loadData(resolved);
     if (dataset.train.length === 0) throw new UserError(`${dataset.source}: no training rows after the validation split`);
     const spec = buildSpec(resolved, dataset);
-    const params = ParameterStore.create(spec, resolved.seed);
-    if (resolved.initWeights !== undefined) loadParametersFile(resolved.initWeights, params);
     const batch = Math.min(resolved.batchSize, dataset.train.length);
     const shards = shardCount(resolved.shards, batch);
+    checkRunMemory(resolved, spec, dataset, shards); // before the parameters, the arena and the threads
+    const params = ParameterStore.create(spec, resolved.seed);
+    if (resolved.initWeights !== undefined) loadParametersFile(resolved.initWeights, params);
     const recipe = StepRecipe.for({
       strategy: resolved.strategy,
       strategyOptions: resolved.strategyOptions,
@@ -275,7 +284,9 @@ export class Trainer {
       batchRows,
       maxRows: Math.ceil(batch / shards),
     });
-    return new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates, internal.dataset !== undefined, earlyStopping);
+    const trainer = new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates, internal.dataset !== undefined, earlyStopping);
+    if (workers.notice) trainer.warnings.push(workers.notice);
+    return trainer;
   }
 
   /** A cluster run's traffic so far: workers seen, bytes sent and received, messages dropped, jobs re-sent. */
@@ -427,8 +438,13 @@ export class Trainer {
       else for (const u of updates) this.apply(u.optimizer, u.grad, timing);
     }
     const diagnostics = applied ? recipe.end(this.context) : undefined;
-    if (applied) this.trainTotals.addAll(this.stepTotals);
-    else this.skippedSteps++;
+    if (applied) {
+      this.trainTotals.addAll(this.stepTotals);
+      this.skippedInARow = 0;
+    } else {
+      this.skippedSteps++;
+      this.skippedInARow++;
+    }
     timing.total = performance.now() - started;
     this.profile.add(timing);
     this.epochProfile.add(timing);

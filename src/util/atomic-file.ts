@@ -1,5 +1,6 @@
 import { closeSync, constants, copyFileSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { osError } from './os-error.js';
 
 /** Opens a new file for writing: never an existing one, never through a symbolic link. */
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
@@ -11,28 +12,42 @@ export function isTemporaryFile(name: string): boolean {
   return /^\..+\.\d+\.\d+\.tmp$/.test(name);
 }
 
+/** Removes a temporary file that may not exist (its name too long to create, say). */
+function removeTemporary(tmp: string): void {
+  try {
+    rmSync(tmp, { force: true });
+  } catch {
+    // never created
+  }
+}
+
 /**
  * Writes a file so that a crash at any moment leaves either the old file or the
  * new one, never a torn one: temporary file in the same directory (created
  * new, never through a link), fsync, rename over the target (a symbolic link
  * there is replaced, not followed), fsync of the directory (so the rename
- * itself is durable).
+ * itself is durable). A failure (disk full, read-only, the target a directory)
+ * removes the temporary file, leaves the previous file as it was, and is one
+ * line naming `path` (see os-error.ts).
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const tmp = temporaryPath(path);
-  const fd = openSync(tmp, CREATE_NEW, 0o644);
+  let fd: number | undefined;
   try {
+    fd = openSync(tmp, CREATE_NEW, 0o644);
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     let written = 0;
     while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
     fsyncSync(fd);
-  } catch (e) {
     closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    removeTemporary(tmp);
+    throw osError(e, path, 'write');
   }
-  closeSync(fd);
-  renameInto(tmp, path);
+  syncDirectory(dirname(path));
 }
 
 /** Copies `from` to `path` as writeFileAtomic writes. */
@@ -46,19 +61,10 @@ export function copyFileAtomic(from: string, path: string): void {
     } finally {
       closeSync(fd);
     }
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  renameInto(tmp, path);
-}
-
-function renameInto(tmp: string, path: string): void {
-  try {
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+    removeTemporary(tmp);
+    throw osError(e, path, 'write');
   }
   syncDirectory(dirname(path));
 }

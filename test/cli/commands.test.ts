@@ -10,6 +10,7 @@ import { Model } from '../../src/index.js';
 import { METADATA_KEY } from '../../src/model/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
 import { writeNpy } from '../helpers/npy.js';
+import { tableRows } from '../../src/data/table.js';
 
 const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
 const fixture = new URL('./fixtures/penguins.csv', import.meta.url).pathname;
@@ -171,7 +172,7 @@ describe('eval and predict: a Model on this thread', () => {
   const fixtureRecords = () => {
     const t = loadTable(fixture);
     const cols = config.data.features.map((f) => t.columns.indexOf(f));
-    return t.rows.filter((row) => cols.every((c) => row[c] !== null)).map((row) => Object.fromEntries(t.columns.map((c, i) => [c, row[i]])));
+    return tableRows(t).filter((row) => cols.every((c) => row[c] !== null)).map((row) => Object.fromEntries(t.columns.map((c, i) => [c, row[i]])));
   };
   /** The prediction columns of a `multitask predict --probabilities` CSV (rows with a prediction). */
   const predictionColumns = (csv: string) => csv.trim().split('\n').slice(1).map((l) => l.split(',').slice(7)).filter((r) => r[0] !== '');

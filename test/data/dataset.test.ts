@@ -4,7 +4,7 @@ import { unstandardizeTarget } from '../../src/data/dataset.js';
 import { buildDataset, loadCsvDataset } from '../../src/data/dataset-from-table.js';
 import { MAX_FOUND_CLASSES } from '../../src/data/dataset-from-columns.js';
 import { labelledIndices } from '../../src/data/split.js';
-import { type Table, tableFromCsv, tableFromRecords } from '../../src/data/table.js';
+import { type Table, tableFromCsv, tableFromRecords, tableRows } from '../../src/data/table.js';
 import type { TaskSpec } from '../../src/data/task-spec.js';
 import { Rng } from '../../src/util/rng.js';
 import { userErrorMessage as message } from '../helpers/user-error.js';
@@ -21,7 +21,7 @@ const TASKS: TaskSpec[] = [
 /** The table rows buildDataset keeps (no missing feature), in order. */
 function keptRows(t: Table, features: string[]): number[] {
   const cols = features.map((f) => t.columns.indexOf(f));
-  return t.rows.map((_, r) => r).filter((r) => cols.every((c) => t.rows[r][c] !== null));
+  return tableRows(t).map((_, r) => r).filter((r) => cols.every((c) => tableRows(t)[r][c] !== null));
 }
 
 function meanStd(xs: number[]): [number, number] {
@@ -34,7 +34,7 @@ describe('buildDataset on animals.csv', () => {
   const table = tableFromCsv(path);
   const ds = loadCsvDataset(path, { tasks: TASKS, seed: 7 });
   const kept = keptRows(table, ['island', 'length', 'depth']);
-  const raw = (r: number, col: string) => table.rows[kept[r]][table.columns.indexOf(col)];
+  const raw = (r: number, col: string) => tableRows(table)[kept[r]][table.columns.indexOf(col)];
 
   it('drops the rows with a missing feature and counts them', () => {
     expect(kept.length).toBe(10);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { loadPenguins, penguinsPath, penguinsTable, PENGUINS_TASKS } from '../../src/data/penguins.js';
+import { tableRows } from '../../src/data/table.js';
 
 describe('loadPenguins', () => {
   const ds = loadPenguins();
@@ -9,7 +10,7 @@ describe('loadPenguins', () => {
     expect(penguinsPath()).toMatch(/[/\\]data[/\\]penguins\.json$/);
     expect(existsSync(penguinsPath().replace(/data[/\\]penguins\.json$/, 'package.json'))).toBe(true);
     const t = penguinsTable();
-    expect(t.rows.length).toBe(344);
+    expect(tableRows(t).length).toBe(344);
     expect(t.columns).toEqual(['Species', 'Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)', 'Sex']);
   });
 

@@ -185,3 +185,14 @@ describe('NormalSampler', () => {
     expect(xs.every(Number.isFinite)).toBe(true);
   });
 });
+
+describe('synthetic data: sizes checked before allocating', () => {
+  it('rows 1e12 or inputWidth 1e8: one line saying how much memory it needs, at once', () => {
+    for (const [opts, needle] of [[{ rows: 1e12 }, 'rows 1000000000000, inputWidth 32'], [{ inputWidth: 1e8 }, 'rows 4000, inputWidth 100000000']] as const) {
+      const started = Date.now();
+      expect(message(() => syntheticDataset(opts))).toMatch(
+        new RegExp(`^synthetic data \\(${needle}\\): needs about [\\d.]+ TiB of memory \\(inputs [\\d.]+ TiB, .*\\), more than this machine's [\\d.]+ GiB; make it smaller$`));
+      expect(Date.now() - started).toBeLessThan(1000);
+    }
+  });
+});

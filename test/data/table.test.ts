@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { loadTable } from '../../src/data/load-table.js';
-import { MISSING_TOKENS, columnIndex, isMissingToken, rowLocation, tableFromCsv, tableFromRecords } from '../../src/data/table.js';
+import { MISSING_TOKENS, columnIndex, isMissingToken, rowLocation, tableFromCsv, tableFromRecords, tableRows } from '../../src/data/table.js';
 import { UserError } from '../../src/util/errors.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -10,19 +10,19 @@ describe('tableFromCsv', () => {
   it('trims cells, maps missing tokens to null and keeps line numbers', () => {
     const t = tableFromCsv(fixture('animals.csv'));
     expect(t.columns).toEqual(['island', 'length', 'depth', 'kind', 'sex', 'mass']);
-    expect(t.rows.length).toBe(12);
-    expect(t.rows[0]).toEqual(['Biscoe', '40.0', '18', 'A', 'F', '3000']);
-    expect(t.rows[2][1]).toBeNull(); // NA
-    expect(t.rows[3][4]).toBeNull(); // empty
-    expect(t.rows[4][5]).toBeNull(); // empty at end of line
-    expect(t.rows[7][2]).toBeNull(); // "."
-    expect(t.lines.slice(0, 7)).toEqual([2, 3, 4, 5, 6, 8, 9]); // the blank line 7 is skipped
+    expect(tableRows(t).length).toBe(12);
+    expect(tableRows(t)[0]).toEqual(['Biscoe', '40.0', '18', 'A', 'F', '3000']);
+    expect(tableRows(t)[2][1]).toBeNull(); // NA
+    expect(tableRows(t)[3][4]).toBeNull(); // empty
+    expect(tableRows(t)[4][5]).toBeNull(); // empty at end of line
+    expect(tableRows(t)[7][2]).toBeNull(); // "."
+    expect(Array.from(t.lines).slice(0, 7)).toEqual([2, 3, 4, 5, 6, 8, 9]); // the blank line 7 is skipped
     expect(t.lineKind).toBe('line');
     expect(rowLocation(t, 5)).toBe(`${fixture('animals.csv')} line 8`);
   });
 
   it('loadTable picks CSV for .csv', () => {
-    expect(loadTable(fixture('animals.csv')).rows.length).toBe(12);
+    expect(loadTable(fixture('animals.csv')).rowCount).toBe(12);
   });
 });
 
@@ -35,7 +35,7 @@ describe('missing tokens', () => {
 
   it('applies after trimming in CSV and in records', () => {
     const t = tableFromRecords('r.json', [{ a: '  NA ', b: ' x ' }, { a: null, b: NaN }, { b: 'None' }]);
-    expect(t.rows).toEqual([[null, 'x'], [null, null], [null, null]]);
+    expect(tableRows(t)).toEqual([[null, 'x'], [null, null], [null, null]]);
   });
 });
 
@@ -46,7 +46,7 @@ describe('tableFromRecords', () => {
       { Species: 'Gentoo', Sex: 'MALE', flag: true },
     ]);
     expect(t.columns).toEqual(['Species', 'Beak Length (mm)', 'Sex', 'flag']);
-    expect(t.rows).toEqual([['Adelie', 39.1, null, null], ['Gentoo', null, 'MALE', 'true']]);
+    expect(tableRows(t)).toEqual([['Adelie', 39.1, null, null], ['Gentoo', null, 'MALE', 'true']]);
     expect(t.lines).toEqual([1, 2]);
     expect(rowLocation(t, 1)).toBe('p.json record 2');
   });

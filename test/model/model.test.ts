@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tableFromCsv } from '../../src/data/table.js';
+import { tableFromCsv, tableRows } from '../../src/data/table.js';
 import type { TaskSpec } from '../../src/data/task-spec.js';
 import { Model, METADATA_KEY, MODEL_FORMAT } from '../../src/model/model.js';
 import { readSafetensors, saveParameters, writeSafetensors } from '../../src/model/safetensors.js';
@@ -20,7 +20,7 @@ const tasks: TaskSpec[] = [
 const table = tableFromCsv(fixture);
 const featureCols = features.map((f) => table.columns.indexOf(f));
 /** The fixture's rows with every feature, as raw records (every column, labels included). */
-const records = table.rows.filter((row) => featureCols.every((c) => row[c] !== null))
+const records = tableRows(table).filter((row) => featureCols.every((c) => row[c] !== null))
   .map((row) => Object.fromEntries(table.columns.map((c, i) => [c, row[i]])));
 const dir = mkdtempSync(join(tmpdir(), 'multitask-model-'));
 

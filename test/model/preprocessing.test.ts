@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadCsvDataset } from '../../src/data/dataset-from-table.js';
-import { tableFromCsv } from '../../src/data/table.js';
+import { tableFromCsv, tableRows } from '../../src/data/table.js';
 import type { TaskSpec } from '../../src/data/task-spec.js';
 import {
   encodeFeatures, encodeRecords, encodingFromJSON, encodingToJSON, preprocessingOf,
@@ -20,7 +20,7 @@ describe('encodeFeatures', () => {
   const table = tableFromCsv(path);
   const featureCols = ['island', 'length', 'depth'].map((f) => table.columns.indexOf(f));
   // the rows the dataset keeps: no feature missing
-  const records = table.rows.filter((row) => featureCols.every((c) => row[c] !== null))
+  const records = tableRows(table).filter((row) => featureCols.every((c) => row[c] !== null))
     .map((row) => Object.fromEntries(table.columns.map((c, i) => [c, row[i]])));
 
   it('encodes raw records exactly like the dataset rows (numbers or numeric strings)', () => {

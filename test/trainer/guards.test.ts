@@ -37,6 +37,33 @@ describe('non-finite values', () => {
     expect(t.warnings.filter((w) => w.startsWith('skipped step'))).toHaveLength(2);
     expect(t.params.data.every(Number.isFinite)).toBe(true);
   });
+
+  /** The fixture with every row's first feature infinite: every step is non-finite. */
+  async function allPoisoned(config: TrainerConfig): Promise<Trainer> {
+    const dataset = fixtureDataset();
+    for (let r = 0; r < dataset.rows; r++) dataset.features[r * dataset.inputWidth] = Infinity;
+    return createTrainer({ model: { trunk: [7], activation: 'tanh' }, batchSize: 3, workers: 2, optimizer: { name: 'sgd', lr: 0.1 }, ...config }, { dataset });
+  }
+
+  for (const [maxSkips, label] of [[undefined, 'default 10'], [3, '3'], [0, '0: as stop']] as const) {
+    it(`skip gives up after maxSkips steps skipped in a row (${label}) with the message of stop`, async () => {
+      const t = await allPoisoned({ onNonFinite: 'skip', ...(maxSkips === undefined ? {} : { maxSkips }) });
+      const limit = maxSkips ?? 10;
+      const err = await t.fit({ epochs: 20 }).then(() => undefined, (e: Error) => e);
+      expect(err?.name).toBe('NonFiniteError');
+      expect(err?.message).toMatch(new RegExp(`^task \\w+(\\+\\w+)*, step ${limit}: (the loss is (NaN|Infinity)|the gradient is not finite).*; ${limit} steps in a row were skipped already \\(--max-skips ${limit}\\)$`));
+      expect(err?.message).not.toContain('\n');
+      expect(t.skippedSteps).toBe(limit);
+      expect(t.steps).toBe(limit);
+      expect(t.params.data.every(Number.isFinite)).toBe(true);
+    });
+  }
+
+  it('skip: a step applied resets the count of steps skipped in a row', async () => {
+    const t = await poisoned({ onNonFinite: 'skip', maxSkips: 1 });
+    await t.fit({ epochs: 4 }); // one poisoned batch per epoch, never two in a row
+    expect(t.skippedSteps).toBe(4);
+  });
 });
 
 describe('gradient clipping', () => {
