@@ -71,6 +71,8 @@ export function osError(e: unknown, path?: string, action?: string): unknown {
   let at = '';
   if (e.syscall === 'mkdir') {
     action ??= 'create the directory';
+    // EEXIST from mkdir -p: a file stands where the directory should be
+    if (code === 'EEXIST') code = 'ENOTDIR';
     const real = code === 'ENOENT' && e.path ? mkdirReason(e.path) : undefined;
     if (real) {
       code = real.code!;
