@@ -47,7 +47,7 @@ describe('one writer per run (real processes)', () => {
     const name = 'busy';
     let second: Promise<Finished> | undefined;
     let third: Promise<Finished> | undefined;
-    const first = await start(['train', ...SHORT, '--epochs', '100', '--checkpoint-every', '50', '--name', name], whenTraining((child) => {
+    const first = await start(['train', ...SHORT, '--epochs', '100000', '--checkpoint-every', '50', '--name', name], whenTraining((child) => {
       second = start(['train', '--resume', join(runs, name)]);
       third = start(['train', ...SHORT, '--name', name]);
       void Promise.all([second, third]).then(() => child.kill('SIGINT'));
@@ -66,7 +66,7 @@ describe('one writer per run (real processes)', () => {
 
   it('a lock left by a killed run is taken over with a notice', async () => {
     const name = 'killed';
-    const killed = await start(['train', ...SHORT, '--epochs', '100', '--name', name], whenTraining((child) => child.kill('SIGKILL')));
+    const killed = await start(['train', ...SHORT, '--epochs', '100000', '--name', name], whenTraining((child) => child.kill('SIGKILL')));
     expect(killed.code).toBe(null);
     expect(existsSync(join(runs, name, 'lock'))).toBe(true);
     const resumed = await start(['train', '--resume', join(runs, name)], whenTraining((child) => child.kill('SIGINT')));
