@@ -39,14 +39,25 @@ export class WorkerProcess {
 
   /** Spawns `multitask worker --connect URL --threads 1 ...args` (without waiting for it to join). */
   static spawn(url: string, ...args: string[]): WorkerProcess {
-    const w = new WorkerProcess(spawn(process.execPath, [BIN, 'worker', '--connect', url, '--threads', '1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    return WorkerProcess.spawnWith({}, url, ...args);
+  }
+
+  /** Spawns a worker with extra environment variables (e.g. MULTITASK_FAULTS). */
+  static spawnWith(env: Record<string, string>, url: string, ...args: string[]): WorkerProcess {
+    const w = new WorkerProcess(spawn(process.execPath, [BIN, 'worker', '--connect', url, '--threads', '1', ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
     workers.add(w);
     return w;
   }
 
   /** Spawns a worker and waits for its "joined" line. */
   static async join(url: string, ...args: string[]): Promise<WorkerProcess> {
-    const w = WorkerProcess.spawn(url, ...args);
+    return WorkerProcess.joinWith({}, url, ...args);
+  }
+
+  /** Spawns a worker with extra environment variables and waits for its "joined" line. */
+  static async joinWith(env: Record<string, string>, url: string, ...args: string[]): Promise<WorkerProcess> {
+    const w = WorkerProcess.spawnWith(env, url, ...args);
     await w.waitFor(/joined /);
     return w;
   }

@@ -141,12 +141,11 @@ describe('same bits as the local run', () => {
 
 describe('faults', () => {
   it('kill -9 of one of two workers while it holds jobs: they are re-sent, the run ends identical', async () => {
-    const [survivor, victim] = await Promise.all([WorkerProcess.join(server.url()), WorkerProcess.join(server.url())]);
-    // 16 jobs a step over two single-thread workers: a worker accepts its share at once and computes it in turn,
-    // so the victim holds several when it dies. A jobTimeoutMs of 20 s leaves the detection to the heartbeats.
+    // the victim's step-2 jobs never finish (an injected hang), so once it accepts one of them it surely
+    // holds it when killed, however loaded the machine; a jobTimeoutMs of 20 s leaves the detection to the heartbeats
+    const [survivor, victim] = await Promise.all([WorkerProcess.join(server.url()), WorkerProcess.joinWith({ MULTITASK_FAULTS: 'hang:2::100' }, server.url())]);
     const config: TrainerConfig = { ...BASE, batchSize: 128, shards: 16, model: { trunk: [256, 256] }, jobTimeoutMs: 20_000 };
     const nc = await watch(server);
-    let accepted = 0;
     let killedAtStep: number | undefined;
     // the workers' answers to the coordinator's job requests go to its inbox: watch them
     nc.subscribe('_INBOX.>', {
@@ -154,7 +153,8 @@ describe('faults', () => {
         if (err || killedAtStep !== undefined) return;
         try {
           const answer = decodeAnswer(msg.data);
-          if (answer.accepted && answer.worker === victim.id && ++accepted === 10) {
+          // steps 0 and 1 are done: an acceptance now is of a step-2 job, which hangs on the victim
+          if (answer.accepted && answer.worker === victim.id && steps >= 2) {
             victim.child.kill('SIGKILL');
             killedAtStep = steps;
           }
