@@ -62,6 +62,7 @@ export function resolvePaths(c: CliConfig, base: string): CliConfig {
   if (c.tasks) out.tasks = c.tasks.map((t) => ({ ...t, path: abs(t.path), targets: abs(t.targets) }));
   if (c.runsDir !== undefined) out.runsDir = abs(c.runsDir);
   if (c.initWeights !== undefined) out.initWeights = abs(c.initWeights);
+  if (c.test !== undefined) out.test = abs(c.test);
   if (c.saveWeights !== undefined) out.saveWeights = abs(c.saveWeights);
   if (c.cluster) out.cluster = { ...c.cluster, creds: abs(c.cluster.creds), tlsCa: abs(c.cluster.tlsCa) };
   return dropUndefined(out);

@@ -17,7 +17,6 @@ import { loadTable } from '../data/load-table.js';
 import { tableRows } from '../data/table.js';
 import type { Cell } from '../model/cells.js';
 import { rowLocation } from '../data/table.js';
-import type { TaskReport } from '../model/metrics.js';
 import { METADATA_KEY, Model } from '../model/model.js';
 import { preprocessingOf } from '../model/preprocessing.js';
 import { readSafetensorsHeader } from '../model/safetensors.js';
@@ -29,9 +28,9 @@ import { copyFileAtomic, writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
 import { isComparisonDirectory } from './compare.js';
 import { readConfigFile } from './config.js';
-import { num, table } from './format.js';
 import { configDataset, legacyPreprocessing, runDirConfig } from '../trainer/legacy-model.js';
 import { checkOutputFile } from './out-file.js';
+import { evalTable } from './metrics-table.js';
 import type { Output } from './output.js';
 import { setupFromConfig, type RunSetup } from './train.js';
 
@@ -86,17 +85,6 @@ function checkRunDirectory(run: string): void {
 }
 
 export type Split = 'train' | 'validation' | 'all';
-
-/** The eval table: one row per task, classification and regression columns. */
-export function evalTable(reports: Record<string, TaskReport>, output: Output): string {
-  const rows = [['task', 'rows', 'accuracy', 'F1', 'AUC', 'RMSE', 'MAE', 'R²']];
-  for (const [name, r] of Object.entries(reports)) {
-    rows.push(r.kind === 'classification'
-      ? [name, String(r.count), num(r.accuracy), num(r.f1), num(r.auc), '—', '—', '—']
-      : [name, String(r.count), '—', '—', '—', num(r.rmse), num(r.mae), num(r.r2)]);
-  }
-  return table(rows, output.style, [1, 2, 3, 4, 5, 6, 7]);
-}
 
 export async function evalCommand(s: ModelSource & { split: Split }, output: Output): Promise<number> {
   const { model, weights, dataset } = loadModel(s);

@@ -58,6 +58,7 @@ export interface FlagValues {
   clipPer?: 'global' | 'task';
   initWeights?: string;
   saveWeights?: string;
+  test?: string;
   earlyStopping?: { on: string; patience: number };
   keep?: 'best' | 'final';
   cluster?: string;
@@ -131,6 +132,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--clip-grad-norm <max>', 'clip gradient norms to max (torch.nn.utils.clip_grad_norm_ rule)', finiteNumber('--clip-grad-norm', (n) => n > 0, 'a number > 0'))
     .addOption(new Option('--clip-per <level>', 'clip each update (global) or each task\'s gradient (task) (default global)').argParser(choice('--clip-per', ['global', 'task'] as const)))
     .option('--init-weights <file>', 'start from these weights (.safetensors with the model\'s tensor names and shapes)')
+    .option('--test <file>', 'a held-out test table (the features and label columns), evaluated once at the end with the saved weights')
     .option('--early-stopping <spec>', 'stop when a validation metric stops improving: <task>:<metric>[:patience] (metric: loss, accuracy or rmse; patience default 5) or mean[:patience]', (v: string) => parseEarlyStopping(v))
     .addOption(new Option('--keep <weights>', 'which weights weights.safetensors holds: best (the best epoch\'s; the default with --early-stopping) or final').argParser(choice('--keep', ['best', 'final'] as const)))
     .option('--cluster <url>', 'compute on `multitask worker` processes joined to this NATS server (nats://[token@]host:4222)')
@@ -203,6 +205,7 @@ export function flagsToConfig(o: FlagValues, command: Command): CliConfig {
     clipGradNorm: g('clipGradNorm'),
     clipPer: g('clipPer'),
     onNonFinite: g('onNonfinite'),
+    test: abs(g('test')),
     earlyStopping: g('earlyStopping'),
     keep: g('keep'),
     maxSkips: g('maxSkips'),

@@ -19,6 +19,7 @@ import { Trainer } from '../trainer/trainer.js';
 import type { CliConfig } from './config.js';
 import { epochLine, profileTable, summaryTable } from './format.js';
 import { checkOutputFile } from './out-file.js';
+import { evalTable, testSetReport } from './metrics-table.js';
 import type { Output } from './output.js';
 
 export interface TrainSession {
@@ -241,6 +242,8 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     const label = strategyLabel(trainer.config);
     const epochs = config.epochs;
     const rows = rowAccount(trainer.dataset);
+    // a test table that cannot be evaluated (no such file, a missing column, an unknown class) fails now, not after training
+    if (config.test) testSetReport(trainer.model(), config.test);
     if (verbose) {
       out.info(`multitask: ${trainer.dataset.source}, ${trainer.dataset.train.length} training / ${trainer.dataset.validation.length} validation rows${rows.note}, `
         + `tasks ${names.join(', ')}; strategy ${label}, plan ${trainer.plan}, `
@@ -304,8 +307,11 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
       mkdirSync(dirname(resolve(config.saveWeights)), { recursive: true });
       copyFileAtomic(run.weightsPath, config.saveWeights);
     }
+    // the test split is looked at once, here, with the weights the run keeps
+    const test = config.test ? testSetReport(trainer.model(config.keep), config.test) : undefined;
     const summary = summarize(run, trainer, run.dir.split(/[\\/]/).at(-1)!, seconds, steps, {
       epochs,
+      ...(test ? { test: { source: config.test, rows: test.rows, droppedRowsMissingFeature: test.dropped, tasks: test.reports } } : {}),
       meanConflicts: conflictSteps > 0 ? conflictSum / conflictSteps : null,
       ...(trainer.cluster ? { cluster: trainer.cluster } : {}),
       trainRows: trainer.dataset.train.length,
@@ -320,6 +326,10 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     if (verbose) {
       out.result(`\nFinal validation (${label}):`);
       out.result(summaryTable(summary.tasks, validation, { steps, seconds, wallSeconds }, out.style));
+      if (test) {
+        out.result(`\nTest set (${config.test}: ${test.rows} rows${test.dropped > 0 ? `, ${test.dropped} dropped: a feature value missing` : ''}; ${config.keep === 'best' ? 'the best epoch\'s' : 'the final'} weights):`);
+        out.result(evalTable(test.reports, out));
+      }
       if (s.profile) out.result(`\n${profileTable(trainer.profile)}`);
       if (s.profile && trainer.cluster) out.result(clusterLine(trainer.cluster, trainer.steps));
     }

@@ -225,6 +225,7 @@ function configShape() {
     keep: z.enum(['best', 'final']).optional()
       .describe('which weights weights.safetensors holds: the best epoch\'s or the last (default: best with earlyStopping, else final)'),
     cluster: clusterSchema.optional().describe('compute the gradient jobs on multitask worker processes over NATS (results do not depend on it)'),
+    test: path().optional().describe('a held-out test table (CSV, JSON, JSON Lines; the features and label columns), evaluated once at the end with the saved weights and reported apart from validation'),
     initWeights: path().optional().describe('start from these weights (.safetensors)'),
     saveWeights: path().optional().describe(`also save the final weights here (.safetensors) ${runOnly}`),
     report: z.boolean({ error: 'true or false' }).default(true).describe(`write report.html at the end (default true) ${runOnly}`),
@@ -420,6 +421,7 @@ export function resolveConfig(value: unknown, source = 'Trainer.create'): Resolv
     tasks: c.tasks?.map((t) => ({ ...t, path: absolute(t.path), targets: absolute(t.targets) })).map(dropUndefined),
     runsDir: resolve(c.runsDir),
     initWeights: absolute(c.initWeights),
+    test: absolute(c.test),
     saveWeights: absolute(c.saveWeights),
     schedule: withHorizon(c.schedule, c.epochs),
     taskSchedules: Object.fromEntries(Object.entries(c.taskSchedules).map(([k, s]) => [k, withHorizon(s, c.epochs)])),

@@ -188,3 +188,27 @@ describe('predict messages', () => {
       new RegExp(`^multitask: ${input} line 4, column "Beak Length \\(mm\\)": "abc" is not a number \\(the column is numeric\\)$`));
   });
 });
+
+describe('--test', () => {
+  const fixture = new URL('./fixtures/penguins.csv', import.meta.url).pathname;
+
+  it('evaluates a held-out table once, with the saved weights, apart from validation (console and summary.json)', async () => {
+    const run = await cli('train', '--epochs', '2', '--workers', '1', '--name', 'tested', '--no-report', '--test', fixture);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^Test set \\(${fixture}: 342 rows, 2 dropped: a feature value missing; the final weights\\):$`, 'm'));
+    const summary = JSON.parse(readFileSync(join(runsDir, 'tested', 'summary.json'), 'utf8'));
+    expect(summary.test).toMatchObject({ source: fixture, rows: 342, droppedRowsMissingFeature: 2 });
+    // the same figures as the saved model on the same rows
+    const { Model } = await import('../../src/model/model.js');
+    const { testSetReport } = await import('../../src/cli/metrics-table.js');
+    const again = testSetReport(Model.load(join(runsDir, 'tested')), fixture);
+    expect(summary.test.tasks.species.accuracy).toBeCloseTo(again.reports.species.accuracy, 12);
+    expect(summary.test.tasks.body_mass.rmse).toBeCloseTo((again.reports.body_mass as { rmse: number }).rmse, 9);
+  });
+
+  it('a test table it cannot evaluate fails before training, in one line', async () => {
+    const bad = join(mkdtempSync(join(tmpdir(), 'multitask-test-')), 'bad.csv');
+    writeFileSync(bad, 'Island,Beak Length (mm)\nDream,40\n');
+    expectUserError(await cli('train', '--epochs', '50', '--test', bad), new RegExp(`^multitask: --test ${bad}: no column .*; the test set needs the features and every task's label column$`));
+  });
+});
