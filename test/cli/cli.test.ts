@@ -202,7 +202,7 @@ describe('--test', () => {
     const { Model } = await import('../../src/model/model.js');
     const { testSetReport } = await import('../../src/cli/metrics-table.js');
     const again = testSetReport(Model.load(join(runsDir, 'tested')), fixture);
-    expect(summary.test.tasks.species.accuracy).toBeCloseTo(again.reports.species.accuracy, 12);
+    expect(summary.test.tasks.species.accuracy).toBeCloseTo((again.reports.species as { accuracy: number }).accuracy, 12);
     expect(summary.test.tasks.body_mass.rmse).toBeCloseTo((again.reports.body_mass as { rmse: number }).rmse, 9);
   });
 
