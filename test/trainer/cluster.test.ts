@@ -115,6 +115,18 @@ describe('same bits as the local run', () => {
     }
   });
 
+  it('local threads as well as a worker process (--local-workers): the same four', async () => {
+    const worker = await WorkerProcess.join(server.url());
+    for (const [name, s] of STRATEGIES) {
+      const config = { ...BASE, ...s };
+      const before = servingLines(worker);
+      const { params, warnings } = await clusterRun(config, server.url(), {}, { localWorkers: 1 });
+      expect(warnings, name).toEqual([]);
+      expect(servingLines(worker), `${name}: the worker process computed jobs too`).toBe(before + 1);
+      await expectSameAsLocal(config, params);
+    }
+  });
+
   it('two worker processes sharing each step: the same four', async () => {
     const workers = await Promise.all([WorkerProcess.join(server.url()), WorkerProcess.join(server.url())]);
     for (const [name, s] of STRATEGIES) {
