@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { kernelNotice } from '../kernels/index.js';
@@ -238,6 +239,11 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
       if (verbose) out.info(`multitask: ${run.dir} has no checkpoint yet; starting it from the beginning`);
     }
     const { workers } = trainer.config;
+    // more threads than cores run, but slower than one per core: said once, like the kernel notice
+    const cores = availableParallelism();
+    if (verbose && (out.mode === 'tty' || out.mode === 'plain') && !config.cluster && workers > cores) {
+      out.warn(`${workers} worker threads on ${cores} cores share them: expect it slower than --workers ${cores}`);
+    }
     const perEpoch = Math.ceil(trainer.dataset.train.length / trainer.config.batchSize);
     const label = strategyLabel(trainer.config);
     const epochs = config.epochs;

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSafetensorsHeader } from '../../src/model/safetensors.js';
@@ -210,5 +210,15 @@ describe('--test', () => {
     const bad = join(mkdtempSync(join(tmpdir(), 'multitask-test-')), 'bad.csv');
     writeFileSync(bad, 'Island,Beak Length (mm)\nDream,40\n');
     expectUserError(await cli('train', '--epochs', '50', '--test', bad), new RegExp(`^multitask: --test ${bad}: no column .*; the test set needs the features and every task's label column$`));
+  });
+});
+
+describe('more worker threads than cores', () => {
+  it('says so once (they share the cores), and trains', async () => {
+    const cores = availableParallelism();
+    const run = await cli('train', '--epochs', '1', '--workers', String(cores + 1), '--name', 'oversubscribed', '--no-report');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr.match(/worker threads on \d+ cores/g)).toEqual([`worker threads on ${cores} cores`]);
+    expect(run.stderr).toContain(`multitask: ${cores + 1} worker threads on ${cores} cores share them: expect it slower than --workers ${cores}`);
   });
 });
