@@ -143,7 +143,7 @@ class RunHost {
   /** the coordinator's version now in `params` (none at first: the store's own initial values are not the run's, even at version 0) */
   private loaded = -1;
   private waiters: (() => void)[] = [];
-  private queue: { job: ClusterJob; done: (error?: Error) => void }[] = [];
+  private queue: { job: ClusterJob; done: () => void }[] = [];
   private running = false;
 
   private constructor(private readonly nc: NatsConnection, readonly setup: RunSetupMessage, dataset: SharedDatasetHandle,
@@ -216,7 +216,7 @@ class RunHost {
   /** Computes one job and sends its frame (or its error) back; resolves when it has been sent. */
   run(job: ClusterJob): Promise<void> {
     return new Promise((resolve) => {
-      this.queue.push({ job, done: () => resolve() });
+      this.queue.push({ job, done: resolve });
       void this.pump();
     });
   }
