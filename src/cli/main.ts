@@ -28,7 +28,7 @@ import { strategiesCommand } from './strategies.js';
 import { workerCommand } from './worker.js';
 
 /** Flags a resumed run may be given: where and how it runs, not what it computes. */
-const RESUME_ALLOWED = new Set(['resume', 'workers', 'profile', 'report', 'runsDir', 'quiet', 'json',
+const RESUME_ALLOWED = new Set(['resume', 'workers', 'computeOn', 'profile', 'report', 'runsDir', 'quiet', 'json',
   'cluster', 'localWorkers', 'creds', 'tlsCa', 'clusterWaitMs', 'clusterKernels', 'allowDataChange', 'force']);
 
 /** What `report` reads: --out never goes onto one of them. */
@@ -47,7 +47,7 @@ async function runTrain(o: FlagValues, command: Command, print: (line: string) =
     const clash = Object.keys(o).find((k) => !RESUME_ALLOWED.has(k) && command.getOptionValueSource(k) === 'cli');
     if (clash) throw new UserError(`--resume: the run keeps the settings in its config.json; --${kebab(clash)} cannot change them`);
     const report = command.getOptionValueSource('report') === 'cli' ? o.report : undefined;
-    return (await trainCommand({ resume: o.resume, workers: o.workers, cluster: clusterFlags(o, command), profile: o.profile, report, output, allowDataChange: o.allowDataChange, force: o.force })).code;
+    return (await trainCommand({ resume: o.resume, workers: o.workers, computeOn: o.computeOn, cluster: clusterFlags(o, command), profile: o.profile, report, output, allowDataChange: o.allowDataChange, force: o.force })).code;
   }
   if (o.allowDataChange) throw new UserError('--allow-data-change: only with --resume');
   const config = commandConfig(o, command);
