@@ -244,7 +244,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     const { workers } = trainer.config;
     // more threads than cores run, but slower than one per core: said once, like the kernel notice
     const cores = availableParallelism();
-    if (verbose && (out.mode === 'tty' || out.mode === 'plain') && !config.cluster && workers > cores) {
+    if (verbose && (out.mode === 'tty' || out.mode === 'plain') && !config.cluster && config.computeOn !== 'coordinator' && workers > cores) {
       out.warn(`${workers} worker threads on ${cores} cores share them: expect it slower than --workers ${cores}`);
     }
     const perEpoch = Math.ceil(trainer.dataset.train.length / trainer.config.batchSize);
