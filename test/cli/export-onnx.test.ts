@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,38 +5,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTable } from '../../src/data/load-table.js';
 import { tableRows } from '../../src/data/table.js';
 import { Model } from '../../src/model/model.js';
-import { onnxMetadata, runOnnx } from '../helpers/onnx.js';
+import { expectUserError, penguinsFixture, penguinsTasks, runCli } from '../helpers/cli.js';
+import { onnxInput, onnxMetadata, runOnnx, worstError } from '../helpers/onnx.js';
 
-const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
-const fixture = new URL('./fixtures/penguins.csv', import.meta.url).pathname;
+const fixture = penguinsFixture;
 const dir = mkdtempSync(join(tmpdir(), 'multitask-onnx-'));
 const runDir = join(dir, 'runs', 'penguins');
-
-interface Run { code: number; stdout: string; stderr: string }
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { timeout: 120_000, cwd: dir }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function expectUserError(run: Run, pattern: RegExp): void {
-  expect(run.code, run.stdout + run.stderr).toBe(2);
-  const lines = run.stderr.trim().split('\n');
-  expect(lines.at(-1)).toMatch(pattern);
-  expect(run.stderr).not.toMatch(/\n\s+at /);
-}
+const cli = (args: string[]) => runCli(args, { cwd: dir });
 
 /** The penguins fixture: two classifications and a regression; a gelu trunk layer and a tanh hidden head layer. */
 const config = {
-  data: { path: fixture, features: ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)'] },
-  tasks: [
-    { name: 'species', column: 'Species', loss: 'cross_entropy' },
-    { name: 'sex', column: 'Sex', loss: 'bce_with_logits' },
-    { name: 'mass', column: 'Body Mass (g)', loss: 'mse' },
-  ],
+  ...penguinsTasks,
   model: { trunk: [16, { units: 8, activation: 'gelu' }], heads: { species: { hidden: { units: 8, activation: 'tanh' } } } },
   epochs: 3,
   workers: 1,
@@ -49,20 +27,6 @@ const records = (path: string) => {
   const t = loadTable(path);
   return tableRows(t).map((row) => Object.fromEntries(t.columns.map((c, i) => [c, row[i]])));
 };
-
-/** |a − e| ≤ 1e-5 · max(1, |e|): the 1e-5, relative for values above 1 (grams). */
-function worstError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
-  return worst;
-}
-
-/** The ONNX input of records, built from the file's metadata: raw numeric values, one-hot levels. */
-function onnxInput(meta: Record<string, string>, recs: Record<string, unknown>[]): Float32Array {
-  const features = JSON.parse(meta.features) as { name: string; kind: string; levels?: string[] }[];
-  return Float32Array.from(recs.flatMap((r) => features.flatMap((f) => (f.kind === 'numeric' ? [Number(r[f.name])] : f.levels!.map((l) => (r[f.name] === l ? 1 : 0))))));
-}
 
 describe('multitask export --format onnx', () => {
   beforeAll(async () => {

@@ -72,4 +72,21 @@ export async function runOnnx(model: Uint8Array, features: Float32Array, width: 
   }
 }
 
+/** The ONNX input of raw records, built from the file's `features` metadata as a user would: raw numbers, one-hot levels. */
+export function onnxInput(meta: Record<string, string>, records: Record<string, unknown>[]): Float32Array {
+  const features = JSON.parse(meta.features) as { name: string; kind: string; levels?: string[] }[];
+  return Float32Array.from(records.flatMap((r) => features.flatMap((f) => (f.kind === 'numeric' ? [Number(r[f.name])] : f.levels!.map((l) => (r[f.name] === l ? 1 : 0))))));
+}
+
+/**
+ * The largest |a − e| / max(1, |e|): the issue's 1e-5 taken as float32
+ * agreement, relative for values above 1 (grams carry 7 digits in float32).
+ */
+export function worstError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) throw new Error(`${actual.length} values, expected ${expected.length}`);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
+  return worst;
+}
+
 export { ort };

@@ -5,7 +5,7 @@ import { IR_VERSION, OPSET_VERSION } from '../../src/model/onnx-proto.js';
 import type { Preprocessing } from '../../src/model/preprocessing.js';
 import type { ModelSpec } from '../../src/model/spec.js';
 import { Rng } from '../../src/util/rng.js';
-import { onnxMetadata, onnxOps, ort, readMessage, runOnnx } from '../helpers/onnx.js';
+import { onnxInput, onnxMetadata, onnxOps, ort, readMessage, runOnnx, worstError } from '../helpers/onnx.js';
 import { userErrorMessage } from '../helpers/user-error.js';
 
 /** Every activation, every loss, heads with and without a hidden layer, a scaled and an unscaled regression. */
@@ -67,18 +67,8 @@ const records = Array.from({ length: 37 }, () => ({
   b: rng.uniform(-4, -2),
 }));
 
-/** The ONNX input of raw records, built from the file's own metadata as a user would: raw numbers, one-hot levels. */
-function onnxInput(meta: Record<string, string>, recs: Record<string, unknown>[]): Float32Array {
-  const features = JSON.parse(meta.features) as { name: string; kind: string; levels?: string[] }[];
-  return Float32Array.from(recs.flatMap((r) => features.flatMap((f) => (f.kind === 'numeric' ? [Number(r[f.name])] : f.levels!.map((l) => (r[f.name] === l ? 1 : 0))))));
-}
-
-/** |a − e| ≤ 1e-5 · max(1, |e|) elementwise: float32 agreement, relative for values above 1 (grams, say). */
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  expect(actual.length, what).toBe(expected.length);
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
-  expect(worst, what).toBeLessThanOrEqual(1e-5);
+  expect(worstError(actual, expected), what).toBeLessThanOrEqual(1e-5);
 }
 
 describe('toOnnx', () => {
