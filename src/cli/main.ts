@@ -17,7 +17,7 @@ import { osError } from '../util/os-error.js';
 import { packageRoot } from '../util/package-root.js';
 import { compareCommand, COMPARE_FILE, COMPARE_PLAN_FILE, DEFAULT_COMPARE, isComparisonDirectory, parseStrategyList, reportCompareDirectory } from './compare.js';
 import { configJsonSchema } from './config.js';
-import { evalCommand, exportCommand, predictCommand, type Split } from './evaluate.js';
+import { evalCommand, EXPORT_FORMATS, exportCommand, predictCommand, type ExportFormat, type Split } from './evaluate.js';
 import { addDataOptions, addTrainingOptions, clusterFlags, commandConfig, type FlagValues } from './flags.js';
 import { initCommand } from './init.js';
 import { checkOutputFile } from './out-file.js';
@@ -166,12 +166,13 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
     });
 
   program.command('export')
-    .description('write a run\'s weights (or its newest checkpoint\'s) as safetensors with PyTorch names and layouts')
+    .description('write a run\'s weights (or its newest checkpoint\'s) as safetensors with PyTorch names and layouts, or the model as ONNX')
     .argument('<run-dir>', 'a run directory')
-    .requiredOption('--out <file>', 'the .safetensors file to write')
+    .requiredOption('--out <file>', 'the file to write (.safetensors, or .onnx)')
+    .addOption(new Option('--format <format>', 'safetensors or onnx (default: onnx for an --out ending in .onnx, else safetensors)').argParser(choice('--format', EXPORT_FORMATS)))
     .option('--force', 'overwrite an existing --out file')
-    .action(async (run: string, o: { out: string; force?: boolean }) => {
-      result.exitCode = await exportCommand({ run, out: o.out, force: o.force }, outputFor({}, print));
+    .action(async (run: string, o: { out: string; format?: ExportFormat; force?: boolean }) => {
+      result.exitCode = await exportCommand({ run, out: o.out, format: o.format, force: o.force, producerVersion: packageVersion() }, outputFor({}, print));
     });
 
   program.command('report')
