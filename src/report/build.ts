@@ -463,7 +463,7 @@ export function buildCompareDocument(runs: RunAccumulator[], options: CompareBui
   }
   return {
     kind: 'compare',
-    title: options.title ?? `multitask comparison: ${runs.map((r) => r.label).join(' vs ')}`,
+    title: options.title ?? `multitask comparison: ${(given ? strategies : runs.map((r) => r.label)).join(' vs ')}`,
     subtitle: `${runs.length} runs · ${tasks.length} tasks`,
     generated: new Date().toISOString(),
     warnings: options.warnings ?? [],
