@@ -171,7 +171,7 @@ export function initConfig(dataPath: string, outPath: string, targets?: readonly
   for (const g of guesses) {
     const shown = g.examples.length ? ` (${g.examples.join(', ')}${g.distinct > g.examples.length ? ', ...' : ''})` : '';
     const missing = g.missing > 0 && g.kind !== 'empty' ? `, ${g.missing} missing` : '';
-    lines.push(`  ${g.column.padEnd(width)}  ${g.why}${missing}${g.kind === 'text' || g.role === 'classification' ? shown : ''} → ${writtenRole(config, g)}`);
+    lines.push(`  ${g.column.padEnd(width)}  ${g.why}${g.kind === 'text' || g.role === 'classification' ? shown : ''}${missing} → ${writtenRole(config, g)}`);
   }
   const droppedRows = countDropped(table, features.map((g) => table.columns.indexOf(g.column)));
   const missingIn = features.filter((g) => g.missing > 0).map((g) => `${g.column} ${g.missing}`);

@@ -76,6 +76,17 @@ describe('compare --seeds', () => {
     expect(pc.metrics.species.mean).toBeCloseTo((species[0] + species[1]) / 2, 12);
     expect(pc.metrics.species.n).toBe(2);
     expect(saved.aggregate.find((g: { label: string }) => g.label === 'sum').deltaM).toMatchObject({ mean: 0, std: 0, n: 2 });
+    // its report (from compare.json): every seed's run, and mean ± std over the seeds as the console printed it
+    const report = await cli('report', join(root, 'seeds'));
+    expect(report.code, report.stderr).toBe(0);
+    const html = readFileSync(join(root, 'seeds', 'report.html'), 'utf8');
+    const doc = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]);
+    const [perRun, over] = doc.sections[0].tables as { title: string; rows: (string | number)[][] }[];
+    expect(perRun.rows.map((r) => r[0])).toEqual(['sum · seed 0', 'pcgrad · seed 0', 'sum · seed 1', 'pcgrad · seed 1']);
+    expect(over.title).toBe('Over seeds 0, 1: mean ± standard deviation');
+    const consoleRow = seeds.stdout.split('\n').find((l) => l.startsWith('pcgrad'))!.trim().split(/\s{2,}/);
+    expect(over.rows[1][0]).toBe('pcgrad');
+    expect(over.rows[1].at(-2)).toBe(consoleRow.at(-2)); // Δm% mean ± std, with its * if any
   });
 
   it('--seed with --seeds, or a bad list, is one line, exit 2', async () => {
