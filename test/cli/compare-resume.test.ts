@@ -87,6 +87,15 @@ describe('compare --seeds', () => {
     const consoleRow = seeds.stdout.split('\n').find((l) => l.startsWith('pcgrad'))!.trim().split(/\s{2,}/);
     expect(over.rows[1][0]).toBe('pcgrad');
     expect(over.rows[1].at(-2)).toBe(consoleRow.at(-2)); // Δm% mean ± std, with its * if any
+    // stopped before compare.json: the report finds the runs so far under seed-<s>/
+    cpSync(join(root, 'seeds'), join(root, 'seeds-cut'), { recursive: true });
+    rmSync(join(root, 'seeds-cut', 'compare.json'));
+    rmSync(join(root, 'seeds-cut', 'seed-1', 'pcgrad'), { recursive: true });
+    const cut = await cli('report', join(root, 'seeds-cut'));
+    expect(cut.code, cut.stderr).toBe(0);
+    const cutHtml = readFileSync(join(root, 'seeds-cut', 'report.html'), 'utf8');
+    expect(JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(cutHtml)![1]).title)
+      .toBe('multitask compare (unfinished: 3 of 4 runs started)');
   });
 
   it('--seed with --seeds, or a bad list, is one line, exit 2', async () => {
