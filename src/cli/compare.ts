@@ -24,8 +24,6 @@ import { duration, num, table } from './format.js';
 import { Output } from './output.js';
 import { trainCommand } from './train.js';
 
-export { deltaM, signed, meanStd, aggregateSeeds, type CompareRow, type SeedAggregate } from '../trainer/compare-stats.js';
-
 export const DEFAULT_COMPARE = ['sum', 'sequential:fresh', 'sequential:stale', 'pcgrad', 'mgda', 'cagrad', 'upgrad'] as const;
 export const COMPARE_FILE = 'compare.json';
 
