@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { writeCompareReport } from '../report/index.js';
 import { readJsonFile, RUN_FILES, validateSummary } from '../trainer/run-format.js';
 import {
-  applyDeltaM, aggregateSeeds, compareRow, conflictsCell, deltaMHeader, seedCount, seedDeltaMCell, signed, SEED_SPREAD_RULE,
+  applyDeltaM, aggregateSeeds, compareRow, conflictsCell, deltaMHeader, seedCount, seedDeltaMCell, seedMetricCell, signed, SEED_SPREAD_RULE,
   type CompareRow, type SeedAggregate,
 } from '../trainer/compare-stats.js';
 import { configDefaults, strategyChoices } from '../trainer/config.js';
@@ -76,12 +76,11 @@ export function parseStrategyList(text: string, option = '--strategies'): Compar
 /** The console table of a comparison over seeds. */
 export function seedTable(rows: readonly SeedAggregate[], baseline: string, output: Output): string {
   const tasks = Object.keys(rows[0]?.metrics ?? {});
-  const pm = (m: { mean: number; std: number }) => `${num(m.mean)} ± ${num(m.std)}`;
   const header = ['strategy', ...tasks.map((t) => `${t} ${rows[0].metricNames[t] === 'accuracy' ? 'acc' : 'rmse'}`),
     deltaMHeader(baseline), 'seeds'];
   const body = rows.map((r) => [
     r.label,
-    ...tasks.map((t) => pm(r.metrics[t])),
+    ...tasks.map((t) => seedMetricCell(r.metrics[t])),
     seedDeltaMCell(r),
     String(seedCount(r)),
   ]);

@@ -4,7 +4,7 @@ import type { Chart, LineChart, LineSeries, ReportDocument, Section, StackedChar
 import { Ema, SMOOTHING, smoothingNote } from './smooth.js';
 import { TIMING_PARTS, type EvalRecord, type MetricName, type MetricsRecord, type RunSummary } from '../trainer/run-format.js';
 import {
-  aggregateSeeds, applyDeltaM, compareRow, conflictsCell, deltaMHeader, seedCount, seedDeltaMCell, signed, SEED_SPREAD_RULE,
+  aggregateSeeds, applyDeltaM, compareRow, conflictsCell, deltaMHeader, seedCount, seedDeltaMCell, seedMetricCell, signed, SEED_SPREAD_RULE,
   type CompareRow,
 } from '../trainer/compare-stats.js';
 
@@ -368,9 +368,6 @@ export function comparisonLabels(rows: readonly CompareRow[]): string[] {
   return rows.map((r) => (seeds.size > 1 ? `${r.label} · seed ${r.seed}` : r.label));
 }
 
-/** Four significant digits, as text, for `mean ± std` cells. */
-const short = (v: number): string => (Number.isFinite(v) ? String(Number(v.toPrecision(4))) : '–');
-
 /** The comparison tables: one row per run, and over seeds (when there are several) one per strategy. */
 function comparisonTables(runs: RunAccumulator[], tasks: string[], metricOf: (task: string) => MetricName | undefined, given?: readonly CompareRow[]): Table[] {
   // copies: Δm% is set here, against the baseline of the same seed, as the console does
@@ -415,7 +412,7 @@ function comparisonTables(runs: RunAccumulator[], tasks: string[], metricOf: (ta
     tables.push({
       title: `Over seeds ${seeds.join(', ')}: mean ± standard deviation`,
       columns: [{ label: 'strategy' }, ...tasks.map((t) => ({ label: `${t} final ${metricLabel(metricOf(t))}` })), { label: deltaMHeader(baseline) }, { label: 'seeds' }],
-      rows: aggregate.map((a) => [a.label, ...tasks.map((t) => (a.metrics[t] ? `${short(a.metrics[t].mean)} ± ${short(a.metrics[t].std)}` : '—')), seedDeltaMCell(a), seedCount(a)]),
+      rows: aggregate.map((a) => [a.label, ...tasks.map((t) => seedMetricCell(a.metrics[t])), seedDeltaMCell(a), seedCount(a)]),
       note: `${deltaMHeader(baseline)} against ${baseline} of the same seed, positive = better; ${SEED_SPREAD_RULE}.`,
     });
   }

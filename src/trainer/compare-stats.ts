@@ -12,6 +12,7 @@
  * gradients have a negative cosine (from the step diagnostics); '—' for runs
  * whose plan never sees per-task gradients (sum on the fused plan).
  */
+import { num } from '../util/number-format.js';
 import type { RunSummary } from './run-format.js';
 
 export interface CompareRow {
@@ -131,6 +132,10 @@ export function aggregateSeeds(rows: readonly CompareRow[]): SeedAggregate[] {
     return { label, metrics, metricNames: mine[0].metricNames, deltaM, beyondSeedSpread };
   });
 }
+
+/** A metric over seeds as a cell: `0.985 ± 0.015` ('—' without a value). */
+export const seedMetricCell = (m: { mean: number; std: number; n: number } | undefined): string =>
+  (m && m.n > 0 ? `${num(m.mean)} ± ${num(m.std)}` : '—');
 
 /** A strategy's Δm% over seeds as a cell: `+1.2 ± 0.3 *` (see SEED_SPREAD_RULE). */
 export const seedDeltaMCell = (r: SeedAggregate): string =>
