@@ -42,8 +42,12 @@ export class CellColumn {
     else if (!this.numbers || !this.pushNumberText(cell)) this.pushText(Buffer.from(cell, 'utf8'));
   }
 
-  /** Appends the raw field b[start, end) (UTF-8), as push would the decoded text, without decoding it. */
-  pushBytes(b: Uint8Array, start: number, end: number): void {
+  /**
+   * Appends the raw field b[start, end) (UTF-8), as push would the decoded text,
+   * without decoding it. `kept`: b is the caller's no longer (its bytes may be
+   * kept without a copy).
+   */
+  pushBytes(b: Uint8Array, start: number, end: number, kept = false): void {
     start = trimStart(b, start, end);
     end = trimEnd(b, start, end);
     if (isMissingBytes(b, start, end)) return this.pushMissing();
@@ -52,7 +56,7 @@ export class CellColumn {
       // other ways of writing a number ("1e5", "+3") are rare: read them as text
       if (end - start <= LONGEST_NUMBER && this.pushNumberText(Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8'))) return;
     }
-    this.pushText(b, start, end);
+    this.pushText(b, start, end, kept);
   }
 
   /**
@@ -115,9 +119,9 @@ export class CellColumn {
   }
 
   /** Appends the text b[start, end) (trimmed, not missing), leaving numbers mode first if the column is in it. */
-  private pushText(b: Uint8Array, start = 0, end = b.length): void {
+  private pushText(b: Uint8Array, start = 0, end = b.length, kept = false): void {
     if (this.numbers) this.toText();
-    this.pushCode(this.texts.add(b, start, end));
+    this.pushCode(this.texts.add(b, start, end, kept));
   }
 
   private pushCode(code: number): void {

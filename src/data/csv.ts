@@ -75,6 +75,12 @@ export interface CsvRecord {
   count: number;
   /** the 1-based line the record starts on */
   line: number;
+  /**
+   * Field f's bytes, to keep after the call without a copy: the scanner reads
+   * on into a new piece. For a field that fills most of its piece (one huge
+   * field is then in memory once, not twice).
+   */
+  keep(f: number): Buffer;
 }
 
 /**
@@ -84,7 +90,13 @@ export interface CsvRecord {
 class RecordScanner {
   private readonly record: CsvRecord = {
     bytes: Buffer.alloc(0), starts: new Int32Array(16), ends: new Int32Array(16), count: 0, line: 0,
+    keep: (f) => {
+      this.kept = true;
+      return this.record.bytes.subarray(this.record.starts[f], this.record.ends[f]);
+    },
   };
+  /** whether a field of the piece has been kept: the piece must not be read into again */
+  kept = false;
   /** per field of the record: 1 when it holds doubled quotes to undo */
   private escaped = new Uint8Array(16);
 
@@ -320,8 +332,15 @@ export function scanCsvFile(path: string, pieceBytes: number, onRecord: (record:
       }
       const scan = scanner.scan(buffer, from, whole, line, final);
       if (final) return;
-      buffer.copyWithin(0, scan.consumed, end);
       filled = end - scan.consumed;
+      if (scanner.kept) {
+        const fresh = Buffer.allocUnsafe(Math.max(pieceBytes, 2 * filled));
+        buffer.copy(fresh, 0, scan.consumed, end);
+        buffer = fresh;
+        scanner.kept = false;
+      } else {
+        buffer.copyWithin(0, scan.consumed, end);
+      }
       checked -= scan.consumed;
       line = scan.line;
       from = 0;

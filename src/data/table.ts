@@ -67,7 +67,7 @@ export function tableFromCsv(path: string, pieceBytes = 1 << 16): Table {
   let lines = new Int32Array(1024);
   let rows = 0;
   let badWidth: { line: number; fields: number } | undefined; // the first row of the wrong width, reported at the end
-  scanCsvFile(path, pieceBytes, ({ bytes, starts, ends, count, line }) => {
+  scanCsvFile(path, pieceBytes, ({ bytes, starts, ends, count, line, keep }) => {
     if (!headerFields) {
       headerFields = Array.from({ length: count }, (_, f) => bytes.toString('utf8', starts[f], ends[f]));
       headerLine = line;
@@ -82,7 +82,14 @@ export function tableFromCsv(path: string, pieceBytes = 1 << 16): Table {
       lines = more;
     }
     lines[rows++] = line;
-    for (let c = 0; c < count; c++) columns[c].pushBytes(bytes, starts[c], ends[c]);
+    for (let c = 0; c < count; c++) {
+      if (ends[c] - starts[c] > bytes.length >> 1) {
+        const own = keep(c); // most of the piece: kept where it was read, not copied
+        columns[c].pushBytes(own, 0, own.length, true);
+      } else {
+        columns[c].pushBytes(bytes, starts[c], ends[c]);
+      }
+    }
   });
   if (!headerFields) throw new UserError(emptyMessage(path));
   const header = checkHeader(headerFields, headerLine, path);

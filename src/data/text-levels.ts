@@ -4,8 +4,8 @@
  * while the column has had fewer than MAX_INTERNED distinct texts (a
  * categorical column: a few levels, each stored and decoded once), a new id
  * per text after that (ids, free text: its bytes, no string). A text longer
- * than a quarter chunk gets a chunk of its own size, so one huge field costs
- * its size once.
+ * than a quarter chunk gets a chunk of its own size (or is kept where it was
+ * read, when its reader gives it up), so one huge field costs its size once.
  */
 
 /** distinct texts interned at most; past this each text keeps its own bytes */
@@ -31,9 +31,9 @@ export class TextLevels {
   private readonly decoded: string[] = [];
   count = 0;
 
-  /** The id of the text b[start, end). */
-  add(b: Uint8Array, start: number, end: number): number {
-    if (!this.slots) return this.append(b, start, end);
+  /** The id of the text b[start, end); `kept`: b may be kept as it is (no copy of a long text). */
+  add(b: Uint8Array, start: number, end: number, kept = false): number {
+    if (!this.slots) return this.append(b, start, end, kept);
     const mask = this.slots.length - 1;
     for (let s = hash(b, start, end) & mask; ; s = (s + 1) & mask) {
       const id = this.slots[s] - 1;
@@ -41,7 +41,7 @@ export class TextLevels {
         if (this.equals(id, b, start, end)) return id;
         continue;
       }
-      const added = this.append(b, start, end);
+      const added = this.append(b, start, end, kept);
       this.slots[s] = added + 1;
       if (this.count >= MAX_INTERNED) this.slots = null;
       else if (this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
@@ -59,14 +59,13 @@ export class TextLevels {
     return text;
   }
 
-  private append(b: Uint8Array, start: number, end: number): number {
+  private append(b: Uint8Array, start: number, end: number, kept: boolean): number {
     const len = end - start;
     let chunk: number;
     let at = 0;
     if (len > CHUNK_BYTES >> 2) {
-      const own = Buffer.allocUnsafe(len);
-      own.set(b.subarray(start, end));
-      chunk = this.chunks.push(own) - 1;
+      const view = Buffer.from(b.buffer, b.byteOffset + start, len);
+      chunk = this.chunks.push(kept ? view : Buffer.from(view)) - 1;
     } else {
       if (this.used + len > CHUNK_BYTES) {
         this.open = this.chunks.push(Buffer.allocUnsafe(CHUNK_BYTES)) - 1;
