@@ -59,10 +59,21 @@ export function isMissingBytes(b: Uint8Array, start: number, end: number): boole
 export const PLAIN = 255;
 /** The longest text String(n) or n.toFixed(d ≤ 100) writes: a longer field is never stored as a number. */
 export const LONGEST_NUMBER = 128;
-const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
-/** What plainNumber read: the value and how it is written back (a reused object: no allocation per field). */
-export const plain = { value: 0, written: PLAIN };
+/**
+ * What plainNumber read (a reused object: no allocation per field): the value,
+ * how it is written back, and the digits and decimals it was written with
+ * (value = digits / 10^decimals).
+ */
+export const plain = { value: 0, written: PLAIN, digits: 0, decimals: 0 };
+
+/** How get() writes back digits / 10^decimals read by plainNumber: the rule plainNumber states. */
+export function writtenBack(digits: number, decimals: number, value: number): number {
+  return decimals === 0 || (digits % 10 !== 0 && Math.abs(value) >= 1e-6) ? PLAIN : decimals;
+}
+
+/** 10^k for k = 0..15, exact. */
+export const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /**
  * Reads a number written as toFixed writes it, `-?(0|[1-9]\d*)(\.\d+)?` with at
@@ -78,13 +89,13 @@ export function plainNumber(b: Uint8Array, start: number, end: number): boolean 
   const negative = b[i] === 0x2d;
   if (negative) i++;
   if (i >= end) return false;
-  let digits = 0;
+  let whole = 0; // digits before the point, a leading zero not counted
   let m = 0;
   if (b[i] === 0x30) {
     i++;
   } else {
-    for (; i < end && b[i] >= 0x30 && b[i] <= 0x39; i++, digits++) m = m * 10 + (b[i] - 0x30);
-    if (digits === 0) return false;
+    for (; i < end && b[i] >= 0x30 && b[i] <= 0x39; i++, whole++) m = m * 10 + (b[i] - 0x30);
+    if (whole === 0) return false;
   }
   let k = 0;
   if (i < end && b[i] === 0x2e) {
@@ -92,9 +103,10 @@ export function plainNumber(b: Uint8Array, start: number, end: number): boolean 
     for (; i < end && b[i] >= 0x30 && b[i] <= 0x39; i++, k++) m = m * 10 + (b[i] - 0x30);
     if (k === 0) return false; // "5."
   }
-  if (i !== end || digits + k > 15 || (negative && m === 0)) return false; // "-0" is written "0" again
-  const value = m / POW10[k];
-  plain.value = negative ? -value : value;
-  plain.written = k === 0 || (b[end - 1] !== 0x30 && value >= 1e-6) ? PLAIN : k;
+  if (i !== end || whole + k > 15 || (negative && m === 0)) return false; // "-0" is written "0" again
+  plain.digits = negative ? -m : m;
+  plain.decimals = k;
+  plain.value = plain.digits / POW10[k];
+  plain.written = writtenBack(m, k, plain.value);
   return true;
 }

@@ -53,6 +53,14 @@ describe('CellColumn: cells stored as numbers or string ids read back exactly', 
     const many = Array.from({ length: 70_000 }, (_, r) => (r === 20_000 ? 'text' : r % 3 ? `${r}.50` : r % 5 ? `id-${r}-long-enough-to-copy` : 'red'));
     expect(roundTrip(many)).toEqual(expected(many));
   });
+
+  it('numbers across chunks, kept as digits, then as float64s, then as texts', () => {
+    const number = (r: number) => (r % 7 === 0 ? 'NA' : r % 2 ? `${r}` : `-${r}.${r % 100}0`);
+    for (const [other, text] of [[-1, -1], [35_000, -1], [35_000, 38_000], [-1, 38_000]]) {
+      const fields = Array.from({ length: 40_000 }, (_, r) => (r === other ? '1e5' : r === text ? 'x' : number(r)));
+      expect(roundTrip(fields)).toEqual(expected(fields));
+    }
+  });
 });
 
 describe('tableFromCsv: typed columns, read in pieces', () => {
