@@ -13,6 +13,11 @@
  *
  * Line numbers are 1-based physical lines (a quoted field spanning lines counts
  * every line), and a record's line is the line it starts on.
+ *
+ * The scanner works on the UTF-8 bytes (every character it looks for is ASCII,
+ * which never occurs inside a multi-byte character) and hands over each record
+ * as byte ranges, so a reader can keep fields without making strings of them
+ * (tableFromCsv, table.ts); parseCsv and readCsv decode every field.
  */
 import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';

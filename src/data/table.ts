@@ -95,7 +95,7 @@ export function tableFromCsv(path: string, pieceBytes = 1 << 16): Table {
   const header = checkHeader(headerFields, headerLine, path);
   if (badWidth) throw new UserError(widthMessage(path, badWidth.line, badWidth.fields, header));
   return {
-    source: path, columns: header, rowCount: rows, lines: lines.slice(0, rows), lineKind: 'line',
+    source: path, columns: header, rowCount: rows, lines: lines.subarray(0, rows), lineKind: 'line',
     cell: (r, c) => columns[c].get(r), number: (r, c) => columns[c].number(r),
   };
 }
