@@ -134,7 +134,7 @@ export function parseFeatureRows(table: Table, names: string[], featCols: number
     kept[n++] = r;
   }
   const rows = kept.subarray(0, n);
-  const numberAt = table.number ?? ((r: number, c: number) => parseNumber(table.cell(r, c)));
+  const numberAt = table.number ? (r: number, c: number) => table.number!(r, c) : (r: number, c: number) => parseNumber(table.cell(r, c));
   const numeric = featCols.map((c) => (i: number) => numberAt(rows[i], c)!);
   return { kept: rows, numeric, categories, dropped };
 }
