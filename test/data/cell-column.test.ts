@@ -50,7 +50,7 @@ describe('CellColumn: cells stored as numbers or string ids read back exactly', 
     fc.assert(fc.property(fc.array(field, { maxLength: 60 }), (fields) => {
       expect(roundTrip(fields)).toEqual(expected(fields));
     }), { numRuns: 800 });
-    const many = Array.from({ length: 70_000 }, (_, r) => (r === 20_000 ? 'text' : r % 3 ? `${r}.50` : r % 5 ? `id-${r}-long-enough-to-copy` : 'red'));
+    const many = Array.from({ length: 140_000 }, (_, r) => (r === 20_000 ? 'text' : r % 3 ? `${r}.50` : r % 5 ? `id-${r}-long-enough-to-copy` : 'red'));
     expect(roundTrip(many)).toEqual(expected(many));
   });
 
