@@ -110,6 +110,9 @@ function buildSpec(config: ResolvedConfig, dataset: Dataset): ModelSpec {
   });
 }
 
+/** Longest stretch of steps without a turn of the event loop (signals, output, timers), in ms. */
+const YIELD_EVERY_MS = 10;
+
 /**
  * The coordinator: owns the parameters and the optimizer state, sends each
  * step's jobs to the worker pool, reduces their gradient frames in a fixed
@@ -165,6 +168,8 @@ export class Trainer {
   /** what the recipe's transforms see of the step in progress */
   private readonly context: StepContext;
   private epochDiagnostics: GradientDiagnostics[] = [];
+  /** when step() last let the event loop run (performance.now()) */
+  private lastYield = 0;
   /** messages for the caller to show (skipped steps), drained by the CLI */
   readonly warnings: string[] = [];
 
@@ -423,6 +428,12 @@ export class Trainer {
   /** One optimisation step on the next batch (strategy and plan as configured). */
   async step(): Promise<void> {
     this.assertOpen();
+    // a step can finish without a turn of the event loop (jobs on the coordinator, or a pool
+    // answering within its blocking wait): give signals, output and timers theirs now and then
+    if (performance.now() - this.lastYield > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      this.lastYield = performance.now();
+    }
     // Worker processes can go away between the rounds of a step taken in turn: a step that cannot
     // finish goes back to where it began, so a checkpoint written then resumes it exactly.
     const before = this.config.cluster && this.recipe.rounds > 1 ? this.snapshot() : undefined;

@@ -42,6 +42,15 @@ describe('computeOn coordinator: the jobs on the coordinator thread', () => {
     expect(sameBits(trainer.params.data, reference.params.data)).toBe(true);
   });
 
+  it('steps on the coordinator leave the event loop its turns (signals, output, timers)', async () => {
+    const trainer = await createTrainer({ ...SMALL, epochs: 40, workers: 1, computeOn: 'coordinator' });
+    let stepsWhenTimerFired: number | undefined;
+    setTimeout(() => (stepsWhenTimerFired = trainer.steps), 5);
+    await trainer.fit();
+    expect(stepsWhenTimerFired).toBeDefined();
+    expect(stepsWhenTimerFired!).toBeLessThan(trainer.steps);
+  });
+
   it('a job that fails stops the run naming the task, the step and the shard', async () => {
     const trainer = await createTrainer({ ...SMALL, workers: 1, computeOn: 'coordinator' });
     await trainer.step();
