@@ -106,10 +106,10 @@ function balanced(task: TaskData, train: Int32Array, where: string): number[] {
   if (empty >= 0) {
     throw new UserError(`${where}: "balanced" needs every class among the labelled training rows; class ${JSON.stringify(classes[empty])} has none`);
   }
+  // binary: pos_weight = w_positive / w_negative = n_negative / n_positive
+  if (isBinary(task.loss)) return [counts[0] / counts[1]];
   const n = counts.reduce((a, b) => a + b, 0);
-  const perClass = Array.from(counts, (c) => n / (classes.length * c));
-  // pos_weight = w_positive / w_negative = n_negative / n_positive
-  return isBinary(task.loss) ? [perClass[1] / perClass[0]] : perClass;
+  return Array.from(counts, (c) => n / (classes.length * c));
 }
 
 function checkWeights(weights: number[], where: string): void {

@@ -6,6 +6,7 @@
  * Usage: `kernelSuite('js', jsKernels)` from a *.test.ts file.
  */
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AdamHyper, Kernels, LossKind, SgdHyper } from '../../src/kernels/types.js';
 import {
@@ -381,7 +382,16 @@ function lossData(kind: LossKind, rng: Rng): LossData {
   return { rows, cols, pred, target };
 }
 
-const CLASSIFICATION_KINDS: LossKind[] = ['cross_entropy', 'bce_with_logits', 'bce'];
+const CLASSIFICATION_KINDS = ['cross_entropy', 'bce_with_logits', 'bce'] as const;
+
+interface TorchLossCase {
+  rows: number; cols: number; logits: number[]; probabilities?: number[]; targets: (number | null)[];
+  weights: number[]; loss: number; grad: number[];
+}
+/** PyTorch's weighted losses (scripts/torch-reference/class_weights.py). */
+const classWeightFixture = JSON.parse(readFileSync(new URL('../fixtures/torch/class-weights.json', import.meta.url), 'utf8')) as {
+  losses: Record<(typeof CLASSIFICATION_KINDS)[number], TorchLossCase>;
+};
 
 /** Class weights (cross_entropy) or pos_weights (binary) for `cols` columns: a zero, a one, others in (0.2, 3). */
 function lossWeights(kind: LossKind, cols: number): Float32Array {
@@ -469,6 +479,20 @@ function lossTests(k: Kernels, rtol: number): void {
       expect(mismatch('grad', ones.grad, plain.grad, 0)).toBeNull();
       expect(Array.from(ones.stats)).toEqual(Array.from(plain.stats));
     });
+  });
+
+  it.each(CLASSIFICATION_KINDS)('%s with class weights matches PyTorch (torch fixture; mean over the weights or rows)', (kind) => {
+    const c = classWeightFixture.losses[kind];
+    const f32 = (v: (number | null)[]) => Float32Array.from(v, (x) => x ?? NaN);
+    const pred = kind === 'bce' ? f32(c.probabilities!) : f32(c.logits);
+    const n = c.rows * c.cols, grad = new Float32Array(n), stats = new Float64Array(LOSS_STATS_LENGTH);
+    // pass 1: the statistics give the mean's denominator; pass 2 scales the gradient by it, as the trainer does
+    k.loss(kind, c.rows, c.cols, pred, f32(c.targets), 0, grad, stats, f32(c.weights));
+    expect(stats[LOSS_SUM] / stats[LOSS_WEIGHT]).toBeCloseTo(c.loss, kind === 'bce' ? 5 : 6);
+    k.loss(kind, c.rows, c.cols, pred, f32(c.targets), 1 / stats[LOSS_WEIGHT], grad, stats, f32(c.weights));
+    // bce's gradient is ∂/∂p; PyTorch's is ∂/∂logit = ∂/∂p · p(1 − p)
+    const got = kind === 'bce' ? grad.map((g, i) => g * pred[i] * (1 - pred[i])) : grad;
+    expect(mismatch('grad', got, c.grad, (i) => 1e-5 * Math.abs(c.grad[i]) + (kind === 'bce' ? 1e-6 : 1e-7))).toBeNull();
   });
 
   it('class weights: too few are a RangeError, and regression losses take none', () => {
