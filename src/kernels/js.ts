@@ -331,25 +331,23 @@ function crossEntropy(rows: number, cols: number, pred: Float32Array, target: Fl
 function bceWithLogits(rows: number, cols: number, pred: Float32Array, target: Float32Array,
   gradScale: number, grad: Float32Array, stats: Float64Array, weights: Float32Array | null): void {
   let sum = 0, count = 0, correct = 0;
-  for (let r = 0, i = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++, i++) {
-      const y = target[i];
-      if (y !== y) { grad[i] = 0; continue; }
-      const z = pred[i];
-      const e = Math.exp(-Math.abs(z)); // in (0, 1]: never overflows
-      let l = (z > 0 ? z : 0) - z * y + Math.log1p(e);
-      const sig = z >= 0 ? 1 / (1 + e) : e / (1 + e);
-      let g = sig - y;
-      const extra = weights === null ? 0 : (weights[c] - 1) * y;
-      if (extra !== 0) {
-        l += extra * ((z < 0 ? -z : 0) + Math.log1p(e)); // −log σ(z) = softplus(−z)
-        g -= extra * (z >= 0 ? e / (1 + e) : 1 / (1 + e)); // ∂(−log σ(z))/∂z = −σ(−z), stably
-      }
-      sum += l;
-      count++;
-      if ((z > 0) === (y > 0.5)) correct++;
-      grad[i] = gradScale * g;
+  for (let i = 0, n = rows * cols; i < n; i++) {
+    const y = target[i];
+    if (y !== y) { grad[i] = 0; continue; }
+    const z = pred[i];
+    const e = Math.exp(-Math.abs(z)); // in (0, 1]: never overflows
+    let l = (z > 0 ? z : 0) - z * y + Math.log1p(e);
+    const sig = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+    let g = sig - y;
+    const extra = weights === null ? 0 : (weights[i % cols] - 1) * y;
+    if (extra !== 0) {
+      l += extra * ((z < 0 ? -z : 0) + Math.log1p(e)); // −log σ(z) = softplus(−z)
+      g -= extra * (z >= 0 ? e / (1 + e) : 1 / (1 + e)); // ∂(−log σ(z))/∂z = −σ(−z), stably
     }
+    sum += l;
+    count++;
+    if ((z > 0) === (y > 0.5)) correct++;
+    grad[i] = gradScale * g;
   }
   writeStats(stats, sum, count, correct);
 }
@@ -357,28 +355,26 @@ function bceWithLogits(rows: number, cols: number, pred: Float32Array, target: F
 function bce(rows: number, cols: number, pred: Float32Array, target: Float32Array,
   gradScale: number, grad: Float32Array, stats: Float64Array, weights: Float32Array | null): void {
   let sum = 0, count = 0, correct = 0;
-  for (let r = 0, i = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++, i++) {
-      const y = target[i];
-      if (y !== y) { grad[i] = 0; continue; }
-      const p = pred[i];
-      // BCELoss clamps each log at −100 so p = 0 or 1 gives a finite loss
-      let lp = Math.log(p), lq = Math.log1p(-p);
-      if (lp < -100) lp = -100;
-      if (lq < -100) lq = -100;
-      let l = -(y * lp + (1 - y) * lq);
-      let num = p - y;
-      const extra = weights === null ? 0 : (weights[c] - 1) * y;
-      if (extra !== 0) {
-        l -= extra * lp;
-        num -= extra * (1 - p); // ∂(−log p)/∂p = −(1 − p)/(p·(1 − p))
-      }
-      sum += l;
-      count++;
-      if ((p > 0.5) === (y > 0.5)) correct++;
-      const pq = p * (1 - p);
-      grad[i] = gradScale * num / (pq > 1e-12 ? pq : 1e-12); // BCELoss backward's EPSILON
+  for (let i = 0, n = rows * cols; i < n; i++) {
+    const y = target[i];
+    if (y !== y) { grad[i] = 0; continue; }
+    const p = pred[i];
+    // BCELoss clamps each log at −100 so p = 0 or 1 gives a finite loss
+    let lp = Math.log(p), lq = Math.log1p(-p);
+    if (lp < -100) lp = -100;
+    if (lq < -100) lq = -100;
+    let l = -(y * lp + (1 - y) * lq);
+    let num = p - y;
+    const extra = weights === null ? 0 : (weights[i % cols] - 1) * y;
+    if (extra !== 0) {
+      l -= extra * lp;
+      num -= extra * (1 - p); // ∂(−log p)/∂p = −(1 − p)/(p·(1 − p))
     }
+    sum += l;
+    count++;
+    if ((p > 0.5) === (y > 0.5)) correct++;
+    const pq = p * (1 - p);
+    grad[i] = gradScale * num / (pq > 1e-12 ? pq : 1e-12); // BCELoss backward's EPSILON
   }
   writeStats(stats, sum, count, correct);
 }

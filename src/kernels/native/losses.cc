@@ -57,13 +57,11 @@ idx cross_entropy(idx rows, idx cols, const float* pred, const float* target, do
   return -1;
 }
 
-}  // namespace
-
-idx loss(int kind, idx rows, idx cols, const float* pred, const float* target, float grad_scale,
-         const float* weights, float* grad, double* stats) {
-  const double scale = grad_scale;
-  if (kind == kCrossEntropy) return cross_entropy(rows, cols, pred, target, scale, weights, grad, stats);
-
+// The elementwise losses; kWeighted: with pos_weights (bce, bce_with_logits), a
+// compile-time switch so the unweighted loop stays as it was.
+template <bool kWeighted>
+void elementwise(int kind, idx rows, idx cols, const float* pred, const float* target, double scale,
+                 const float* weights, float* grad, double* stats) {
   const idx n = rows * cols;
   double sum = 0.0, count = 0.0, metric = 0.0;
   for (idx i = 0; i < n; ++i) {
@@ -75,7 +73,7 @@ idx loss(int kind, idx rows, idx cols, const float* pred, const float* target, f
     const double p = pred[i];
     // pos_weight q weights the positive term: ℓ_q = ℓ − (q − 1)·y·log σ (σ: sigmoid of the
     // logit, or bce's probability); extra = 0 keeps the unweighted arithmetic as it is
-    const double extra = weights ? (static_cast<double>(weights[i % cols]) - 1.0) * y : 0.0;
+    const double extra = kWeighted ? (static_cast<double>(weights[i % cols]) - 1.0) * y : 0.0;
     double l, dl;
     switch (kind) {
       case kBceWithLogits: {
@@ -136,6 +134,16 @@ idx loss(int kind, idx rows, idx cols, const float* pred, const float* target, f
   stats[1] = count;
   stats[2] = metric;
   stats[3] = count;  // pos_weight keeps the mean over the labelled entries
+}
+
+}  // namespace
+
+idx loss(int kind, idx rows, idx cols, const float* pred, const float* target, float grad_scale,
+         const float* weights, float* grad, double* stats) {
+  const double scale = grad_scale;
+  if (kind == kCrossEntropy) return cross_entropy(rows, cols, pred, target, scale, weights, grad, stats);
+  if (weights) elementwise<true>(kind, rows, cols, pred, target, scale, weights, grad, stats);
+  else elementwise<false>(kind, rows, cols, pred, target, scale, nullptr, grad, stats);
   return -1;
 }
 
