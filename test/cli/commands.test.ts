@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,31 +8,15 @@ import { loadTable } from '../../src/data/load-table.js';
 import { Model } from '../../src/index.js';
 import { METADATA_KEY } from '../../src/model/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
+import { expectUserError, penguinsFixture, penguinsTasks, runCli } from '../helpers/cli.js';
 import { writeNpy } from '../helpers/npy.js';
 import { tableRows } from '../../src/data/table.js';
 
-const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
-const fixture = new URL('./fixtures/penguins.csv', import.meta.url).pathname;
+const fixture = penguinsFixture;
 const dir = mkdtempSync(join(tmpdir(), 'multitask-commands-'));
 const runs = join(dir, 'runs');
 
-interface Run { code: number; stdout: string; stderr: string }
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [...nodeArgs, bin, ...args], { timeout: 120_000, cwd: dir, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function expectUserError(run: Run, pattern: RegExp): void {
-  expect(run.code, run.stdout + run.stderr).toBe(2);
-  // one line for the error (a kernel-fallback notice may come before it)
-  const lines = run.stderr.trim().split('\n');
-  expect(lines.at(-1)).toMatch(pattern);
-  expect(run.stderr).not.toMatch(/\n\s+at /);
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []) => runCli(args, { cwd: dir, env, nodeArgs });
 
 const write = (name: string, value: unknown) => {
   const path = join(dir, name);
@@ -43,12 +26,7 @@ const write = (name: string, value: unknown) => {
 
 /** The penguins CSV fixture as a config: two classifications and a regression. */
 const config = {
-  data: { path: fixture, features: ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)'] },
-  tasks: [
-    { name: 'species', column: 'Species', loss: 'cross_entropy' },
-    { name: 'sex', column: 'Sex', loss: 'bce_with_logits' },
-    { name: 'mass', column: 'Body Mass (g)', loss: 'mse' },
-  ],
+  ...penguinsTasks,
   epochs: 8,
   workers: 2,
   checkpointEvery: 20,
