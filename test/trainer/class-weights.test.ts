@@ -111,11 +111,11 @@ describe('"balanced"', () => {
 });
 
 describe('determinism with class weights', () => {
-  it('the same seed gives bit-identical parameters with 1 and 2 workers', async () => {
+  it('the same seed gives bit-identical parameters with 1 and 2 workers, and on the coordinator thread', async () => {
     const results: Float32Array[] = [];
-    for (const workers of [1, 2]) {
+    for (const [workers, computeOn] of [[1, 'workers'], [2, 'workers'], [1, 'coordinator']] as const) {
       const trainer = await createTrainer({
-        workers, seed: 3, batchSize: 64, shards: 2, model: { trunk: [16], activation: 'relu' },
+        workers, computeOn, seed: 3, batchSize: 64, shards: 2, model: { trunk: [16], activation: 'relu' },
         classWeights: { species: 'balanced', sex: [1.5] },
       });
       await trainer.fit({ epochs: 1 });
@@ -123,6 +123,7 @@ describe('determinism with class weights', () => {
       await trainer.close();
     }
     expect(sameBits(results[0], results[1])).toBe(true);
+    expect(sameBits(results[0], results[2])).toBe(true);
   });
 });
 
