@@ -3,14 +3,9 @@ import type { EpochReport, TaskMetrics, TaskMetricsByName } from '../trainer/met
 import { PROFILE_PARTS, type Profile } from '../trainer/profile.js';
 import { PLAIN, type Style } from './style.js';
 
-/** A number for tables: 3 decimals below 100, 1 below 1000, none above; '—' when not finite. */
-export function num(x: number | null | undefined): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
-  const a = Math.abs(x);
-  if (a >= 1000) return x.toFixed(0);
-  if (a >= 100) return x.toFixed(1);
-  return x.toFixed(3);
-}
+import { num } from '../util/number-format.js';
+
+export { num };
 
 /** Seconds as `0.42 s`, `12.3 s`, `4 min 05 s`. */
 export function duration(seconds: number): string {

@@ -153,6 +153,7 @@ const taskSchema = strict({
     .describe('classification: the classes in index order (for bce: negative, positive); others are an error'),
   path: path().optional().describe('this task\'s own data file (a table with the same feature columns): its rows train only this task'),
   targets: path().optional().describe('.npy data: the file of this task\'s targets (rows,) — class indices or values'),
+  comment: z.string({ error: 'a string' }).optional().describe('free text, ignored (multitask init writes its questions about guessed targets here)'),
 });
 
 const activation = () => z.enum(ACTIVATIONS);

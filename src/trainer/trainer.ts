@@ -233,6 +233,8 @@ export class Trainer {
       epochs: _e, initWeights: _i, cluster: _cl, computeOn: _co, keep: _keep, maxSkips: _ms, data, ...settings } = config;
     this.configHash = configHash({
       ...settings,
+      // a task's comment is free text: editing it does not change the run
+      ...(settings.tasks ? { tasks: settings.tasks.map(({ comment: _comment, ...task }) => task) } : {}),
       data: data.kind === 'arrays' || internalDataset ? { source: dataset.source, rows: dataset.rows, inputWidth: dataset.inputWidth } : data,
     });
     this.legacyConfigHash = legacyConfigHash(config, dataset);
