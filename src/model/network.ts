@@ -22,6 +22,8 @@ interface HeadBuffers {
   hidden?: LayerBuffers;
   out: LayerBuffers;
   target: Float32Array;
+  /** the task's class weights in float32, as the loss kernel reads them (null: none) */
+  classWeights: Float32Array | null;
 }
 
 const buffers = (rows: number, width: number): LayerBuffers => ({
@@ -49,6 +51,7 @@ export class Workspace {
       hidden: t.hidden ? buffers(maxRows, t.hidden.units) : undefined,
       out: buffers(maxRows, t.outputs),
       target: new Float32Array(maxRows * targetWidth(t)),
+      classWeights: t.classWeights ? Float32Array.from(t.classWeights) : null,
     }));
     this.dFeatures = new Float32Array(maxRows * trunkOutputWidth(spec));
   }
@@ -137,7 +140,10 @@ function backwardTrunk(k: Kernels, spec: ModelSpec, p: ModelTensors, g: ModelTen
   }
 }
 
-/** One task's share of a pass: its loss is scaled by gradScale (weight ÷ labelled rows in the batch). */
+/**
+ * One task's share of a pass: its loss is scaled by gradScale (weight ÷ the whole batch's
+ * labelled rows, or ÷ Σ of their class weights under cross_entropy class weights).
+ */
 export interface TaskTerm {
   task: number;
   gradScale: number;
@@ -150,7 +156,7 @@ export interface TaskTerm {
  *   Σ_terms gradScale · Σ_rows loss_task — one trunk backward for every term;
  * - `g` one set per term: writes each term's own gradient
  *   gradScale · Σ_rows loss_task into g[j] — one trunk backward per term.
- * Loss statistics of term j (LOSS_SUM, LOSS_COUNT, LOSS_METRIC) go to stats[j·LOSS_STATS_LENGTH ..].
+ * Loss statistics of term j (LOSS_SUM, LOSS_COUNT, LOSS_METRIC, LOSS_WEIGHT) go to stats[j·LOSS_STATS_LENGTH ..].
  */
 export function taskGradients(k: Kernels, spec: ModelSpec, p: ModelTensors, g: ModelTensors | readonly ModelTensors[],
   ws: Workspace, rows: number, terms: readonly TaskTerm[], stats: Float64Array): void {
@@ -161,7 +167,8 @@ export function taskGradients(k: Kernels, spec: ModelSpec, p: ModelTensors, g: M
     const task = spec.tasks[t];
     const target = separate ? (g as readonly ModelTensors[])[j] : (g as ModelTensors);
     const pred = forwardHead(k, spec, t, p, ws, features, rows);
-    k.loss(task.loss, rows, task.outputs, pred, ws.heads[t].target, term.gradScale, ws.heads[t].out.delta, ws.stats);
+    const head = ws.heads[t];
+    k.loss(task.loss, rows, task.outputs, pred, head.target, term.gradScale, head.out.delta, ws.stats, head.classWeights);
     stats.set(ws.stats, j * LOSS_STATS_LENGTH);
     const gh = target.heads[t];
     if (!gh) throw new Error(`the gradient buffer does not cover task ${task.name}'s head`);
@@ -177,6 +184,7 @@ export function taskLoss(k: Kernels, spec: ModelSpec, t: number, p: ModelTensors
   features: Float32Array, rows: number, stats: Float64Array): Float32Array {
   const task = spec.tasks[t];
   const pred = forwardHead(k, spec, t, p, ws, features, rows);
-  k.loss(task.loss, rows, task.outputs, pred, ws.heads[t].target, 0, ws.heads[t].out.delta, stats);
+  const head = ws.heads[t];
+  k.loss(task.loss, rows, task.outputs, pred, head.target, 0, head.out.delta, stats, head.classWeights);
   return pred;
 }

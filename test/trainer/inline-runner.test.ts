@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../src/protocol/codec.js';
 import type { TrainerConfig } from '../../src/trainer/config.js';
 import { InlineRunner } from '../../src/trainer/inline-runner.js';
 import { createTrainer, sameBits } from '../helpers/trainers.js';
@@ -57,7 +58,7 @@ describe('computeOn coordinator: the jobs on the coordinator thread', () => {
     // a job expecting parameters the store does not hold: what a lost update would look like
     const runner = (trainer as unknown as { pool: InlineRunner }).pool;
     expect(runner).toBeInstanceOf(InlineRunner);
-    const job = { kind: 'gradient' as const, v: 1, step: 7, version: 999, shard: 1, slot: 1, tasks: [0], scales: [1], rowStart: 0, rowCount: 4, separate: false, attempt: 0 };
+    const job = { kind: 'gradient' as const, v: PROTOCOL_VERSION, step: 7, version: 999, shard: 1, slot: 1, tasks: [0], scales: [1], rowStart: 0, rowCount: 4, separate: false, attempt: 0 };
     await expect(runner.runJobs([job])).rejects.toThrow(/^task \w+, step 7, shard 1: parameters are at version \d+, the job expected 999$/);
   });
 
