@@ -71,10 +71,13 @@ export function summaryTable(tasks: readonly TaskSummary[], validation: TaskMetr
 /** Where a step's time went: milliseconds per step and share of the step, by part. */
 /** Where the gradient jobs ran and, when computeOn auto chose, the timings it chose by. */
 export function placementLine(p: { placement: string; workersMs?: number; coordinatorMs?: number }): string {
+  if (p.placement === 'deciding') {
+    return '  gradient jobs computed on the worker threads and the coordinator thread in turn (computeOn auto: the run ended before both sides were timed)';
+  }
   const where = p.placement === 'coordinator' ? 'on the coordinator thread' : 'on the worker threads';
   const timed = p.workersMs !== undefined && p.coordinatorMs !== undefined
     ? ` (computeOn auto: median round ${p.workersMs.toFixed(3)} ms on the workers, ${p.coordinatorMs.toFixed(3)} ms on the coordinator)`
-    : p.placement === 'deciding' ? ' (computeOn auto: the run ended before both sides were timed)' : '';
+    : '';
   return `  gradient jobs computed ${where}${timed}`;
 }
 
