@@ -20,7 +20,7 @@ import { FrameArena } from '../protocol/arena.js';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
 import type { GradientJob } from '../protocol/messages.js';
 import { NonFiniteError, UserError } from '../util/errors.js';
-import { resolveConfig, shardCount, trunkLayers, type ResolvedConfig, type TrainerConfig } from './config.js';
+import { mixtureOf, resolveConfig, shardCount, trunkLayers, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { loadData } from './data-source.js';
 import { cappedWorkers, checkRunMemory } from './memory-need.js';
 import { legacyConfigHash } from './legacy-config.js';
@@ -92,9 +92,11 @@ function buildSpec(config: ResolvedConfig, dataset: Dataset): ModelSpec {
   checkTaskNames('taskWeights', names, config.taskWeights);
   checkTaskNames('taskLr', names, config.taskLr);
   checkTaskNames('taskSchedules', names, config.taskSchedules);
+  const mixture = mixtureOf(config.model);
   return validateModelSpec({
     inputWidth: dataset.inputWidth,
-    trunk: trunkLayers(config.model),
+    trunk: mixture ? [] : trunkLayers(config.model),
+    ...(mixture ? { mixture } : {}),
     tasks: dataset.tasks.map((t) => {
       const hidden = heads[t.name]?.hidden;
       return {
