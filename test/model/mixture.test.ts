@@ -1,11 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { jsKernels } from '../../src/kernels/js.js';
-import { LOSS_STATS_LENGTH, type Activation, type LossKind } from '../../src/kernels/types.js';
+import { LOSS_COUNT, LOSS_STATS_LENGTH, LOSS_SUM, type Activation, type LossKind } from '../../src/kernels/types.js';
 import { buildLayout, segmentsFor, segmentsLength, type ParameterLayout } from '../../src/model/layout.js';
 import { softmaxBackwardRow, softmaxRows } from '../../src/model/mixture.js';
 import { forwardHead, forwardTrunk, taskGradients, Workspace } from '../../src/model/network.js';
 import { ParameterStore, viewTensors } from '../../src/model/parameters.js';
 import { validateModelSpec, type LayerSpec, type MixtureSpec, type ModelSpec } from '../../src/model/spec.js';
+import { expectClose } from '../helpers/torch-fixture.js';
 import { centralDiff, refAct, refLoss, Rng } from '../kernels/reference.js';
 
 const k = jsKernels;
@@ -264,5 +266,81 @@ describe('layout', () => {
     expect(segmentOf('towers.b.1.weight')).toBe('b');
     expect(ple.entries.find((e) => e.name === 'shared_gates.0.weight')!.shape).toEqual([2 * 3 + 2, 4]);
     expect(ple.entries.find((e) => e.name === 'gates.a.1.weight')!.shape).toEqual([2 + 2, 3]);
+  });
+});
+
+interface TorchMixture {
+  spec: ModelSpec;
+  parameterOrder: string[];
+  parameters: Record<string, number[]>;
+  predictions: Record<string, number[]>;
+  losses: Record<string, number>;
+  taskGrads: Record<string, Record<string, number[]>>;
+  weightedGrad: Record<string, number[]>;
+}
+const torchFixture = JSON.parse(readFileSync(new URL('../fixtures/torch/mixture-grad.json', import.meta.url), 'utf8')) as {
+  inputs: number[]; targets: Record<string, (number | null)[]>; lossWeights: Record<string, number>; models: Record<string, TorchMixture>;
+};
+
+describe.each(Object.keys(torchFixture.models))('%s against PyTorch (scripts/torch-reference/mixture_grad.py, float64)', (name) => {
+  const model = torchFixture.models[name];
+  const spec = validateModelSpec(model.spec);
+  const rows = torchFixture.targets.species.length;
+  const labelled = (task: string) => torchFixture.targets[task].filter((v) => v !== null).length;
+
+  function torchSetup() {
+    const params = ParameterStore.create(spec, 0);
+    params.load(model.parameters, 'mixture-grad.json');
+    const ws = new Workspace(spec, rows);
+    ws.x.set(torchFixture.inputs);
+    spec.tasks.forEach((task, t) => ws.heads[t].target.set(torchFixture.targets[task.name].map((v) => v ?? NaN)));
+    return { params, ws };
+  }
+
+  /** Gradient as named whole tensors (0 outside the payload's segments). */
+  function torchGradient(tasks: number[], scales: number[]) {
+    const { params, ws } = torchSetup();
+    const layout = params.layout;
+    const segments = segmentsFor(layout, tasks);
+    const payload = new Float32Array(segmentsLength(segments)).fill(NaN);
+    const stats = new Float64Array(LOSS_STATS_LENGTH * tasks.length);
+    taskGradients(k, spec, params.tensors, viewTensors(spec, layout, payload, segments), ws, rows,
+      tasks.map((task, j) => ({ task, gradScale: scales[j] })), stats);
+    const full = new Float32Array(layout.total);
+    let at = 0;
+    for (const s of segments) {
+      full.set(payload.subarray(at, at + s.length), s.offset);
+      at += s.length;
+    }
+    return { named: Object.fromEntries(layout.entries.map((e) => [e.name, full.subarray(e.offset, e.offset + e.size)])), stats };
+  }
+
+  it('has exactly the PyTorch module\'s tensor names and shapes (load_state_dict strict=True)', () => {
+    const layout = buildLayout(spec);
+    expect(layout.entries.map((e) => e.name).sort()).toEqual([...model.parameterOrder].sort());
+    for (const e of layout.entries) expect(e.size).toBe(model.parameters[e.name].length);
+  });
+
+  it('predictions', () => {
+    const { params, ws } = torchSetup();
+    const features = forwardTrunk(k, spec, params.tensors, ws, rows);
+    spec.tasks.forEach((task, t) => {
+      const pred = forwardHead(k, spec, t, params.tensors, ws, features, rows);
+      expectClose({ [task.name]: pred.subarray(0, rows * task.outputs) }, { [task.name]: model.predictions[task.name] }, 1e-4, 2e-6);
+    });
+  });
+
+  it('each task\'s loss and gradient (every parameter; zero outside the shared and the task\'s segment)', () => {
+    spec.tasks.forEach((task, t) => {
+      const { named, stats } = torchGradient([t], [1 / labelled(task.name)]);
+      expect(stats[LOSS_SUM] / stats[LOSS_COUNT]).toBeCloseTo(model.losses[task.name], 5);
+      expectClose(named, model.taskGrads[task.name], 1e-4, 2e-6);
+    });
+  });
+
+  it('fused: the gradient of the weighted loss sum in one backward', () => {
+    const all = spec.tasks.map((_, t) => t);
+    const { named } = torchGradient(all, spec.tasks.map((task) => torchFixture.lossWeights[task.name] / labelled(task.name)));
+    expectClose(named, model.weightedGrad, 1e-4, 2e-6);
   });
 });
