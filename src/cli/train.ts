@@ -289,11 +289,11 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
         seconds += r.seconds;
         steps += r.steps;
         const train = evalRecord(r.epoch, trainer.steps, 'train', r.train);
-        const validation = evalRecord(r.epoch, trainer.steps, 'validation', r.validation);
+        const validation = { ...evalRecord(r.epoch, trainer.steps, 'validation', r.validation), ...(r.gates ? { gates: r.gates } : {}) };
         run.record(train);
         run.record(validation);
         if (verbose) out.info(epochLine(r, epochs, out.style));
-        out.json({ type: 'epoch', epoch: r.epoch, steps: r.steps, seconds: r.seconds, stepsPerSecond: r.stepsPerSecond, train: train.tasks, validation: validation.tasks, conflict: r.conflict ?? null });
+        out.json({ type: 'epoch', epoch: r.epoch, steps: r.steps, seconds: r.seconds, stepsPerSecond: r.stepsPerSecond, train: train.tasks, validation: validation.tasks, conflict: r.conflict ?? null, ...(r.gates ? { gates: r.gates } : {}) });
       },
       onCheckpoint: (data) => {
         run.checkpoint(data, config.keepCheckpoints);

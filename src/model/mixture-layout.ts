@@ -35,6 +35,8 @@ export interface LinearRef {
 }
 
 export interface ExpertRef {
+  /** its name prefix, e.g. `experts.0` or `shared_experts.1.0` */
+  name: string;
   /** the stream it reads: a task index, or T for the shared stream */
   stream: number;
   /** the segment it belongs to: a task index, or −1 for the shared segment */
@@ -89,12 +91,14 @@ export function mixtureStructure(spec: ModelSpec): MixtureStructure {
     const experts: ExpertRef[] = [];
     spec.tasks.forEach((task, t) => {
       for (let e = 0; e < m.taskExperts; e++) {
-        experts.push({ stream: t, owner: l === L - 1 ? t : -1, layers: mlp(`experts.${task.name}.${l}.${e}`, inWidth, m.expert) });
+        const name = `experts.${task.name}.${l}.${e}`;
+        experts.push({ name, stream: t, owner: l === L - 1 ? t : -1, layers: mlp(name, inWidth, m.expert) });
       }
     });
     const sharedFrom = experts.length;
     for (let e = 0; e < m.experts; e++) {
-      experts.push({ stream: T, owner: -1, layers: mlp(ple ? `shared_experts.${l}.${e}` : `experts.${e}`, inWidth, m.expert) });
+      const name = ple ? `shared_experts.${l}.${e}` : `experts.${e}`;
+      experts.push({ name, stream: T, owner: -1, layers: mlp(name, inWidth, m.expert) });
     }
     const shared = Array.from({ length: m.experts }, (_, e) => sharedFrom + e);
     const gates: GateRef[] = spec.tasks.map((task, t) => {

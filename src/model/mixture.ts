@@ -224,16 +224,34 @@ export function backwardMixture(k: Kernels, p: MixtureTensors, g: MixtureTensors
 }
 
 /**
- * Mean expert weights of every gate over a forward pass's `rows` rows, added
- * into `sums` (gate by gate, in structure order, each its experts' weights)
- * as float64 sums; divide by the rows seen for the means.
+ * Sums of every gate's expert weights over forward passes, for their means:
+ * which task leans on which expert.
  */
-export function addGateWeights(ws: MixtureWorkspace, rows: number, sums: Float64Array): void {
-  let at = 0;
-  ws.structure.levels.forEach((level, l) => level.gates.forEach((gate, gi) => {
-    const n = gate.experts.length;
-    const p = ws.gates[l][gi].p;
-    for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) sums[at + i] += p[r * n + i];
-    at += n;
-  }));
+export class GateWeights {
+  private readonly sums: Float64Array[][];
+  private rows = 0;
+
+  constructor(private readonly structure: MixtureStructure) {
+    this.sums = structure.levels.map((level) => level.gates.map((g) => new Float64Array(g.experts.length)));
+  }
+
+  /** Adds the expert weights of the forward pass just run on `rows` rows. */
+  add(ws: MixtureWorkspace, rows: number): void {
+    this.sums.forEach((level, l) => level.forEach((sum, gi) => {
+      const n = sum.length;
+      const p = ws.gates[l][gi].p;
+      for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) sum[i] += p[r * n + i];
+    }));
+    this.rows += rows;
+  }
+
+  /** gate name → expert name → mean weight over the rows added (empty before any). */
+  means(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    if (this.rows === 0) return out;
+    this.structure.levels.forEach((level, l) => level.gates.forEach((gate, gi) => {
+      out[gate.linear.name] = Object.fromEntries(gate.experts.map((e, i) => [level.experts[e].name, this.sums[l][gi][i] / this.rows]));
+    }));
+    return out;
+  }
 }

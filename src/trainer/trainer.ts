@@ -14,7 +14,7 @@ import { Workspace } from '../model/network.js';
 import { ParameterStore } from '../model/parameters.js';
 import { preprocessingOf } from '../model/preprocessing.js';
 import { loadParametersFile } from '../model/safetensors.js';
-import { validateModelSpec, type ModelSpec } from '../model/spec.js';
+import { architectureOf, validateModelSpec, type ModelSpec } from '../model/spec.js';
 import { createOptimizer, type Optimizer } from '../optim/index.js';
 import { FrameArena } from '../protocol/arena.js';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
@@ -24,7 +24,7 @@ import { mixtureOf, resolveConfig, shardCount, trunkLayers, type ResolvedConfig,
 import { loadData } from './data-source.js';
 import { cappedWorkers, checkRunMemory } from './memory-need.js';
 import { legacyConfigHash } from './legacy-config.js';
-import { evaluateRows } from './evaluate.js';
+import { evaluateRows, gateWeights } from './evaluate.js';
 import { scheduleFunction } from './schedule.js';
 import { averageDiagnostics, formatConflict, type GradientDiagnostics } from '../strategies/index.js';
 import { StepRecipe, type StepContext } from '../strategies/recipe.js';
@@ -343,6 +343,7 @@ export class Trainer {
           ? formatConflict(averageDiagnostics(this.epochDiagnostics), this.spec.tasks.map((t) => t.name)) : undefined,
         train: this.trainTotals.summary(),
         validation: this.evaluate('validation'),
+        ...(this.spec.mixture ? { gates: this.gateWeights() } : {}),
       };
       report.earlyStopping = this.earlyStopping?.update(this.epoch, report.validation, this.params.data);
       this.epoch++;
@@ -515,6 +516,14 @@ export class Trainer {
     this.assertOpen();
     const rows = split === 'validation' ? this.dataset.validation : this.dataset.train;
     return evaluateRows(this.kernels, this.spec, this.params.tensors, this.dataset, rows, this.evalWorkspace, this.evalTotals).summary();
+  }
+
+  /** mmoe, ple: each gate's mean expert weights over the validation rows (the training rows without any). */
+  gateWeights(): Record<string, Record<string, number>> {
+    this.assertOpen();
+    if (!this.spec.mixture) throw new UserError(`gateWeights: a ${architectureOf(this.spec)} model has no gates`);
+    const rows = this.dataset.validation.length > 0 ? this.dataset.validation : this.dataset.train;
+    return gateWeights(this.kernels, this.spec, this.params.tensors, this.dataset, rows, this.evalWorkspace);
   }
 
   /**
