@@ -46,7 +46,7 @@ export class MixtureWorkspace {
   readonly live: boolean[][];
   /** backward scratch: which of a level's experts receive a gradient */
   readonly expertLive: boolean[];
-  /** backward scratch: one row's gradient w.r.t. a gate's expert weights */
+  /** scratch of a gate's width: one row's exponentials (forward), its gradient w.r.t. the expert weights (backward) */
   readonly dp: Float64Array;
 
   constructor(spec: ModelSpec, readonly maxRows: number) {
@@ -72,15 +72,19 @@ export class MixtureWorkspace {
   }
 }
 
-/** p[r, ·] = softmax(z[r, ·]) over `n` columns, stably (max subtracted), in float64. */
-export function softmaxRows(rows: number, n: number, z: Float32Array, p: Float32Array): void {
+/** p[r, ·] = softmax(z[r, ·]) over `n` columns, stably (max subtracted), in float64 (e64: n scratch values). */
+export function softmaxRows(rows: number, n: number, z: Float32Array, p: Float32Array, e64: Float64Array): void {
   for (let r = 0; r < rows; r++) {
     const at = r * n;
     let max = -Infinity;
     for (let i = 0; i < n; i++) if (z[at + i] > max) max = z[at + i];
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += Math.exp(z[at + i] - max);
-    for (let i = 0; i < n; i++) p[at + i] = Math.exp(z[at + i] - max) / sum;
+    for (let i = 0; i < n; i++) {
+      const e = Math.exp(z[at + i] - max);
+      e64[i] = e;
+      sum += e;
+    }
+    for (let i = 0; i < n; i++) p[at + i] = e64[i] / sum;
   }
 }
 
@@ -120,7 +124,7 @@ export function forwardMixture(k: Kernels, p: MixtureTensors, ws: MixtureWorkspa
     level.gates.forEach((g, gi) => {
       const buf = ws.gates[l][gi];
       const z = linearForward(k, p.gates[l][gi]!, input(g.stream), rows, buf.logits, 'identity');
-      softmaxRows(rows, g.experts.length, z, buf.p);
+      softmaxRows(rows, g.experts.length, z, buf.p, ws.dp);
       mix(rows, s.width, buf.p, buf.inputs, ws.outputs[l][g.stream]);
     });
   });

@@ -181,7 +181,7 @@ describe('gate softmax', () => {
     const n = 5;
     const z = Float32Array.from({ length: 2 * n }, () => rng.uniform(-3, 3));
     const p = new Float32Array(2 * n);
-    softmaxRows(2, n, z, p);
+    softmaxRows(2, n, z, p, new Float64Array(n));
     expect(p[0] + p[1] + p[2] + p[3] + p[4]).toBeCloseTo(1, 6);
     const c = Float64Array.from({ length: n }, () => rng.uniform(-1, 1));
     // f(z) = Σ_i c_i · softmax(z)_i of row 1, in float64
