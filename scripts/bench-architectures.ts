@@ -30,10 +30,10 @@ const option = (name: string, fallback: number) => {
   return at >= 0 ? Number(argv[at + 1]) : fallback;
 };
 const SEEDS = option('--seeds', quick ? 2 : 3);
-const EPOCHS = option('--epochs', quick ? 4 : 12);
+const EPOCHS = option('--epochs', quick ? 4 : 10);
 const CORRELATIONS = [1, 0.9, 0.5, 0];
 const INPUTS = 100;
-const ROWS = quick ? 5000 : 12500; // 80% train
+const ROWS = quick ? 5000 : 10000; // 80% train
 const STEP_ROUNDS = quick ? 3 : 5;
 const STEP_SECONDS = quick ? 0.3 : 0.6;
 
