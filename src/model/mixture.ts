@@ -48,6 +48,8 @@ export class MixtureWorkspace {
   readonly expertLive: boolean[];
   /** scratch of a gate's width: one row's exponentials (forward), its gradient w.r.t. the expert weights (backward) */
   readonly dp: Float64Array;
+  /** forward scratch: one row of a gated mixture */
+  readonly row: Float64Array;
 
   constructor(spec: ModelSpec, readonly maxRows: number) {
     const s = mixtureStructure(spec);
@@ -68,6 +70,7 @@ export class MixtureWorkspace {
     this.towers = s.towers.map((tower) => tower.map((ref) => buffers(maxRows, ref.outWidth)));
     this.live = s.levels.map((_, l) => new Array<boolean>(streams(l)).fill(false));
     this.expertLive = new Array<boolean>(Math.max(...s.levels.map((level) => level.experts.length))).fill(false);
+    this.row = new Float64Array(s.width);
     this.dp = new Float64Array(Math.max(...s.levels.flatMap((level) => level.gates.map((g) => g.experts.length))));
   }
 }
@@ -98,15 +101,18 @@ export function softmaxBackwardRow(n: number, p: Float32Array, at: number, dp: F
   for (let i = 0; i < n; i++) dz[at + i] = p[at + i] * (dp[i] - dot);
 }
 
-/** out[r, ·] = Σ_i p[r, i] · inputs[i][r, ·] (width columns each). */
-function mix(rows: number, width: number, p: Float32Array, inputs: readonly Float32Array[], out: Float32Array): void {
+/** out[r, ·] = Σ_i p[r, i] · inputs[i][r, ·] (width columns each), accumulated in float64 (acc: width scratch values). */
+function mix(rows: number, width: number, p: Float32Array, inputs: readonly Float32Array[], out: Float32Array, acc: Float64Array): void {
   const n = inputs.length;
   for (let r = 0; r < rows; r++) {
-    for (let d = 0; d < width; d++) {
-      let acc = 0;
-      for (let i = 0; i < n; i++) acc += p[r * n + i] * inputs[i][r * width + d];
-      out[r * width + d] = acc;
+    const at = r * width;
+    acc.fill(0, 0, width);
+    for (let i = 0; i < n; i++) {
+      const w = p[r * n + i];
+      const E = inputs[i];
+      for (let d = 0; d < width; d++) acc[d] += w * E[at + d];
     }
+    for (let d = 0; d < width; d++) out[at + d] = acc[d];
   }
 }
 
@@ -125,7 +131,7 @@ export function forwardMixture(k: Kernels, p: MixtureTensors, ws: MixtureWorkspa
       const buf = ws.gates[l][gi];
       const z = linearForward(k, p.gates[l][gi]!, input(g.stream), rows, buf.logits, 'identity');
       softmaxRows(rows, g.experts.length, z, buf.p, ws.dp);
-      mix(rows, s.width, buf.p, buf.inputs, ws.outputs[l][g.stream]);
+      mix(rows, s.width, buf.p, buf.inputs, ws.outputs[l][g.stream], ws.row);
     });
   });
 }
