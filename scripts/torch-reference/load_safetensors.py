@@ -23,10 +23,9 @@ import sys
 
 import torch
 from torch import nn
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mixture_modules import mixture_module  # noqa: E402
+from mixture_modules import ACTIVATIONS, mixture_module  # noqa: E402
 
 DTYPES = {'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16, 'F64': torch.float64}
 
@@ -56,15 +55,6 @@ def read_safetensors(path):
         t = torch.frombuffer(bytearray(body[begin:end]), dtype=dtype) if end > begin else torch.empty(0, dtype=dtype)
         tensors[name] = t.reshape(info['shape'])
     return tensors, metadata
-
-
-ACTIVATIONS = {
-    'identity': lambda x: x,
-    'relu': F.relu,
-    'tanh': torch.tanh,
-    'sigmoid': torch.sigmoid,
-    'gelu': F.gelu,  # exact (erf) form, as multitask computes it
-}
 
 
 class Head(nn.Module):

@@ -31,10 +31,9 @@ import os
 import sys
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import flat, write_json  # noqa: E402
+from common import fixture_rows, fixture_task_loss, flat, write_json  # noqa: E402
 from mixture_modules import mixture_module  # noqa: E402
 
 SEED = 4321
@@ -56,16 +55,6 @@ MIXTURES = {
 }
 
 
-def task_loss(task, out, y):
-    if task == 'species':
-        return F.cross_entropy(out, y.long())
-    if task == 'sex':
-        z = out.reshape(-1)
-        labelled = ~torch.isnan(y)
-        return F.binary_cross_entropy_with_logits(z[labelled], y[labelled])
-    return F.mse_loss(out.reshape(-1), y)
-
-
 def gradients(model, loss):
     model.zero_grad(set_to_none=True)
     loss.backward()
@@ -83,11 +72,11 @@ def run(spec, x32, targets32):
         predictions = {t: flat(v) for t, v in model(x).items()}
     losses, task_grads = {}, {}
     for t in WEIGHTS:
-        loss = task_loss(t, model(x)[t], targets[t])
+        loss = fixture_task_loss(t, model(x)[t], targets[t])
         losses[t] = loss.item()
         task_grads[t] = gradients(model, loss)
     out = model(x)
-    weighted = sum(WEIGHTS[t] * task_loss(t, out[t], targets[t]) for t in WEIGHTS)
+    weighted = sum(WEIGHTS[t] * fixture_task_loss(t, out[t], targets[t]) for t in WEIGHTS)
     sd = base.state_dict()
     return {
         'spec': spec,
@@ -102,14 +91,7 @@ def run(spec, x32, targets32):
 
 def main():
     torch.manual_seed(SEED)
-    x = torch.randn(ROWS, 5)
-    targets = {
-        'species': torch.randint(0, 3, (ROWS,)).to(torch.float32),
-        'sex': torch.randint(0, 2, (ROWS,)).to(torch.float32),
-        'mass': torch.randn(ROWS),
-    }
-    targets['sex'][2] = float('nan')
-    targets['sex'][5] = float('nan')
+    x, targets = fixture_rows(ROWS)
     models = {}
     for name, mixture in MIXTURES.items():
         spec = {'inputWidth': 5, 'trunk': [], 'tasks': TASKS, 'mixture': mixture}
