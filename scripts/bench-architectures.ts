@@ -4,13 +4,16 @@
  * and each architecture's per-step cost against the shared model. JSON lines:
  *
  * - {"bench":"architectures-model", architecture, model, parameters}: each model and its parameter count
- * - {"bench":"architectures-loss", architecture, correlation, seeds, finalTrainLoss: {task: {mean, std}},
+ * - {"bench":"architectures-loss", architecture, correlation, seeds, finalTrainLoss: {task: {mean, std, median}},
  *   perSeed: [{task: loss}]}: the final training loss (mse on the standardized targets, over
- *   every training row with the final weights), mean ± standard deviation over the seeds;
- *   each seed draws its own data (weight vectors, sinusoids, inputs) and initialisation
- * - {"bench":"architectures-step", architecture, plan, workers, batchSize, shards, msPerStep, vsShared,
- *   rounds}: the median wall time per step over alternating rounds (architectures timed in
- *   turn, so each ratio compares figures taken moments apart on this shared machine)
+ *   every training row with the final weights), mean ± sample standard deviation and median over
+ *   the seeds; seed s draws its own data (weight vectors, sinusoids, inputs) and initialisation,
+ *   the same for every architecture
+ * - {"bench":"architectures-step", architecture, plan, workers, batchSize, shards, rounds, msPerStep,
+ *   vsShared, bestMsPerStep, bestVsShared, computeMsPerStep, computeVsShared}: wall time per step
+ *   (median and best of alternating rounds: architectures timed in turn, so each ratio compares
+ *   figures taken moments apart on this shared machine) and the workers' compute per step
+ *   (median), each against the shared model's
  * - {"bench":"architectures-done", seconds}
  *
  * The data: two regression tasks on d = 100 inputs, their weight vectors at cosine
@@ -29,7 +32,7 @@ const option = (name: string, fallback: number) => {
   const at = argv.indexOf(name);
   return at >= 0 ? Number(argv[at + 1]) : fallback;
 };
-const SEEDS = option('--seeds', quick ? 2 : 3);
+const SEEDS = option('--seeds', quick ? 2 : 8);
 const EPOCHS = option('--epochs', quick ? 4 : 10);
 const CORRELATIONS = [1, 0.9, 0.5, 0];
 const INPUTS = 100;
@@ -67,10 +70,17 @@ function config(architecture: string, correlation: number, seed: number, extra: 
   };
 }
 
-function meanStd(values: number[]): { mean: number; std: number } {
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** Mean, sample standard deviation and median. */
+function summary(values: number[]): { mean: number; std: number; median: number } {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const variance = values.length > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean: round(mean), std: round(Math.sqrt(variance)) };
+  return { mean: round(mean), std: round(Math.sqrt(variance)), median: round(median(values)) };
 }
 
 async function finalTrainLoss(architecture: string, correlation: number, seed: number): Promise<Record<string, number>> {
@@ -84,19 +94,18 @@ async function finalTrainLoss(architecture: string, correlation: number, seed: n
   }
 }
 
-/** Steps per second of one trainer for about `seconds` (after a warm-up). */
-async function msPerStep(trainer: Trainer, seconds: number): Promise<number> {
+/** Wall and worker-compute milliseconds per step of one trainer over about `seconds` (after a warm-up). */
+async function msPerStep(trainer: Trainer, seconds: number): Promise<{ wall: number; compute: number }> {
   for (let i = 0; i < 10; i++) await trainer.step();
+  trainer.profile.reset();
   let steps = 0;
   const started = performance.now();
   while (performance.now() - started < seconds * 1000) {
     await trainer.step();
     steps++;
   }
-  return (performance.now() - started) / steps;
+  return { wall: (performance.now() - started) / steps, compute: trainer.profile.perStep().compute ?? 0 };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function stepCost(): Promise<void> {
   const workers = 2;
@@ -106,16 +115,24 @@ async function stepCost(): Promise<void> {
       trainers[architecture] = await Trainer.create(config(architecture, 0.5, 0, { workers, batchSize: 256, shards: 2, plan }));
     }
     try {
-      const times: Record<string, number[]> = Object.fromEntries(Object.keys(MODELS).map((a) => [a, []]));
+      const times: Record<string, { wall: number; compute: number }[]> = Object.fromEntries(Object.keys(MODELS).map((a) => [a, []]));
       for (let r = 0; r < STEP_ROUNDS; r++) {
         for (const architecture of Object.keys(MODELS)) times[architecture].push(await msPerStep(trainers[architecture], STEP_SECONDS));
       }
-      const shared = median(times.shared);
+      // the median and the best round: other processes on this machine only ever add time
+      const figures = (a: string) => {
+        const wall = times[a].map((t) => t.wall);
+        const compute = times[a].map((t) => t.compute);
+        return { wall: median(wall), best: Math.min(...wall), compute: median(compute) };
+      };
+      const shared = figures('shared');
       for (const architecture of Object.keys(MODELS)) {
-        const ms = median(times[architecture]);
+        const f = figures(architecture);
         emit({
-          bench: 'architectures-step', architecture, plan, workers, batchSize: 256, shards: 2,
-          msPerStep: round(ms, 3), vsShared: round(ms / shared, 2), rounds: STEP_ROUNDS,
+          bench: 'architectures-step', architecture, plan, workers, batchSize: 256, shards: 2, rounds: STEP_ROUNDS,
+          msPerStep: round(f.wall, 3), vsShared: round(f.wall / shared.wall, 2),
+          bestMsPerStep: round(f.best, 3), bestVsShared: round(f.best / shared.best, 2),
+          computeMsPerStep: round(f.compute, 3), computeVsShared: round(f.compute / shared.compute, 2),
         });
       }
     } finally {
@@ -138,7 +155,7 @@ async function main(): Promise<void> {
       const tasks = Object.keys(perSeed[0]);
       emit({
         bench: 'architectures-loss', architecture, correlation, seeds: SEEDS, epochs: EPOCHS,
-        finalTrainLoss: Object.fromEntries(tasks.map((t) => [t, meanStd(perSeed.map((s) => s[t]))])),
+        finalTrainLoss: Object.fromEntries(tasks.map((t) => [t, summary(perSeed.map((s) => s[t]))])),
         perSeed: perSeed.map((s) => Object.fromEntries(tasks.map((t) => [t, round(s[t])]))),
       });
     }
