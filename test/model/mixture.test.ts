@@ -6,34 +6,13 @@ import { buildLayout, segmentsFor, segmentsLength, type ParameterLayout } from '
 import { softmaxBackwardRow, softmaxRows } from '../../src/model/mixture.js';
 import { forwardHead, forwardTrunk, taskGradients, Workspace } from '../../src/model/network.js';
 import { ParameterStore, viewTensors } from '../../src/model/parameters.js';
-import { validateModelSpec, type LayerSpec, type MixtureSpec, type ModelSpec } from '../../src/model/spec.js';
+import { validateModelSpec, type LayerSpec, type ModelSpec } from '../../src/model/spec.js';
 import { expectClose } from '../helpers/torch-fixture.js';
+import { SPECS } from '../helpers/mixture-specs.js';
 import { centralDiff, refAct, refLoss, Rng } from '../kernels/reference.js';
 
 const k = jsKernels;
 const ROWS = 7;
-
-function mixtureSpec(mixture: MixtureSpec): ModelSpec {
-  return validateModelSpec({
-    inputWidth: 4,
-    trunk: [],
-    tasks: [
-      { name: 'a', loss: 'mse', outputs: 1, weight: 1 },
-      { name: 'b', loss: 'bce_with_logits', outputs: 1, weight: 0.5 },
-      { name: 'c', loss: 'cross_entropy', outputs: 3, weight: 2 },
-    ],
-    mixture,
-  });
-}
-
-// smooth activations only: a finite difference across a relu kink means nothing
-const SPECS: Record<string, ModelSpec> = {
-  mmoe: mixtureSpec({ architecture: 'mmoe', experts: 3, taskExperts: 0, levels: 1,
-    expert: [{ units: 5, activation: 'tanh' }, { units: 3, activation: 'gelu' }], tower: [{ units: 2, activation: 'sigmoid' }] }),
-  cgc: mixtureSpec({ architecture: 'ple', experts: 2, taskExperts: 1, levels: 1, expert: [{ units: 3, activation: 'tanh' }], tower: [] }),
-  ple: mixtureSpec({ architecture: 'ple', experts: 2, taskExperts: 2, levels: 3,
-    expert: [{ units: 3, activation: 'tanh' }], tower: [{ units: 2, activation: 'gelu' }] }),
-};
 
 /** Inputs and targets (b has two unlabelled rows). */
 function data(spec: ModelSpec) {
@@ -241,31 +220,6 @@ describe.each(Object.keys(SPECS))('%s', (name) => {
     });
     for (let i = 0; i < layout.total; i++) expect(Math.abs(sum[i] - fused.full[i])).toBeLessThan(1e-6 + 1e-5 * Math.abs(fused.full[i]));
     expect(T).toBe(3);
-  });
-});
-
-describe('layout', () => {
-  it('names tensors as a PyTorch module would, and splits PLE into shared and per-task segments', () => {
-    const mmoe = buildLayout(SPECS.mmoe).entries.map((e) => e.name);
-    expect(mmoe).toContain('experts.2.1.weight');
-    expect(mmoe).toContain('gates.c.bias');
-    expect(mmoe).toContain('towers.c.1.weight');
-    const ple = buildLayout(SPECS.ple);
-    const segmentOf = (name: string) => {
-      const e = ple.entries.find((x) => x.name === name)!;
-      if (e.offset < ple.trunk.offset + ple.trunk.length) return 'shared';
-      return SPECS.ple.tasks[ple.heads.findIndex((s) => e.offset >= s.offset && e.offset < s.offset + s.length)].name;
-    };
-    expect(segmentOf('shared_experts.2.1.0.weight')).toBe('shared');
-    expect(segmentOf('shared_gates.1.weight')).toBe('shared');
-    expect(segmentOf('experts.b.1.0.0.weight')).toBe('shared'); // feeds the shared gate of level 1
-    expect(segmentOf('gates.b.0.weight')).toBe('shared'); // feeds b's level-1 experts, hence the shared gate
-    expect(segmentOf('gates.b.1.weight')).toBe('b');
-    expect(segmentOf('experts.b.2.1.0.bias')).toBe('b');
-    expect(segmentOf('gates.b.2.weight')).toBe('b');
-    expect(segmentOf('towers.b.1.weight')).toBe('b');
-    expect(ple.entries.find((e) => e.name === 'shared_gates.0.weight')!.shape).toEqual([2 * 3 + 2, 4]);
-    expect(ple.entries.find((e) => e.name === 'gates.a.1.weight')!.shape).toEqual([2 + 2, 3]);
   });
 });
 
