@@ -252,7 +252,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     if (config.test) testSetReport(trainer.model(), config.test);
     if (verbose) {
       out.info(`multitask: ${trainer.dataset.source}, ${trainer.dataset.train.length} training / ${trainer.dataset.validation.length} validation rows${rows.note}, `
-        + `tasks ${names.join(', ')}; strategy ${label}, plan ${trainer.plan}, `
+        + `tasks ${names.join(', ')}; ${trainer.spec.mixture ? `${trainer.spec.mixture.architecture} model, ` : ''}strategy ${label}, plan ${trainer.plan}, `
         + `${workers} workers, ${trainer.shards} shard(s), ${trainer.kernels.backend} kernels; `
         + `${config.schedule.kind !== 'constant' ? `lr schedule ${describeSchedule(config.schedule, perEpoch)}; ` : ''}`
         + `${config.initWeights && !checkpoint ? `initial weights ${config.initWeights}; ` : ''}run ${run.dir}`);
