@@ -19,6 +19,11 @@
  *   round's ratios compare figures taken moments apart on this shared machine
  * - {"bench":"step-ratios", method, ...}: the figures the throughput targets are stated in,
  *   the medians of the paired rounds' ratios
+ * - {"bench":"small-model", round, ...} and {"bench":"small-model-ratios", ...}: the small
+ *   tabular model (penguins' shape), ours with computeOn auto and on the worker threads
+ *   only, beside PyTorch's summed loop on the same shape, alternating windows
+ * The "step" lines also give serialShare (1 − worker compute ÷ step time), computeBound
+ * (1000 ÷ worker compute ms: steps/s if a step were its compute alone) and vsComputeBound.
  *
  *   node dist/scripts/bench-step.js [--quick] [--no-torch] [--no-curve]
  * (--quick: shorter timings; memory over a long run: scripts/memory.ts)
@@ -27,7 +32,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Trainer } from '../src/trainer/trainer.js';
 import type { TrainerConfig } from '../src/trainer/config.js';
-import { type Workload, type WorkloadShape, createWorkloadTrainer, referenceConfig, stepFlops, workloadConfig } from './reference-workload.js';
+import { type Workload, type WorkloadShape, createWorkloadTrainer, fullShape, referenceConfig, SMALL_SHAPE, stepFlops, workloadConfig } from './reference-workload.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -35,12 +40,12 @@ const STEPS = quick ? 100 : 300;
 /** Timed seconds per curve point and plan, in Node and in PyTorch. */
 const CURVE_SECONDS = quick ? 0.3 : 1;
 const CURVE_WORKERS = 2;
-const CURVE: Required<WorkloadShape>[] = [
+const CURVE: WorkloadShape[] = [
   ...[1, 2, 4, 8, 16].map((tasks) => ({ tasks, hidden: 512 })),
   ...[256, 1024, 2048].map((hidden) => ({ tasks: 3, hidden })),
 ];
 const PLANS = ['fused', 'per-task'] as const;
-const REFERENCE_SHAPE: Required<WorkloadShape> = { tasks: 3, hidden: 512 };
+const REFERENCE_SHAPE = fullShape();
 /** Alternating rounds and seconds per window for the ratios (see paired()). */
 const PAIRED_ROUNDS = quick ? 2 : 5;
 const PAIRED_SECONDS = quick ? 0.3 : 1;
@@ -73,12 +78,15 @@ async function measure(label: string, over: TrainerConfig): Promise<number> {
     }
     rates.sort((a, b) => a - b);
     const ms = trainer.profile.perStep();
+    // the compute-only bound: steps/s if a step were nothing but its worker compute
+    const computeBound = 1000 / ms.compute;
     emit({
       bench: 'step', label, strategy: trainer.config.strategy, mode: trainer.config.sequentialMode, plan: trainer.plan,
       workers: trainer.config.workers, shards: trainer.shards, kernels: kernelsName(trainer),
       stepsPerSecond: round(rates[1], 1),
       msPerStep: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, round(v)])),
       coordinatorOverhead: round(trainer.profile.overheadFraction()),
+      serialShare: round(1 - ms.compute / ms.total), computeBound: round(computeBound, 1), vsComputeBound: round(rates[1] / computeBound),
     });
     return rates[1];
   });
@@ -160,8 +168,9 @@ function torchServer(coretype: string | undefined) {
   const child = spawn('/usr/bin/python3', ['scripts/torch-reference/bench_step.py', '--serve'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
-    async rate(kind: 'sum' | 'per_task', threads: number, seconds: number, shape: Required<WorkloadShape> = REFERENCE_SHAPE): Promise<number> {
-      child.stdin.write(`${kind} ${threads} ${seconds} ${shape.tasks}x${shape.hidden}\n`);
+    async rate(kind: 'sum' | 'per_task', threads: number, seconds: number, shape: WorkloadShape = REFERENCE_SHAPE): Promise<number> {
+      const s = fullShape(shape);
+      child.stdin.write(`${kind} ${threads} ${seconds} ${s.tasks}x${s.hidden}x${s.inputWidth}x${s.batch}\n`);
       const { value, done } = await lines.next();
       if (done) throw new Error('bench_step.py --serve ended early');
       return (JSON.parse(value as string) as { steps_per_second: number }).steps_per_second;
@@ -217,6 +226,42 @@ async function paired(server: TorchServer | undefined, torch: TorchFigures | und
   };
 }
 
+/**
+ * The small tabular model (SMALL_SHAPE), side by side: ours with computeOn auto
+ * (timed after it chose), ours on the worker threads only, and PyTorch's summed
+ * loop on the same shape (best of 1 and 2 threads), in alternating windows.
+ */
+async function smallModel(server: TorchServer | undefined): Promise<void> {
+  const auto = await createWorkloadTrainer(workloadConfig(SMALL_SHAPE, { workers: 2, strategy: 'sum', computeOn: 'auto' }));
+  const threads = await createWorkloadTrainer(workloadConfig(SMALL_SHAPE, { workers: 2, strategy: 'sum', computeOn: 'workers' }));
+  const ratios = { vsTorch: [] as number[], threadsVsTorch: [] as number[] };
+  try {
+    for (let i = 0; i < 100; i++) await auto.step(); // past auto's timed rounds
+    await timedRate(threads, 0.3);
+    for (let r = 0; r < PAIRED_ROUNDS; r++) {
+      const ours = await timedRate(auto, PAIRED_SECONDS);
+      const onThreads = await timedRate(threads, PAIRED_SECONDS);
+      const torchRate = server && Math.max(await server.rate('sum', 1, PAIRED_SECONDS, SMALL_SHAPE), await server.rate('sum', 2, PAIRED_SECONDS, SMALL_SHAPE));
+      if (torchRate) {
+        ratios.vsTorch.push(ours / torchRate);
+        ratios.threadsVsTorch.push(onThreads / torchRate);
+      }
+      emit({
+        bench: 'small-model', round: r + 1, ...SMALL_SHAPE, seconds: PAIRED_SECONDS, computeOn: auto.placement,
+        stepsPerSecond: round(ours, 1), onWorkerThreads: round(onThreads, 1), ...(torchRate ? { torchSum: round(torchRate, 1) } : {}),
+      });
+    }
+  } finally {
+    await Promise.all([auto.close(), threads.close()]);
+  }
+  if (ratios.vsTorch.length) {
+    emit({
+      bench: 'small-model-ratios', method: `median over ${PAIRED_ROUNDS} alternating rounds (small-model lines)`,
+      vsTorchSum: round(median(ratios.vsTorch)), workerThreadsVsTorchSum: round(median(ratios.threadsVsTorch)),
+    });
+  }
+}
+
 /** The cost curve; with PyTorch, each point's PyTorch window right after ours. */
 async function curve(server: TorchServer | undefined, torch: TorchFigures | undefined): Promise<void> {
   for (const shape of CURVE) {
@@ -246,6 +291,7 @@ const torch = torchFigures();
 const server = torch ? torchServer(torch.coretype) : undefined;
 try {
   const ratios = await paired(server, torch);
+  await smallModel(server);
   if (!args.has('--no-curve')) await curve(server, torch);
   emit({ bench: 'step-ratios', method: `median over ${PAIRED_ROUNDS} alternating rounds (step-paired lines)`, ...ratios });
 } finally {

@@ -22,6 +22,22 @@ export interface WorkloadShape {
   tasks?: number;
   /** Trunk width (default 512). */
   hidden?: number;
+  /** Input features (default 64). */
+  inputWidth?: number;
+  /** Rows per step (default 256). */
+  batch?: number;
+}
+
+/**
+ * The small tabular model: the built-in penguins data's shape (6 standardized
+ * inputs, a 64 → 64 trunk, three heads, 32 rows a step), the model most users of
+ * a tabular trainer train.
+ */
+export const SMALL_SHAPE: Required<WorkloadShape> = { tasks: 3, hidden: 64, inputWidth: 6, batch: 32 };
+
+/** The shape with every default filled in. */
+export function fullShape(shape: WorkloadShape = {}): Required<WorkloadShape> {
+  return { tasks: HEAD_CYCLE.length, hidden: REFERENCE.hidden, inputWidth: REFERENCE.inputWidth, batch: REFERENCE.batch, ...shape };
 }
 
 const MAX_TASKS = 16;
@@ -57,8 +73,8 @@ function shared(n: number): Float32Array {
  * (one per class for cross-entropy, one otherwise) so the tasks are learnable.
  * The maps are drawn in task order after the features.
  */
-export function workloadDataset(tasks = HEAD_CYCLE.length, seed = 7): Dataset {
-  const { inputWidth: d, classes, rows } = REFERENCE;
+export function workloadDataset(tasks = HEAD_CYCLE.length, seed = 7, d = REFERENCE.inputWidth): Dataset {
+  const { classes, rows } = REFERENCE;
   const heads = workloadHeads(tasks);
   const rng = new Rng(seed, 0x4ef);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
@@ -114,16 +130,18 @@ export interface Workload {
 }
 
 export function workloadConfig(shape: WorkloadShape = {}, over: TrainerConfig = {}): Workload {
-  const hidden = shape.hidden ?? REFERENCE.hidden;
+  const { tasks, hidden, inputWidth, batch } = fullShape(shape);
   return {
     config: {
       model: { trunk: [hidden, hidden], activation: 'relu' },
       optimizer: { name: 'adam', lr: REFERENCE.lr },
-      batchSize: REFERENCE.batch,
+      batchSize: batch,
       seed: 1,
+      // the threads' figures, unless a bench asks for auto (which may move small steps to the coordinator)
+      computeOn: 'workers',
       ...over,
     },
-    dataset: workloadDataset(shape.tasks),
+    dataset: workloadDataset(tasks, 7, inputWidth),
   };
 }
 
@@ -144,9 +162,8 @@ export function createWorkloadTrainer(w: Workload): Promise<Trainer> {
  * The reference workload on the fused plan: about 446 MFLOP.
  */
 export function stepFlops(shape: WorkloadShape = {}, plan: 'fused' | 'per-task' = 'fused'): number {
-  const { inputWidth: d, batch } = REFERENCE;
-  const h = shape.hidden ?? REFERENCE.hidden;
-  const heads = workloadHeads(shape.tasks);
+  const { inputWidth: d, batch, hidden: h, tasks } = fullShape(shape);
+  const heads = workloadHeads(tasks);
   const product = (inputs: number, outputs: number) => 2 * batch * inputs * outputs;
   const headOutputs = heads.reduce((n, head) => n + head.outputs, 0);
   const trunkForward = product(d, h) + product(h, h);

@@ -16,6 +16,7 @@ export { combineGradients, strategyNames } from './strategies/index.js';
 export { MODEL_FORMAT, METADATA_KEY, type Prediction, type PredictOptions, type LoadOptions, type EvaluationData, type LabelledDataset } from './model/model.js';
 export type { Preprocessing, TaskPreprocessing, FeatureEncoding, FeatureColumn, FeatureKind } from './model/preprocessing.js';
 export type { TaskReport, ClassificationReport, RegressionReport } from './model/metrics.js';
+export { toOnnx, onnxOutputs, ONNX_INPUT, type OnnxOutput, type OnnxExportOptions } from './model/onnx.js';
 
 import { Model } from './model/model.js';
 import { legacyPreprocessing } from './trainer/legacy-model.js';

@@ -3,9 +3,11 @@
 Prints one JSON object per workload shape: steps/s for the summed loss (one
 backward) and for the per-task gradients (one backward pass through the trunk
 per task, what PCGrad-like methods need), best over torch thread counts 1 and 2.
-A shape is TASKSxHIDDEN: that many heads cycling through 10-class cross-entropy,
-BCE-with-logits and MSE (digit, flag, level, digit2, ...) on a trunk
-64 -> HIDDEN -> HIDDEN; the default is the reference workload, 3x512. Usage:
+A shape is TASKSxHIDDEN[xINPUTxBATCH]: that many heads cycling through 10-class
+cross-entropy, BCE-with-logits and MSE (digit, flag, level, digit2, ...) on a trunk
+INPUT -> HIDDEN -> HIDDEN, BATCH rows a step (INPUT 64 and BATCH 256 unless given);
+the default is the reference workload, 3x512; 3x64x6x32 is the small tabular model.
+Usage:
     /usr/bin/python3 scripts/torch-reference/bench_step.py [seconds-per-measure] [--shape TASKSxHIDDEN ...]
 """
 import argparse
@@ -23,10 +25,12 @@ WARMUP_STEPS, WARMUP_SECONDS = 20, 0.3
 
 
 def shape(text):
-    tasks, hidden = (int(v) for v in text.split('x'))
-    if not 1 <= tasks <= 16 or hidden < 1:
-        raise argparse.ArgumentTypeError(f'bad shape {text}: tasks 1..16, hidden >= 1')
-    return tasks, hidden
+    dims = [int(v) for v in text.split('x')]
+    if len(dims) == 2:
+        dims += [D, B]
+    if len(dims) != 4 or not 1 <= dims[0] <= 16 or min(dims[1:]) < 1:
+        raise argparse.ArgumentTypeError(f'bad shape {text}: TASKSxHIDDEN[xINPUTxBATCH], tasks 1..16, the rest >= 1')
+    return tuple(dims)
 
 
 def heads(tasks):
@@ -56,10 +60,10 @@ def task_loss(loss, pred, target):
 
 
 class Net(nn.Module):
-    def __init__(self, tasks, hidden):
+    def __init__(self, tasks, hidden, inputs):
         super().__init__()
         self.kinds = heads(tasks)
-        self.trunk = nn.ModuleList([nn.Linear(D, hidden), nn.Linear(hidden, hidden)])
+        self.trunk = nn.ModuleList([nn.Linear(inputs, hidden), nn.Linear(hidden, hidden)])
         self.heads = nn.ModuleDict({name: nn.Linear(hidden, outputs) for name, _, outputs in self.kinds})
 
     def forward(self, x):
@@ -68,16 +72,16 @@ class Net(nn.Module):
         return x
 
 
-def measure(tasks, hidden, per_task, seconds):
+def measure(tasks, hidden, inputs, batch, per_task, seconds):
     torch.manual_seed(0)
-    net = Net(tasks, hidden)
-    x_all = torch.randn(ROWS, D)
+    net = Net(tasks, hidden, inputs)
+    x_all = torch.randn(ROWS, inputs)
     targets = {name: random_targets(loss) for name, loss, _ in net.kinds}
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     trunk = list(net.trunk.parameters())
 
     def step():
-        idx = torch.randint(0, ROWS, (B,))
+        idx = torch.randint(0, ROWS, (batch,))
         opt.zero_grad(set_to_none=True)
         h = net(x_all[idx])
         ls = [task_loss(loss, net.heads[name](h), targets[name][idx]) for name, loss, _ in net.kinds]
@@ -108,33 +112,33 @@ def measure(tasks, hidden, per_task, seconds):
 
 
 def serve():
-    """Answers requests on stdin, one per line: `sum|per_task THREADS SECONDS TASKSxHIDDEN`,
+    """Answers requests on stdin, one per line: `sum|per_task THREADS SECONDS SHAPE`,
     one JSON line each ({"steps_per_second": ...}); lets a caller alternate PyTorch's
     windows with its own, so both see the same machine."""
     for line in sys.stdin:
         kind, threads, seconds, dims = line.split()
-        tasks, hidden = shape(dims)
+        tasks, hidden, inputs, batch = shape(dims)
         torch.set_num_threads(int(threads))
-        rate = measure(tasks, hidden, kind == 'per_task', float(seconds))
+        rate = measure(tasks, hidden, inputs, batch, kind == 'per_task', float(seconds))
         print(json.dumps({'kind': kind, 'threads': int(threads), 'tasks': tasks, 'hidden': hidden,
-                          'steps_per_second': rate}), flush=True)
+                          'inputs': inputs, 'batch': batch, 'steps_per_second': rate}), flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('seconds', nargs='?', type=float, default=2.0, help='timed seconds per measure (default 2)')
-    parser.add_argument('--shape', type=shape, action='append', help='TASKSxHIDDEN, repeatable (default 3x512)')
+    parser.add_argument('--shape', type=shape, action='append', help='TASKSxHIDDEN[xINPUTxBATCH], repeatable (default 3x512)')
     parser.add_argument('--serve', action='store_true', help='answer timing requests from stdin (see serve())')
     args = parser.parse_args()
     if args.serve:
         serve()
         return
-    for tasks, hidden in args.shape or [(3, 512)]:
-        out = {'torch': torch.__version__, 'tasks': tasks, 'hidden': hidden}
+    for tasks, hidden, inputs, batch in args.shape or [(3, 512, D, B)]:
+        out = {'torch': torch.__version__, 'tasks': tasks, 'hidden': hidden, 'inputs': inputs, 'batch': batch}
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            out[f'sum_threads{threads}'] = measure(tasks, hidden, False, args.seconds)
-            out[f'per_task_threads{threads}'] = measure(tasks, hidden, True, args.seconds)
+            out[f'sum_threads{threads}'] = measure(tasks, hidden, inputs, batch, False, args.seconds)
+            out[f'per_task_threads{threads}'] = measure(tasks, hidden, inputs, batch, True, args.seconds)
         out['sum'] = max(out['sum_threads1'], out['sum_threads2'])
         out['per_task'] = max(out['per_task_threads1'], out['per_task_threads2'])
         print(json.dumps(out), flush=True)

@@ -3,20 +3,17 @@
  * (epochs), one after another, each into its own run directory under one
  * comparison directory; then one table and the comparison report.
  *
- * Δm% (Maninis et al. 2019; Liu et al. 2021): the mean over tasks of the
- * relative change of the final validation metric against the `sum` run,
- * signed so that positive is better:
- *   Δm% = 100/T · Σ_t s_t · (m_t − m_t^sum) / m_t^sum,  s_t = +1 for accuracy, −1 for RMSE.
- * A task whose baseline metric is 0 (or not finite) is left out of the mean.
- *
- * Mean conflict: the mean over steps of the number of task pairs whose
- * gradients have a negative cosine (from the step diagnostics); '—' for runs
- * whose plan never sees per-task gradients (sum on the fused plan).
+ * Δm%, the mean conflict and the statistics over seeds: trainer/compare-stats.ts
+ * (shared with the comparison report).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeCompareReport } from '../report/index.js';
-import { readJsonFile, RUN_FILES, validateSummary, type RunSummary } from '../trainer/run-format.js';
+import { readJsonFile, RUN_FILES, validateSummary } from '../trainer/run-format.js';
+import {
+  applyDeltaM, aggregateSeeds, compareRow, conflictsCell, deltaMHeader, seedCount, seedDeltaMCell, seedMetricCell, signed, SEED_SPREAD_RULE,
+  type CompareRow, type SeedAggregate,
+} from '../trainer/compare-stats.js';
 import { configDefaults, strategyChoices } from '../trainer/config.js';
 import { suggestion } from '../trainer/config-messages.js';
 import { checkRunName, defaultRunName, lockDirectory } from '../trainer/run-dir.js';
@@ -76,109 +73,16 @@ export function parseStrategyList(text: string, option = '--strategies'): Compar
   return entries;
 }
 
-export interface CompareRow {
-  label: string;
-  /** the run's seed (`--seeds`: one row per strategy and seed) */
-  seed?: number;
-  strategy: string;
-  dir: string;
-  /** task → final validation metric (accuracy or RMSE), null when not finite */
-  metrics: Record<string, number | null>;
-  metricNames: Record<string, 'accuracy' | 'rmse'>;
-  deltaM: number | null;
-  seconds: number;
-  wallSeconds: number;
-  stepsPerSecond: number;
-  steps: number;
-  meanConflicts: number | null;
-}
-
-/** Δm% of `row` against `baseline` (see the module comment); null when no task can be compared. */
-export function deltaM(row: Pick<CompareRow, 'metrics' | 'metricNames'>, baseline: Pick<CompareRow, 'metrics'>): number | null {
-  let sum = 0;
-  let count = 0;
-  for (const [task, m] of Object.entries(row.metrics)) {
-    const b = baseline.metrics[task];
-    if (m === null || b === null || b === undefined || b === 0) continue;
-    const sign = row.metricNames[task] === 'accuracy' ? 1 : -1;
-    sum += (sign * (m - b)) / Math.abs(b);
-    count++;
-  }
-  return count === 0 ? null : (100 * sum) / count;
-}
-
-function rowOf(label: string, dir: string, summary: RunSummary, wallSeconds: number): CompareRow {
-  const metrics: Record<string, number | null> = {};
-  const metricNames: Record<string, 'accuracy' | 'rmse'> = {};
-  for (const t of summary.tasks) {
-    metrics[t.name] = t.finalValidation;
-    metricNames[t.name] = t.metricName;
-  }
-  return {
-    label,
-    strategy: summary.strategy,
-    dir,
-    metrics,
-    metricNames,
-    deltaM: null,
-    seconds: summary.seconds,
-    wallSeconds,
-    stepsPerSecond: summary.stepsPerSecond,
-    steps: summary.steps,
-    meanConflicts: typeof summary.meanConflicts === 'number' ? summary.meanConflicts : null,
-  };
-}
-
-/** +1.2, −0.3, 0.0 (a value that rounds to zero has no sign). */
-export const signed = (x: number | null): string => {
-  if (x === null || !Number.isFinite(x)) return '—';
-  const digits = Math.abs(x).toFixed(1);
-  return `${Number(digits) === 0 ? '' : x > 0 ? '+' : '−'}${digits}`;
-};
-
-/** The comparison table. */
-/** mean ± sample standard deviation, and n (0 values: NaN). */
-export function meanStd(values: readonly number[]): { mean: number; std: number; n: number } {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const std = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, std, n };
-}
-
-export interface SeedAggregate {
-  label: string;
-  metrics: Record<string, { mean: number; std: number; n: number }>;
-  metricNames: Record<string, 'accuracy' | 'rmse'>;
-  deltaM: { mean: number; std: number; n: number } | null;
-  /** |mean Δm%| > 2·std/√n: the difference is larger than the spread over seeds */
-  beyondSeedSpread: boolean;
-}
-
-/** Per strategy, over its seeds: each metric's and Δm%'s mean ± standard deviation. */
-export function aggregateSeeds(rows: readonly CompareRow[]): SeedAggregate[] {
-  const labels = [...new Set(rows.map((r) => r.label))];
-  return labels.map((label) => {
-    const mine = rows.filter((r) => r.label === label);
-    const finite = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null && Number.isFinite(x));
-    const metrics = Object.fromEntries(Object.keys(mine[0].metrics).map((t) => [t, meanStd(finite(mine.map((r) => r.metrics[t])))]));
-    const deltas = finite(mine.map((r) => r.deltaM));
-    const deltaM = deltas.length > 0 ? meanStd(deltas) : null;
-    const beyondSeedSpread = deltaM !== null && deltaM.n > 1 && Math.abs(deltaM.mean) > (2 * deltaM.std) / Math.sqrt(deltaM.n) && deltaM.std + Math.abs(deltaM.mean) > 0;
-    return { label, metrics, metricNames: mine[0].metricNames, deltaM, beyondSeedSpread };
-  });
-}
-
 /** The console table of a comparison over seeds. */
 export function seedTable(rows: readonly SeedAggregate[], baseline: string, output: Output): string {
   const tasks = Object.keys(rows[0]?.metrics ?? {});
-  const pm = (m: { mean: number; std: number }) => `${num(m.mean)} ± ${num(m.std)}`;
   const header = ['strategy', ...tasks.map((t) => `${t} ${rows[0].metricNames[t] === 'accuracy' ? 'acc' : 'rmse'}`),
-    baseline === 'sum' ? 'Δm%' : `Δm% vs ${baseline}`, 'seeds'];
+    deltaMHeader(baseline), 'seeds'];
   const body = rows.map((r) => [
     r.label,
-    ...tasks.map((t) => pm(r.metrics[t])),
-    r.deltaM ? `${signed(r.deltaM.mean)} ± ${r.deltaM.std.toFixed(1)}${r.beyondSeedSpread ? ' *' : ''}` : '—',
-    String(r.deltaM?.n ?? Object.values(r.metrics)[0]?.n ?? 0),
+    ...tasks.map((t) => seedMetricCell(r.metrics[t])),
+    seedDeltaMCell(r),
+    String(seedCount(r)),
   ]);
   return table([header, ...body], output.style, Array.from({ length: header.length - 1 }, (_, i) => i + 1));
 }
@@ -186,14 +90,14 @@ export function seedTable(rows: readonly SeedAggregate[], baseline: string, outp
 export function compareTable(rows: readonly CompareRow[], baseline: string | undefined, output: Output): string {
   const tasks = Object.keys(rows[0]?.metrics ?? {});
   const header = ['strategy', ...tasks.map((t) => `${t} ${rows[0].metricNames[t] === 'accuracy' ? 'acc' : 'rmse'}`),
-    baseline === 'sum' ? 'Δm%' : `Δm% vs ${baseline ?? '—'}`, 'time', 'steps/s', 'conflicts'];
+    deltaMHeader(baseline), 'time', 'steps/s', 'conflicts'];
   const body = rows.map((r) => [
     r.label,
     ...tasks.map((t) => num(r.metrics[t])),
     signed(r.deltaM),
     duration(r.wallSeconds),
     r.stepsPerSecond.toFixed(1),
-    r.meanConflicts === null ? '—' : r.meanConflicts.toFixed(2),
+    conflictsCell(r.meanConflicts),
   ]);
   return table([header, ...body], output.style, Array.from({ length: header.length - 1 }, (_, i) => i + 1));
 }
@@ -302,7 +206,7 @@ async function compareRuns(s: CompareSession, dir: string, resuming = false): Pr
     const runDir = join(seedDir, e.label);
     if (resuming && existsSync(join(runDir, RUN_FILES.summary))) {
       const summary = validateSummary(readJsonFile(join(runDir, RUN_FILES.summary)), join(runDir, RUN_FILES.summary));
-      rows.push({ ...rowOf(e.label, runDir, summary, summary.seconds), seed });
+      rows.push({ ...compareRow(e.label, runDir, summary, summary.seconds), seed });
       out.info(`[${i + 1}/${total}] ${tag}: finished before; kept`);
       continue;
     }
@@ -322,7 +226,7 @@ async function compareRuns(s: CompareSession, dir: string, resuming = false): Pr
       if (result.code === 130 || result.code === 143) out.warn(`the comparison stopped at ${tag}; continue it with: multitask compare --resume ${dir}`);
       return result.code || 1;
     }
-    const row: CompareRow = { ...rowOf(e.label, result.dir, result.summary, (performance.now() - started) / 1000), seed };
+    const row: CompareRow = { ...compareRow(e.label, result.dir, result.summary, (performance.now() - started) / 1000), seed };
     rows.push(row);
     const parts = Object.entries(row.metrics).map(([t, m]) => `${t} ${row.metricNames[t] === 'accuracy' ? 'acc' : 'rmse'} ${num(m)}`);
     out.info(`[${i + 1}/${total}] ${tag}: ${parts.join(' | ')} | ${duration(row.wallSeconds)}, ${row.stepsPerSecond.toFixed(1)} steps/s`);
@@ -332,22 +236,18 @@ async function compareRuns(s: CompareSession, dir: string, resuming = false): Pr
     out.warn('every run failed');
     return 1;
   }
-  const baselineLabel = rows.some((r) => r.label === 'sum') ? 'sum' : rows[0].label;
-  if (baselineLabel !== 'sum') out.warn(`no sum run: Δm% is against ${baselineLabel}`);
   // Δm% against the baseline run of the same seed
-  for (const r of rows) {
-    const baselineRow = rows.find((b) => b.label === baselineLabel && b.seed === r.seed);
-    r.deltaM = baselineRow ? deltaM(r, baselineRow) : null;
-  }
+  const baselineLabel = applyDeltaM(rows);
+  if (baselineLabel !== 'sum') out.warn(`no sum run: Δm% is against ${baselineLabel}`);
   const aggregate = s.seeds ? aggregateSeeds(rows) : undefined;
   const summary = { format: 1, baseline: baselineLabel, epochs, ...(s.seeds ? { seeds: s.seeds } : { seed: base.seed ?? 0 }), runs: rows, ...(aggregate ? { aggregate } : {}) };
   writeFileAtomic(join(dir, COMPARE_FILE), `${JSON.stringify(summary, null, 2)}\n`);
   let reportPath: string | null = null;
   if (s.report !== false) {
-    reportPath = (await writeCompareReport(dir, rows.map((r) => r.dir), { title: `multitask compare: ${rows.map((r) => r.label).join(', ')}` })).path;
+    reportPath = (await writeCompareReport(dir, rows.map((r) => r.dir), { title: `multitask compare: ${[...new Set(rows.map((r) => r.label))].join(', ')}`, comparison: rows })).path;
   }
   if (aggregate) {
-    out.result(`\nFinal validation metrics after ${epochs} epochs, mean ± standard deviation over seeds ${s.seeds!.join(', ')} (Δm%: against ${baselineLabel} of the same seed, positive = better; * where |mean Δm%| is more than twice its standard error, a difference larger than the seed spread):`);
+    out.result(`\nFinal validation metrics after ${epochs} epochs, mean ± standard deviation over seeds ${s.seeds!.join(', ')} (Δm%: against ${baselineLabel} of the same seed, positive = better; ${SEED_SPREAD_RULE}):`);
     out.result(seedTable(aggregate, baselineLabel, out));
   } else {
     out.result(`\nFinal validation metrics after ${epochs} epochs (Δm%: mean relative change against ${baselineLabel}, positive = better; conflicts: conflicting task pairs per step):`);
@@ -363,12 +263,18 @@ export async function reportCompareDirectory(dir: string, out?: string) {
   if (!existsSync(join(dir, COMPARE_FILE))) {
     // a comparison stopped before its end: its runs so far
     const plan = readJsonFile(join(dir, COMPARE_PLAN_FILE)) as ComparePlan;
-    const runs = (plan.entries ?? []).map((e) => join(dir, e.label)).filter((d) => existsSync(join(d, RUN_FILES.config)));
-    return writeCompareReport(dir, runs, { out, title: `multitask compare (unfinished: ${runs.length} of ${plan.entries?.length ?? 0} runs started)` });
+    const entries = plan.entries ?? [];
+    // over seeds the runs are in seed-<s>/<strategy>
+    const planned = plan.seeds ? plan.seeds.flatMap((seed) => entries.map((e) => join(dir, `seed-${seed}`, e.label))) : entries.map((e) => join(dir, e.label));
+    const runs = planned.filter((d) => existsSync(join(d, RUN_FILES.config)));
+    return writeCompareReport(dir, runs, { out, title: `multitask compare (unfinished: ${runs.length} of ${planned.length} runs started)` });
   }
-  const saved = readJsonFile(join(dir, COMPARE_FILE)) as { runs?: { dir?: string; label?: string }[] };
-  const runs = (saved.runs ?? []).map((r) => (r.dir && existsSync(r.dir) ? r.dir : join(dir, String(r.label))));
-  return writeCompareReport(dir, runs, { out });
+  const saved = readJsonFile(join(dir, COMPARE_FILE)) as { runs?: (Partial<CompareRow> & { dir?: string; label?: string })[] };
+  const rows = saved.runs ?? [];
+  const runs = rows.map((r) => (r.dir && existsSync(r.dir) ? r.dir : join(dir, ...(r.seed !== undefined && 'seeds' in saved ? [`seed-${r.seed}`] : []), String(r.label))));
+  // the rows as the console showed them (wall-clock times, seeds), when compare.json holds them whole
+  const whole = rows.every((r) => typeof r.label === 'string' && typeof r.metrics === 'object' && r.metrics !== null && typeof r.wallSeconds === 'number');
+  return writeCompareReport(dir, runs, { out, ...(whole ? { comparison: rows.map((r, i) => ({ ...r, dir: runs[i] }) as CompareRow) } : {}) });
 }
 
 /** True for a directory `multitask compare` wrote (finished or not). */

@@ -10,7 +10,7 @@
  * reads the labelled rows from that data too.
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { readNpy } from '../data/npy.js';
 import { loadTable } from '../data/load-table.js';
@@ -18,6 +18,7 @@ import { tableRows } from '../data/table.js';
 import type { Cell } from '../model/cells.js';
 import { rowLocation } from '../data/table.js';
 import { METADATA_KEY, Model } from '../model/model.js';
+import { ONNX_INPUT, onnxOutputs, toOnnx } from '../model/onnx.js';
 import { preprocessingOf } from '../model/preprocessing.js';
 import { readSafetensorsHeader } from '../model/safetensors.js';
 import { RUN_FILES } from '../trainer/run-format.js';
@@ -197,23 +198,58 @@ export async function predictCommand(s: ModelSource & { input: string; out?: str
 // ---------------------------------------------------------------------------
 // export
 
+export type ExportFormat = 'safetensors' | 'onnx';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['safetensors', 'onnx'];
+
+/** The format to write: --format, else from --out's extension (.onnx → onnx, else safetensors); the two must agree. */
+export function exportFormat(out: string, format?: ExportFormat): ExportFormat {
+  const ext = extname(out).toLowerCase();
+  const implied = ext === '.onnx' ? 'onnx' : ext === '.safetensors' ? 'safetensors' : undefined;
+  if (format && implied && format !== implied) {
+    throw new UserError(`--out ${out}: a ${ext} file, but --format is ${format} (name it ${basename(out, extname(out))}.${format}, or give --format ${implied})`);
+  }
+  return format ?? implied ?? 'safetensors';
+}
+
+export interface ExportOptions {
+  run: string;
+  out: string;
+  format?: ExportFormat;
+  force?: boolean;
+  /** ONNX: the producer version written into the file (multitask's version). */
+  producerVersion?: string;
+}
+
+/** Writes a model as ONNX and says what the file takes and gives. */
+function writeOnnx(model: Model, from: string, s: ExportOptions, output: Output): void {
+  writeFileAtomic(s.out, toOnnx(model, { producerVersion: s.producerVersion }));
+  const outputs = onnxOutputs(model).map((o) => o.name);
+  output.info(`multitask: ${from} written to ${s.out} as ONNX: input "${ONNX_INPUT}" [N, ${model.spec.inputWidth}] (raw numeric values and one-hot columns, in the order of the metadata's "inputs"); outputs ${outputs.join(', ')}`);
+  output.json({ type: 'export', format: 'onnx', from, out: s.out, input: ONNX_INPUT, inputs: model.preprocessing.features.names, outputs });
+}
+
 /**
  * `multitask export runs/<name> --out model.safetensors`: the run's final
  * weights, or (a stopped run) its newest checkpoint's, as safetensors with
  * PyTorch names and layouts and the preprocessing metadata (see Model; a
  * final weights file written before it carried that metadata gets it from
- * the run's config).
+ * the run's config); or, with `--format onnx` (or an .onnx --out), the model
+ * as an ONNX graph (src/model/onnx.ts).
  */
-export async function exportCommand(s: { run: string; out: string; force?: boolean }, output: Output): Promise<number> {
+export async function exportCommand(s: ExportOptions, output: Output): Promise<number> {
+  const format = exportFormat(s.out, s.format);
   const weights = join(s.run, WEIGHTS_FILE);
   checkOutputFile(s.out, '--out', { force: s.force, inputs: [weights, join(s.run, RUN_FILES.config), ...listCheckpoints(join(s.run, CHECKPOINT_DIR))] });
   mkdirSync(dirname(resolve(s.out)), { recursive: true });
   if (existsSync(weights)) {
     const header = readSafetensorsHeader(weights); // checks the file before handing it on
-    if (header.metadata[METADATA_KEY] !== undefined) copyFileAtomic(weights, s.out);
-    else Model.load(weights, { preprocessing: legacyPreprocessing }).save(s.out, { ...header.metadata });
-    output.info(`multitask: ${header.tensors.size} tensors from ${weights} written to ${s.out}`);
-    output.json({ type: 'export', from: weights, out: s.out, tensors: [...header.tensors.keys()] });
+    if (format === 'onnx') writeOnnx(Model.load(weights, { preprocessing: legacyPreprocessing }), weights, s, output);
+    else {
+      if (header.metadata[METADATA_KEY] !== undefined) copyFileAtomic(weights, s.out);
+      else Model.load(weights, { preprocessing: legacyPreprocessing }).save(s.out, { ...header.metadata });
+      output.info(`multitask: ${header.tensors.size} tensors from ${weights} written to ${s.out}`);
+      output.json({ type: 'export', from: weights, out: s.out, tensors: [...header.tensors.keys()] });
+    }
     return 0;
   }
   const checkpoint = existsSync(join(s.run, RUN_FILES.config)) ? loadLatestCheckpoint(join(s.run, CHECKPOINT_DIR)) : undefined;
@@ -224,6 +260,11 @@ export async function exportCommand(s: { run: string; out: string; force?: boole
   const trainer = await Trainer.create({ ...setup.config, initWeights: undefined, workers: 1 }, { source: setup.source });
   try {
     trainer.restore(checkpoint.data, checkpoint.path);
+    if (format === 'onnx') {
+      output.info(`multitask: the run has no final weights; exporting checkpoint ${checkpoint.path} (step ${checkpoint.data.step})`);
+      writeOnnx(trainer.model(), checkpoint.path, s, output);
+      return 0;
+    }
     trainer.model().save(s.out, { step: String(checkpoint.data.step), epoch: String(checkpoint.data.epoch) });
     output.info(`multitask: the run has no final weights; wrote checkpoint ${checkpoint.path} (step ${checkpoint.data.step}) to ${s.out}`);
     output.json({ type: 'export', from: checkpoint.path, out: s.out, tensors: Object.keys(trainer.params.named()) });

@@ -10,7 +10,7 @@ import { parseTaskSpec } from '../data/task-spec.js';
 import { ACTIVATIONS } from '../kernels/types.js';
 import { ARCHITECTURES } from '../model/spec.js';
 import { OPTIMIZER_NAMES } from '../optim/index.js';
-import { configDefaults, DATA_FORMATS, MIXTURE_DEFAULTS, formatOf, PLAN_NAMES, SEQUENTIAL_MODES, strategyChoices } from '../trainer/config.js';
+import { COMPUTE_PLACES, configDefaults, DATA_FORMATS, MIXTURE_DEFAULTS, formatOf, PLAN_NAMES, SEQUENTIAL_MODES, strategyChoices } from '../trainer/config.js';
 import { LR_SCHEDULE_KINDS } from '../trainer/schedule.js';
 import { parseEarlyStopping } from '../trainer/early-stopping.js';
 import { UserError } from '../util/errors.js';
@@ -55,6 +55,7 @@ export interface FlagValues {
   shards?: number;
   seed?: number;
   workers?: number;
+  computeOn?: (typeof COMPUTE_PLACES)[number];
   name?: string;
   runsDir?: string;
   checkpointEvery?: number;
@@ -140,6 +141,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--batch-size <n>', `rows per step (default ${d.batchSize})`, positiveInt('--batch-size'))
     .option('--shards <n>', 'split each batch into n jobs (default: one per 128 rows, at most 8)', positiveInt('--shards'))
     .option('--workers <n>', 'worker threads (default: available cores)', positiveInt('--workers'))
+    .addOption(new Option('--compute-on <where>', 'where gradient jobs run: workers, coordinator (small models: no round trip per step) or auto (default: the faster here, timed over the first steps)').argParser(choice('--compute-on', COMPUTE_PLACES)))
     .option('--runs-dir <dir>', `where run directories go (default ${d.runsDir})`)
     .addOption(new Option('--on-nonfinite <action>', 'a NaN or infinity in a loss or gradient: stop the run, or skip the step (default stop)').argParser(choice('--on-nonfinite', ['stop', 'skip'] as const)))
     .option('--max-skips <n>', 'with --on-nonfinite skip: steps skipped in a row before the run stops as with stop (default 10)', nonNegativeInt('--max-skips'))
@@ -217,6 +219,7 @@ export function flagsToConfig(o: FlagValues, command: Command): CliConfig {
     shards: g('shards'),
     seed: g('seed'),
     workers: g('workers'),
+    computeOn: g('computeOn'),
     checkpointEvery: g('checkpointEvery'),
     keepCheckpoints: g('keepCheckpoints'),
     clipGradNorm: g('clipGradNorm'),

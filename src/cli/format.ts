@@ -3,14 +3,9 @@ import type { EpochReport, TaskMetrics, TaskMetricsByName } from '../trainer/met
 import { PROFILE_PARTS, type Profile } from '../trainer/profile.js';
 import { PLAIN, type Style } from './style.js';
 
-/** A number for tables: 3 decimals below 100, 1 below 1000, none above; '—' when not finite. */
-export function num(x: number | null | undefined): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
-  const a = Math.abs(x);
-  if (a >= 1000) return x.toFixed(0);
-  if (a >= 100) return x.toFixed(1);
-  return x.toFixed(3);
-}
+import { num } from '../util/number-format.js';
+
+export { num };
 
 /** Seconds as `0.42 s`, `12.3 s`, `4 min 05 s`. */
 export function duration(seconds: number): string {
@@ -74,6 +69,15 @@ export function summaryTable(tasks: readonly TaskSummary[], validation: TaskMetr
 }
 
 /** Where a step's time went: milliseconds per step and share of the step, by part. */
+/** Where the gradient jobs ran and, when computeOn auto chose, the timings it chose by. */
+export function placementLine(p: { placement: string; workersMs?: number; coordinatorMs?: number }): string {
+  const where = p.placement === 'coordinator' ? 'on the coordinator thread' : 'on the worker threads';
+  const timed = p.workersMs !== undefined && p.coordinatorMs !== undefined
+    ? ` (computeOn auto: median round ${p.workersMs.toFixed(3)} ms on the workers, ${p.coordinatorMs.toFixed(3)} ms on the coordinator)`
+    : p.placement === 'deciding' ? ' (computeOn auto: the run ended before both sides were timed)' : '';
+  return `  gradient jobs computed ${where}${timed}`;
+}
+
 export function profileTable(profile: Profile): string {
   const ms = profile.perStep();
   const lines = [`profile over ${profile.steps} steps (ms per step):`];

@@ -17,7 +17,7 @@ import { osError } from '../util/os-error.js';
 import { packageRoot } from '../util/package-root.js';
 import { compareCommand, COMPARE_FILE, COMPARE_PLAN_FILE, DEFAULT_COMPARE, isComparisonDirectory, parseStrategyList, reportCompareDirectory } from './compare.js';
 import { configJsonSchema } from './config.js';
-import { evalCommand, exportCommand, predictCommand, type Split } from './evaluate.js';
+import { evalCommand, EXPORT_FORMATS, exportCommand, predictCommand, type ExportFormat, type Split } from './evaluate.js';
 import { addDataOptions, addTrainingOptions, clusterFlags, commandConfig, type FlagValues } from './flags.js';
 import { initCommand } from './init.js';
 import { checkOutputFile } from './out-file.js';
@@ -28,7 +28,7 @@ import { strategiesCommand } from './strategies.js';
 import { workerCommand } from './worker.js';
 
 /** Flags a resumed run may be given: where and how it runs, not what it computes. */
-const RESUME_ALLOWED = new Set(['resume', 'workers', 'profile', 'report', 'runsDir', 'quiet', 'json',
+const RESUME_ALLOWED = new Set(['resume', 'workers', 'computeOn', 'profile', 'report', 'runsDir', 'quiet', 'json',
   'cluster', 'localWorkers', 'creds', 'tlsCa', 'clusterWaitMs', 'clusterKernels', 'allowDataChange', 'force']);
 
 /** What `report` reads: --out never goes onto one of them. */
@@ -47,7 +47,7 @@ async function runTrain(o: FlagValues, command: Command, print: (line: string) =
     const clash = Object.keys(o).find((k) => !RESUME_ALLOWED.has(k) && command.getOptionValueSource(k) === 'cli');
     if (clash) throw new UserError(`--resume: the run keeps the settings in its config.json; --${kebab(clash)} cannot change them`);
     const report = command.getOptionValueSource('report') === 'cli' ? o.report : undefined;
-    return (await trainCommand({ resume: o.resume, workers: o.workers, cluster: clusterFlags(o, command), profile: o.profile, report, output, allowDataChange: o.allowDataChange, force: o.force })).code;
+    return (await trainCommand({ resume: o.resume, workers: o.workers, computeOn: o.computeOn, cluster: clusterFlags(o, command), profile: o.profile, report, output, allowDataChange: o.allowDataChange, force: o.force })).code;
   }
   if (o.allowDataChange) throw new UserError('--allow-data-change: only with --resume');
   const config = commandConfig(o, command);
@@ -166,12 +166,13 @@ export function buildProgram(print: (line: string) => void, result = { exitCode:
     });
 
   program.command('export')
-    .description('write a run\'s weights (or its newest checkpoint\'s) as safetensors with PyTorch names and layouts')
+    .description('write a run\'s weights (or its newest checkpoint\'s) as safetensors with PyTorch names and layouts, or the model as ONNX')
     .argument('<run-dir>', 'a run directory')
-    .requiredOption('--out <file>', 'the .safetensors file to write')
+    .requiredOption('--out <file>', 'the file to write (.safetensors, or .onnx)')
+    .addOption(new Option('--format <format>', 'safetensors or onnx (default: onnx for an --out ending in .onnx, else safetensors)').argParser(choice('--format', EXPORT_FORMATS)))
     .option('--force', 'overwrite an existing --out file')
-    .action(async (run: string, o: { out: string; force?: boolean }) => {
-      result.exitCode = await exportCommand({ run, out: o.out, force: o.force }, outputFor({}, print));
+    .action(async (run: string, o: { out: string; format?: ExportFormat; force?: boolean }) => {
+      result.exitCode = await exportCommand({ run, out: o.out, format: o.format, force: o.force, producerVersion: packageVersion() }, outputFor({}, print));
     });
 
   program.command('report')

@@ -9,7 +9,7 @@ import type { GradientDiagnostics } from '../strategies/index.js';
 import { ClusterUnavailableError } from '../trainer/cluster-pool.js';
 import type { ClusterStats } from '../trainer/pool.js';
 import { redactUrl } from '../trainer/cluster-connection.js';
-import { storedConfig, type TrainerConfig } from '../trainer/config.js';
+import { dropUndefined, storedConfig, type TrainerConfig } from '../trainer/config.js';
 import { runConfig } from '../trainer/legacy-config.js';
 import type { SourcedConfig } from '../trainer/legacy-model.js';
 import type { EpochReport, StepReport, TaskMetricsByName } from '../trainer/metrics.js';
@@ -18,7 +18,7 @@ import { copyFileAtomic } from '../util/atomic-file.js';
 import { describeSchedule } from '../trainer/schedule.js';
 import { Trainer } from '../trainer/trainer.js';
 import type { CliConfig } from './config.js';
-import { epochLine, profileTable, summaryTable } from './format.js';
+import { epochLine, placementLine, profileTable, summaryTable } from './format.js';
 import { checkOutputFile } from './out-file.js';
 import { evalTable, testSetReport } from './metrics-table.js';
 import type { Output } from './output.js';
@@ -32,6 +32,8 @@ export interface TrainSession {
   workers?: number;
   /** Resuming: the cluster to continue on (a run directory does not store where it ran). */
   cluster?: TrainerConfig['cluster'];
+  /** Resuming: where the gradient jobs run (not stored either). */
+  computeOn?: TrainerConfig['computeOn'];
   profile?: boolean;
   /** Overrides config.report. */
   report?: boolean;
@@ -75,8 +77,9 @@ export function setupFromConfig(config: CliConfig, workers: number | undefined, 
   return { config: workers ? { ...config, workers } : config, source };
 }
 
-function withCluster(setup: RunSetup, cluster: TrainerConfig['cluster']): RunSetup {
-  return cluster ? { ...setup, config: { ...setup.config, cluster } } : setup;
+/** A resumed run's config with where it computes now (a run directory stores neither). */
+function withPlace(setup: RunSetup, place: Pick<TrainerConfig, 'cluster' | 'computeOn'>): RunSetup {
+  return { ...setup, config: { ...setup.config, ...dropUndefined(place) } };
 }
 
 export function setupFromRun(value: unknown, source: string, workers: number | undefined): RunSetup {
@@ -189,7 +192,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
   let trainer: Trainer;
   try {
     const setup = opened
-      ? withCluster(setupFromRun(opened.config, join(resolve(s.resume!), RUN_FILES.config), s.workers), s.cluster)
+      ? withPlace(setupFromRun(opened.config, join(resolve(s.resume!), RUN_FILES.config), s.workers), { cluster: s.cluster, computeOn: s.computeOn })
       : setupFromConfig(s.config ?? {}, s.workers);
     const notice = kernelNotice();
     // a notice, not an error: not in --quiet or --json mode
@@ -241,7 +244,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     const { workers } = trainer.config;
     // more threads than cores run, but slower than one per core: said once, like the kernel notice
     const cores = availableParallelism();
-    if (verbose && (out.mode === 'tty' || out.mode === 'plain') && !config.cluster && workers > cores) {
+    if (verbose && (out.mode === 'tty' || out.mode === 'plain') && !config.cluster && config.computeOn !== 'coordinator' && workers > cores) {
       out.warn(`${workers} worker threads on ${cores} cores share them: expect it slower than --workers ${cores}`);
     }
     const perEpoch = Math.ceil(trainer.dataset.train.length / trainer.config.batchSize);
@@ -336,7 +339,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
         out.result(`\nTest set (${config.test}: ${test.rows} rows${test.dropped > 0 ? `, ${test.dropped} dropped: a feature value missing` : ''}; ${config.keep === 'best' ? 'the best epoch\'s' : 'the final'} weights):`);
         out.result(evalTable(test.reports, out));
       }
-      if (s.profile) out.result(`\n${profileTable(trainer.profile)}`);
+      if (s.profile) out.result(`\n${profileTable(trainer.profile)}\n${placementLine(trainer.placement)}`);
       if (s.profile && trainer.cluster) out.result(clusterLine(trainer.cluster, trainer.steps));
     }
     let reportPath: string | null = null;
@@ -345,7 +348,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
       if (verbose) out.info(`run: ${run.dir} (report ${reportPath})`);
     } else if (verbose) out.info(`run: ${run.dir}`);
     if (verbose && config.saveWeights) out.info(`weights also saved to ${config.saveWeights}`);
-    out.json({ type: 'summary', ...summary, wallSeconds, dir: run.dir, report: reportPath, validation });
+    out.json({ type: 'summary', ...summary, wallSeconds, dir: run.dir, report: reportPath, validation, computeOn: trainer.placement });
     return { code: 0, dir: run.dir, summary, validation };
   } catch (e) {
     progress?.stop();

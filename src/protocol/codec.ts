@@ -1,7 +1,7 @@
 /*
  * src/protocol/: what crosses between the coordinator and its workers: the msgpackr
  * codec (this file), gradient frames, the in-process arena and mailboxes, the job
- * messages, injected faults for tests.
+ * messages and what running one means (job-executor.ts), injected faults for tests.
  * May import: util, kernels, model, optim, strategies, data.
  */
 import { Packr } from 'msgpackr';

@@ -108,6 +108,16 @@ export class Mailbox {
     if (wait.async) await wait.value;
   }
 
+  /**
+   * Blocks this thread until the progress word moves past `progress`, for at
+   * most `ms` milliseconds; true when it moved. Wakes sooner after a report
+   * than waitForProgress (no trip through the event loop), at the price of
+   * holding the thread: only for waits expected to be short.
+   */
+  waitForProgressSync(progress: number, ms: number): boolean {
+    return Atomics.wait(this.words, W_PROGRESS, progress, ms) !== 'timed-out';
+  }
+
   /** Resolves when the server is ready or wakeCoordinator() is called. */
   async waitForReady(): Promise<void> {
     const wait = Atomics.waitAsync(this.words, W_READY, 0);

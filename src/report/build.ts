@@ -1,13 +1,20 @@
 /** Turns runs (streamed records and summaries) into ReportDocuments. */
 import { Downsampler, downsample } from './downsample.js';
 import type { Chart, LineChart, LineSeries, ReportDocument, Section, StackedChart, Table } from './document.js';
+import { Ema, SMOOTHING, smoothingNote } from './smooth.js';
 import { TIMING_PARTS, type EvalRecord, type MetricName, type MetricsRecord, type RunSummary } from '../trainer/run-format.js';
+import {
+  aggregateSeeds, applyDeltaM, compareRow, conflictsCell, deltaMHeader, seedCount, seedDeltaMCell, seedMetricCell, signed, SEED_SPREAD_RULE,
+  type CompareRow,
+} from '../trainer/compare-stats.js';
 
 export interface BuildOptions {
   /** most points per step series (default 1000) */
   maxPoints?: number;
   /** most bars / heatmap columns over time (default 60) */
   maxBins?: number;
+  /** the EMA factor of the smoothed per-step lines, in [0, 1) (default 0.9; 0: no smoothing) */
+  smoothing?: number;
 }
 
 /** Five significant digits, null for non-finite: keeps the embedded data small. */
@@ -15,17 +22,35 @@ const sig = (v: number): number | null => (Number.isFinite(v) ? Number(v.toPreci
 const roundX = (v: number) => Math.round(v * 10) / 10;
 const compact = (s: { x: number[]; y: (number | null)[] }) => ({ x: s.x.map(roundX), y: s.y.map((v) => (v === null ? null : sig(v))) });
 
-/** A Map from name to Downsampler, created on first use, in first-seen order. */
+/**
+ * A Map from name to Downsampler, created on first use, in first-seen order;
+ * with a smoothing factor, each series' EMA too (smooth.ts), downsampled alike.
+ */
 class SeriesSet {
   readonly map = new Map<string, Downsampler>();
-  constructor(private readonly capacity: number) {}
+  readonly smoothed = new Map<string, { ema: Ema; points: Downsampler }>();
+  constructor(private readonly capacity: number, readonly smoothing = 0) {}
   add(name: string, x: number, y: number): void {
     let d = this.map.get(name);
     if (!d) this.map.set(name, (d = new Downsampler(this.capacity)));
     d.add(x, y);
+    if (this.smoothing > 0) {
+      let s = this.smoothed.get(name);
+      if (!s) this.smoothed.set(name, (s = { ema: new Ema(this.smoothing), points: new Downsampler(this.capacity) }));
+      s.points.add(x, s.ema.add(y));
+    }
   }
   get size(): number {
     return this.map.size;
+  }
+  /** One series as drawn: the smoothed line over the faint raw one (or the raw line alone without smoothing). */
+  line(name: string, maxPoints: number, label = name): LineSeries | null {
+    const raw = this.map.get(name);
+    if (!raw) return null;
+    const smoothed = this.smoothed.get(name);
+    return smoothed
+      ? { name: label, ...compact(smoothed.points.series(maxPoints)), raw: compact(raw.series(maxPoints)) }
+      : { name: label, ...compact(raw.series(maxPoints)) };
   }
 }
 
@@ -40,7 +65,8 @@ export class RunAccumulator {
   readonly weights: SeriesSet;
   readonly norms: SeriesSet;
   readonly cosines: SeriesSet;
-  readonly conflicts: Downsampler;
+  /** conflicting pairs per step, one series named "conflicts" */
+  readonly conflicts: SeriesSet;
   readonly timing: SeriesSet;
   readonly timingTotals = new Map<string, number>();
   timedSteps = 0;
@@ -49,12 +75,12 @@ export class RunAccumulator {
   lastStep = 0;
   lastEpoch = 0;
 
-  constructor(readonly summary: RunSummary | undefined, public label: string, capacity = 2000) {
-    this.losses = new SeriesSet(capacity);
-    this.weights = new SeriesSet(capacity);
-    this.norms = new SeriesSet(capacity);
-    this.cosines = new SeriesSet(capacity);
-    this.conflicts = new Downsampler(capacity);
+  constructor(readonly summary: RunSummary | undefined, public label: string, capacity = 2000, smoothing = SMOOTHING) {
+    this.losses = new SeriesSet(capacity, smoothing);
+    this.weights = new SeriesSet(capacity, smoothing);
+    this.norms = new SeriesSet(capacity, smoothing);
+    this.cosines = new SeriesSet(capacity, smoothing);
+    this.conflicts = new SeriesSet(capacity, smoothing);
     this.timing = new SeriesSet(capacity);
     for (const t of summary?.tasks ?? []) {
       this.task(t.name);
@@ -89,7 +115,7 @@ export class RunAccumulator {
     for (const name of Object.keys(record.weights ?? {})) this.weights.add(name, x, record.weights![name]);
     for (const name of Object.keys(record.norms ?? {})) this.norms.add(name, x, record.norms![name]);
     for (const pair of Object.keys(record.cosines ?? {})) this.cosines.add(pair, x, record.cosines![pair]);
-    if (record.conflicts !== undefined) this.conflicts.add(x, record.conflicts);
+    if (record.conflicts !== undefined) this.conflicts.add('conflicts', x, record.conflicts);
     if (record.timing) {
       const t = record.timing;
       let parts = 0;
@@ -171,8 +197,11 @@ function lineChart(title: string, xLabel: string, yLabel: string, series: (LineS
 }
 
 function fromSet(set: SeriesSet, maxPoints: number, label: (name: string) => string = (n) => n): LineSeries[] {
-  return [...set.map].map(([name, d]) => ({ name: label(name), ...compact(d.series(maxPoints)) }));
+  return [...set.map.keys()].map((name) => set.line(name, maxPoints, label(name))!);
 }
+
+/** What a chart of per-step lines says about their smoothing (nothing when there is none). */
+const smoothingOf = (set: SeriesSet): Partial<LineChart> => (set.smoothing > 0 ? { note: smoothingNote(set.smoothing) } : {});
 
 /** Step-time stacked bars over time: mean ms per step in each of ≤ maxBins bins. */
 function timingChart(run: RunAccumulator, maxBins: number): StackedChart | null {
@@ -258,13 +287,14 @@ export function buildRunDocument(run: RunAccumulator, options: BuildOptions & { 
       sig(st?.bestValidation ?? run.bestEval(task) ?? NaN),
       sig(st?.finalValidation ?? validation?.metric ?? NaN),
       sig(validation?.loss ?? NaN),
-      sig(run.losses.map.get(task)?.last ?? NaN),
+      // the epoch's mean training loss, as the console prints it (not the last mini-batch's)
+      sig(run.lastEval('train', task)?.loss ?? NaN),
     ];
   });
   const tables: Table[] = [{
     title: 'Tasks',
     columns: [{ label: 'task' }, { label: 'metric' }, { label: 'best validation' }, { label: 'final validation' },
-      { label: 'final validation loss' }, { label: 'last training loss' }],
+      { label: 'final validation loss' }, { label: 'training loss (last epoch)' }],
     rows: taskRows,
   }];
   tables.push({
@@ -276,13 +306,13 @@ export function buildRunDocument(run: RunAccumulator, options: BuildOptions & { 
 
   const taskCharts: Chart[] = [];
   for (const task of run.tasks) {
-    const steps = run.losses.map.get(task);
+    const steps = run.losses.line(task, maxPoints, 'train (per step)');
     taskCharts.push(...nonNull([
       lineChart(`${task}: loss`, 'step', 'loss', [
-        steps ? { name: 'train (per step)', ...compact(steps.series(maxPoints)), color: 5 } : null,
+        steps ? { ...steps, color: 5 } : null,
         relabel(run.evalSeries('train', task, 'loss', 'step', maxPoints), 'train (epoch)', 0),
         relabel(run.evalSeries('validation', task, 'loss', 'step', maxPoints), 'validation', 1),
-      ]),
+      ], steps ? smoothingOf(run.losses) : {}),
       lineChart(`${task}: ${metricLabel(run.metricNames.get(task))}`, 'step', metricLabel(run.metricNames.get(task)), [
         relabel(run.evalSeries('train', task, 'metric', 'step', maxPoints), 'train', 0),
         relabel(run.evalSeries('validation', task, 'metric', 'step', maxPoints), 'validation', 1),
@@ -292,10 +322,10 @@ export function buildRunDocument(run: RunAccumulator, options: BuildOptions & { 
   if (taskCharts.length) sections.push({ title: 'Losses and metrics', tables: [], charts: taskCharts });
 
   const gradientCharts = nonNull([
-    lineChart('Gradient cosine per task pair', 'step', 'cosine', fromSet(run.cosines, maxPoints, pairLabel), { yMin: -1, yMax: 1 }),
+    lineChart('Gradient cosine per task pair', 'step', 'cosine', fromSet(run.cosines, maxPoints, pairLabel), { yMin: -1, yMax: 1, ...smoothingOf(run.cosines) }),
     heatmap(run, maxBins),
-    lineChart('Gradient norm per task', 'step', 'L2 norm', fromSet(run.norms, maxPoints)),
-    run.conflicts.count ? lineChart('Conflicting task pairs (negative cosine)', 'step', 'pairs', [{ name: 'conflicts', ...compact(run.conflicts.series(maxPoints)) }]) : null,
+    lineChart('Gradient norm per task', 'step', 'L2 norm', fromSet(run.norms, maxPoints), smoothingOf(run.norms)),
+    lineChart('Conflicting task pairs (negative cosine)', 'step', 'pairs', fromSet(run.conflicts, maxPoints), smoothingOf(run.conflicts)),
   ]);
   if (gradientCharts.length) {
     sections.push({
@@ -303,7 +333,7 @@ export function buildRunDocument(run: RunAccumulator, options: BuildOptions & { 
       note: 'Cosine similarity between two tasks\' gradients on the shared parameters: below 0 the tasks pull the trunk in conflicting directions.',
     });
   }
-  const weights = lineChart('Strategy task weights', 'step', 'weight', fromSet(run.weights, maxPoints));
+  const weights = lineChart('Strategy task weights', 'step', 'weight', fromSet(run.weights, maxPoints), smoothingOf(run.weights));
   if (weights) sections.push({ title: 'Strategy weights', tables: [], charts: [weights] });
   const gateCharts = nonNull(run.gateSeries(maxPoints).map(({ gate, series }) =>
     lineChart(`${gate}: mean expert weight`, 'step', 'weight', series, { yMin: 0, yMax: 1 })));
@@ -348,34 +378,90 @@ export function runLabels(runs: { summary?: RunSummary; fallback: string }[]): s
   return runs.map((r) => (r.summary ? `${r.summary.name} (${r.summary.strategy})` : r.fallback));
 }
 
-/** The report comparing several runs: one line per run in every chart, and the comparison table. */
-export function buildCompareDocument(runs: RunAccumulator[], options: BuildOptions & { warnings?: string[]; title?: string } = {}): ReportDocument {
-  const maxPoints = options.maxPoints ?? 1000;
-  const tasks: string[] = [];
-  for (const r of runs) for (const t of r.tasks) if (!tasks.includes(t)) tasks.push(t);
-  const metricOf = (task: string) => runs.map((r) => r.metricNames.get(task)).find((m) => m !== undefined);
+/** Options of a comparison report. */
+export interface CompareBuildOptions extends BuildOptions {
+  warnings?: string[];
+  title?: string;
+  /**
+   * The comparison's rows (compare.json's `runs`), one per run in the same
+   * order; without them each finished run's row is made from its summary.json
+   * (its wall-clock time is then unknown).
+   */
+  comparison?: readonly CompareRow[];
+}
 
-  const columns: Table['columns'] = [{ label: 'run' }, { label: 'strategy' }];
+/** Run labels of a comparison: the strategy label, and its seed when it ran over several. */
+export function comparisonLabels(rows: readonly CompareRow[]): string[] {
+  const seeds = new Set(rows.map((r) => r.seed));
+  return rows.map((r) => (seeds.size > 1 ? `${r.label} · seed ${r.seed}` : r.label));
+}
+
+/** The comparison tables: one row per run, and over seeds (when there are several) one per strategy. */
+function comparisonTables(runs: RunAccumulator[], tasks: string[], metricOf: (task: string) => MetricName | undefined, given?: readonly CompareRow[]): Table[] {
+  // copies: Δm% is set here, against the baseline of the same seed, as the console does
+  const rows: (CompareRow | undefined)[] = given
+    ? given.map((r) => ({ ...r }))
+    : runs.map((r) => (r.summary ? compareRow(r.label, '', r.summary, NaN) : undefined));
+  const present = rows.filter((r): r is CompareRow => r !== undefined);
+  const baseline = present.length ? applyDeltaM(present) : undefined;
+  const seeds = [...new Set(present.map((r) => r.seed).filter((x) => x !== undefined))];
+  const bySeed = seeds.length > 1;
+
+  const columns: Table['columns'] = [{ label: 'run' }, { label: 'strategy' }, ...(bySeed ? [{ label: 'seed' }] : [])];
   for (const task of tasks) {
     const m = metricOf(task);
     const better = m === 'rmse' ? 'min' as const : 'max' as const;
     columns.push({ label: `${task} best ${metricLabel(m)}`, better }, { label: `${task} final ${metricLabel(m)}`, better });
   }
-  columns.push({ label: 'steps' }, { label: 'seconds', better: 'min' }, { label: 'steps/s', better: 'max' });
-  const rows = runs.map((r) => {
-    const cells: (string | number | null)[] = [r.label, r.summary?.strategy ?? null];
+  columns.push({ label: deltaMHeader(baseline) }, { label: 'conflicts' }, { label: 'steps' },
+    { label: 'time (s)', better: 'min' }, { label: 'training (s)', better: 'min' }, { label: 'steps/s', better: 'max' });
+  const perRun = runs.map((r, i) => {
+    const row = rows[i];
+    const cells: (string | number | null)[] = [r.label, r.summary?.strategy ?? null, ...(bySeed ? [row?.seed ?? null] : [])];
     for (const task of tasks) {
       const st = r.summary?.tasks.find((t) => t.name === task);
       cells.push(sig(st?.bestValidation ?? r.bestEval(task) ?? NaN), sig(st?.finalValidation ?? r.lastEval('validation', task)?.metric ?? NaN));
     }
-    cells.push(r.summary?.steps ?? r.steps, sig(r.summary?.seconds ?? NaN), sig(r.summary?.stepsPerSecond ?? NaN));
+    cells.push(row ? signed(row.deltaM) : '—', row ? conflictsCell(row.meanConflicts) : '—', r.summary?.steps ?? r.steps,
+      sig(row?.wallSeconds ?? NaN), sig(r.summary?.seconds ?? NaN), sig(r.summary?.stepsPerSecond ?? NaN));
     return cells;
   });
-  const sections: Section[] = [{ title: 'Comparison', tables: nonNull([{ title: 'Validation results', columns, rows }, timingTable(runs, 'run')]), charts: [] }];
+  const tables: Table[] = [{
+    title: 'Validation results',
+    columns,
+    rows: perRun,
+    note: `${deltaMHeader(baseline)}: the mean relative change of the final validation metrics against ${baseline ?? 'the baseline'}${bySeed ? ' of the same seed' : ''}, positive = better. `
+      + 'conflicts: task pairs whose gradients have a negative cosine, mean per step (— where the plan computes no per-task gradients: sum on the fused plan). '
+      + 'time: the run\'s wall-clock time, the console\'s "time" (setup, worker start and evaluations included; – when the comparison did not record it); '
+      + 'training: the training steps alone (summary.json\'s seconds), which steps/s divides by.',
+  }];
+  if (bySeed) {
+    const aggregate = aggregateSeeds(present);
+    tables.push({
+      title: `Over seeds ${seeds.join(', ')}: mean ± standard deviation`,
+      columns: [{ label: 'strategy' }, ...tasks.map((t) => ({ label: `${t} final ${metricLabel(metricOf(t))}` })), { label: deltaMHeader(baseline) }, { label: 'seeds' }],
+      rows: aggregate.map((a) => [a.label, ...tasks.map((t) => seedMetricCell(a.metrics[t])), seedDeltaMCell(a), seedCount(a)]),
+      note: `${deltaMHeader(baseline)} against ${baseline} of the same seed, positive = better; ${SEED_SPREAD_RULE}.`,
+    });
+  }
+  return tables;
+}
+
+/** The report comparing several runs: one line per run in every chart, and the comparison table. */
+export function buildCompareDocument(runs: RunAccumulator[], options: CompareBuildOptions = {}): ReportDocument {
+  const maxPoints = options.maxPoints ?? 1000;
+  const tasks: string[] = [];
+  for (const r of runs) for (const t of r.tasks) if (!tasks.includes(t)) tasks.push(t);
+  const metricOf = (task: string) => runs.map((r) => r.metricNames.get(task)).find((m) => m !== undefined);
+  const given = options.comparison?.length === runs.length ? options.comparison : undefined;
+  const sections: Section[] = [{ title: 'Comparison', tables: nonNull([...comparisonTables(runs, tasks, metricOf, given), timingTable(runs, 'run')]), charts: [] }];
 
   // colour i for run i in every chart, even where some run has no such series
+  // over seeds: one colour per strategy
+  const strategies = given ? [...new Set(given.map((r) => r.label))] : [];
+  const colour = (i: number) => (given ? strategies.indexOf(given[i].label) : i);
   const perRun = (pick: (r: RunAccumulator) => LineSeries | null) =>
-    runs.map((r, i) => relabel(pick(r), r.label, i));
+    runs.map((r, i) => relabel(pick(r), r.label, colour(i)));
   for (const task of tasks) {
     const metric = metricLabel(metricOf(task));
     sections.push({
@@ -384,10 +470,8 @@ export function buildCompareDocument(runs: RunAccumulator[], options: BuildOptio
       charts: nonNull([
         lineChart(`${task}: validation ${metric}`, 'epoch', metric, perRun((r) => r.evalSeries('validation', task, 'metric', 'epoch', maxPoints))),
         lineChart(`${task}: validation loss`, 'epoch', 'loss', perRun((r) => r.evalSeries('validation', task, 'loss', 'epoch', maxPoints))),
-        lineChart(`${task}: training loss`, 'step', 'loss', perRun((r) => {
-          const d = r.losses.map.get(task);
-          return d ? { name: r.label, ...compact(d.series(maxPoints)) } : null; // named and coloured by perRun
-        })),
+        lineChart(`${task}: training loss`, 'step', 'loss', perRun((r) => r.losses.line(task, maxPoints)), // named and coloured by perRun
+          runs[0] ? smoothingOf(runs[0].losses) : {}),
       ]),
     });
   }
@@ -404,7 +488,7 @@ export function buildCompareDocument(runs: RunAccumulator[], options: BuildOptio
   }
   return {
     kind: 'compare',
-    title: options.title ?? `multitask comparison: ${runs.map((r) => r.label).join(' vs ')}`,
+    title: options.title ?? `multitask comparison: ${(given ? strategies : runs.map((r) => r.label)).join(' vs ')}`,
     subtitle: `${runs.length} runs · ${tasks.length} tasks`,
     generated: new Date().toISOString(),
     warnings: options.warnings ?? [],

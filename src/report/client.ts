@@ -103,23 +103,38 @@ export const CLIENT_SCRIPT = String.raw`
     return Math.abs(xs[lo] - x) <= Math.abs(xs[hi] - x) ? lo : hi;
   }
 
+  // An SVG path through the finite points (a gap at every null), and how many there were.
+  function linePath(f, xs, ys) {
+    var d = '', pen = false, points = 0;
+    for (var j = 0; j < xs.length; j++) {
+      if (!isNum(ys[j])) { pen = false; continue; }
+      d += (pen ? 'L' : 'M') + f.sx(xs[j]).toFixed(1) + ' ' + f.sy(ys[j]).toFixed(1);
+      pen = true; points++;
+    }
+    return { d: d, points: points };
+  }
+
   function lineChart(fig, c) {
     var xs = [], ys = [];
-    c.series.forEach(function (s) { xs = xs.concat(s.x); ys = ys.concat(s.y); });
+    c.series.forEach(function (s) {
+      xs = xs.concat(s.x); ys = ys.concat(s.y);
+      if (s.raw) { xs = xs.concat(s.raw.x); ys = ys.concat(s.raw.y); }
+    });
     var plot = newPlot(fig, c.title);
     var f = frame(plot, extent(xs), extent(ys, c.yMin, c.yMax), c.xLabel, c.yLabel);
     var colors = c.series.map(function (s, i) { return PALETTE[(typeof s.color === 'number' ? s.color : i) % PALETTE.length]; });
+    // the faint raw values first, so every smoothed line lies on top of them all
     c.series.forEach(function (s, i) {
-      var d = '', pen = false, points = 0;
-      for (var j = 0; j < s.x.length; j++) {
-        if (!isNum(s.y[j])) { pen = false; continue; }
-        d += (pen ? 'L' : 'M') + f.sx(s.x[j]).toFixed(1) + ' ' + f.sy(s.y[j]).toFixed(1);
-        pen = true; points++;
-      }
-      if (d) {
-        var path = svg('path', { d: d, fill: 'none', stroke: colors[i], 'stroke-width': 1.6, class: 'mark', 'stroke-linejoin': 'round' }, plot);
+      if (!s.raw) return;
+      var raw = linePath(f, s.raw.x, s.raw.y);
+      if (raw.d) svg('title', {}, svg('path', { d: raw.d, fill: 'none', stroke: colors[i], 'stroke-width': 1, 'stroke-opacity': 0.25, class: 'raw', 'stroke-linejoin': 'round' }, plot)).textContent = s.name + ' (raw)';
+    });
+    c.series.forEach(function (s, i) {
+      var line = linePath(f, s.x, s.y), points = line.points;
+      if (line.d) {
+        var path = svg('path', { d: line.d, fill: 'none', stroke: colors[i], 'stroke-width': 1.6, class: s.raw ? 'mark smoothed' : 'mark', 'stroke-linejoin': 'round' }, plot);
         if (s.dashed) path.setAttribute('stroke-dasharray', '5 3');
-        svg('title', {}, path).textContent = s.name;
+        svg('title', {}, path).textContent = s.raw ? s.name + ' (smoothed)' : s.name;
       }
       if (s.markers || points === 1) {
         for (var k = 0; k < s.x.length; k++) {
@@ -128,6 +143,7 @@ export const CLIENT_SCRIPT = String.raw`
       }
     });
     legend(fig, c.series.map(function (s) { return s.name; }), colors);
+    if (c.note) fig.appendChild(el('p', 'chart-note', c.note));
     hover(fig, plot, c, f, colors);
   }
 
@@ -145,7 +161,8 @@ export const CLIENT_SCRIPT = String.raw`
       c.series.forEach(function (s) {
         if (!s.x.length) return;
         var j = nearest(s.x, x0);
-        lines.push(s.name + ': ' + fmt(s.y[j]) + (s.x[j] !== x0 ? '  (' + c.xLabel + ' ' + fmt(s.x[j]) + ')' : ''));
+        var raw = s.raw && s.raw.x.length ? ', raw ' + fmt(s.raw.y[nearest(s.raw.x, x0)]) : '';
+        lines.push(s.name + ': ' + fmt(s.y[j]) + (s.raw ? ' smoothed' + raw : '') + (s.x[j] !== x0 ? '  (' + c.xLabel + ' ' + fmt(s.x[j]) + ')' : ''));
       });
       tip.textContent = lines.join('\n');
       tip.style.display = 'block';
@@ -188,9 +205,10 @@ export const CLIENT_SCRIPT = String.raw`
     var rgb = [247, 247, 247].map(function (w, i) { return Math.round(w + (end[i] - w) * t); });
     return 'rgb(' + rgb.join(',') + ')';
   }
+  // The cells fill the panel: the same height as a line chart, split between the rows (at least 12 px each).
   function heatmap(fig, c) {
     var longest = c.rows.reduce(function (a, r) { return Math.max(a, Math.min(32, r.length)); }, 0);
-    var left = Math.min(220, 14 + longest * 6.5), rowH = Math.max(12, Math.min(28, 200 / Math.max(1, c.rows.length)));
+    var left = Math.min(220, 14 + longest * 6.5), rowH = Math.max(12, (H - M.t - 64) / Math.max(1, c.rows.length));
     var h = M.t + rowH * c.rows.length + 64;
     var plot = svg('svg', { viewBox: '0 0 ' + W + ' ' + h, class: 'plot', role: 'img', 'aria-label': c.title });
     fig.appendChild(plot);
@@ -245,6 +263,7 @@ export const CLIENT_SCRIPT = String.raw`
     });
     tbl.appendChild(body);
     wrap.appendChild(tbl);
+    if (t.note) wrap.appendChild(el('p', 'note', t.note));
     return wrap;
   }
 

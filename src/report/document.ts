@@ -14,6 +14,8 @@ export interface LineSeries {
   dashed?: boolean;
   /** palette index, so a series keeps its colour across charts (default: its position) */
   color?: number;
+  /** the unsmoothed values, drawn faint under the (smoothed) line */
+  raw?: { x: number[]; y: (number | null)[] };
 }
 
 export interface LineChart {
@@ -25,6 +27,8 @@ export interface LineChart {
   /** fixed y range (cosines: -1..1); otherwise fitted to the data */
   yMin?: number;
   yMax?: number;
+  /** a line under the chart (how its lines are smoothed) */
+  note?: string;
 }
 
 /** Stacked bars: values[category][bar], bar b spanning x0[b]..x1[b], or named by labels[b]. */
@@ -65,6 +69,8 @@ export interface TableColumn {
 
 export interface Table {
   title: string;
+  /** what the columns mean, under the table */
+  note?: string;
   columns: TableColumn[];
   rows: (string | number | null)[][];
 }

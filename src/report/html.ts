@@ -42,6 +42,8 @@ td.best { font-weight: 700; color: #1f7a3a; }
 details { margin: 20px 0 40px; }
 pre { background: var(--panel); padding: 10px; border-radius: 6px; overflow: auto; max-height: 480px; }
 .empty { color: var(--muted); font-style: italic; }
+.chart-note { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
+.table .note { max-width: 70em; font-size: 12px; }
 `;
 
 /** Escapes text for HTML element content and attribute values. */

@@ -11,7 +11,9 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
-import { RunAccumulator, buildCompareDocument, buildRunDocument, runLabels, type BuildOptions } from './build.js';
+import { RunAccumulator, buildCompareDocument, buildRunDocument, comparisonLabels, runLabels, type BuildOptions } from './build.js';
+import { SMOOTHING } from './smooth.js';
+import type { CompareRow } from '../trainer/compare-stats.js';
 import type { ReportDocument } from './document.js';
 import { renderHtml } from './html.js';
 import {
@@ -28,7 +30,16 @@ export interface ReportOptions extends BuildOptions {
   out?: string;
   /** compare reports: the page title */
   title?: string;
+  /**
+   * compare reports: the comparison's rows (compare.json's `runs`), one per
+   * run in the order given: their wall-clock times, seeds (a comparison over
+   * seeds gets its mean ± std table), conflicts; without them the rows come
+   * from the runs' summary.json files.
+   */
+  comparison?: readonly CompareRow[];
 }
+
+export { SMOOTHING } from './smooth.js';
 
 export interface ReportResult {
   path: string;
@@ -53,7 +64,7 @@ async function loadRunDirectory(dir: string, label: string | undefined, options:
   const warnings: string[] = [];
   const config = optionalFile(dir, RUN_FILES.config, () => readJsonFile(join(dir, RUN_FILES.config)), warnings);
   const summary = optionalFile(dir, RUN_FILES.summary, () => readSummary(dir), warnings);
-  const accumulator = new RunAccumulator(summary, label ?? summary?.name ?? basename(resolve(dir)), 2 * (options.maxPoints ?? 1000));
+  const accumulator = new RunAccumulator(summary, label ?? summary?.name ?? basename(resolve(dir)), 2 * (options.maxPoints ?? 1000), options.smoothing ?? SMOOTHING);
   let skipped = 0;
   if (existsSync(join(dir, RUN_FILES.metrics))) {
     const result = await readMetrics(join(dir, RUN_FILES.metrics), (r) => accumulator.add(r));
@@ -64,7 +75,7 @@ async function loadRunDirectory(dir: string, label: string | undefined, options:
 }
 
 function loadRunData(run: RunData, label: string, options: BuildOptions): LoadedRun {
-  const accumulator = new RunAccumulator(run.summary, label, 2 * (options.maxPoints ?? 1000));
+  const accumulator = new RunAccumulator(run.summary, label, 2 * (options.maxPoints ?? 1000), options.smoothing ?? SMOOTHING);
   for (const r of run.records) accumulator.add(r);
   return { accumulator, config: run.config, warnings: [...run.warnings], skipped: 0 };
 }
@@ -99,10 +110,11 @@ export async function writeCompareReport(dir: string, runs: readonly (string | R
     loaded.push(item);
     summaries.push({ summary: item.accumulator.summary, fallback });
   }
-  const labels = runLabels(summaries);
+  const comparison = options.comparison?.length === runs.length ? options.comparison : undefined;
+  const labels = comparison ? comparisonLabels(comparison) : runLabels(summaries);
   const accumulators = loaded.map((l, i) => Object.assign(l.accumulator, { label: labels[i] }));
   const warnings = loaded.flatMap((l, i) => l.warnings.map((w) => `${labels[i]}: ${w}`));
-  const document = buildCompareDocument(accumulators, { ...options, warnings });
+  const document = buildCompareDocument(accumulators, { ...options, comparison, warnings });
   const path = options.out ?? join(dir, RUN_FILES.report);
   writeFileAtomic(path, renderHtml(document));
   return { path, warnings, skippedLines: loaded.reduce((n, l) => n + l.skipped, 0), document };

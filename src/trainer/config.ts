@@ -42,6 +42,9 @@ export type SequentialMode = 'fresh' | 'stale';
 export const SEQUENTIAL_MODES: readonly SequentialMode[] = ['fresh', 'stale'];
 export type PlanName = 'auto' | 'fused' | 'per-task';
 export const PLAN_NAMES: readonly PlanName[] = ['auto', 'fused', 'per-task'];
+/** Where a run's gradient jobs are computed (see src/trainer/auto-runner.ts). */
+export const COMPUTE_PLACES = ['auto', 'workers', 'coordinator'] as const;
+export type ComputePlace = (typeof COMPUTE_PLACES)[number];
 export const DATA_FORMATS = ['csv', 'json', 'jsonl', 'npy'] as const;
 export type DataFormat = (typeof DATA_FORMATS)[number];
 export const DATA_KINDS = ['file', 'builtin', 'synthetic', 'arrays'] as const;
@@ -150,6 +153,7 @@ const taskSchema = strict({
     .describe('classification: the classes in index order (for bce: negative, positive); others are an error'),
   path: path().optional().describe('this task\'s own data file (a table with the same feature columns): its rows train only this task'),
   targets: path().optional().describe('.npy data: the file of this task\'s targets (rows,) — class indices or values'),
+  comment: z.string({ error: 'a string' }).optional().describe('free text, ignored (multitask init writes its questions about guessed targets here)'),
 });
 
 const activation = () => z.enum(ACTIVATIONS);
@@ -225,6 +229,8 @@ function configShape() {
     shards: positiveInt().optional().describe('jobs per gradient (default: one per 128 rows, at most 8)'),
     seed: nonNegativeInt().default(0).describe('initialisation, split, batches (default 0)'),
     workers: positiveInt().optional().describe('worker threads (default: available cores; results do not depend on it)'),
+    computeOn: z.enum(COMPUTE_PLACES).default('auto')
+      .describe('where gradient jobs run: the worker threads, the coordinator thread (small models: no round trip per step), or auto (default: whichever is faster here, timed over the first steps); results do not depend on it'),
     checkpointEvery: nonNegativeInt().default(500).describe(`checkpoint every n steps and at every epoch end; 0: epoch ends only (default 500) ${runOnly}`),
     keepCheckpoints: positiveInt().default(3).describe(`checkpoints kept (default 3) ${runOnly}`),
     clipGradNorm: positiveNumber().optional().describe('clip gradient norms to this (torch.nn.utils.clip_grad_norm_)'),
@@ -434,6 +440,9 @@ export function resolveConfig(value: unknown, source = 'Trainer.create'): Resolv
     throw new UserError(`${source}: ${(e as Error).message}`);
   }
   const { $schema: _schema, workers, ...rest } = c;
+  if (c.computeOn === 'coordinator' && c.cluster) {
+    throw new UserError(`${source}: computeOn: "coordinator" computes on this process only; with cluster use "workers" or "auto"`);
+  }
   return {
     ...rest,
     data,
@@ -471,7 +480,7 @@ export function configDefaults(): ParsedConfig {
  */
 export function storedConfig(c: ResolvedConfig): TrainerConfig {
   // where a run computes is not stored (results do not depend on it; a cluster URL may hold a token)
-  const { workers: _workers, cluster: _cluster, ...rest } = c;
+  const { workers: _workers, cluster: _cluster, computeOn: _computeOn, ...rest } = c;
   return JSON.parse(JSON.stringify(rest)) as TrainerConfig;
 }
 

@@ -7,7 +7,9 @@
 import type { KernelChoice } from '../kernels/index.js';
 import { connectCluster } from './cluster-connection.js';
 import { ClusterPool } from './cluster-pool.js';
+import { AutoRunner, type PlacementChoice } from './auto-runner.js';
 import type { ResolvedConfig } from './config.js';
+import { InlineRunner } from './inline-runner.js';
 import { HybridPool, WorkerPool, type FaultPolicy, type JobRunner, type PoolSetup } from './pool.js';
 
 async function warmed<R extends JobRunner>(runner: R): Promise<R> {
@@ -20,11 +22,20 @@ async function warmed<R extends JobRunner>(runner: R): Promise<R> {
   return runner;
 }
 
-/** Starts and warms the job runner the config asks for. */
-export async function startJobRunner(config: ResolvedConfig, setup: PoolSetup): Promise<JobRunner> {
+/**
+ * Starts and warms the job runner the config asks for: on local threads,
+ * computeOn picks the threads, the coordinator thread, or (auto) whichever is
+ * faster on this machine; `onChoice` hears what auto chose and why.
+ */
+export async function startJobRunner(config: ResolvedConfig, setup: PoolSetup,
+  onChoice?: (choice: PlacementChoice) => void): Promise<JobRunner> {
   const faults: FaultPolicy = { retries: config.jobRetries, jobTimeoutMs: config.jobTimeoutMs };
   const cluster = config.cluster;
-  if (!cluster) return warmed(new WorkerPool(config.workers, setup, faults));
+  if (!cluster) {
+    if (config.computeOn === 'coordinator') return new InlineRunner(setup);
+    const pool = await warmed(new WorkerPool(config.workers, setup, faults));
+    return config.computeOn === 'auto' ? new AutoRunner(pool, new InlineRunner(setup), onChoice) : pool;
+  }
   const nc = await connectCluster(cluster, 'multitask coordinator');
   const kernels: KernelChoice | undefined = cluster.kernels === undefined ? undefined
     : { backend: cluster.kernels === 'js' ? 'js' : 'native', isa: cluster.kernels };

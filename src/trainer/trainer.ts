@@ -32,6 +32,8 @@ import { CHECKPOINT_FORMAT, configHash, type CheckpointData } from './checkpoint
 import { LossTotals, type EpochReport, type StepReport, type TaskMetricsByName } from './metrics.js';
 import { EarlyStopping } from './early-stopping.js';
 import { ShardJobs, type JobTiming } from './shard-jobs.js';
+import { AutoRunner, type Placement } from './auto-runner.js';
+import { InlineRunner } from './inline-runner.js';
 import { emptyTiming, Profile, type StepTiming } from './profile.js';
 import type { ClusterStats, JobRunner } from './pool.js';
 import { startJobRunner } from './runners.js';
@@ -225,9 +227,11 @@ export class Trainer {
     this.lastStep = { step: 0, epoch: 0, losses: {}, timing: this.lastTiming };
     // what determines results: not the worker count, nor the run directory's own settings
     const { workers: _w, name: _n, runsDir: _r, checkpointEvery: _c, keepCheckpoints: _k, report: _re, saveWeights: _s,
-      epochs: _e, initWeights: _i, cluster: _cl, keep: _keep, maxSkips: _ms, data, ...settings } = config;
+      epochs: _e, initWeights: _i, cluster: _cl, computeOn: _co, keep: _keep, maxSkips: _ms, data, ...settings } = config;
     this.configHash = configHash({
       ...settings,
+      // a task's comment is free text: editing it does not change the run
+      ...(settings.tasks ? { tasks: settings.tasks.map(({ comment: _comment, ...task }) => task) } : {}),
       data: data.kind === 'arrays' || internalDataset ? { source: dataset.source, rows: dataset.rows, inputWidth: dataset.inputWidth } : data,
     });
     this.legacyConfigHash = legacyConfigHash(config, dataset);
@@ -289,6 +293,17 @@ export class Trainer {
     const trainer = new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates, internal.dataset !== undefined, earlyStopping);
     if (workers.notice) trainer.warnings.push(workers.notice);
     return trainer;
+  }
+
+  /**
+   * Where the gradient jobs are computed: the worker threads, the coordinator
+   * thread, or (computeOn auto, over the first steps) still being timed; with
+   * auto's choice, the median round each side took.
+   */
+  get placement(): { placement: Placement; workersMs?: number; coordinatorMs?: number } {
+    const pool = this.pool;
+    if (pool instanceof AutoRunner) return pool.choice ?? { placement: pool.placement };
+    return { placement: pool instanceof InlineRunner ? 'coordinator' : 'workers' };
   }
 
   /** A cluster run's traffic so far: workers seen, bytes sent and received, messages dropped, jobs re-sent. */

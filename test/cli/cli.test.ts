@@ -222,3 +222,22 @@ describe('more worker threads than cores', () => {
     expect(run.stderr).toContain(`multitask: ${cores + 1} worker threads on ${cores} cores share them: expect it slower than --workers ${cores}`);
   });
 });
+
+describe('--compute-on', () => {
+  it('coordinator: --profile says where the jobs ran, --json\'s summary too; resume may change it', async () => {
+    const run = await cli('train', '--epochs', '1', '--compute-on', 'coordinator', '--profile', '--name', 'inline', '--no-report');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('  gradient jobs computed on the coordinator thread\n');
+    const resumed = await cli('train', '--resume', join(runsDir, 'inline'), '--compute-on', 'workers', '--json');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const summary = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!);
+    expect(summary.type).toBe('summary');
+    expect(summary.computeOn).toEqual({ placement: 'workers' });
+    // where a run computes is not part of its stored config
+    expect(JSON.parse(readFileSync(join(runsDir, 'inline', 'config.json'), 'utf8'))).not.toHaveProperty('computeOn');
+  });
+
+  it('a place it does not know is one line with a suggestion, exit 2', async () => {
+    expectUserError(await cli('train', '--compute-on', 'coordinater'), /--compute-on: "coordinater" is not one of auto, workers, coordinator \(did you mean "coordinator"\?\)/);
+  });
+});

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,31 +8,15 @@ import { loadTable } from '../../src/data/load-table.js';
 import { Model } from '../../src/index.js';
 import { METADATA_KEY } from '../../src/model/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
+import { expectUserError, penguinsFixture, penguinsTasks, runCli } from '../helpers/cli.js';
 import { writeNpy } from '../helpers/npy.js';
 import { tableRows } from '../../src/data/table.js';
 
-const bin = new URL('../../bin/multitask.js', import.meta.url).pathname;
-const fixture = new URL('./fixtures/penguins.csv', import.meta.url).pathname;
+const fixture = penguinsFixture;
 const dir = mkdtempSync(join(tmpdir(), 'multitask-commands-'));
 const runs = join(dir, 'runs');
 
-interface Run { code: number; stdout: string; stderr: string }
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [...nodeArgs, bin, ...args], { timeout: 120_000, cwd: dir, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function expectUserError(run: Run, pattern: RegExp): void {
-  expect(run.code, run.stdout + run.stderr).toBe(2);
-  // one line for the error (a kernel-fallback notice may come before it)
-  const lines = run.stderr.trim().split('\n');
-  expect(lines.at(-1)).toMatch(pattern);
-  expect(run.stderr).not.toMatch(/\n\s+at /);
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []) => runCli(args, { cwd: dir, env, nodeArgs });
 
 const write = (name: string, value: unknown) => {
   const path = join(dir, name);
@@ -43,12 +26,7 @@ const write = (name: string, value: unknown) => {
 
 /** The penguins CSV fixture as a config: two classifications and a regression. */
 const config = {
-  data: { path: fixture, features: ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)'] },
-  tasks: [
-    { name: 'species', column: 'Species', loss: 'cross_entropy' },
-    { name: 'sex', column: 'Sex', loss: 'bce_with_logits' },
-    { name: 'mass', column: 'Body Mass (g)', loss: 'mse' },
-  ],
+  ...penguinsTasks,
   epochs: 8,
   workers: 2,
   checkpointEvery: 20,
@@ -299,8 +277,9 @@ describe('schema and init', () => {
     const run = await cli(['init', fixture, '--out', 'starter.json']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Species\s+text with 3 distinct values \(Adelie, Chinstrap, Gentoo\) → task Species, cross_entropy/);
-    expect(run.stdout).toMatch(/Sex\s+text with 2 distinct values \(FEMALE, MALE\) → task Sex, bce_with_logits/);
-    expect(run.stdout).toMatch(/Beak Length \(mm\)\s+numbers with \d+ distinct values → feature/);
+    expect(run.stdout).toMatch(/Sex\s+text with 2 distinct values \(FEMALE, MALE\), 11 missing → task Sex, bce_with_logits \(a guess: see the question below\)/);
+    expect(run.stdout).toMatch(/^2 of 344 rows miss a feature value \(Beak Length \(mm\) 2, .*\): training will leave them out$/m);
+    expect(run.stdout).toMatch(/Beak Length \(mm\)\s+numbers with \d+ distinct values, 2 missing → feature \(numeric/);
     const starter = readConfigFile(join(dir, 'starter.json'));
     expect(starter.tasks?.map((t) => t.column)).toEqual(['Species', 'Island', 'Sex']);
     expect(starter.data?.features).toEqual(['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)']);
@@ -411,8 +390,24 @@ describe('compare', () => {
     expect(s.deltaM).toBeCloseTo(hand, 9);
     for (const label of ['sum', 'sequential-stale', 'pcgrad']) expect(existsSync(join(runs, 'cmp', label, 'summary.json'))).toBe(true);
     expect(existsSync(join(runs, 'cmp', 'report.html'))).toBe(true);
+    // the report's Δm% and conflicts columns hold the console's figures, and its time is the console's (wall-clock) time
+    const reportTable = () => {
+      const html = readFileSync(join(runs, 'cmp', 'report.html'), 'utf8');
+      const doc = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]);
+      const t = doc.sections[0].tables[0] as { columns: { label: string }[]; rows: (string | number | null)[][] };
+      return (label: string) => t.rows.map((r) => r[t.columns.findIndex((c) => c.label === label)]);
+    };
+    const consoleColumn = (i: number) => lines.slice(head + 1, head + 4).map((l) => l.trim().split(/\s{2,}/)[i]);
+    for (const column of [reportTable()]) {
+      expect(column('Δm%')).toEqual(consoleColumn(4));
+      expect(column('conflicts')).toEqual(consoleColumn(7));
+      expect(column('time (s)')).toEqual(saved.runs.map((r: { wallSeconds: number }) => Number(r.wallSeconds.toPrecision(5))));
+    }
     const report = await cli(['report', join(runs, 'cmp')]);
     expect(report.code, report.stderr).toBe(0);
+    // written again from compare.json: the same figures
+    expect(reportTable()('Δm%')).toEqual(consoleColumn(4));
+    expect(reportTable()('time (s)')).toEqual(saved.runs.map((r: { wallSeconds: number }) => Number(r.wallSeconds.toPrecision(5))));
   });
 
   it('--json, on synthetic data with negatively correlated tasks', async () => {

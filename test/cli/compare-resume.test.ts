@@ -76,6 +76,27 @@ describe('compare --seeds', () => {
     expect(pc.metrics.species.mean).toBeCloseTo((species[0] + species[1]) / 2, 12);
     expect(pc.metrics.species.n).toBe(2);
     expect(saved.aggregate.find((g: { label: string }) => g.label === 'sum').deltaM).toMatchObject({ mean: 0, std: 0, n: 2 });
+    // its report (from compare.json): every seed's run, and mean ± std over the seeds as the console printed it
+    const report = await cli('report', join(root, 'seeds'));
+    expect(report.code, report.stderr).toBe(0);
+    const html = readFileSync(join(root, 'seeds', 'report.html'), 'utf8');
+    const doc = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]);
+    const [perRun, over] = doc.sections[0].tables as { title: string; rows: (string | number)[][] }[];
+    expect(perRun.rows.map((r) => r[0])).toEqual(['sum · seed 0', 'pcgrad · seed 0', 'sum · seed 1', 'pcgrad · seed 1']);
+    expect(over.title).toBe('Over seeds 0, 1: mean ± standard deviation');
+    const consoleRow = seeds.stdout.split('\n').find((l) => l.startsWith('pcgrad'))!.trim().split(/\s{2,}/);
+    expect(over.rows[1][0]).toBe('pcgrad');
+    // the same cells as the console: each metric's mean ± std, and Δm%'s with its * if any
+    expect(over.rows[1].slice(0, -1)).toEqual(consoleRow.slice(0, -1));
+    // stopped before compare.json: the report finds the runs so far under seed-<s>/
+    cpSync(join(root, 'seeds'), join(root, 'seeds-cut'), { recursive: true });
+    rmSync(join(root, 'seeds-cut', 'compare.json'));
+    rmSync(join(root, 'seeds-cut', 'seed-1', 'pcgrad'), { recursive: true });
+    const cut = await cli('report', join(root, 'seeds-cut'));
+    expect(cut.code, cut.stderr).toBe(0);
+    const cutHtml = readFileSync(join(root, 'seeds-cut', 'report.html'), 'utf8');
+    expect(JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(cutHtml)![1]).title)
+      .toBe('multitask compare (unfinished: 3 of 4 runs started)');
   });
 
   it('--seed with --seeds, or a bad list, is one line, exit 2', async () => {

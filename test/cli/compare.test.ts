@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deltaM, parseStrategyList, signed } from '../../src/cli/compare.js';
+import { parseStrategyList } from '../../src/cli/compare.js';
 import { guessColumn } from '../../src/cli/init.js';
 
 describe('compare helpers', () => {
@@ -14,19 +14,6 @@ describe('compare helpers', () => {
     expect(() => parseStrategyList('pcgrad:stale')).toThrow(/"stale" is a mode of sequential/);
     expect(() => parseStrategyList('sum,sum')).toThrow(/sum is listed twice/);
     expect(() => parseStrategyList(' , ')).toThrow(/no strategy given/);
-  });
-
-  it('Δm%: mean signed relative change against the baseline (higher accuracy, lower RMSE = better)', () => {
-    const names = { acc: 'accuracy', rmse: 'rmse' } as const;
-    const base = { metrics: { acc: 0.8, rmse: 200 } };
-    // accuracy +10% (0.88 vs 0.8), RMSE 10% lower (180 vs 200): both +10 → +10
-    expect(deltaM({ metrics: { acc: 0.88, rmse: 180 }, metricNames: names }, base)).toBeCloseTo(10, 12);
-    // accuracy −5%, RMSE 25% higher: (−5 − 25) / 2
-    expect(deltaM({ metrics: { acc: 0.76, rmse: 250 }, metricNames: names }, base)).toBeCloseTo(-15, 12);
-    expect(deltaM({ metrics: { acc: 0.8, rmse: 200 }, metricNames: names }, base)).toBe(0);
-    // a task with no finite metric or a zero baseline is left out
-    expect(deltaM({ metrics: { acc: null, rmse: 100 }, metricNames: names }, base)).toBeCloseTo(50, 12);
-    expect(deltaM({ metrics: { acc: null, rmse: null }, metricNames: names }, base)).toBeNull();
   });
 });
 
@@ -43,15 +30,5 @@ describe('init: guessing a column\'s role', () => {
     const g = guessColumn('c', cells);
     expect(g.role).toBe(role);
     expect(g.why).toBe(why);
-  });
-});
-
-describe('Δm% formatting', () => {
-  it('a value that rounds to zero has no sign (never "−0.0")', () => {
-    expect(signed(-0.04)).toBe('0.0');
-    expect(signed(0.04)).toBe('0.0');
-    expect(signed(-0.06)).toBe('−0.1');
-    expect(signed(1.25)).toBe('+1.3');
-    expect(signed(null)).toBe('—');
   });
 });

@@ -77,9 +77,9 @@ describe('config file validation: every field names its path, value and what was
     ['name', { name: 'my run' }, 'run.json: name: "my run" is not a run name (letters, digits, ".", "=", "-" and "_")'],
     ['runsDir', { runsDir: '' }, 'run.json: runsDir: "" is not a file path'],
     ['job timeout', { jobTimeoutMs: 0 }, 'run.json: jobTimeoutMs: 0 is not a positive integer'],
-    ['unknown top-level key', { epoch: 3 }, 'run.json: unknown key "epoch" (did you mean "epochs"?); known keys: $schema, name, runsDir, data, tasks, validation, model, taskWeights, taskLr, strategy, strategyOptions, weighting, sequentialMode, plan, optimizer, schedule, taskSchedules, epochs, batchSize, shards, seed, workers, checkpointEvery, keepCheckpoints, clipGradNorm, clipPer, onNonFinite, maxSkips, jobTimeoutMs, jobRetries, earlyStopping, keep, cluster, test, initWeights, saveWeights, report'],
+    ['unknown top-level key', { epoch: 3 }, 'run.json: unknown key "epoch" (did you mean "epochs"?); known keys: $schema, name, runsDir, data, tasks, validation, model, taskWeights, taskLr, strategy, strategyOptions, weighting, sequentialMode, plan, optimizer, schedule, taskSchedules, epochs, batchSize, shards, seed, workers, computeOn, checkpointEvery, keepCheckpoints, clipGradNorm, clipPer, onNonFinite, maxSkips, jobTimeoutMs, jobRetries, earlyStopping, keep, cluster, test, initWeights, saveWeights, report'],
     ['unknown nested key', { data: { path: 'a.csv', colums: ['a'] } }, /^run\.json: data: unknown key "colums"; known keys: path, format, features, featureNames, builtin, synthetic, kind$/],
-    ['unknown task key', { tasks: [{ column: 'a', loss: 'mse', weight: 2 }] }, /^run\.json: tasks\[0\]: unknown key "weight"; known keys: name, column, loss, classes, path, targets$/],
+    ['unknown task key', { tasks: [{ column: 'a', loss: 'mse', weight: 2 }] }, /^run\.json: tasks\[0\]: unknown key "weight"; known keys: name, column, loss, classes, path, targets, comment$/],
     ['several problems', { epochs: 'ten', seed: -1 }, 'run.json: epochs: "ten" is not a positive integer (and 1 more problem)'],
     ['not an object', [1, 2], 'run.json: [1,2] is not a config (a JSON object)'],
   ];

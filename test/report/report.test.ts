@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeCompareReport, writeReport, type ReportDocument } from '../../src/report/index.js';
 import { readRun } from '../../src/trainer/run-format.js';
+import { Ema, SMOOTHING } from '../../src/report/smooth.js';
 import { UserError } from '../../src/util/errors.js';
 import { DEFAULT_TASKS, writeSyntheticRun } from './synthetic-run.js';
 
@@ -24,7 +25,7 @@ const charts = (doc: ReportDocument) => doc.sections.flatMap((s) => s.charts);
 describe('run report', () => {
   it('writes one self-contained file with every chart and table', async () => {
     const dir = join(root, 'run');
-    writeSyntheticRun({ dir, extraLines: ['{"type":"step","step":"x"}', 'not json', '{"type":"checkpoint","step":3}'] });
+    const written = writeSyntheticRun({ dir, extraLines: ['{"type":"step","step":"x"}', 'not json', '{"type":"checkpoint","step":3}'] });
     const result = await writeReport(dir);
     expect(result.path).toBe(join(dir, 'report.html'));
     const html = readFileSync(result.path, 'utf8');
@@ -60,6 +61,16 @@ describe('run report', () => {
     const loss = charts(doc).find((c) => c.title === 'species: loss')!;
     expect(loss.kind === 'line' && loss.series[0].x.length).toBe(100);
     expect(loss.kind === 'line' && loss.series.map((s) => s.name)).toEqual(['train (per step)', 'train (epoch)', 'validation']);
+    // the per-step line is the EMA of the raw losses, which are drawn too
+    const steps = loss.kind === 'line' ? loss.series[0] : undefined;
+    const raw = written.records.flatMap((r) => (r.type === 'step' ? [r.losses.species] : []));
+    expect(steps?.raw?.y).toEqual(raw.map((v) => Number(v.toPrecision(5))));
+    const ema = new Ema(SMOOTHING);
+    expect(steps?.y).toEqual(raw.map((v) => Number(ema.add(v).toPrecision(5))));
+    expect(loss.kind === 'line' && loss.note).toMatch(/factor 0\.9/);
+    // the tasks table's training loss is the last epoch's, not the last step's
+    const lastTrain = written.records.filter((r) => r.type === 'eval' && r.split === 'train').at(-1)!;
+    expect(tasksTable.rows[0][5]).toBe(lastTrain.type === 'eval' ? Number(lastTrain.tasks.species.loss.toPrecision(5)) : null);
 
     expect(result.skippedLines).toBe(2);
     expect(result.warnings).toEqual([

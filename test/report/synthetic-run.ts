@@ -16,6 +16,8 @@ export interface SyntheticRun {
   timing?: boolean;
   summary?: boolean;
   seed?: number;
+  /** shifts the final validation metrics: accuracy + quality, RMSE × (1 − quality) (default 0) */
+  quality?: number;
 }
 
 export const DEFAULT_TASKS = [
@@ -36,6 +38,7 @@ export function writeSyntheticRun(o: SyntheticRun): { records: MetricsRecord[]; 
   const metric = (t: { metricName: string }, e: number, val: boolean) =>
     t.metricName === 'accuracy' ? 0.5 + 0.4 * (1 - Math.exp(-e)) - (val ? 0.03 : 0) : 800 * Math.exp(-e / 2) + 200 + (val ? 20 : 0);
   let step = 0;
+  let conflictSum = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (let s = 0; s < stepsPerEpoch; s++) {
       step++;
@@ -51,6 +54,7 @@ export function writeSyntheticRun(o: SyntheticRun): { records: MetricsRecord[]; 
       for (let a = 0; a < tasks.length; a++) {
         for (let b = a + 1; b < tasks.length; b++) cosines[`${tasks[a].name}|${tasks[b].name}`] = Math.max(-1, Math.min(1, Math.cos(step / 30 + a + 2 * b) * 0.8 + 0.2 * noise()));
       }
+      conflictSum += Object.values(cosines).filter((c) => c < 0).length;
       const compute = 4 + noise();
       const idle = 0.5 + noise() / 4;
       push({
@@ -71,13 +75,16 @@ export function writeSyntheticRun(o: SyntheticRun): { records: MetricsRecord[]; 
       push({ type: 'eval', epoch, step, split, tasks: evals });
     }
   }
+  const q = o.quality ?? 0;
+  const final = (t: { metricName: string }) => (t.metricName === 'accuracy' ? metric(t, epochs, true) + q : metric(t, epochs, true) * (1 - q));
   const summary: RunSummary = {
     name: o.name ?? 'synthetic',
     strategy: o.strategy ?? 'sum',
     tasks: tasks.map((t) => ({
       name: t.name, metricName: t.metricName,
-      bestValidation: metric(t, epochs, true), finalValidation: metric(t, epochs, true),
+      bestValidation: final(t), finalValidation: final(t),
     })),
+    meanConflicts: conflictSum / step,
     steps: step,
     seconds: step * 0.006,
     stepsPerSecond: 1 / 0.006,

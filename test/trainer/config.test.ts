@@ -121,6 +121,15 @@ describe('in-memory arrays (data.kind "arrays")', () => {
     expect(t.dataset.tasks.map((d) => d.name)).toEqual(['species', 'mass']);
     await t.fit({ epochs: 1 });
   });
+
+  it('a task\'s comment is free text: it does not change the run\'s config hash (a resume still matches)', async () => {
+    const base = { data: { kind: 'arrays' as const, columns: { bill, island }, targets: { species, mass } }, workers: 1, model: { trunk: [4] } };
+    const plain = await createTrainer({ ...base, tasks });
+    const commented = await createTrainer({ ...base, tasks: tasks.map((t) => ({ ...t, comment: 'init guessed this task: is it a target?' })) });
+    const other = await createTrainer({ ...base, tasks, seed: 1 });
+    expect(commented.configHash).toBe(plain.configHash);
+    expect(other.configHash).not.toBe(plain.configHash);
+  });
 });
 
 describe('older run directories', () => {

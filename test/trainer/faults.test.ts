@@ -10,7 +10,8 @@ afterEach(() => {
 async function run(faults: string | undefined, config: TrainerConfig = {}) {
   if (faults) process.env.MULTITASK_FAULTS = faults;
   else delete process.env.MULTITASK_FAULTS;
-  const trainer = await createTrainer({ workers: 2, seed: 4, batchSize: 64, jobTimeoutMs: 1500, ...config });
+  // faults are injected in the worker threads: the jobs must stay there (computeOn auto could move them)
+  const trainer = await createTrainer({ workers: 2, computeOn: 'workers', seed: 4, batchSize: 64, jobTimeoutMs: 1500, ...config });
   await trainer.fit({ epochs: 2 });
   return { params: trainer.params.data.slice(), warnings: trainer.warnings.splice(0) };
 }

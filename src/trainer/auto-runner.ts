@@ -1,0 +1,93 @@
+/**
+ * computeOn `auto`: whether a run's gradient jobs go to the worker threads or
+ * run on the coordinator thread, decided from what both cost on this machine.
+ *
+ * The rule: the first rounds warm both up (WARM_ROUNDS on the threads, then as
+ * many on the coordinator); then the two alternate for TIMED_ROUNDS rounds each,
+ * timing each round from dispatch to the last job's end, and the one whose
+ * median round is shorter keeps the run (the threads are closed when the
+ * coordinator wins). Alternating keeps both sides' samples moments apart on a
+ * machine whose speed drifts. Which side computes never changes a bit: both run
+ * the same executor in the same job order (src/protocol/job-executor.ts).
+ */
+import type { GradientJob } from '../protocol/messages.js';
+import type { JobRunner } from './pool.js';
+
+export const WARM_ROUNDS = 8;
+export const TIMED_ROUNDS = 16;
+
+/** Where a run's jobs are computed; `deciding` until the timed rounds are in. */
+export type Placement = 'workers' | 'coordinator' | 'deciding';
+
+/** What the choice was based on: median milliseconds per round on each side. */
+export interface PlacementChoice {
+  placement: 'workers' | 'coordinator';
+  workersMs: number;
+  coordinatorMs: number;
+}
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+export class AutoRunner implements JobRunner {
+  private rounds = 0;
+  private readonly timed = { workers: [] as number[], coordinator: [] as number[] };
+  private current: JobRunner;
+  /** set once the timed rounds are in */
+  choice: PlacementChoice | undefined;
+
+  constructor(private readonly pool: JobRunner, private readonly inline: JobRunner,
+    private readonly onChoice?: (choice: PlacementChoice) => void) {
+    this.current = pool;
+  }
+
+  get placement(): Placement {
+    return this.choice?.placement ?? 'deciding';
+  }
+
+  get size(): number {
+    return this.current.size;
+  }
+
+  get finishedAt(): Float64Array {
+    return this.current.finishedAt;
+  }
+
+  set onFault(f: ((message: string) => void) | undefined) {
+    this.pool.onFault = f;
+  }
+
+  warm(): Promise<void> {
+    return this.pool.warm();
+  }
+
+  async runJobs(jobs: readonly GradientJob[]): Promise<void> {
+    if (!this.choice && this.timed.workers.length >= TIMED_ROUNDS && this.timed.coordinator.length >= TIMED_ROUNDS) await this.decide();
+    if (this.choice) return this.current.runJobs(jobs);
+    const side = this.sideOf(this.rounds++);
+    this.current = side === 'coordinator' ? this.inline : this.pool;
+    const started = performance.now();
+    await this.current.runJobs(jobs);
+    if (this.rounds > 2 * WARM_ROUNDS) this.timed[side].push(performance.now() - started);
+  }
+
+  /** Round r's side: the warm-ups in turn, then alternating. */
+  private sideOf(r: number): 'workers' | 'coordinator' {
+    if (r < WARM_ROUNDS) return 'workers';
+    if (r < 2 * WARM_ROUNDS) return 'coordinator';
+    return (r - 2 * WARM_ROUNDS) % 2 === 0 ? 'workers' : 'coordinator';
+  }
+
+  private async decide(): Promise<void> {
+    const workersMs = median(this.timed.workers);
+    const coordinatorMs = median(this.timed.coordinator);
+    const placement = coordinatorMs < workersMs ? 'coordinator' : 'workers';
+    this.choice = { placement, workersMs, coordinatorMs };
+    this.current = placement === 'coordinator' ? this.inline : this.pool;
+    if (placement === 'coordinator') await this.pool.close();
+    this.onChoice?.(this.choice);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
