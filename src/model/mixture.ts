@@ -119,21 +119,22 @@ function mix(rows: number, width: number, p: Float32Array, inputs: readonly Floa
 /** Runs every level's experts and gates on `x`; the towers then read ws.outputs[last][task]. */
 export function forwardMixture(k: Kernels, p: MixtureTensors, ws: MixtureWorkspace, x: Float32Array, rows: number): void {
   const s = ws.structure;
-  s.levels.forEach((level, l) => {
-    const input = (stream: number) => (l === 0 ? x : ws.outputs[l - 1][stream]);
-    level.experts.forEach((e, i) => {
-      let h = input(e.stream);
-      e.layers.forEach((ref, j) => {
-        h = linearForward(k, p.experts[l][i][j]!, h, rows, ws.experts[l][i][j], ref.activation);
-      });
-    });
-    level.gates.forEach((g, gi) => {
+  for (let l = 0; l < s.levels.length; l++) {
+    const level = s.levels[l];
+    const inputs = l === 0 ? null : ws.outputs[l - 1];
+    for (let i = 0; i < level.experts.length; i++) {
+      const e = level.experts[i];
+      let h = inputs ? inputs[e.stream] : x;
+      for (let j = 0; j < e.layers.length; j++) h = linearForward(k, p.experts[l][i][j]!, h, rows, ws.experts[l][i][j], e.layers[j].activation);
+    }
+    for (let gi = 0; gi < level.gates.length; gi++) {
+      const g = level.gates[gi];
       const buf = ws.gates[l][gi];
-      const z = linearForward(k, p.gates[l][gi]!, input(g.stream), rows, buf.logits, 'identity');
+      const z = linearForward(k, p.gates[l][gi]!, inputs ? inputs[g.stream] : x, rows, buf.logits, 'identity');
       softmaxRows(rows, g.experts.length, z, buf.p, ws.dp);
       mix(rows, s.width, buf.p, buf.inputs, ws.outputs[l][g.stream], ws.row);
-    });
-  });
+    }
+  }
 }
 
 /** Runs task t's tower on its mixture; returns its predictions (rows × outputs). */
@@ -183,53 +184,71 @@ export function backwardMixture(k: Kernels, p: MixtureTensors, g: MixtureTensors
   for (const { task } of tasks) live[L - 1][task] = true;
   for (let l = L - 1; l >= 0; l--) {
     const level = s.levels[l];
-    const input = (stream: number) => (l === 0 ? x : ws.outputs[l - 1][stream]);
-    // the gradient of this level's input streams (the previous level's outputs): written by the first contributor
-    const inLive = l > 0 ? live[l - 1] : null;
+    const inputs = l === 0 ? null : ws.outputs[l - 1];
+    // the gradient of this level's input streams (the previous level's outputs): written by its first contributor
+    const dInputs = l === 0 ? null : ws.dOutputs[l - 1];
+    const inLive = l === 0 ? null : live[l - 1];
     inLive?.fill(false);
-    const dInput = (stream: number): [Float32Array | null, number] => {
-      if (!inLive) return [null, 0];
-      const beta = inLive[stream] ? 1 : 0;
-      inLive[stream] = true;
-      return [ws.dOutputs[l - 1][stream], beta];
-    };
     expertLive.fill(false);
-    level.gates.forEach((gate, gi) => {
-      if (!live[l][gate.stream]) return;
+    for (let gi = 0; gi < level.gates.length; gi++) {
+      const gate = level.gates[gi];
+      if (!live[l][gate.stream]) continue;
       const buf = ws.gates[l][gi];
-      const n = gate.experts.length;
-      const dOut = ws.dOutputs[l][gate.stream];
-      gate.experts.forEach((e, i) => {
+      for (let i = 0; i < gate.experts.length; i++) {
+        const e = gate.experts[i];
         if (!expertLive[e]) buf.dInputs[i].fill(0, 0, rows * D);
         expertLive[e] = true;
-      });
-      for (let r = 0; r < rows; r++) {
-        for (let i = 0; i < n; i++) {
-          const E = buf.inputs[i];
-          const dE = buf.dInputs[i];
-          const w = buf.p[r * n + i];
-          let acc = 0;
-          for (let d = 0; d < D; d++) {
-            acc += dOut[r * D + d] * E[r * D + d];
-            dE[r * D + d] += w * dOut[r * D + d];
-          }
-          dp[i] = acc;
-        }
-        softmaxBackwardRow(n, buf.p, r * n, dp, buf.logits.delta);
       }
-      const [dIn, beta] = dInput(gate.stream);
-      linearBackward(k, p.gates[l][gi]!, covered(g.gates[l][gi], gate.linear.name), input(gate.stream), rows, buf.logits, 'identity', dIn, beta);
-    });
-    level.experts.forEach((expert, e) => {
-      if (!expertLive[e]) return;
+      gateBackward(rows, D, buf, ws.dOutputs[l][gate.stream], dp);
+      const beta = inLive?.[gate.stream] ? 1 : 0;
+      if (inLive) inLive[gate.stream] = true;
+      linearBackward(k, p.gates[l][gi]!, covered(g.gates[l][gi], gate.linear.name), inputs ? inputs[gate.stream] : x, rows,
+        buf.logits, 'identity', dInputs ? dInputs[gate.stream] : null, beta);
+    }
+    for (let e = 0; e < level.experts.length; e++) {
+      if (!expertLive[e]) continue;
+      const expert = level.experts[e];
       const acts = ws.experts[l][e];
       for (let j = expert.layers.length - 1; j >= 0; j--) {
-        const [dIn, beta] = j === 0 ? dInput(expert.stream) : [acts[j - 1].delta, 0];
         const ref = expert.layers[j];
-        linearBackward(k, p.experts[l][e][j]!, covered(g.experts[l][e][j], ref.name), j === 0 ? input(expert.stream) : acts[j - 1].h,
+        let dIn: Float32Array | null = j > 0 ? acts[j - 1].delta : null;
+        let beta = 0;
+        if (j === 0 && dInputs) {
+          dIn = dInputs[expert.stream];
+          beta = inLive![expert.stream] ? 1 : 0;
+          inLive![expert.stream] = true;
+        }
+        linearBackward(k, p.experts[l][e][j]!, covered(g.experts[l][e][j], ref.name), j > 0 ? acts[j - 1].h : inputs ? inputs[expert.stream] : x,
           rows, acts[j], ref.activation, dIn, beta);
       }
-    });
+    }
+  }
+}
+
+/**
+ * One live gate's backward from the gradient of its mixture (dOut): adds
+ * p_i·dOut to each of its experts' output gradients, and writes the gradient
+ * of its logits (softmax backward of dp_i = dOut·E_i) into buf.logits.delta.
+ */
+function gateBackward(rows: number, D: number, buf: GateBuffers, dOut: Float32Array, dp: Float64Array): void {
+  const { p, inputs, dInputs } = buf;
+  const n = inputs.length;
+  const dz = buf.logits.delta;
+  for (let r = 0; r < rows; r++) {
+    const at = r * D;
+    for (let i = 0; i < n; i++) {
+      const E = inputs[i];
+      const dE = dInputs[i];
+      const w = p[r * n + i];
+      let acc = 0;
+      for (let d = 0; d < D; d++) {
+        const gd = dOut[at + d];
+        acc += gd * E[at + d];
+        dE[at + d] += w * gd;
+      }
+      dp[i] = acc;
+    }
+    softmaxBackwardRow(n, p, r * n, dp, dz);
   }
 }
 
