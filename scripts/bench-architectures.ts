@@ -19,6 +19,7 @@
  * The data: two regression tasks on d = 100 inputs, their weight vectors at cosine
  * ρ ∈ {1, 0.9, 0.5, 0}, y_t = w_tᵀx + Σ_10 sin(α_k·w_tᵀx + β_k) + ε (src/data/synthetic.ts).
  * Training: `sum` (fused plan), Adam lr 1e-3, batch 128, one worker (results do not depend on it).
+ * The step cost: 2 worker threads computing (computeOn workers), batch 256 in 2 shards.
  *
  *   node dist/scripts/bench-architectures.js [--quick] [--seeds N] [--epochs N]
  */
@@ -112,7 +113,7 @@ async function stepCost(): Promise<void> {
   for (const plan of ['fused', 'per-task'] as const) {
     const trainers: Record<string, Trainer> = {};
     for (const architecture of Object.keys(MODELS)) {
-      trainers[architecture] = await Trainer.create(config(architecture, 0.5, 0, { workers, batchSize: 256, shards: 2, plan }));
+      trainers[architecture] = await Trainer.create(config(architecture, 0.5, 0, { workers, computeOn: 'workers', batchSize: 256, shards: 2, plan }));
     }
     try {
       const times: Record<string, { wall: number; compute: number }[]> = Object.fromEntries(Object.keys(MODELS).map((a) => [a, []]));
