@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { TrainerConfig } from '../../src/trainer/config.js';
+import { mixtureOf, resolveConfig, type TrainerConfig } from '../../src/trainer/config.js';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointData } from '../../src/trainer/checkpoint.js';
 import { Model } from '../../src/model/model.js';
 import { toOnnx } from '../../src/model/onnx.js';
@@ -80,6 +80,17 @@ describe.each(Object.keys(MODELS))('%s in the trainer', (name) => {
 });
 
 describe('config', () => {
+  it('fills in the defaults of each architecture; widths take model.activation unless a layer gives its own', () => {
+    const relu = (units: number) => ({ units, activation: 'relu' });
+    expect(mixtureOf(resolveConfig({}).model)).toBeUndefined();
+    expect(mixtureOf(resolveConfig({ model: { architecture: 'mmoe' } }).model))
+      .toEqual({ architecture: 'mmoe', experts: 4, taskExperts: 0, levels: 1, expert: [relu(32)], tower: [relu(16)] });
+    expect(mixtureOf(resolveConfig({ model: { architecture: 'ple' } }).model))
+      .toEqual({ architecture: 'ple', experts: 2, taskExperts: 1, levels: 2, expert: [relu(32)], tower: [relu(16)] });
+    expect(mixtureOf(resolveConfig({ model: { architecture: 'ple', activation: 'tanh', expert: [8, { units: 4, activation: 'gelu' }], tower: [] } }).model))
+      .toMatchObject({ expert: [{ units: 8, activation: 'tanh' }, { units: 4, activation: 'gelu' }], tower: [] });
+  });
+
   it('rejects mixture fields that do not fit the architecture, naming the field', async () => {
     await expect(createTrainer({ model: { experts: 3 } })).rejects.toThrow(/model.experts: only for architecture mmoe or ple \(model.architecture is "shared"\)/);
     await expect(createTrainer({ model: { architecture: 'mmoe', levels: 2 } })).rejects.toThrow(/model.levels: only for architecture ple/);
