@@ -159,7 +159,7 @@ const taskSchema = strict({
 const activation = () => z.enum(ACTIVATIONS);
 const layerSchema = strict({
   units: positiveInt(),
-  activation: activation().optional().describe('default: model.activation for the trunk, relu for a head'),
+  activation: activation().optional().describe('default: model.activation for the trunk, experts and towers, relu for a head'),
 });
 
 /** The mixture architectures' defaults (model.experts, ...). */
@@ -182,7 +182,6 @@ const modelSchema = strict({
     .describe(`mmoe, ple: each expert's layers (default [${MIXTURE_DEFAULTS.expert.join(', ')}]); the last width is every gated mixture's`),
   tower: layers().optional().describe(`mmoe, ple: each task tower's hidden layers before its output layer (default [${MIXTURE_DEFAULTS.tower.join(', ')}])`),
 });
-
 
 /** A learning-rate schedule (see schedule.ts for the formulas and the cross-field rules). */
 export const scheduleSchema = strict({
