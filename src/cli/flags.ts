@@ -13,6 +13,7 @@ import { OPTIMIZER_NAMES } from '../optim/index.js';
 import { COMPUTE_PLACES, configDefaults, DATA_FORMATS, MIXTURE_DEFAULTS, formatOf, PLAN_NAMES, SEQUENTIAL_MODES, strategyChoices } from '../trainer/config.js';
 import { LR_SCHEDULE_KINDS } from '../trainer/schedule.js';
 import { parseEarlyStopping } from '../trainer/early-stopping.js';
+import { parseClassWeights, type ClassWeightSetting } from '../trainer/class-weights.js';
 import { UserError } from '../util/errors.js';
 import { dropUndefined, mergeConfigs, readConfigFile, type CliConfig } from './config.js';
 import { choice, collect, finiteNumber, intList, keyValues, nonNegativeInt, positiveInt } from './parse.js';
@@ -45,6 +46,7 @@ export interface FlagValues {
   weightDecay?: number;
   taskLr?: Record<string, number>;
   taskWeight?: Record<string, number>;
+  classWeight?: Record<string, ClassWeightSetting>;
   schedule?: 'constant' | 'step' | 'cosine';
   warmupSteps?: number;
   minLr?: number;
@@ -132,6 +134,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--weight-decay <wd>', 'weight decay (Adam/SGD: L2 term; AdamW: decoupled)', finiteNumber('--weight-decay', (n) => n >= 0, 'a number ≥ 0'))
     .option('--task-lr <task=rate,...>', 'per-task learning rates (sequential)', keyValues('--task-lr', finiteNumber('--task-lr', (n) => n > 0, 'a number > 0')))
     .option('--task-weight <task=weight,...>', 'per-task loss weights', keyValues('--task-weight', finiteNumber('--task-weight', (n) => n >= 0, 'a number ≥ 0')))
+    .option('--class-weight <task=balanced|w1,w2,...>', 'class weights of a classification task: balanced (n / (classes · n_class) on the training split), one weight per class, or class:weight pairs; cross_entropy as CrossEntropyLoss(weight), bce/bce_with_logits one weight, BCEWithLogitsLoss(pos_weight); repeatable', (v: string, prev?: Record<string, ClassWeightSetting>) => parseClassWeights(v, prev))
     .addOption(new Option('--schedule <kind>', 'learning-rate schedule: constant, step, cosine (default constant)').argParser(choice('--schedule', LR_SCHEDULE_KINDS)))
     .option('--warmup-steps <n>', 'cosine: linear warm-up steps (default 0)', nonNegativeInt('--warmup-steps'))
     .option('--min-lr <rate>', 'cosine: final learning rate (default 0)', finiteNumber('--min-lr', (n) => n >= 0, 'a number ≥ 0'))
@@ -206,6 +209,7 @@ export function flagsToConfig(o: FlagValues, command: Command): CliConfig {
     validation: g('validation'),
     model: some(model),
     taskWeights: g('taskWeight'),
+    classWeights: g('classWeight'),
     taskLr: g('taskLr'),
     strategy: g('strategy'),
     strategyOptions: g('strategyOption'),

@@ -321,6 +321,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     const summary = summarize(run, trainer, run.dir.split(/[\\/]/).at(-1)!, seconds, steps, {
       epochs,
       ...(test ? { test: { source: config.test, rows: test.rows, droppedRowsMissingFeature: test.dropped, tasks: test.reports } } : {}),
+      ...(config.classWeights ? { classWeights: config.classWeights } : {}),
       meanConflicts: conflictSteps > 0 ? conflictSum / conflictSteps : null,
       ...(trainer.cluster ? { cluster: trainer.cluster } : {}),
       trainRows: trainer.dataset.train.length,

@@ -13,7 +13,13 @@
  *
  * Line numbers are 1-based physical lines (a quoted field spanning lines counts
  * every line), and a record's line is the line it starts on.
+ *
+ * The scanner works on the UTF-8 bytes (every character it looks for is ASCII,
+ * which never occurs inside a multi-byte character) and hands over each record
+ * as byte ranges, so a reader can keep fields without making strings of them
+ * (tableFromCsv, table.ts); parseCsv and readCsv decode every field.
  */
+import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { withPath } from '../util/os-error.js';
@@ -59,165 +65,238 @@ const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
 
-/** Records found in a piece of CSV text, and where the unfinished rest begins. */
-interface RecordScan {
-  records: string[][];
-  lines: number[];
-  /** index in the text where the first record not returned starts (the text's length when `final`) */
-  consumed: number;
-  /** physical line at `consumed` */
-  line: number;
-}
-
-/** Thrown inside scanRecords when a record runs past the end of a non-final piece of text. */
-const INCOMPLETE = Symbol('incomplete record');
+/** A record longer than this is refused (a quote left open would otherwise read the rest of the file as one field). */
+export const MAX_RECORD_BYTES = 1 << 30;
 
 /**
- * Scans complete records from `text`, whose first character is on `firstLine`.
- * Unless `final`, a record that reaches the end of the text is left for the next
- * piece (it may continue there): the caller keeps text[consumed..] and appends.
+ * A complete record as byte ranges of `bytes`, valid only during the call that
+ * gets it: field f is bytes[starts[f], ends[f]), an unquoted field as written
+ * (untrimmed), a quoted one without its quotes and with `""` made `"`.
  */
-function scanRecords(text: string, source: string, firstLine: number, final: boolean): RecordScan {
-  const n = text.length;
-  const records: string[][] = [];
-  const lines: number[] = [];
-  const more = () => {
-    if (!final) throw INCOMPLETE;
-  };
+export interface CsvRecord {
+  bytes: Buffer;
+  starts: Int32Array;
+  ends: Int32Array;
+  count: number;
+  /** the 1-based line the record starts on */
+  line: number;
+  /**
+   * Field f's bytes, to keep after the call without a copy: the scanner reads
+   * on into a new piece. For a field that fills most of its piece (one huge
+   * field is then in memory once, not twice).
+   */
+  keep(f: number): Buffer;
+}
 
-  let line = firstLine; // current physical line
-  let i = 0;
-  while (i < n) {
-    // One record per iteration, starting at i on `line`.
-    const startLine = line;
-    const recordStart = i;
-    const fields: string[] = [];
-    let blank = true; // only spaces/tabs so far, no quotes, no commas
-    let endOfRecord = false;
-    try {
+/**
+ * Finds the records of UTF-8 CSV bytes and hands each complete, non-blank one
+ * to `onRecord` as byte ranges: no string is made of a field.
+ */
+class RecordScanner {
+  private readonly record: CsvRecord = {
+    bytes: Buffer.alloc(0), starts: new Int32Array(16), ends: new Int32Array(16), count: 0, line: 0,
+    keep: (f) => {
+      this.kept = true;
+      return this.record.bytes.subarray(this.record.starts[f], this.record.ends[f]);
+    },
+  };
+  /** whether a field of the piece has been kept: the piece must not be read into again */
+  kept = false;
+  /** per field of the record: 1 when it holds doubled quotes to undo */
+  private escaped = new Uint8Array(16);
+
+  constructor(private readonly source: string, private readonly onRecord: (record: CsvRecord) => void) {}
+
+  /**
+   * Scans the records of b[from, to), whose first byte is on `firstLine`. Unless
+   * `final`, a record that reaches `to` is left for the next call (it may go on
+   * there): returns where it starts (the caller keeps b[consumed..] and appends)
+   * and its line.
+   */
+  scan(b: Buffer, from: number, to: number, firstLine: number, final: boolean): { consumed: number; line: number } {
+    const n = to;
+    let line = firstLine; // current physical line
+    let i = from;
+    while (i < n) {
+      // One record per iteration, starting at i on `line`.
+      const unfinished = { consumed: i, line };
+      this.record.count = 0;
+      let blank = true; // only spaces/tabs so far, no quotes, no commas
+      let endOfRecord = false;
       while (!endOfRecord) {
         // One field.
-        let field = '';
         let j = i;
-        while (j < n && (text.charCodeAt(j) === SPACE || text.charCodeAt(j) === TAB)) j++;
-        if (j < n && text.charCodeAt(j) === QUOTE) {
+        let start: number;
+        let end: number;
+        let escaped = false;
+        while (j < n && (b[j] === SPACE || b[j] === TAB)) j++;
+        if (j < n && b[j] === QUOTE) {
           // Quoted field: leading spaces dropped.
           blank = false;
           const openLine = line;
-          j++;
-          let chunkStart = j;
+          start = ++j;
           for (;;) {
             if (j >= n) {
-              more();
+              if (!final) return unfinished;
               throw new UserError(
-                `${source} line ${openLine}: unterminated quoted field (a field opened with " is never closed; ` +
+                `${this.source} line ${openLine}: unterminated quoted field (a field opened with " is never closed; ` +
                 `double a quote inside a quoted field as "")`);
             }
-            const c = text.charCodeAt(j);
+            const c = b[j];
             if (c === QUOTE) {
-              if (j + 1 >= n) more(); // a doubled quote may straddle pieces
-              if (j + 1 < n && text.charCodeAt(j + 1) === QUOTE) {
-                field += text.slice(chunkStart, j + 1);
+              if (j + 1 >= n && !final) return unfinished; // a doubled quote may straddle pieces
+              if (j + 1 < n && b[j + 1] === QUOTE) {
+                escaped = true;
                 j += 2;
-                chunkStart = j;
                 continue;
               }
-              field += text.slice(chunkStart, j);
-              j++;
+              end = j++;
               break;
             }
             if (c === LF) line++;
             else if (c === CR) {
               line++;
-              if (j + 1 < n && text.charCodeAt(j + 1) === LF) j++;
+              if (j + 1 < n && b[j + 1] === LF) j++;
             }
             j++;
           }
           // After the closing quote: optional spaces, then a comma, a line break or the end.
-          while (j < n && (text.charCodeAt(j) === SPACE || text.charCodeAt(j) === TAB)) j++;
-          if (j < n) {
-            const c = text.charCodeAt(j);
-            if (c !== COMMA && c !== LF && c !== CR) {
-              throw new UserError(
-                `${source} line ${line}: unexpected character ${JSON.stringify(text[j])} after a closing quote ` +
-                `(expected a comma or the end of the line; write a quote inside a quoted field as "")`);
-            }
+          while (j < n && (b[j] === SPACE || b[j] === TAB)) j++;
+          if (j < n && b[j] !== COMMA && b[j] !== LF && b[j] !== CR) {
+            throw new UserError(
+              `${this.source} line ${line}: unexpected character ${JSON.stringify(charAt(b, j))} after a closing quote ` +
+              `(expected a comma or the end of the line; write a quote inside a quoted field as "")`);
           }
         } else {
           // Unquoted field: up to the next comma or line break, kept as is.
           let k = i;
-          while (k < n) {
-            const c = text.charCodeAt(k);
-            if (c === COMMA || c === LF || c === CR) break;
-            k++;
-          }
-          field = text.slice(i, k);
+          while (k < n && b[k] !== COMMA && b[k] !== LF && b[k] !== CR) k++;
+          start = i;
+          end = k;
           if (k > j) blank = false;
           j = k;
         }
-        fields.push(field);
+        this.addField(start, end, escaped);
         // j is at a comma, a line break, or the end.
         if (j >= n) {
-          more();
+          if (!final) return unfinished;
           endOfRecord = true;
           i = n;
-        } else {
-          const c = text.charCodeAt(j);
-          if (c === COMMA) {
-            blank = false;
-            i = j + 1;
-            if (i >= n) { more(); fields.push(''); endOfRecord = true; } // "a,b," at end of file
-          } else {
-            // line break
-            i = j + 1;
-            if (c === CR && i >= n) more(); // its LF may start the next piece
-            if (c === CR && i < n && text.charCodeAt(i) === LF) i++;
-            line++;
+        } else if (b[j] === COMMA) {
+          blank = false;
+          i = j + 1;
+          if (i >= n) { // "a,b," at the end of the file
+            if (!final) return unfinished;
+            this.addField(i, i, false);
             endOfRecord = true;
           }
+        } else {
+          // line break
+          const cr = b[j] === CR;
+          i = j + 1;
+          if (cr && i >= n && !final) return unfinished; // its LF may start the next piece
+          if (cr && i < n && b[i] === LF) i++;
+          line++;
+          endOfRecord = true;
         }
       }
-    } catch (e) {
-      if (e !== INCOMPLETE) throw e;
-      return { records, lines, consumed: recordStart, line: startLine };
+      if (!blank) this.emit(b, unfinished.line);
     }
-    if (blank) continue;
-    records.push(fields);
-    lines.push(startLine);
+    return { consumed: i, line };
   }
-  return { records, lines, consumed: n, line };
+
+  private addField(start: number, end: number, escaped: boolean): void {
+    const rec = this.record;
+    if (rec.count === rec.starts.length) {
+      const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
+        const more = new (a.constructor as new (n: number) => T)(a.length * 2);
+        more.set(a);
+        return more;
+      };
+      rec.starts = grow(rec.starts);
+      rec.ends = grow(rec.ends);
+      this.escaped = grow(this.escaped);
+    }
+    rec.starts[rec.count] = start;
+    rec.ends[rec.count] = end;
+    this.escaped[rec.count++] = escaped ? 1 : 0;
+  }
+
+  /** Undoes doubled quotes in place (the record is complete: never scanned again) and hands the record over. */
+  private emit(b: Buffer, line: number): void {
+    const rec = this.record;
+    for (let f = 0; f < rec.count; f++) {
+      if (!this.escaped[f]) continue;
+      let w = rec.starts[f];
+      for (let r = w; r < rec.ends[f]; r++) {
+        b[w++] = b[r];
+        if (b[r] === QUOTE) r++; // inside quotes every quote is the first of a pair
+      }
+      rec.ends[f] = w;
+    }
+    rec.bytes = b;
+    rec.line = line;
+    this.onRecord(rec);
+  }
+}
+
+/** The character at b[i] as a JS string's char at its index: its first UTF-16 unit. */
+function charAt(b: Buffer, i: number): string {
+  const c = b[i];
+  const len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+  return b.toString('utf8', i, Math.min(i + len, b.length))[0];
+}
+
+/** The end of the last whole UTF-8 character in b[from, to): `to`, or where a character cut at `to` starts. */
+function charBoundary(b: Uint8Array, from: number, to: number): number {
+  for (let k = to - 1; k >= from && k >= to - 4; k--) {
+    const c = b[k];
+    if ((c & 0xc0) === 0x80) continue; // a continuation byte
+    const len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    return k + len <= to ? to : k;
+  }
+  return to; // no character starts there: not UTF-8, which the check says
+}
+
+const hasBom = (b: Uint8Array, end: number) => end >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+const notUtf8 = (path: string) => `${path}: not valid UTF-8 text (expected a UTF-8 CSV file; re-save it as UTF-8)`;
+
+/** Decodes each record's fields: the records of a whole (small) file as strings. */
+function collectRecords() {
+  const records: string[][] = [];
+  const lines: number[] = [];
+  const onRecord = ({ bytes, starts, ends, count, line }: CsvRecord) => {
+    const fields = new Array<string>(count);
+    for (let f = 0; f < count; f++) fields[f] = bytes.toString('utf8', starts[f], ends[f]);
+    records.push(fields);
+    lines.push(line);
+  };
+  return { records, lines, onRecord };
 }
 
 /** Parses CSV text. `source` names the file in error messages. */
 export function parseCsv(text: string, source: string): CsvData {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const { records, lines } = scanRecords(text, source, 1, true);
+  const { records, lines, onRecord } = collectRecords();
+  const bytes = Buffer.from(text, 'utf8');
+  new RecordScanner(source, onRecord).scan(bytes, hasBom(bytes, bytes.length) ? 3 : 0, bytes.length, 1, true);
   return toCsvData(records, lines, source);
 }
 
-/**
- * Reads a UTF-8 CSV file in pieces, so the whole file never has to be one
- * string: complete records are parsed as the bytes arrive, and a record cut by
- * a piece boundary is finished with the next piece.
- */
+/** Reads a UTF-8 CSV file in pieces (scanCsvFile), every field as a string. */
 export function readCsv(path: string, pieceBytes = 4 << 20): CsvData {
-  const records: string[][] = [];
-  const lines: number[] = [];
-  scanCsvFile(path, pieceBytes, (piece, pieceLines) => {
-    for (let r = 0; r < piece.length; r++) {
-      records.push(piece[r]);
-      lines.push(pieceLines[r]);
-    }
-  });
+  const { records, lines, onRecord } = collectRecords();
+  scanCsvFile(path, pieceBytes, onRecord);
   return toCsvData(records, lines, path);
 }
 
 /**
- * Reads a CSV file's records piece by piece: `onRecords` gets each piece's
- * complete records (the header first) and the line each starts on, and may
- * keep what it needs of them; the rest is garbage once it returns.
+ * Reads a UTF-8 CSV file in pieces of bytes, so the file is never one string:
+ * `onRecord` gets each complete record (the header first) as byte ranges of the
+ * piece, to keep what it needs of during the call. A record cut by a piece's
+ * end is scanned again with the next piece; the piece grows with a long record
+ * (each byte scanned a few times, not once per piece), up to `maxRecordBytes`.
  */
-export function scanCsvFile(path: string, pieceBytes: number, onRecords: (records: string[][], lines: number[]) => void): void {
+export function scanCsvFile(path: string, pieceBytes: number, onRecord: (record: CsvRecord) => void, maxRecordBytes = MAX_RECORD_BYTES): void {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -225,37 +304,63 @@ export function scanCsvFile(path: string, pieceBytes: number, onRecords: (record
     readFileBytes(path, 'CSV'); // the same clear message as every other reader
     throw new UserError(`cannot read CSV file ${path}`);
   }
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let buffer = Buffer.alloc(pieceBytes);
-  let carry = '';
+  const scanner = new RecordScanner(path, onRecord);
+  let buffer = Buffer.allocUnsafe(pieceBytes);
+  let filled = 0; // bytes kept from the last piece: the unfinished record
+  let checked = 0; // buffer[0, checked) is valid UTF-8 of whole characters
+  let from = -1; // where scanning starts: after a BOM; -1 until the first 3 bytes are read
   let line = 1;
-  let first = true;
   try {
     for (;;) {
-      // a record longer than a piece is scanned again with each piece: pieces grow with it (linear, not quadratic)
-      if (carry.length > buffer.length) buffer = Buffer.alloc(Math.min(carry.length, 1 << 30));
-      const read = withPath(path, 'read', () => readSync(fd, buffer, 0, buffer.length, null));
+      if (filled > buffer.length >> 1) {
+        if (filled >= maxRecordBytes) {
+          throw new UserError(
+            `${path} line ${line}: a record of more than ${sizeText(maxRecordBytes)}, the most one CSV record may hold ` +
+            '(is a quote left open?)');
+        }
+        const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxRecordBytes));
+        buffer.copy(bigger, 0, 0, filled);
+        buffer = bigger;
+      }
+      const read = withPath(path, 'read', () => readSync(fd, buffer, filled, buffer.length - filled, null));
       const final = read === 0;
-      let piece: string;
-      try {
-        piece = decoder.decode(buffer.subarray(0, read), { stream: !final });
-      } catch {
-        throw new UserError(`${path}: not valid UTF-8 text (expected a UTF-8 CSV file; re-save it as UTF-8)`);
+      const end = filled + read;
+      const whole = final ? end : charBoundary(buffer, checked, end);
+      if (!isUtf8(buffer.subarray(checked, whole))) throw new UserError(notUtf8(path));
+      checked = whole;
+      if (from < 0) {
+        if (end < 3 && !final) {
+          filled = end;
+          continue;
+        }
+        from = hasBom(buffer, end) ? 3 : 0;
       }
-      let text = carry + piece;
-      if (first && text.length > 0) {
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-        first = false;
+      const scan = scanner.scan(buffer, from, whole, line, final);
+      if (final) return;
+      filled = end - scan.consumed;
+      if (scanner.kept) {
+        const fresh = Buffer.allocUnsafe(Math.max(pieceBytes, 2 * filled));
+        buffer.copy(fresh, 0, scan.consumed, end);
+        buffer = fresh;
+        scanner.kept = false;
+      } else {
+        buffer.copyWithin(0, scan.consumed, end);
       }
-      const scan = scanRecords(text, path, line, final);
-      onRecords(scan.records, scan.lines);
-      carry = text.slice(scan.consumed);
+      checked -= scan.consumed;
       line = scan.line;
-      if (final) break;
+      from = 0;
     }
   } finally {
     closeSync(fd);
   }
+}
+
+/** `1 GiB`, `64 KiB`, `100 bytes`. */
+function sizeText(bytes: number): string {
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} bytes`;
 }
 
 /** The header's checks (names present and unique); returns the trimmed names. */

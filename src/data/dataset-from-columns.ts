@@ -23,10 +23,12 @@ export const DEFAULT_MAX_LEVELS = 100;
 /**
  * One already-parsed feature column over a dataset's rows. Numeric: row i's value is
  * `values[offset + i·stride]` (defaults 0 and 1), so the columns of a row-major matrix
- * can view it without copies; every value must be finite. Categorical: one level per row.
+ * can view it without copies, or `at(i)`, read where it is kept (a table's typed
+ * column); every value must be finite. Categorical: one level per row.
  */
 export type FeatureInput =
   | { name: string; kind: 'numeric'; values: ArrayLike<number>; offset?: number; stride?: number }
+  | { name: string; kind: 'numeric'; at: (i: number) => number }
   | { name: string; kind: 'categorical'; values: readonly string[] };
 
 /** A task's raw labels over a dataset's rows. */
@@ -105,15 +107,15 @@ export function datasetFromColumns(input: ColumnsInput, opts: SplitOptions & { m
   for (let f = 0; f < input.features.length; f++) {
     const inp = input.features[f];
     if (inp.kind === 'numeric') {
-      const x = inp.values, o = inp.offset ?? 0, st = inp.stride ?? 1;
+      const x = numericAt(inp);
       // Rounded to float32 first, so predict() (which reads the Float32Array
       // mean/std) encodes exactly as training did.
-      const [m64, s64] = meanStd(x, o, st, train);
+      const [m64, s64] = meanStd(x, train);
       const m = Math.fround(m64);
       const s = Math.fround(s64) || 1;
       mean[off] = m;
       std[off] = s;
-      for (let i = 0; i < n; i++) features[i * width + off] = (x[o + i * st] - m) / s;
+      for (let i = 0; i < n; i++) features[i * width + off] = (x(i) - m) / s;
       off += 1;
     } else {
       const levels = columns[f].levels!;
@@ -238,14 +240,21 @@ function sharedFloat32(length: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT));
 }
 
-/** Population mean and std of x[offset + i·stride] over the given rows i (std 0, or no rows → 1). */
-function meanStd(x: ArrayLike<number>, offset: number, stride: number, rows: Int32Array): [number, number] {
+/** Row i's value of a numeric feature. */
+function numericAt(f: Extract<FeatureInput, { kind: 'numeric' }>): (i: number) => number {
+  if ('at' in f) return f.at;
+  const { values, offset = 0, stride = 1 } = f;
+  return (i) => values[offset + i * stride];
+}
+
+/** Population mean and std of x(i) over the given rows i (std 0, or no rows → 1). */
+function meanStd(x: (i: number) => number, rows: Int32Array): [number, number] {
   if (rows.length === 0) return [0, 1];
   let sum = 0;
-  for (const i of rows) sum += x[offset + i * stride];
+  for (const i of rows) sum += x(i);
   const m = sum / rows.length;
   let ss = 0;
-  for (const i of rows) ss += (x[offset + i * stride] - m) ** 2;
+  for (const i of rows) ss += (x(i) - m) ** 2;
   const s = Math.sqrt(ss / rows.length);
   return [m, s > 0 ? s : 1];
 }

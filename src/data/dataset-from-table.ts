@@ -96,24 +96,22 @@ export function checkFeatureEntries(table: Table, entries: FeatureEntry[], tasks
 export interface ParsedFeatures {
   /** Table rows kept (no feature missing), ascending. */
   kept: Int32Array;
-  /** Per feature: the parsed values of the kept rows (numeric features only; empty for categorical). */
-  numeric: Float64Array[];
+  /** Per feature: the value of kept row i, read from the table when asked (numeric features only; never a copy of a column). */
+  numeric: ((i: number) => number)[];
   /** Per feature: the values of the kept rows (categorical features only). */
   categories: string[][];
   dropped: number;
 }
 
-/** One pass over a table's rows: parses the features, drops (and counts) rows missing one. */
+/** One pass over a table's rows: checks the features, drops (and counts) rows missing one. */
 export function parseFeatureRows(table: Table, names: string[], featCols: number[], kinds: FeatureKind[]): ParsedFeatures {
   const nf = names.length;
   // typed and sized for every row up front: no growing arrays while a big table is parsed
   const kept = new Int32Array(table.rowCount);
   let n = 0;
-  const numeric = kinds.map((k) => new Float64Array(k === 'numeric' ? table.rowCount : 0));
   const categories: string[][] = names.map(() => []);
   let dropped = 0;
   const cells: Cell[] = new Array(nf);
-  const values = new Float64Array(nf);
   for (let r = 0; r < table.rowCount; r++) {
     let missing = false;
     for (let f = 0; f < nf; f++) {
@@ -121,32 +119,29 @@ export function parseFeatureRows(table: Table, names: string[], featCols: number
         // a CSV table's numbers come without a string made per cell
         const v = table.number(r, featCols[f]);
         if (v === null) { missing = true; continue; }
-        if (v !== undefined) { values[f] = v; continue; }
+        if (v !== undefined) continue;
       }
       const cell = table.cell(r, featCols[f]);
       cells[f] = cell;
       if (cell === null) { missing = true; continue; }
-      if (kinds[f] !== 'numeric') continue;
-      const v = parseNumber(cell);
-      if (v === undefined) {
+      if (kinds[f] === 'numeric' && parseNumber(cell) === undefined) {
         throw new UserError(
           `${rowLocation(table, r)}, column ${JSON.stringify(names[f])}: ${show(cell)} is not a number (the column is numeric)`);
       }
-      values[f] = v;
     }
     if (missing) { dropped++; continue; }
-    for (let f = 0; f < nf; f++) {
-      if (kinds[f] === 'numeric') numeric[f][n] = values[f];
-      else categories[f].push(String(cells[f]));
-    }
+    for (let f = 0; f < nf; f++) if (kinds[f] !== 'numeric') categories[f].push(String(cells[f]));
     kept[n++] = r;
   }
-  return { kept: kept.subarray(0, n), numeric: numeric.map((v) => (v.length ? v.subarray(0, n) : v)), categories, dropped };
+  const rows = kept.subarray(0, n);
+  const numberAt = table.number ? (r: number, c: number) => table.number!(r, c) : (r: number, c: number) => parseNumber(table.cell(r, c));
+  const numeric = featCols.map((c) => (i: number) => numberAt(rows[i], c)!);
+  return { kept: rows, numeric, categories, dropped };
 }
 
 export function featureInput(name: string, kind: FeatureKind, parsed: ParsedFeatures, f: number): FeatureInput {
   return kind === 'numeric'
-    ? { name, kind, values: parsed.numeric[f] }
+    ? { name, kind, at: parsed.numeric[f] }
     : { name, kind, values: parsed.categories[f] };
 }
 

@@ -61,43 +61,41 @@ export function tableRows(table: Table): Cell[][] {
  * so peak memory stays a small multiple of the file's size.
  */
 export function tableFromCsv(path: string, pieceBytes = 1 << 16): Table {
-  let header: string[] | undefined;
   let headerFields: string[] | undefined;
   let headerLine = 0;
   let columns: CellColumn[] = [];
   let lines = new Int32Array(1024);
   let rows = 0;
   let badWidth: { line: number; fields: number } | undefined; // the first row of the wrong width, reported at the end
-  scanCsvFile(path, pieceBytes, (records, recordLines) => {
-    let r = 0;
-    if (!headerFields && records.length > 0) {
-      headerFields = records[0];
-      headerLine = recordLines[0];
-      header = headerFields.map((h) => h.trim());
-      columns = header.map(() => new CellColumn());
-      r = 1;
+  scanCsvFile(path, pieceBytes, ({ bytes, starts, ends, count, line, keep }) => {
+    if (!headerFields) {
+      headerFields = Array.from({ length: count }, (_, f) => bytes.toString('utf8', starts[f], ends[f]));
+      headerLine = line;
+      columns = headerFields.map(() => new CellColumn());
+      return;
     }
-    for (; r < records.length; r++) {
-      const fields = records[r];
-      if (fields.length !== columns.length) {
-        badWidth ??= { line: recordLines[r], fields: fields.length };
-        continue;
+    if (count !== columns.length) badWidth ??= { line, fields: count };
+    if (badWidth) return;
+    if (rows === lines.length) {
+      const more = new Int32Array(lines.length * 2);
+      more.set(lines);
+      lines = more;
+    }
+    lines[rows++] = line;
+    for (let c = 0; c < count; c++) {
+      if (ends[c] - starts[c] > bytes.length >> 1) {
+        const own = keep(c); // most of the piece: kept where it was read, not copied
+        columns[c].pushBytes(own, 0, own.length, true);
+      } else {
+        columns[c].pushBytes(bytes, starts[c], ends[c]);
       }
-      if (badWidth) continue;
-      if (rows === lines.length) {
-        const more = new Int32Array(lines.length * 2);
-        more.set(lines);
-        lines = more;
-      }
-      lines[rows++] = recordLines[r];
-      for (let c = 0; c < fields.length; c++) columns[c].push(fields[c]);
     }
   });
   if (!headerFields) throw new UserError(emptyMessage(path));
-  header = checkHeader(headerFields, headerLine, path);
+  const header = checkHeader(headerFields, headerLine, path);
   if (badWidth) throw new UserError(widthMessage(path, badWidth.line, badWidth.fields, header));
   return {
-    source: path, columns: header, rowCount: rows, lines: lines.slice(0, rows), lineKind: 'line',
+    source: path, columns: header, rowCount: rows, lines: lines.subarray(0, rows), lineKind: 'line',
     cell: (r, c) => columns[c].get(r), number: (r, c) => columns[c].number(r),
   };
 }

@@ -119,7 +119,7 @@ export function concatTaskDatasets(parts: readonly TaskPart[], opts: TaskPartsOp
     return k;
   };
   const features: FeatureInput[] = refNames.map((name, f) => kinds[f] === 'numeric'
-    ? { name, kind: 'numeric', values: concatFloats(parsed.map((p) => p.numeric[f])) }
+    ? { name, kind: 'numeric', at: (i: number) => { const k = partOf(i); return parsed[k].numeric[f](i - starts[k]); } }
     : { name, kind: 'categorical', values: parsed.flatMap((p) => p.categories[f]) });
   const tasks: LabelInput[] = specs.map((spec) => {
     // per part: the column of this task, or -1 when the part does not label it
@@ -160,12 +160,4 @@ export interface TaskFile {
 /** Reads each file (by extension, as loadTable) and builds one Dataset with concatTaskDatasets. */
 export function loadTaskDatasets(files: readonly TaskFile[], opts: TaskPartsOptions = {}): Dataset {
   return concatTaskDatasets(files.map((f) => ({ table: loadTable(f.path), tasks: f.tasks })), opts);
-}
-
-/** Typed arrays end to end. */
-function concatFloats(parts: readonly Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
 }

@@ -8,7 +8,7 @@
  */
 
 import type { Activation, AdamHyper, Kernels, LossKind, SgdHyper } from './types.js';
-import { LOSS_COUNT, LOSS_METRIC, LOSS_SUM } from './types.js';
+import { LOSS_COUNT, LOSS_METRIC, LOSS_SUM, LOSS_WEIGHT } from './types.js';
 
 // ---------------------------------------------------------------------------
 // gemm
@@ -267,27 +267,33 @@ function biasGrad(rows: number, cols: number, dy: Float32Array, db: Float32Array
 // losses
 
 function loss(kind: LossKind, rows: number, cols: number, pred: Float32Array, target: Float32Array,
-  gradScale: number, grad: Float32Array, stats: Float64Array): void {
+  gradScale: number, grad: Float32Array, stats: Float64Array, classWeights?: Float32Array | null): void {
+  const weights = classWeights ?? null;
+  if (weights !== null && weights.length < cols) {
+    throw new RangeError(`${kind}: classWeights has ${weights.length} elements, needs cols = ${cols}`);
+  }
   switch (kind) {
-    case 'cross_entropy': return crossEntropy(rows, cols, pred, target, gradScale, grad, stats);
-    case 'bce_with_logits': return bceWithLogits(rows * cols, pred, target, gradScale, grad, stats);
-    case 'bce': return bce(rows * cols, pred, target, gradScale, grad, stats);
+    case 'cross_entropy': return crossEntropy(rows, cols, pred, target, gradScale, grad, stats, weights);
+    case 'bce_with_logits': return bceWithLogits(rows, cols, pred, target, gradScale, grad, stats, weights);
+    case 'bce': return bce(rows, cols, pred, target, gradScale, grad, stats, weights);
     case 'mse': case 'l1': case 'smooth_l1':
+      if (weights !== null) throw new RangeError(`${kind}: a regression loss takes no class weights`);
       return regression(kind, rows * cols, pred, target, gradScale, grad, stats);
     default:
       throw new RangeError(`unknown loss '${kind as string}'`);
   }
 }
 
-function writeStats(stats: Float64Array, sum: number, count: number, metric: number): void {
+function writeStats(stats: Float64Array, sum: number, count: number, metric: number, weightSum = count): void {
   stats[LOSS_SUM] = sum;
   stats[LOSS_COUNT] = count;
   stats[LOSS_METRIC] = metric;
+  stats[LOSS_WEIGHT] = weightSum;
 }
 
 function crossEntropy(rows: number, cols: number, pred: Float32Array, target: Float32Array,
-  gradScale: number, grad: Float32Array, stats: Float64Array): void {
-  let sum = 0, count = 0, correct = 0;
+  gradScale: number, grad: Float32Array, stats: Float64Array, weights: Float32Array | null): void {
+  let sum = 0, count = 0, correct = 0, weightSum = 0;
   for (let r = 0, o = 0; r < rows; r++, o += cols) {
     const t = target[r];
     if (t !== t) { // unlabelled row
@@ -297,42 +303,59 @@ function crossEntropy(rows: number, cols: number, pred: Float32Array, target: Fl
     if (!(t >= 0 && t < cols && Math.floor(t) === t)) {
       throw new RangeError(`cross_entropy: target of row ${r} is ${t}, not a class index in [0, ${cols})`);
     }
+    // the row's class weight (×1 leaves the unweighted figures bit for bit)
+    const w = weights === null ? 1 : weights[t];
     // argmax with ties to the lowest index (strict >), doubling as the max for log-sum-exp
     let max = pred[o], arg = 0;
     for (let j = 1; j < cols; j++) { const v = pred[o + j]; if (v > max) { max = v; arg = j; } }
     let se = 0;
     for (let j = 0; j < cols; j++) se += Math.exp(pred[o + j] - max);
-    sum += max + Math.log(se) - pred[o + t];
+    sum += w * (max + Math.log(se) - pred[o + t]);
     count++;
+    weightSum += w;
     if (arg === t) correct++;
-    const s = gradScale / se;
+    const ws = gradScale * w;
+    const s = ws / se;
     for (let j = 0; j < cols; j++) grad[o + j] = s * Math.exp(pred[o + j] - max);
-    grad[o + t] = s * Math.exp(pred[o + t] - max) - gradScale;
+    grad[o + t] = s * Math.exp(pred[o + t] - max) - ws;
   }
-  writeStats(stats, sum, count, correct);
+  writeStats(stats, sum, count, correct, weightSum);
 }
 
-function bceWithLogits(n: number, pred: Float32Array, target: Float32Array,
-  gradScale: number, grad: Float32Array, stats: Float64Array): void {
+/*
+ * pos_weight p (per column) weights the positive term: ℓ_p = ℓ − (p − 1)·y·log σ, with
+ * σ = σ(z) for bce_with_logits and the probability itself for bce. Entries with
+ * (p − 1)·y = 0 (no pos_weight, p = 1, or y = 0) take the unweighted arithmetic as it is.
+ */
+
+function bceWithLogits(rows: number, cols: number, pred: Float32Array, target: Float32Array,
+  gradScale: number, grad: Float32Array, stats: Float64Array, weights: Float32Array | null): void {
   let sum = 0, count = 0, correct = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0, n = rows * cols; i < n; i++) {
     const y = target[i];
     if (y !== y) { grad[i] = 0; continue; }
     const z = pred[i];
     const e = Math.exp(-Math.abs(z)); // in (0, 1]: never overflows
-    sum += (z > 0 ? z : 0) - z * y + Math.log1p(e);
+    let l = (z > 0 ? z : 0) - z * y + Math.log1p(e);
+    const sig = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+    let g = sig - y;
+    const extra = weights === null ? 0 : (weights[i % cols] - 1) * y;
+    if (extra !== 0) {
+      l += extra * ((z < 0 ? -z : 0) + Math.log1p(e)); // −log σ(z) = softplus(−z)
+      g -= extra * (z >= 0 ? e / (1 + e) : 1 / (1 + e)); // ∂(−log σ(z))/∂z = −σ(−z), stably
+    }
+    sum += l;
     count++;
     if ((z > 0) === (y > 0.5)) correct++;
-    const sig = z >= 0 ? 1 / (1 + e) : e / (1 + e);
-    grad[i] = gradScale * (sig - y);
+    grad[i] = gradScale * g;
   }
   writeStats(stats, sum, count, correct);
 }
 
-function bce(n: number, pred: Float32Array, target: Float32Array,
-  gradScale: number, grad: Float32Array, stats: Float64Array): void {
+function bce(rows: number, cols: number, pred: Float32Array, target: Float32Array,
+  gradScale: number, grad: Float32Array, stats: Float64Array, weights: Float32Array | null): void {
   let sum = 0, count = 0, correct = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0, n = rows * cols; i < n; i++) {
     const y = target[i];
     if (y !== y) { grad[i] = 0; continue; }
     const p = pred[i];
@@ -340,11 +363,18 @@ function bce(n: number, pred: Float32Array, target: Float32Array,
     let lp = Math.log(p), lq = Math.log1p(-p);
     if (lp < -100) lp = -100;
     if (lq < -100) lq = -100;
-    sum -= y * lp + (1 - y) * lq;
+    let l = -(y * lp + (1 - y) * lq);
+    let num = p - y;
+    const extra = weights === null ? 0 : (weights[i % cols] - 1) * y;
+    if (extra !== 0) {
+      l -= extra * lp;
+      num -= extra * (1 - p); // ∂(−log p)/∂p = −(1 − p)/(p·(1 − p))
+    }
+    sum += l;
     count++;
     if ((p > 0.5) === (y > 0.5)) correct++;
     const pq = p * (1 - p);
-    grad[i] = gradScale * (p - y) / (pq > 1e-12 ? pq : 1e-12); // BCELoss backward's EPSILON
+    grad[i] = gradScale * num / (pq > 1e-12 ? pq : 1e-12); // BCELoss backward's EPSILON
   }
   writeStats(stats, sum, count, correct);
 }

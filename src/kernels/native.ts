@@ -39,7 +39,7 @@ export interface NativeBinding {
     dz: Float32Array): void;
   biasGrad(rows: number, cols: number, dy: Float32Array, db: Float32Array): void;
   loss(kind: number, rows: number, cols: number, pred: Float32Array, target: Float32Array,
-    gradScale: number, grad: Float32Array, stats: Float64Array): void;
+    gradScale: number, grad: Float32Array, stats: Float64Array, classWeights?: Float32Array | null): void;
   axpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void;
   scale(n: number, alpha: number, x: Float32Array): void;
   dot(n: number, x: Float32Array, y: Float32Array): number;
@@ -165,10 +165,10 @@ function wrap(raw: NativeBinding): Kernels {
     activationBackward(n, act, z, h, dh, dz) {
       raw.activationBackward(n, actCode(act), z, h, dh, dz);
     },
-    loss(kind, rows, cols, pred, target, gradScale, grad, stats) {
+    loss(kind, rows, cols, pred, target, gradScale, grad, stats, classWeights) {
       const code = LOSS_CODES.get(kind);
       if (code === undefined) throw new RangeError(`unknown loss '${String(kind)}'`);
-      raw.loss(code, rows, cols, pred, target, gradScale, grad, stats);
+      raw.loss(code, rows, cols, pred, target, gradScale, grad, stats, classWeights);
     },
     sgdStep(n, param, grad, buf, h: SgdHyper) {
       raw.sgdStep(n, param, grad, buf, h.lr, h.momentum, h.dampening, h.nesterov, h.weightDecay, h.firstStep);

@@ -21,7 +21,7 @@ export type LossKind = 'cross_entropy' | 'bce_with_logits' | 'bce' | 'mse' | 'l1
 export const LOSS_KINDS: readonly LossKind[] = ['cross_entropy', 'bce_with_logits', 'bce', 'mse', 'l1', 'smooth_l1'];
 
 /** Loss statistics written by `loss` (a Float64Array of at least this length). */
-export const LOSS_STATS_LENGTH = 3;
+export const LOSS_STATS_LENGTH = 4;
 /** stats[LOSS_SUM]: sum of the per-label losses over labelled entries. */
 export const LOSS_SUM = 0;
 /** stats[LOSS_COUNT]: labelled entries (rows for cross_entropy, elements otherwise). */
@@ -31,6 +31,12 @@ export const LOSS_COUNT = 1;
  * (cross_entropy, bce_with_logits, bce), sum of squared errors for regression.
  */
 export const LOSS_METRIC = 2;
+/**
+ * stats[LOSS_WEIGHT]: the denominator of the mean loss — Σ w[target] over the labelled
+ * rows for cross_entropy with class weights (PyTorch's weighted mean), else the labelled
+ * count (pos_weight does not change BCEWithLogitsLoss's denominator).
+ */
+export const LOSS_WEIGHT = 3;
 
 export interface AdamHyper {
   lr: number;
@@ -95,10 +101,19 @@ export interface Kernels {
    * - bce: pred are probabilities; −(y·log p + (1−y)·log(1−p)), logs clamped at −100 like BCELoss.
    * - mse (d²), l1 (|d|), smooth_l1 (β = 1: ½d² if |d| < 1 else |d| − ½), d = pred − target.
    * Writes grad[i] = gradScale · ∂loss_i/∂pred_i for labelled entries and 0 for unlabelled
-   * (NaN target) ones, and stats[0..2] = [loss sum, labelled count, metric] (see LOSS_*).
+   * (NaN target) ones, and stats[0..3] = [loss sum, labelled count, metric, weight sum] (see LOSS_*).
+   *
+   * `classWeights` (optional, `cols` values ≥ 0; null or absent: all 1):
+   * - cross_entropy: CrossEntropyLoss's `weight`, one per class: row i's loss and gradient
+   *   are multiplied by w[target_i], and stats[LOSS_WEIGHT] = Σ w[target_i] (the caller's
+   *   mean divides by it, as PyTorch's reduction='mean' does);
+   * - bce_with_logits: BCEWithLogitsLoss's `pos_weight`, one per column:
+   *   −[p·y·log σ(z) + (1−y)·log(1 − σ(z))]; bce the same of the probability (as if its
+   *   sigmoid were inside the loss); stats[LOSS_WEIGHT] stays the labelled count;
+   * - regression losses take none.
    */
   loss(kind: LossKind, rows: number, cols: number, pred: Float32Array, target: Float32Array,
-    gradScale: number, grad: Float32Array, stats: Float64Array): void;
+    gradScale: number, grad: Float32Array, stats: Float64Array, classWeights?: Float32Array | null): void;
 
   /** y[i] += alpha·x[i] for i < n. */
   axpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void;

@@ -32,7 +32,8 @@
  *                 "targetMean": 4201.7, "targetStd": 801.9 }, ...],
  *     "model": { "inputWidth": 6, "trunk": [{ "units": 64, "activation": "relu" }, ...],
  *                "tasks": [{ "name": "species", "loss": "cross_entropy", "outputs": 3, "weight": 1,
- *                            "hidden": { "units": 16, "activation": "gelu" } }, ...] } }
+ *                            "hidden": { "units": 16, "activation": "gelu" },
+ *                            "classWeights": [1.2, 0.6, 1.4] }, ...] } }   // classWeights: only when set
  *   ```
  *
  *   A record becomes one input row, feature by feature in `features` order: a

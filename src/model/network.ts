@@ -15,7 +15,15 @@ interface HeadBuffers {
   hidden?: LayerBuffers;
   out: LayerBuffers;
   target: Float32Array;
+  /** the task's class weights in float32, as the loss kernel reads them (null: none) */
+  classWeights: Float32Array | null;
 }
+
+/** A task's targets buffer and class weights, as its loss reads them. */
+const lossInputs = (t: TaskModelSpec, maxRows: number) => ({
+  target: new Float32Array(maxRows * targetWidth(t)),
+  classWeights: t.classWeights ? Float32Array.from(t.classWeights) : null,
+});
 
 /**
  * Every activation and gradient buffer a forward/backward pass needs for up to
@@ -37,7 +45,7 @@ export class Workspace {
       const mixture = new MixtureWorkspace(spec, maxRows);
       this.mixture = mixture;
       this.trunk = [];
-      this.heads = spec.tasks.map((t, i) => ({ out: mixture.towers[i][mixture.towers[i].length - 1], target: new Float32Array(maxRows * targetWidth(t)) }));
+      this.heads = spec.tasks.map((t, i) => ({ out: mixture.towers[i][mixture.towers[i].length - 1], ...lossInputs(t, maxRows) }));
       this.dFeatures = new Float32Array(0);
       return;
     }
@@ -45,7 +53,7 @@ export class Workspace {
     this.heads = spec.tasks.map((t) => ({
       hidden: t.hidden ? buffers(maxRows, t.hidden.units) : undefined,
       out: buffers(maxRows, t.outputs),
-      target: new Float32Array(maxRows * targetWidth(t)),
+      ...lossInputs(t, maxRows),
     }));
     this.dFeatures = new Float32Array(maxRows * trunkOutputWidth(spec));
   }
@@ -121,7 +129,10 @@ function backwardTrunk(k: Kernels, spec: ModelSpec, p: ModelTensors, g: ModelTen
   }
 }
 
-/** One task's share of a pass: its loss is scaled by gradScale (weight ÷ labelled rows in the batch). */
+/**
+ * One task's share of a pass: its loss is scaled by gradScale (weight ÷ the whole batch's
+ * labelled rows, or ÷ Σ of their class weights under cross_entropy class weights).
+ */
 export interface TaskTerm {
   task: number;
   gradScale: number;
@@ -134,7 +145,7 @@ export interface TaskTerm {
  *   Σ_terms gradScale · Σ_rows loss_task — one trunk backward for every term;
  * - `g` one set per term: writes each term's own gradient
  *   gradScale · Σ_rows loss_task into g[j] — one trunk backward per term.
- * Loss statistics of term j (LOSS_SUM, LOSS_COUNT, LOSS_METRIC) go to stats[j·LOSS_STATS_LENGTH ..].
+ * Loss statistics of term j (LOSS_SUM, LOSS_COUNT, LOSS_METRIC, LOSS_WEIGHT) go to stats[j·LOSS_STATS_LENGTH ..].
  */
 export function taskGradients(k: Kernels, spec: ModelSpec, p: ModelTensors, g: ModelTensors | readonly ModelTensors[],
   ws: Workspace, rows: number, terms: readonly TaskTerm[], stats: Float64Array): void {
@@ -145,7 +156,8 @@ export function taskGradients(k: Kernels, spec: ModelSpec, p: ModelTensors, g: M
     const task = spec.tasks[t];
     const target = separate ? (g as readonly ModelTensors[])[j] : (g as ModelTensors);
     const pred = forwardHead(k, spec, t, p, ws, features, rows);
-    k.loss(task.loss, rows, task.outputs, pred, ws.heads[t].target, term.gradScale, ws.heads[t].out.delta, ws.stats);
+    const head = ws.heads[t];
+    k.loss(task.loss, rows, task.outputs, pred, head.target, term.gradScale, head.out.delta, ws.stats, head.classWeights);
     stats.set(ws.stats, j * LOSS_STATS_LENGTH);
     if (spec.mixture) {
       backwardTower(k, p.mixture!, target.mixture!, ws.mixture!, t, rows);
@@ -168,6 +180,7 @@ export function taskLoss(k: Kernels, spec: ModelSpec, t: number, p: ModelTensors
   features: Float32Array, rows: number, stats: Float64Array): Float32Array {
   const task = spec.tasks[t];
   const pred = forwardHead(k, spec, t, p, ws, features, rows);
-  k.loss(task.loss, rows, task.outputs, pred, ws.heads[t].target, 0, ws.heads[t].out.delta, stats);
+  const head = ws.heads[t];
+  k.loss(task.loss, rows, task.outputs, pred, head.target, 0, head.out.delta, stats, head.classWeights);
   return pred;
 }

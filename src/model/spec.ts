@@ -17,6 +17,12 @@ export interface TaskModelSpec {
   hidden?: LayerSpec;
   /** Multiplies the task's loss (default 1). */
   weight: number;
+  /**
+   * Class weights, `outputs` values ≥ 0 (absent: none). cross_entropy: one per class,
+   * torch.nn.CrossEntropyLoss(weight=...) — a weighted mean over the labelled rows;
+   * bce_with_logits and bce: pos_weight per output, BCEWithLogitsLoss(pos_weight=...).
+   */
+  classWeights?: number[];
 }
 
 /** How the tasks share parameters: one trunk and a head per task, or a mixture of experts. */
@@ -80,6 +86,18 @@ function checkLayer(layer: LayerSpec, where: string): void {
   }
 }
 
+function checkClassWeights(task: TaskModelSpec, where: string): void {
+  const w = task.classWeights;
+  if (task.loss !== 'cross_entropy' && task.loss !== 'bce_with_logits' && task.loss !== 'bce') {
+    throw new UserError(`${where}: task ${JSON.stringify(task.name)} has loss ${task.loss}, a regression loss, so it takes no class weights`);
+  }
+  if (!Array.isArray(w) || w.length !== task.outputs) {
+    throw new UserError(`${where}: ${JSON.stringify(w)} is not a list of ${task.outputs} weights (one per ${task.loss === 'cross_entropy' ? 'class' : 'output'})`);
+  }
+  const bad = w.find((v) => typeof v !== 'number' || !Number.isFinite(v) || v < 0);
+  if (bad !== undefined) throw new UserError(`${where}: ${JSON.stringify(bad)} is not a finite number ≥ 0`);
+}
+
 /** Throws a UserError naming the field when the spec cannot describe a model. */
 export function validateModelSpec(spec: ModelSpec): ModelSpec {
   checkPositiveInt(spec.inputWidth, 'model.inputWidth');
@@ -104,6 +122,7 @@ export function validateModelSpec(spec: ModelSpec): ModelSpec {
     if (!Number.isFinite(task.weight) || task.weight < 0) {
       throw new UserError(`${where}.weight: ${JSON.stringify(task.weight)} is not a finite number ≥ 0`);
     }
+    if (task.classWeights !== undefined) checkClassWeights(task, `${where}.classWeights`);
     if (spec.mixture && task.hidden) {
       throw new UserError(`${where}.hidden: a ${spec.mixture.architecture} model gives each task a tower (model.mixture.tower), not a hidden head layer`);
     }

@@ -6,8 +6,11 @@
  */
 import { Packr } from 'msgpackr';
 
-/** Version of every message and frame; a peer speaking another version is rejected. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of every message and frame; a peer speaking another version is rejected.
+ * 2: four loss statistics per task (LOSS_WEIGHT) and class weights in the model spec.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /**
  * The one msgpackr configuration, used by the coordinator and the workers alike.

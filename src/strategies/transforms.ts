@@ -7,7 +7,7 @@
  * drop the step by clearing `ok`.
  */
 
-import { LOSS_COUNT, LOSS_STATS_LENGTH, LOSS_SUM, type Kernels } from '../kernels/types.js';
+import { LOSS_STATS_LENGTH, LOSS_SUM, LOSS_WEIGHT, type Kernels } from '../kernels/types.js';
 import type { Segment } from '../model/layout.js';
 import { gradientDiagnostics, type GradientDiagnostics } from './diagnostics.js';
 import { computeGram } from './gram.js';
@@ -60,12 +60,12 @@ function timed(ctx: StepContext, part: 'combine' | 'optimizer', run: () => void)
   }
 }
 
-/** Per-task mean losses of the step so far (0 for a task without labelled rows). */
+/** Per-task mean losses of the step so far (class-weighted as PyTorch's; 0 for a task without labelled rows). */
 export function stepLosses(sums: Float64Array, out: Float64Array): Float64Array {
   for (let t = 0; t < out.length; t++) {
     const at = t * LOSS_STATS_LENGTH;
-    const count = sums[at + LOSS_COUNT];
-    out[t] = count > 0 ? sums[at + LOSS_SUM] / count : 0;
+    const weight = sums[at + LOSS_WEIGHT];
+    out[t] = weight > 0 ? sums[at + LOSS_SUM] / weight : 0;
   }
   return out;
 }

@@ -22,6 +22,7 @@ import { ARCHITECTURES, type MixtureSpec } from '../model/spec.js';
 import { optimizerSchema } from '../optim/config.js';
 import { getStrategy, parseStrategyOptions, strategyNames, type StrategyOptions } from '../strategies/index.js';
 import { UserError } from '../util/errors.js';
+import { classWeightSchema } from './class-weights.js';
 import { configError, defaultExpected, formatPath, ONLY_IF_VALID } from './config-messages.js';
 import { checkSchedule, LR_SCHEDULE_KINDS, type LrSchedule } from './schedule.js';
 
@@ -213,6 +214,8 @@ function configShape() {
     model: modelSchema.prefault({}),
     taskWeights: byTask(nonNegativeNumber()).default({}).describe('per-task loss weights (default 1)'),
     taskLr: byTask(positiveNumber()).default({}).describe('per-task learning rates (sequential)'),
+    classWeights: byTask(classWeightSchema()).optional()
+      .describe('per classification task: "balanced" (n / (classes · n_class) over the training split\'s labelled rows), one weight per class, or {class: weight}; cross_entropy as CrossEntropyLoss(weight), bce/bce_with_logits as BCEWithLogitsLoss(pos_weight) (one weight, the positive class\'s). Run directories store the resolved numbers'),
     strategy: z.enum(strategyChoices() as [string, ...string[]]).default('sum')
       .describe('sum (one step on Σ w·L), sequential (one step per task), or a gradient-combination / loss-weighting strategy'),
     strategyOptions: z.record(z.string(), z.union([z.number(), z.array(z.number()), z.string()], { error: 'a number, a list of numbers or a string' }), { error: 'an object of option: value' }).default({})

@@ -1,4 +1,4 @@
-import { LOSS_COUNT, LOSS_METRIC, LOSS_SUM, type Kernels } from '../kernels/types.js';
+import type { Kernels } from '../kernels/types.js';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { ModelTensors } from '../model/parameters.js';
@@ -20,7 +20,7 @@ export function evaluateRows(k: Kernels, spec: ModelSpec, params: ModelTensors, 
     spec.tasks.forEach((task, t) => {
       gatherRows(targetWidth(task), dataset.tasks[t].targets, rows, start, count, ws.heads[t].target);
       taskLoss(k, spec, t, params, ws, features, count, ws.stats);
-      totals.add(t, ws.stats[LOSS_SUM], ws.stats[LOSS_COUNT], ws.stats[LOSS_METRIC]);
+      totals.add(t, ws.stats);
     });
   }
   return totals;

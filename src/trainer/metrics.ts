@@ -1,5 +1,5 @@
 import type { TaskData } from '../data/dataset.js';
-import { LOSS_COUNT, LOSS_METRIC, LOSS_STATS_LENGTH, LOSS_SUM } from '../kernels/types.js';
+import { LOSS_COUNT, LOSS_METRIC, LOSS_STATS_LENGTH, LOSS_SUM, LOSS_WEIGHT } from '../kernels/types.js';
 import { isClassification } from '../data/task-spec.js';
 import type { GradientDiagnostics } from '../strategies/index.js';
 import type { EarlyStoppingVerdict } from './early-stopping.js';
@@ -7,7 +7,10 @@ import type { StepTiming } from './profile.js';
 
 /** One task's loss and metric over some rows. */
 export interface TaskMetrics {
-  /** Mean loss over labelled rows (regression: on the standardized target). */
+  /**
+   * Mean loss over labelled rows (regression: on the standardized target); with
+   * cross_entropy class weights the weighted mean Σ w·ℓ / Σ w, as PyTorch reports it.
+   */
   loss: number;
   /** Accuracy for classification, RMSE in the target's own units for regression. */
   metric: number;
@@ -19,8 +22,9 @@ export interface TaskMetrics {
 export type TaskMetricsByName = Record<string, TaskMetrics>;
 
 /**
- * Sums of [loss, labelled count, metric] per task (the loss kernels' statistics)
- * over any number of batches or shards, turned into means at the end.
+ * Sums of [loss, labelled count, metric, weight] per task (the loss kernels'
+ * statistics) over any number of batches or shards, turned into means at the end:
+ * the loss over the summed weights, the metric over the labelled count.
  */
 export class LossTotals {
   readonly sums: Float64Array;
@@ -29,11 +33,10 @@ export class LossTotals {
     this.sums = new Float64Array(tasks.length * LOSS_STATS_LENGTH);
   }
 
-  add(task: number, lossSum: number, count: number, metricSum: number): void {
+  /** Adds a loss kernel's statistics for `task`: LOSS_STATS_LENGTH values of `stats` from `offset`. */
+  add(task: number, stats: ArrayLike<number>, offset = 0): void {
     const at = task * LOSS_STATS_LENGTH;
-    this.sums[at + LOSS_SUM] += lossSum;
-    this.sums[at + LOSS_COUNT] += count;
-    this.sums[at + LOSS_METRIC] += metricSum;
+    for (let i = 0; i < LOSS_STATS_LENGTH; i++) this.sums[at + i] += stats[offset + i];
   }
 
   addAll(other: LossTotals): void {
@@ -45,7 +48,7 @@ export class LossTotals {
     const out: Record<string, number> = {};
     this.tasks.forEach((task, t) => {
       const at = t * LOSS_STATS_LENGTH;
-      out[task.name] = this.sums[at + LOSS_COUNT] > 0 ? this.sums[at + LOSS_SUM] / this.sums[at + LOSS_COUNT] : NaN;
+      out[task.name] = meanLoss(this.sums, at);
     });
     return out;
   }
@@ -54,15 +57,35 @@ export class LossTotals {
     this.sums.fill(0);
   }
 
+  /**
+   * Replaces the sums with saved ones (a checkpoint's); false when they do not fit.
+   * Checkpoints written before the weight statistic hold 3 values per task, whose
+   * weight is their count.
+   */
+  load(saved: Float64Array): boolean {
+    const tasks = this.tasks.length;
+    if (saved.length === this.sums.length) {
+      this.sums.set(saved);
+      return true;
+    }
+    if (saved.length !== tasks * LOSS_WEIGHT) return false;
+    for (let t = 0; t < tasks; t++) {
+      const at = t * LOSS_STATS_LENGTH;
+      this.sums.set(saved.subarray(t * LOSS_WEIGHT, (t + 1) * LOSS_WEIGHT), at);
+      this.sums[at + LOSS_WEIGHT] = this.sums[at + LOSS_COUNT];
+    }
+    return true;
+  }
+
   /** Means per task; NaN where a task had no labelled rows. */
   summary(): TaskMetricsByName {
     const out: TaskMetricsByName = {};
     this.tasks.forEach((task, t) => {
       const at = t * LOSS_STATS_LENGTH;
-      const loss = this.sums[at + LOSS_SUM], count = this.sums[at + LOSS_COUNT], metric = this.sums[at + LOSS_METRIC];
+      const count = this.sums[at + LOSS_COUNT], metric = this.sums[at + LOSS_METRIC];
       const classification = isClassification(task.loss);
       out[task.name] = {
-        loss: count > 0 ? loss / count : NaN,
+        loss: meanLoss(this.sums, at),
         metric: count === 0 ? NaN : classification ? metric / count : Math.sqrt(metric / count) * (task.targetStd ?? 1),
         metricName: classification ? 'accuracy' : 'rmse',
         labelled: count,
@@ -70,6 +93,11 @@ export class LossTotals {
     });
     return out;
   }
+}
+
+/** The mean loss of the statistics at `at`: Σ loss ÷ Σ weight (NaN without labelled rows, or with zero weight). */
+function meanLoss(sums: Float64Array, at: number): number {
+  return sums[at + LOSS_COUNT] > 0 && sums[at + LOSS_WEIGHT] > 0 ? sums[at + LOSS_SUM] / sums[at + LOSS_WEIGHT] : NaN;
 }
 
 /** What `fit` reports after each epoch. */

@@ -1,4 +1,4 @@
-import { LOSS_COUNT, LOSS_METRIC, LOSS_STATS_LENGTH, LOSS_SUM, type Kernels } from '../kernels/types.js';
+import { LOSS_STATS_LENGTH, type Kernels } from '../kernels/types.js';
 import { segmentsFor, type ParameterLayout } from '../model/layout.js';
 import type { FrameArena } from '../protocol/arena.js';
 import { readFrame } from '../protocol/frame.js';
@@ -98,10 +98,7 @@ export class ShardJobs {
       out.jobs++;
       out.minOverheadMs = Math.min(out.minOverheadMs, Math.max(0, finishedAt[slot.job.slot] - started - compute));
       for (let i = 0; i < slot.src.length; i++) this.kernels.axpy(slot.src[i].length, 1, slot.src[i], slot.dst[i]);
-      header.tasks.forEach((t, j) => {
-        const at = j * LOSS_STATS_LENGTH;
-        totals.add(t, header.losses[at + LOSS_SUM], header.losses[at + LOSS_COUNT], header.losses[at + LOSS_METRIC]);
-      });
+      header.tasks.forEach((t, j) => totals.add(t, header.losses, j * LOSS_STATS_LENGTH));
     }
   }
 

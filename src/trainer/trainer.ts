@@ -20,6 +20,7 @@ import { FrameArena } from '../protocol/arena.js';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
 import type { GradientJob } from '../protocol/messages.js';
 import { NonFiniteError, UserError } from '../util/errors.js';
+import { meanWeights, resolveClassWeights } from './class-weights.js';
 import { mixtureOf, resolveConfig, shardCount, trunkLayers, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { loadData } from './data-source.js';
 import { cappedWorkers, checkRunMemory } from './memory-need.js';
@@ -87,7 +88,7 @@ function checkTaskNames(what: string, names: string[], record: Record<string, un
   }
 }
 
-function buildSpec(config: ResolvedConfig, dataset: Dataset): ModelSpec {
+function buildSpec(config: ResolvedConfig, dataset: Dataset, classWeights: Record<string, number[]> | undefined): ModelSpec {
   const names = dataset.tasks.map((t) => t.name);
   const heads = config.model.heads;
   checkTaskNames('model.heads', names, heads);
@@ -107,10 +108,14 @@ function buildSpec(config: ResolvedConfig, dataset: Dataset): ModelSpec {
         outputs: t.outputs,
         hidden: hidden && { units: hidden.units, activation: hidden.activation ?? 'relu' },
         weight: config.taskWeights[t.name] ?? 1,
+        ...(classWeights?.[t.name] ? { classWeights: classWeights[t.name] } : {}),
       };
     }),
   });
 }
+
+/** Longest stretch of steps without a turn of the event loop (signals, output, timers), in ms. */
+const YIELD_EVERY_MS = 10;
 
 /**
  * The coordinator: owns the parameters and the optimizer state, sends each
@@ -141,6 +146,8 @@ export class Trainer {
   private epochProfile = new Profile();
   /** gradScale per task for the current step */
   private readonly scales: number[];
+  /** per task: its cross_entropy class weights (the batch mean divides by their sum), else null */
+  private readonly meanWeights: (Float32Array | null)[];
   /** per optimizer: its learning rate at a step (schedules; per-task rates under sequential) */
   private readonly learningRates: ((step: number) => number)[];
   private readonly trainTotals: LossTotals;
@@ -167,6 +174,8 @@ export class Trainer {
   /** what the recipe's transforms see of the step in progress */
   private readonly context: StepContext;
   private epochDiagnostics: GradientDiagnostics[] = [];
+  /** when step() last let the event loop run (performance.now()) */
+  private lastYield = 0;
   /** messages for the caller to show (skipped steps), drained by the CLI */
   readonly warnings: string[] = [];
 
@@ -208,6 +217,7 @@ export class Trainer {
       ? [createOptimizer(config.optimizer, segmentsFor(layout, all), this.kernels)]
       : all.map((t) => createOptimizer(config.optimizer, segmentsFor(layout, [t]), this.kernels));
     this.scales = spec.tasks.map(() => 0);
+    this.meanWeights = meanWeights(spec.tasks);
     this.learningRates = learningRates;
     this.trainTotals = new LossTotals(dataset.tasks);
     this.stepTotals = new LossTotals(dataset.tasks);
@@ -253,7 +263,10 @@ export class Trainer {
     resolved = { ...resolved, workers: workers.workers };
     const dataset = internal.dataset ?? loadData(resolved);
     if (dataset.train.length === 0) throw new UserError(`${dataset.source}: no training rows after the validation split`);
-    const spec = buildSpec(resolved, dataset);
+    // "balanced" becomes numbers here, on this training split, and the stored config keeps those
+    const classWeights = resolveClassWeights(resolved.classWeights, dataset);
+    if (classWeights) resolved = { ...resolved, classWeights };
+    const spec = buildSpec(resolved, dataset, classWeights);
     const batch = Math.min(resolved.batchSize, dataset.train.length);
     const shards = shardCount(resolved.shards, batch);
     checkRunMemory(resolved, spec, dataset, shards); // before the parameters, the arena and the threads
@@ -401,8 +414,8 @@ export class Trainer {
     if (data.params.length !== this.params.data.length) {
       throw new UserError(`${source}: holds ${data.params.length} parameters, the model has ${this.params.data.length}`);
     }
-    if (data.optimizers.length !== this.optimizers.length || data.trainTotals.length !== this.trainTotals.sums.length) {
-      throw new UserError(`${source}: holds ${data.optimizers.length} optimizer states and ${data.trainTotals.length / 3} tasks' totals, expected ${this.optimizers.length} and ${this.spec.tasks.length}`);
+    if (data.optimizers.length !== this.optimizers.length || !new LossTotals(this.dataset.tasks).load(data.trainTotals)) {
+      throw new UserError(`${source}: holds ${data.optimizers.length} optimizer states and ${data.trainTotals.length} values of training totals, expected ${this.optimizers.length} and ${this.trainTotals.sums.length} (${this.spec.tasks.length} tasks)`);
     }
     if (data.batchInEpoch > this.sampler.batchesPerEpoch) {
       throw new UserError(`${source}: batch ${data.batchInEpoch} is beyond the ${this.sampler.batchesPerEpoch} batches of an epoch`);
@@ -414,7 +427,7 @@ export class Trainer {
     }
     this.params.data.set(data.params);
     this.params.bumpVersion();
-    this.trainTotals.sums.set(data.trainTotals);
+    this.trainTotals.load(data.trainTotals);
     this.epoch = data.epoch;
     this.batchInEpoch = data.batchInEpoch;
     this.globalStep = data.step;
@@ -426,6 +439,12 @@ export class Trainer {
   /** One optimisation step on the next batch (strategy and plan as configured). */
   async step(): Promise<void> {
     this.assertOpen();
+    // a step can finish without a turn of the event loop (jobs on the coordinator, or a pool
+    // answering within its blocking wait): give signals, output and timers theirs now and then
+    if (performance.now() - this.lastYield > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      this.lastYield = performance.now();
+    }
     // Worker processes can go away between the rounds of a step taken in turn: a step that cannot
     // finish goes back to where it began, so a checkpoint written then resumes it exactly.
     const before = this.config.cluster && this.recipe.rounds > 1 ? this.snapshot() : undefined;
@@ -476,17 +495,25 @@ export class Trainer {
     this.globalStep++;
   }
 
-  /** gradScale per task: weight ÷ labelled entries in this batch (0 when none are labelled). */
+  /**
+   * gradScale per task: weight ÷ labelled entries in this batch, or with cross_entropy
+   * class weights ÷ Σ w[y] over them — the whole batch's, so the shards' gradients sum
+   * to PyTorch's weighted mean (0 when the denominator is 0).
+   */
   private taskScales(rows: number): number[] {
     this.spec.tasks.forEach((task, t) => {
       const targets = this.dataset.tasks[t].targets;
       const width = targets.length / this.dataset.rows;
-      let labelled = 0;
+      const w = this.meanWeights[t];
+      let denominator = 0;
       for (let r = 0; r < rows; r++) {
         const base = this.batchRows[r] * width;
-        for (let c = 0; c < width; c++) if (!Number.isNaN(targets[base + c])) labelled++;
+        for (let c = 0; c < width; c++) {
+          const y = targets[base + c];
+          if (!Number.isNaN(y)) denominator += w === null ? 1 : w[y];
+        }
       }
-      this.scales[t] = labelled > 0 ? task.weight / labelled : 0;
+      this.scales[t] = denominator > 0 ? task.weight / denominator : 0;
     });
     return this.scales;
   }

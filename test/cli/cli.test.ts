@@ -241,3 +241,26 @@ describe('--compute-on', () => {
     expectUserError(await cli('train', '--compute-on', 'coordinater'), /--compute-on: "coordinater" is not one of auto, workers, coordinator \(did you mean "coordinator"\?\)/);
   });
 });
+
+describe('--class-weight (issue 15, item 5)', () => {
+  it('trains with balanced weights; config.json, summary.json and the weights file hold the numbers', async () => {
+    const run = await cli('train', '--class-weight', 'species=balanced', '--class-weight', 'sex=balanced', '--epochs', '2', '--workers', '1', '--name', 'weighted', '--no-report');
+    expect(run.code, run.stderr).toBe(0);
+    const dir = join(runsDir, 'weighted');
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { classWeights: Record<string, number[]> };
+    expect(config.classWeights.species).toHaveLength(3);
+    expect(config.classWeights.sex).toHaveLength(1);
+    expect([...config.classWeights.species, ...config.classWeights.sex].every((w) => Number.isFinite(w) && w > 0)).toBe(true);
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { classWeights: unknown };
+    expect(summary.classWeights).toEqual(config.classWeights);
+    const meta = JSON.parse(readSafetensorsHeader(join(dir, 'weights.safetensors')).metadata.multitask) as { model: { tasks: { classWeights?: number[] }[] } };
+    expect(meta.model.tasks.map((t) => t.classWeights)).toEqual([config.classWeights.species, config.classWeights.sex, undefined]);
+  }, 120_000);
+
+  it('bad settings are one line and exit code 2', async () => {
+    expectUserError(await cli('train', '--class-weight', 'body_mass=1'), /^multitask: classWeights\.body_mass: task "body_mass" has loss mse, a regression loss/);
+    expectUserError(await cli('train', '--class-weight', 'species=1,2'), /^multitask: classWeights\.species: 2 weights given, task "species" takes one weight per class \(Adelie, Chinstrap, Gentoo\)$/);
+    expectUserError(await cli('train', '--class-weight', 'penguin=balanced'), /^multitask: classWeights\.penguin: unknown task "penguin" \(tasks: species, sex, body_mass\)$/);
+    expectUserError(await cli('train', '--class-weight', 'species=1,-1,1'), /--class-weight species=1,-1,1: "-1" is not a number ≥ 0/);
+  }, 60_000);
+});

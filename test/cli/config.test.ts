@@ -39,6 +39,7 @@ describe('config file validation: every field names its path, value and what was
     ['model.taskExperts with mmoe', { model: { architecture: 'mmoe', taskExperts: 2 } }, /run\.json: model\.taskExperts: only for architecture ple \(model\.architecture is "mmoe"\)/],
     ['taskWeights', { taskWeights: { sex: -1 } }, 'run.json: taskWeights.sex: -1 is not a number ≥ 0'],
     ['taskLr', { taskLr: { sex: 0 } }, 'run.json: taskLr.sex: 0 is not a number > 0'],
+    ['classWeights', { classWeights: { species: [1, -2, 1] } }, 'run.json: classWeights.species[1]: -2 is not a number ≥ 0'],
     ['strategy', { strategy: 'pcgrd' }, /^run\.json: strategy: "pcgrd" is not one of sum, sequential, .*pcgrad.* \(did you mean "pcgrad"\?\)$/],
     ['strategyOptions', { strategyOptions: { c: true } }, 'run.json: strategyOptions.c: true is not a number, a list of numbers or a string'],
     ['weighting', { weighting: 'pcgrad' }, /^run\.json: weighting: "pcgrad" is not one of .*uncertainty/],
@@ -77,7 +78,7 @@ describe('config file validation: every field names its path, value and what was
     ['name', { name: 'my run' }, 'run.json: name: "my run" is not a run name (letters, digits, ".", "=", "-" and "_")'],
     ['runsDir', { runsDir: '' }, 'run.json: runsDir: "" is not a file path'],
     ['job timeout', { jobTimeoutMs: 0 }, 'run.json: jobTimeoutMs: 0 is not a positive integer'],
-    ['unknown top-level key', { epoch: 3 }, 'run.json: unknown key "epoch" (did you mean "epochs"?); known keys: $schema, name, runsDir, data, tasks, validation, model, taskWeights, taskLr, strategy, strategyOptions, weighting, sequentialMode, plan, optimizer, schedule, taskSchedules, epochs, batchSize, shards, seed, workers, computeOn, checkpointEvery, keepCheckpoints, clipGradNorm, clipPer, onNonFinite, maxSkips, jobTimeoutMs, jobRetries, earlyStopping, keep, cluster, test, initWeights, saveWeights, report'],
+    ['unknown top-level key', { epoch: 3 }, 'run.json: unknown key "epoch" (did you mean "epochs"?); known keys: $schema, name, runsDir, data, tasks, validation, model, taskWeights, taskLr, classWeights, strategy, strategyOptions, weighting, sequentialMode, plan, optimizer, schedule, taskSchedules, epochs, batchSize, shards, seed, workers, computeOn, checkpointEvery, keepCheckpoints, clipGradNorm, clipPer, onNonFinite, maxSkips, jobTimeoutMs, jobRetries, earlyStopping, keep, cluster, test, initWeights, saveWeights, report'],
     ['unknown nested key', { data: { path: 'a.csv', colums: ['a'] } }, /^run\.json: data: unknown key "colums"; known keys: path, format, features, featureNames, builtin, synthetic, kind$/],
     ['unknown task key', { tasks: [{ column: 'a', loss: 'mse', weight: 2 }] }, /^run\.json: tasks\[0\]: unknown key "weight"; known keys: name, column, loss, classes, path, targets, comment$/],
     ['several problems', { epochs: 'ten', seed: -1 }, 'run.json: epochs: "ten" is not a positive integer (and 1 more problem)'],
@@ -220,6 +221,12 @@ describe('flags override the file (only flags given on the command line)', () =>
 
   it('a schedule flag without a schedule is an error', () => {
     expect(() => configFrom(['--warmup-steps', '3'])).toThrow(/--warmup-steps: needs a schedule \(--schedule cosine\)/);
+  });
+
+  it('--class-weight (repeatable, several tasks at once) sets classWeights, replacing the file\'s', () => {
+    const c = configFrom(['--config', file, '--class-weight', 'species=balanced,z=0.5,2', '--class-weight', 'sex=3']);
+    expect(c.classWeights).toEqual({ species: 'balanced', z: [0.5, 2], sex: [3] });
+    expect(() => configFrom(['--class-weight', 'species=-1'])).toThrow(/^--class-weight species=-1: "-1" is not a number ≥ 0;/);
   });
 });
 

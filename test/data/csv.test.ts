@@ -124,6 +124,18 @@ describe('readCsv', () => {
     expect(userError(() => readCsv(path)).message).toContain(`${path} line 3: unterminated quoted field`);
   });
 
+  it('is a UserError for bytes that are not UTF-8, wherever the pieces cut them (a bad byte, a character cut by the end)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mt-csv-utf8-'));
+    const bad = [Buffer.from('a,b\n1,\xff\n', 'latin1'), Buffer.from('a,b\n1,2\n3,\xe2\x82', 'latin1'), Buffer.from('a,b\n"\xed\xa0\x80",1\n', 'latin1')];
+    bad.forEach((bytes, k) => {
+      const path = join(dir, `bad${k}.csv`);
+      writeFileSync(path, bytes);
+      for (const piece of [1, 2, 3, 5, 64]) {
+        expect(userError(() => readCsv(path, piece)).message).toBe(`${path}: not valid UTF-8 text (expected a UTF-8 CSV file; re-save it as UTF-8)`);
+      }
+    });
+  });
+
   it('is a UserError for a missing file', () => {
     expect(userError(() => readCsv('/nonexistent/x.csv')).message).toContain('cannot read CSV file /nonexistent/x.csv: no such file');
   });

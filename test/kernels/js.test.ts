@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { erf, erfc, jsKernels } from '../../src/kernels/js.js';
 import type { Activation, LossKind } from '../../src/kernels/types.js';
+import { LOSS_STATS_LENGTH } from '../../src/kernels/types.js';
 import { refErfc } from './reference.js';
 import { kernelSuite } from './suite.js';
 
@@ -28,7 +29,7 @@ describe('js kernels: implementation details', () => {
   });
 
   it('rejects a class label that is not an index in [0, cols)', () => {
-    const pred = new Float32Array(6), grad = new Float32Array(6), stats = new Float64Array(3);
+    const pred = new Float32Array(6), grad = new Float32Array(6), stats = new Float64Array(LOSS_STATS_LENGTH);
     for (const bad of [3, -1, 1.5, Infinity]) {
       expect(() => jsKernels.loss('cross_entropy', 2, 3, pred, Float32Array.of(0, bad), 1, grad, stats))
         .toThrow(/row 1/);
@@ -39,6 +40,6 @@ describe('js kernels: implementation details', () => {
     const x = new Float32Array(4);
     expect(() => jsKernels.biasActivation(1, 4, x, x, 'swish' as Activation, x)).toThrow(/swish/);
     expect(() => jsKernels.activationBackward(4, 'swish' as Activation, x, x, x, x)).toThrow(/swish/);
-    expect(() => jsKernels.loss('hinge' as LossKind, 1, 4, x, x, 1, x, new Float64Array(3))).toThrow(/hinge/);
+    expect(() => jsKernels.loss('hinge' as LossKind, 1, 4, x, x, 1, x, new Float64Array(LOSS_STATS_LENGTH))).toThrow(/hinge/);
   });
 });

@@ -248,7 +248,7 @@ for (const isa of allIsas) {
       }
     });
 
-    it.each(LOSS_KINDS)('loss %s with unlabelled entries', (kind: LossKind) => {
+    it.each(LOSS_KINDS)('loss %s with unlabelled entries, and class weights', (kind: LossKind) => {
       const [rows, cols] = [37, kind === 'cross_entropy' ? 10 : 3];
       const pred = kind === 'bce' ? randomF32(rng, rows * cols, 0.001, 0.999) : randomF32(rng, rows * cols, -4, 4);
       const target = new Float32Array(kind === 'cross_entropy' ? rows : rows * cols);
@@ -264,10 +264,18 @@ for (const isa of allIsas) {
       k!.loss(kind, rows, cols, pred, target, 0.125, gn, sn);
       expect(close(`${kind} grad`, gn, gj)).toBeNull();
       expect(close(`${kind} stats`, sn, sj, 1e-12, 1e-12)).toBeNull();
+      if (kind === 'mse' || kind === 'l1' || kind === 'smooth_l1') return;
+      // class weights (cross_entropy) or pos_weights (binary), a zero among them
+      const weights = randomF32(rng, cols, 0, 4);
+      weights[1] = 0;
+      jsKernels.loss(kind, rows, cols, pred, target, 0.125, gj, sj, weights);
+      k!.loss(kind, rows, cols, pred, target, 0.125, gn.fill(NaN), sn, weights);
+      expect(close(`${kind} weighted grad`, gn, gj)).toBeNull();
+      expect(close(`${kind} weighted stats`, sn, sj, 1e-12, 1e-12)).toBeNull();
     });
 
     it('loss rejects a class index out of range', () => {
-      const stats = new Float64Array(3);
+      const stats = new Float64Array(LOSS_STATS_LENGTH);
       expect(() => k!.loss('cross_entropy', 2, 3, new Float32Array(6), Float32Array.of(0, 3), 1, new Float32Array(6), stats))
         .toThrow(RangeError);
       expect(() => k!.loss('cross_entropy', 1, 3, new Float32Array(3), Float32Array.of(1.5), 1, new Float32Array(3), stats))
@@ -365,7 +373,7 @@ describe.skipIf(!loaded)('native argument validation', () => {
   });
 
   it('the other kernels check their lengths too', () => {
-    const stats = new Float64Array(3);
+    const stats = new Float64Array(LOSS_STATS_LENGTH);
     expect(() => k.biasActivation(2, 3, f(6), f(2), 'relu', f(6))).toThrow(/bias has 2 elements, needs 3/);
     expect(() => k.biasActivation(2, 3, f(6), f(3), 'relu', f(5))).toThrow(RangeError);
     expect(() => k.biasActivation(2, 3, f(6), f(3), 'swish' as Activation, f(6))).toThrow(/unknown activation/);

@@ -173,6 +173,8 @@ export interface RefLoss {
   sum: number;
   count: number;
   metric: number;
+  /** the mean's denominator: Σ w[target] (cross_entropy with weights), else count */
+  weight: number;
   /** ∂(sum)/∂pred, 0 for unlabelled entries. */
   grad: Float64Array;
 }
@@ -182,42 +184,50 @@ function softplus(z: number): number {
   return z > 30 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
 }
 
-/** The losses of types.ts in float64, each written from its textbook definition. */
+/**
+ * The losses of types.ts in float64, each written from its textbook definition;
+ * `weights` as PyTorch's: cross_entropy's per-class `weight`, the binary losses'
+ * per-column `pos_weight`.
+ */
 export function refLoss(kind: LossKind, rows: number, cols: number,
-  pred: ArrayLike<number>, target: ArrayLike<number>): RefLoss {
+  pred: ArrayLike<number>, target: ArrayLike<number>, weights?: ArrayLike<number>): RefLoss {
   const grad = new Float64Array(rows * cols);
-  let sum = 0, count = 0, metric = 0;
+  let sum = 0, count = 0, metric = 0, weight = 0;
   if (kind === 'cross_entropy') {
     for (let r = 0; r < rows; r++) {
       const t = target[r];
       if (Number.isNaN(t)) continue;
+      const w = weights ? weights[t] : 1;
       // float64 holds e^z for |z| < 709, so no max-shift is needed for the test's logits
       let se = 0, arg = 0;
       for (let j = 0; j < cols; j++) {
         se += Math.exp(pred[r * cols + j]);
         if (pred[r * cols + j] > pred[r * cols + arg]) arg = j;
       }
-      sum += Math.log(se) - pred[r * cols + t];
+      sum += w * (Math.log(se) - pred[r * cols + t]);
       count++;
+      weight += w;
       if (arg === t) metric++;
-      for (let j = 0; j < cols; j++) grad[r * cols + j] = Math.exp(pred[r * cols + j]) / se - (j === t ? 1 : 0);
+      for (let j = 0; j < cols; j++) grad[r * cols + j] = w * (Math.exp(pred[r * cols + j]) / se - (j === t ? 1 : 0));
     }
-    return { sum, count, metric, grad };
+    return { sum, count, metric, weight, grad };
   }
   for (let i = 0; i < rows * cols; i++) {
     const y = target[i];
     if (Number.isNaN(y)) continue;
     const p = pred[i], d = p - y;
+    const pw = weights ? weights[i % cols] : 1;
     count++;
     switch (kind) {
       case 'bce_with_logits':
-        sum += softplus(p) - y * p; // = −y·log σ(p) − (1−y)·log(1−σ(p))
-        grad[i] = 1 / (1 + Math.exp(-p)) - y;
+        // −pw·y·log σ(p) − (1−y)·log(1−σ(p)), with −log σ(p) = softplus(−p), −log(1−σ(p)) = softplus(p)
+        sum += pw * y * softplus(-p) + (1 - y) * softplus(p);
+        grad[i] = -pw * y / (1 + Math.exp(p)) + (1 - y) / (1 + Math.exp(-p));
         if ((p > 0) === (y > 0.5)) metric++;
         break;
       case 'bce':
-        sum += -(y * Math.max(Math.log(p), -100) + (1 - y) * Math.max(Math.log(1 - p), -100));
-        grad[i] = (p - y) / Math.max(p * (1 - p), 1e-12);
+        sum += -(pw * y * Math.max(Math.log(p), -100) + (1 - y) * Math.max(Math.log(1 - p), -100));
+        grad[i] = (-pw * y * (1 - p) + (1 - y) * p) / Math.max(p * (1 - p), 1e-12);
         if ((p > 0.5) === (y > 0.5)) metric++;
         break;
       case 'mse':
@@ -237,7 +247,7 @@ export function refLoss(kind: LossKind, rows: number, cols: number,
         break;
     }
   }
-  return { sum, count, metric, grad };
+  return { sum, count, metric, weight: count, grad };
 }
 
 /**

@@ -6,10 +6,11 @@
  * Usage: `kernelSuite('js', jsKernels)` from a *.test.ts file.
  */
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AdamHyper, Kernels, LossKind, SgdHyper } from '../../src/kernels/types.js';
 import {
-  ACTIVATIONS, LOSS_COUNT, LOSS_KINDS, LOSS_METRIC, LOSS_STATS_LENGTH, LOSS_SUM,
+  ACTIVATIONS, LOSS_COUNT, LOSS_KINDS, LOSS_METRIC, LOSS_STATS_LENGTH, LOSS_SUM, LOSS_WEIGHT,
 } from '../../src/kernels/types.js';
 import {
   Rng, SENTINEL, actKinks, centralDiff, guarded, guardedCopy, mismatch, nearLossKink, randomF32, refActGrad,
@@ -78,10 +79,13 @@ function referenceChecks(): void {
     }
   });
 
-  it.each(LOSS_KINDS)('%s gradient matches finite differences', (kind) => {
+  const lossCases: [LossKind, boolean][] = [...LOSS_KINDS.map((k): [LossKind, boolean] => [k, false]),
+    ...CLASSIFICATION_KINDS.map((k): [LossKind, boolean] => [k, true])];
+  it.each(lossCases)('%s gradient matches finite differences (class weights: %s)', (kind, weighted) => {
     const { rows, cols, pred, target } = lossData(kind, new Rng(12, LOSS_KINDS.indexOf(kind)));
+    const weights = weighted ? lossWeights(kind, cols) : undefined;
     const x = Float64Array.from(pred);
-    const ref = refLoss(kind, rows, cols, x, target);
+    const ref = refLoss(kind, rows, cols, x, target, weights);
     const h = 1e-6;
     for (let i = 0; i < x.length; i++) {
       const t = kind === 'cross_entropy' ? target[Math.floor(i / cols)] : target[i];
@@ -89,7 +93,7 @@ function referenceChecks(): void {
       const fd = centralDiff((v) => {
         const saved = x[i];
         x[i] = v;
-        const s = refLoss(kind, rows, cols, x, target).sum;
+        const s = refLoss(kind, rows, cols, x, target, weights).sum;
         x[i] = saved;
         return s;
       }, x[i], h);
@@ -378,16 +382,37 @@ function lossData(kind: LossKind, rng: Rng): LossData {
   return { rows, cols, pred, target };
 }
 
+const CLASSIFICATION_KINDS = ['cross_entropy', 'bce_with_logits', 'bce'] as const;
+
+interface TorchLossCase {
+  rows: number; cols: number; logits: number[]; probabilities?: number[]; targets: (number | null)[];
+  weights: number[]; loss: number; grad: number[];
+}
+/** PyTorch's weighted losses (scripts/torch-reference/class_weights.py). */
+const classWeightFixture = JSON.parse(readFileSync(new URL('../fixtures/torch/class-weights.json', import.meta.url), 'utf8')) as {
+  losses: Record<(typeof CLASSIFICATION_KINDS)[number], TorchLossCase>;
+};
+
+/** Class weights (cross_entropy) or pos_weights (binary) for `cols` columns: a zero, a one, others in (0.2, 3). */
+function lossWeights(kind: LossKind, cols: number): Float32Array {
+  const w = randomF32(new Rng(43, LOSS_KINDS.indexOf(kind)), cols, 0.2, 3);
+  w[0] = kind === 'cross_entropy' ? 0 : w[0]; // a class that does not count at all
+  w[cols - 1] = 1;
+  return w;
+}
+
 function lossTests(k: Kernels, rtol: number): void {
   const gradScale = 0.37;
 
-  function run(kind: LossKind, d: LossData) {
+  function run(kind: LossKind, d: LossData, weights?: Float32Array) {
     const pred = guardedCopy(d.pred, 1), target = guardedCopy(d.target, 3);
+    const w = weights && guardedCopy(weights, 2);
     // SENTINEL inside the view: unlabelled entries must be zeroed, the two spare ones left alone
     const n = d.rows * d.cols, grad = guarded(n + 2, 5);
     const stats = new Float64Array(LOSS_STATS_LENGTH).fill(-1);
-    k.loss(kind, d.rows, d.cols, pred.view, target.view, gradScale, grad.view, stats);
-    expect(strayWrite(pred) ?? strayWrite(target) ?? strayWrite(grad)).toBeNull();
+    k.loss(kind, d.rows, d.cols, pred.view, target.view, gradScale, grad.view, stats, w?.view);
+    expect(strayWrite(pred) ?? strayWrite(target) ?? strayWrite(grad) ?? (w && strayWrite(w)) ?? null).toBeNull();
+    if (w) expect(mismatch('classWeights', w.view, weights!, 0)).toBeNull();
     expect(mismatch('pred', pred.view, d.pred, 0) ?? mismatch('target', target.view, d.target, 0)).toBeNull();
     expect([grad.view[n], grad.view[n + 1]]).toEqual([SENTINEL, SENTINEL]);
     return { grad: grad.view.subarray(0, n), stats };
@@ -399,6 +424,7 @@ function lossTests(k: Kernels, rtol: number): void {
       const { grad, stats } = run(kind, d);
       const ref = refLoss(kind, d.rows, d.cols, d.pred, d.target);
       expect(stats[LOSS_COUNT]).toBe(ref.count);
+      expect(stats[LOSS_WEIGHT]).toBe(ref.count);
       expect(Math.abs(stats[LOSS_SUM] - ref.sum)).toBeLessThanOrEqual(relTol(ref.sum, rtol, 1e-12));
       const classification = kind === 'cross_entropy' || kind === 'bce_with_logits' || kind === 'bce';
       if (classification) expect(stats[LOSS_METRIC]).toBe(ref.metric);
@@ -423,10 +449,57 @@ function lossTests(k: Kernels, rtol: number): void {
 
       // nothing labelled at all, then no rows at all
       const none = run(kind, { ...d, target: new Float32Array(d.target.length).fill(NaN) });
-      expect(Array.from(none.stats)).toEqual([0, 0, 0]);
+      expect(Array.from(none.stats)).toEqual([0, 0, 0, 0]);
       expect(none.grad.every((g) => g === 0)).toBe(true);
-      expect(Array.from(run(kind, { ...d, rows: 0 }).stats)).toEqual([0, 0, 0]);
+      expect(Array.from(run(kind, { ...d, rows: 0 }).stats)).toEqual([0, 0, 0, 0]);
     });
+  });
+
+  describe.each(CLASSIFICATION_KINDS)('%s with class weights', (kind) => {
+    it('loss sum, weight sum and gradient match the weighted reference; count and metric stay unweighted', () => {
+      const d = lossData(kind, new Rng(44, LOSS_KINDS.indexOf(kind)));
+      const weights = lossWeights(kind, d.cols);
+      const { grad, stats } = run(kind, d, weights);
+      const ref = refLoss(kind, d.rows, d.cols, d.pred, d.target, weights);
+      const plain = refLoss(kind, d.rows, d.cols, d.pred, d.target);
+      expect(Math.abs(stats[LOSS_SUM] - ref.sum)).toBeLessThanOrEqual(relTol(ref.sum, rtol, 1e-12));
+      expect(Math.abs(ref.sum - plain.sum)).toBeGreaterThan(1e-3); // the weights do change the loss
+      expect(Math.abs(stats[LOSS_WEIGHT] - ref.weight)).toBeLessThanOrEqual(relTol(ref.weight, 1e-12, 0));
+      expect([stats[LOSS_COUNT], stats[LOSS_METRIC]]).toEqual([plain.count, plain.metric]);
+      if (kind === 'cross_entropy') expect(ref.weight).not.toBe(ref.count);
+      else expect(stats[LOSS_WEIGHT]).toBe(ref.count); // pos_weight keeps the mean over the count
+      const want = ref.grad.map((g) => gradScale * g);
+      expect(mismatch('grad', grad, want, (i) => relTol(want[i], rtol, 1e-6 * gradScale))).toBeNull();
+    });
+
+    it('weights of 1 give the unweighted figures bit for bit', () => {
+      const d = lossData(kind, new Rng(45, LOSS_KINDS.indexOf(kind)));
+      const plain = run(kind, d);
+      const ones = run(kind, d, new Float32Array(d.cols).fill(1));
+      expect(mismatch('grad', ones.grad, plain.grad, 0)).toBeNull();
+      expect(Array.from(ones.stats)).toEqual(Array.from(plain.stats));
+    });
+  });
+
+  it.each(CLASSIFICATION_KINDS)('%s with class weights matches PyTorch (torch fixture; mean over the weights or rows)', (kind) => {
+    const c = classWeightFixture.losses[kind];
+    const f32 = (v: (number | null)[]) => Float32Array.from(v, (x) => x ?? NaN);
+    const pred = kind === 'bce' ? f32(c.probabilities!) : f32(c.logits);
+    const n = c.rows * c.cols, grad = new Float32Array(n), stats = new Float64Array(LOSS_STATS_LENGTH);
+    // pass 1: the statistics give the mean's denominator; pass 2 scales the gradient by it, as the trainer does
+    k.loss(kind, c.rows, c.cols, pred, f32(c.targets), 0, grad, stats, f32(c.weights));
+    expect(stats[LOSS_SUM] / stats[LOSS_WEIGHT]).toBeCloseTo(c.loss, kind === 'bce' ? 5 : 6);
+    k.loss(kind, c.rows, c.cols, pred, f32(c.targets), 1 / stats[LOSS_WEIGHT], grad, stats, f32(c.weights));
+    // bce's gradient is ∂/∂p; PyTorch's is ∂/∂logit = ∂/∂p · p(1 − p)
+    const got = kind === 'bce' ? grad.map((g, i) => g * pred[i] * (1 - pred[i])) : grad;
+    expect(mismatch('grad', got, c.grad, (i) => 1e-5 * Math.abs(c.grad[i]) + (kind === 'bce' ? 1e-6 : 1e-7))).toBeNull();
+  });
+
+  it('class weights: too few are a RangeError, and regression losses take none', () => {
+    const stats = new Float64Array(LOSS_STATS_LENGTH);
+    const f = (n: number) => new Float32Array(n);
+    expect(() => k.loss('cross_entropy', 1, 3, f(3), f(1), 1, f(3), stats, f(2))).toThrow(/classWeights has 2 elements, needs (cols = )?3/);
+    expect(() => k.loss('mse', 1, 1, f(1), f(1), 1, f(1), stats, f(1))).toThrow(/regression loss takes no class weights/);
   });
 
   it('cross_entropy stays finite for ±80 logits and breaks argmax ties to the lowest index', () => {

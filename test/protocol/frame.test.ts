@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { FrameArena } from '../../src/protocol/arena.js';
-import { packr } from '../../src/protocol/codec.js';
+import { packr, PROTOCOL_VERSION } from '../../src/protocol/codec.js';
 import { encodeFrame, HEADER_BLOCK, readFrame, writeFrameHeader, type FrameHeader } from '../../src/protocol/frame.js';
 
 const header = (over: Partial<FrameHeader> = {}): FrameHeader => ({
-  v: 1, step: 7, shard: 1, version: 12, computeMicros: 250, tasks: [0, 2], losses: [1.5, 10, 9, 0.25, 8, 3.5], layout: [0, 3, 10, 2], ...over,
+  v: PROTOCOL_VERSION, step: 7, shard: 1, version: 12, computeMicros: 250, tasks: [0, 2], losses: [1.5, 10, 9, 10, 0.25, 8, 3.5, 8], layout: [0, 3, 10, 2], ...over,
 });
 const payload = Float32Array.from([1, 2, 3, 4.5, -5]);
 
@@ -56,7 +56,7 @@ describe('gradient frames', () => {
 
   it('rejects garbage, wrong versions and malformed fields with the field named', () => {
     expect(() => readFrame(new Uint8Array(HEADER_BLOCK + 8))).toThrow(/not a gradient frame: magic 0x0/);
-    expect(() => readFrame(withRawHeader({ ...header(), v: 2 }))).toThrow(/field "v": protocol version 2, expected 1/);
+    expect(() => readFrame(withRawHeader({ ...header(), v: PROTOCOL_VERSION + 1 }))).toThrow(new RegExp(`field "v": protocol version ${PROTOCOL_VERSION + 1}, expected ${PROTOCOL_VERSION}`));
     expect(() => readFrame(withRawHeader([1, 2, 3]))).toThrow(/not a map/);
     expect(() => readFrame(withRawHeader({ ...header(), step: -1 }))).toThrow(/field "step": -1 is not a non-negative integer/);
     expect(() => readFrame(withRawHeader({ ...header(), tasks: ['a'] }))).toThrow(/field "tasks"/);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfigFile, validateConfig } from '../../src/cli/config.js';
 import { parseCsv } from '../../src/data/csv.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/codec.js';
 import { encodeFrame, FrameError, readFrame, type FrameHeader } from '../../src/protocol/frame.js';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointData } from '../../src/trainer/checkpoint.js';
 import { isUserError } from '../../src/util/errors.js';
@@ -38,7 +39,7 @@ const damaged = (valid: Uint8Array) => fc.record({
 });
 
 describe('frame decoder', () => {
-  const header: FrameHeader = { v: 1, step: 3, shard: 0, version: 9, computeMicros: 10, tasks: [0, 1], losses: [1, 2, 3, 4, 5, 6], layout: [0, 4, 10, 2] };
+  const header: FrameHeader = { v: PROTOCOL_VERSION, step: 3, shard: 0, version: 9, computeMicros: 10, tasks: [0, 1], losses: [1, 2, 3, 2, 5, 6, 7, 6], layout: [0, 4, 10, 2] };
   const valid = encodeFrame(header, Float32Array.from([1, 2, 3, 4, 5, 6]));
 
   it('damaged frames are read (within the frame) or rejected with a FrameError', () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { jsKernels } from '../../src/kernels/js.js';
-import { LOSS_STATS_LENGTH, LOSS_SUM } from '../../src/kernels/types.js';
+import { LOSS_COUNT, LOSS_STATS_LENGTH, LOSS_SUM, LOSS_WEIGHT } from '../../src/kernels/types.js';
 import { buildLayout } from '../../src/model/layout.js';
 import { StepRecipe, type RecipeSettings, type StepContext } from '../../src/strategies/recipe.js';
 
@@ -36,7 +36,8 @@ function context(losses = [1, 1]): StepContext & { dropped: string[] } {
   const lossSums = new Float64Array(losses.length * LOSS_STATS_LENGTH);
   losses.forEach((l, t) => {
     lossSums[t * LOSS_STATS_LENGTH + LOSS_SUM] = l;
-    lossSums[t * LOSS_STATS_LENGTH + LOSS_SUM + 1] = 1;
+    lossSums[t * LOSS_STATS_LENGTH + LOSS_COUNT] = 1;
+    lossSums[t * LOSS_STATS_LENGTH + LOSS_WEIGHT] = 1;
   });
   const dropped: string[] = [];
   return { step: 0, lossSums, timing: { combine: 0, optimizer: 0 }, nonFinite: (what) => { dropped.push(what); }, dropped };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../src/protocol/codec.js';
 import type { TrainerConfig } from '../../src/trainer/config.js';
 import { InlineRunner } from '../../src/trainer/inline-runner.js';
 import { createTrainer, sameBits } from '../helpers/trainers.js';
@@ -42,13 +43,22 @@ describe('computeOn coordinator: the jobs on the coordinator thread', () => {
     expect(sameBits(trainer.params.data, reference.params.data)).toBe(true);
   });
 
+  it('steps on the coordinator leave the event loop its turns (signals, output, timers)', async () => {
+    const trainer = await createTrainer({ ...SMALL, epochs: 40, workers: 1, computeOn: 'coordinator' });
+    let stepsWhenTimerFired: number | undefined;
+    setTimeout(() => (stepsWhenTimerFired = trainer.steps), 5);
+    await trainer.fit();
+    expect(stepsWhenTimerFired).toBeDefined();
+    expect(stepsWhenTimerFired!).toBeLessThan(trainer.steps);
+  });
+
   it('a job that fails stops the run naming the task, the step and the shard', async () => {
     const trainer = await createTrainer({ ...SMALL, workers: 1, computeOn: 'coordinator' });
     await trainer.step();
     // a job expecting parameters the store does not hold: what a lost update would look like
     const runner = (trainer as unknown as { pool: InlineRunner }).pool;
     expect(runner).toBeInstanceOf(InlineRunner);
-    const job = { kind: 'gradient' as const, v: 1, step: 7, version: 999, shard: 1, slot: 1, tasks: [0], scales: [1], rowStart: 0, rowCount: 4, separate: false, attempt: 0 };
+    const job = { kind: 'gradient' as const, v: PROTOCOL_VERSION, step: 7, version: 999, shard: 1, slot: 1, tasks: [0], scales: [1], rowStart: 0, rowCount: 4, separate: false, attempt: 0 };
     await expect(runner.runJobs([job])).rejects.toThrow(/^task \w+, step 7, shard 1: parameters are at version \d+, the job expected 999$/);
   });
 

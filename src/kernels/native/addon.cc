@@ -58,6 +58,15 @@ class Args {
     table_ = static_cast<const KernelTable*>(data);
     if (argc < expected)
       type_error("expected " + std::to_string(expected) + " arguments, got " + std::to_string(argc));
+    argc_ = argc;
+  }
+
+  // Whether optional argument i was passed as something other than undefined or null.
+  bool given(std::size_t i) const {
+    if (i >= argc_) return false;
+    napi_valuetype type;
+    if (napi_typeof(env_, argv_[i], &type) != napi_ok) type_error("cannot read arguments");
+    return type != napi_undefined && type != napi_null;
   }
 
   const KernelTable* table() const { return table_; }
@@ -127,6 +136,7 @@ class Args {
   const char* fn_;
   const KernelTable* table_ = nullptr;
   napi_value argv_[kMaxArgs] = {};
+  std::size_t argc_ = 0;
 };
 
 // Runs a kernel entry point, turning argument errors into JS exceptions.
@@ -218,7 +228,7 @@ napi_value BiasGrad(napi_env env, napi_callback_info cb) {
   });
 }
 
-// loss(kindCode, rows, cols, pred, target, gradScale, grad, stats)
+// loss(kindCode, rows, cols, pred, target, gradScale, grad, stats[, classWeights])
 napi_value Loss(napi_env env, napi_callback_info cb) {
   return guarded(env, [&] {
     const Args g(env, cb, "loss", 8);
@@ -233,8 +243,14 @@ napi_value Loss(napi_env env, napi_callback_info cb) {
     });
     const double grad_scale = g.number(5, "gradScale");
     float* grad = g.f32(6, "grad", total, why);
-    double* stats = g.f64(7, "stats", 3, [] { return std::string("LOSS_STATS_LENGTH = 3"); });
-    const idx bad = mt::loss(kind, rows, cols, pred, target, static_cast<float>(grad_scale), grad, stats);
+    double* stats = g.f64(7, "stats", 4, [] { return std::string("LOSS_STATS_LENGTH = 4"); });
+    const float* weights = nullptr;
+    if (g.given(8)) {
+      if (kind != mt::kCrossEntropy && kind != mt::kBceWithLogits && kind != mt::kBce)
+        g.range_error("a regression loss takes no class weights");
+      weights = g.f32(8, "classWeights", cols, [&] { return "cols = " + std::to_string(cols); });
+    }
+    const idx bad = mt::loss(kind, rows, cols, pred, target, static_cast<float>(grad_scale), weights, grad, stats);
     if (bad >= 0)
       g.range_error("cross_entropy target of row " + std::to_string(bad) + " is " + num_str(target[bad]) +
                     ", not a class index in [0, " + std::to_string(cols) + ")");

@@ -65,9 +65,11 @@ const KernelTable* avx2_wide_table();
 
 // Losses are dominated by exp/log and run once per head per step: one portable
 // implementation (losses.cc), accumulated in float64 like the TypeScript reference.
+// weights: `cols` class weights (cross_entropy) or pos_weights (bce, bce_with_logits), or
+// nullptr (see types.ts). stats: [loss sum, labelled count, metric, weight sum].
 // Returns -1, or the first row whose class index is invalid (cross_entropy).
 idx loss(int kind, idx rows, idx cols, const float* pred, const float* target, float grad_scale,
-         float* grad, double* stats);
+         const float* weights, float* grad, double* stats);
 
 // Per-thread, 64-byte aligned scratch buffers for packed panels (slot 0: A, 1: B).
 // thread_local because several worker threads call the addon at once.
