@@ -41,6 +41,17 @@ describe.each(Object.keys(MODELS))('%s in the trainer', (name) => {
     expect(sameBits(c.params.data, a.params.data)).toBe(true);
   });
 
+  it('class weights weigh a tower\'s loss as a head\'s: the run changes, and stays identical with 1 and 2 workers', async () => {
+    const plain = await trainer(model, { workers: 1 });
+    await plain.fit({ epochs: 1 });
+    const a = await trainer(model, { workers: 1, classWeights: { species: 'balanced' } });
+    await a.fit({ epochs: 1 });
+    const b = await trainer(model, { classWeights: { species: 'balanced' } });
+    await b.fit({ epochs: 1 });
+    expect(sameBits(a.params.data, b.params.data)).toBe(true);
+    expect(sameBits(a.params.data, plain.params.data)).toBe(false);
+  });
+
   it('the fused and the per-task plan take the same SGD steps (float32 rounding apart)', async () => {
     const sgd = { name: 'sgd' as const, lr: 0.05 };
     const fused = await trainer(model, { strategy: 'sum', plan: 'fused', optimizer: sgd });
