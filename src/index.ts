@@ -4,7 +4,8 @@ export type { TrainerConfig, ResolvedConfig, DataConfig, StrategyName, Sequentia
 export { validateConfig, resolveConfig } from './trainer/config.js';
 export type { EpochReport, TaskMetrics, TaskMetricsByName } from './trainer/metrics.js';
 export type { OptimizerConfig, OptimizerName } from './optim/index.js';
-export type { LayerSpec, ModelSpec, TaskModelSpec } from './model/spec.js';
+export type { Architecture, LayerSpec, MixtureSpec, ModelSpec, TaskModelSpec } from './model/spec.js';
+export { ARCHITECTURES } from './model/spec.js';
 export type { Activation, LossKind, Kernels } from './kernels/types.js';
 export type { TaskSpec } from './data/task-spec.js';
 export type { Dataset } from './data/dataset.js';

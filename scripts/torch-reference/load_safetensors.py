@@ -7,7 +7,7 @@ PyTorch module with the same layer names, and runs it on a small fixed input.
 The module is built from the model spec that multitask stores in the file's
 metadata (`multitask.model`): a trunk `ModuleList` of Linear layers and a
 `ModuleDict` of heads, each a Linear, or a module with `hidden` and `out`
-Linears. The weights are loaded with `load_state_dict(strict=True)`, so every
+Linears; for an `mmoe` or `ple` model, the module of mixture_modules.py. The weights are loaded with `load_state_dict(strict=True)`, so every
 name and shape must match. Uses the `safetensors` package when installed, and
 otherwise reads the format directly (8-byte header length, JSON header,
 little-endian data).
@@ -17,12 +17,15 @@ JSON file {task: [[outputs per row]]} (e.g. computed by multitask) and prints
 the largest difference from PyTorch's outputs.
 """
 import json
+import os
 import struct
 import sys
 
 import torch
 from torch import nn
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mixture_modules import ACTIVATIONS, mixture_module  # noqa: E402
 
 DTYPES = {'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16, 'F64': torch.float64}
 
@@ -52,15 +55,6 @@ def read_safetensors(path):
         t = torch.frombuffer(bytearray(body[begin:end]), dtype=dtype) if end > begin else torch.empty(0, dtype=dtype)
         tensors[name] = t.reshape(info['shape'])
     return tensors, metadata
-
-
-ACTIVATIONS = {
-    'identity': lambda x: x,
-    'relu': F.relu,
-    'tanh': torch.tanh,
-    'sigmoid': torch.sigmoid,
-    'gelu': F.gelu,  # exact (erf) form, as multitask computes it
-}
 
 
 class Head(nn.Module):
@@ -113,7 +107,7 @@ def main(argv):
         print(f'{path}: no "multitask.model" in the metadata; cannot tell the activations', file=sys.stderr)
         return 2
     spec = json.loads(metadata['multitask.model'])
-    model = MultitaskNet(spec)
+    model = mixture_module(spec) if spec.get('mixture') else MultitaskNet(spec)
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     model.eval()
     print(f'torch {torch.__version__}: loaded {path} with load_state_dict(strict=True)')

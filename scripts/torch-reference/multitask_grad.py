@@ -69,7 +69,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import flat, write_json  # noqa: E402
+from common import fixture_rows, fixture_task_loss, flat, write_json  # noqa: E402
 
 SEED = 1234
 ROWS = 9
@@ -104,15 +104,7 @@ class MultiTask(nn.Module):
         return torch.tanh(self.trunk[1](F.relu(self.trunk[0](x))))
 
     def task_loss(self, task, x, targets):
-        out = self.heads[task](self.features(x))
-        y = targets[task]
-        if task == 'species':
-            return F.cross_entropy(out, y.long())
-        if task == 'sex':
-            z = out.reshape(-1)
-            labelled = ~torch.isnan(y)
-            return F.binary_cross_entropy_with_logits(z[labelled], y[labelled])
-        return F.mse_loss(out.reshape(-1), y)
+        return fixture_task_loss(task, self.heads[task](self.features(x)), targets[task])
 
 
 def names_of(model, task):
@@ -196,14 +188,7 @@ def run(base, x32, targets32, dtype):
 def main():
     torch.manual_seed(SEED)
     base = MultiTask()  # float32 default init
-    x = torch.randn(ROWS, 5)
-    targets = {
-        'species': torch.randint(0, 3, (ROWS,)).to(torch.float32),
-        'sex': torch.randint(0, 2, (ROWS,)).to(torch.float32),
-        'mass': torch.randn(ROWS),
-    }
-    targets['sex'][2] = float('nan')
-    targets['sex'][5] = float('nan')
+    x, targets = fixture_rows(ROWS)
 
     sd = base.state_dict()
     write_json(OUT, {

@@ -8,8 +8,9 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseTaskSpec } from '../data/task-spec.js';
 import { ACTIVATIONS } from '../kernels/types.js';
+import { ARCHITECTURES } from '../model/spec.js';
 import { OPTIMIZER_NAMES } from '../optim/index.js';
-import { COMPUTE_PLACES, configDefaults, DATA_FORMATS, formatOf, PLAN_NAMES, SEQUENTIAL_MODES, strategyChoices } from '../trainer/config.js';
+import { COMPUTE_PLACES, configDefaults, DATA_FORMATS, MIXTURE_DEFAULTS, formatOf, PLAN_NAMES, SEQUENTIAL_MODES, strategyChoices } from '../trainer/config.js';
 import { LR_SCHEDULE_KINDS } from '../trainer/schedule.js';
 import { parseEarlyStopping } from '../trainer/early-stopping.js';
 import { parseClassWeights, type ClassWeightSetting } from '../trainer/class-weights.js';
@@ -27,6 +28,12 @@ export interface FlagValues {
   validation?: number;
   trunk?: number[];
   activation?: string;
+  architecture?: 'shared' | 'mmoe' | 'ple';
+  experts?: number;
+  taskExperts?: number;
+  levels?: number;
+  expertWidths?: number[];
+  towerWidths?: number[];
   strategy?: string;
   strategyOption?: Record<string, string>;
   weighting?: string;
@@ -107,6 +114,13 @@ export function addTrainingOptions(cmd: Command): Command {
   return cmd
     .option('--trunk <widths>', `trunk layer widths, comma-separated (default ${d.model.trunk.join(',')})`, intList('--trunk'))
     .addOption(new Option('--activation <name>', `trunk activation (default ${d.model.activation})`).argParser(choice('--activation', ACTIVATIONS)))
+    .addOption(new Option('--architecture <name>', 'shared: one trunk, a head per task (default); mmoe: experts, a gate and a tower per task; ple: task and shared experts per level').argParser(choice('--architecture', ARCHITECTURES)))
+    .option('--experts <n>', `mmoe: experts (default ${MIXTURE_DEFAULTS.mmoeExperts}); ple: shared experts per level (default ${MIXTURE_DEFAULTS.pleExperts})`, positiveInt('--experts'))
+    .option('--task-experts <n>', `ple: each task's own experts per level (default ${MIXTURE_DEFAULTS.taskExperts})`, positiveInt('--task-experts'))
+    .option('--levels <n>', `ple: extraction levels, 1 = CGC (default ${MIXTURE_DEFAULTS.levels})`, positiveInt('--levels'))
+    .option('--expert-widths <widths>', `mmoe, ple: each expert's layer widths, comma-separated (default ${MIXTURE_DEFAULTS.expert.join(',')})`, intList('--expert-widths'))
+    .option('--tower-widths <widths>', `mmoe, ple: each tower's hidden widths, comma-separated; "none" for none (default ${MIXTURE_DEFAULTS.tower.join(',')})`,
+      (v: string) => (v.trim() === 'none' ? [] : intList('--tower-widths')(v)))
     .addOption(new Option('--strategy <name>', `sum: one step on Σ w·L; sequential: one step per task; or a gradient strategy (pcgrad, mgda, cagrad, upgrad, ...) (default ${d.strategy})`)
       .argParser((v) => choice('--strategy', strategyChoices())(v)))
     .option('--strategy-option <key=value>', 'an option of the strategy (or weighting), e.g. c=0.4 for cagrad; repeatable', rawKeyValue('--strategy-option'))
@@ -182,7 +196,10 @@ export function flagsToConfig(o: FlagValues, command: Command): CliConfig {
   const schedule = dropUndefined({ kind: g('schedule'), warmupSteps: g('warmupSteps'), minLr: g('minLr'), stepSize: g('stepSize'), gamma: g('gamma') });
   const optimizer = dropUndefined({ name: g('optimizer'), lr: g('lr'), momentum: g('momentum'), nesterov: g('nesterov'), weightDecay: g('weightDecay') });
   const data = dropUndefined({ path: abs(g('data')), format: g('format'), features: g('features') });
-  const model = dropUndefined({ trunk: g('trunk'), activation: g('activation') });
+  const model = dropUndefined({
+    trunk: g('trunk'), activation: g('activation'), architecture: g('architecture'), experts: g('experts'),
+    taskExperts: g('taskExperts'), levels: g('levels'), expert: g('expertWidths'), tower: g('towerWidths'),
+  });
   const some = (x: object) => (Object.keys(x).length > 0 ? x : undefined);
   return dropUndefined({
     name: g('name'),

@@ -255,7 +255,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
     if (config.test) testSetReport(trainer.model(), config.test);
     if (verbose) {
       out.info(`multitask: ${trainer.dataset.source}, ${trainer.dataset.train.length} training / ${trainer.dataset.validation.length} validation rows${rows.note}, `
-        + `tasks ${names.join(', ')}; strategy ${label}, plan ${trainer.plan}, `
+        + `tasks ${names.join(', ')}; ${trainer.spec.mixture ? `${trainer.spec.mixture.architecture} model, ` : ''}strategy ${label}, plan ${trainer.plan}, `
         + `${workers} workers, ${trainer.shards} shard(s), ${trainer.kernels.backend} kernels; `
         + `${config.schedule.kind !== 'constant' ? `lr schedule ${describeSchedule(config.schedule, perEpoch)}; ` : ''}`
         + `${config.initWeights && !checkpoint ? `initial weights ${config.initWeights}; ` : ''}run ${run.dir}`);
@@ -292,11 +292,11 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
         seconds += r.seconds;
         steps += r.steps;
         const train = evalRecord(r.epoch, trainer.steps, 'train', r.train);
-        const validation = evalRecord(r.epoch, trainer.steps, 'validation', r.validation);
+        const validation = { ...evalRecord(r.epoch, trainer.steps, 'validation', r.validation), ...(r.gates ? { gates: r.gates } : {}) };
         run.record(train);
         run.record(validation);
         if (verbose) out.info(epochLine(r, epochs, out.style));
-        out.json({ type: 'epoch', epoch: r.epoch, steps: r.steps, seconds: r.seconds, stepsPerSecond: r.stepsPerSecond, train: train.tasks, validation: validation.tasks, conflict: r.conflict ?? null });
+        out.json({ type: 'epoch', epoch: r.epoch, steps: r.steps, seconds: r.seconds, stepsPerSecond: r.stepsPerSecond, train: train.tasks, validation: validation.tasks, conflict: r.conflict ?? null, ...(r.gates ? { gates: r.gates } : {}) });
       },
       onCheckpoint: (data) => {
         run.checkpoint(data, config.keepCheckpoints);

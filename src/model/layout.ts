@@ -1,3 +1,4 @@
+import { mixtureLinears, mixtureStructure } from './mixture-layout.js';
 import type { ModelSpec } from './spec.js';
 import { trunkOutputWidth } from './spec.js';
 
@@ -19,9 +20,9 @@ export interface Segment {
 export interface ParameterLayout {
   entries: TensorEntry[];
   total: number;
-  /** The shared parameters: every trunk layer, first in the vector. */
+  /** The shared parameters, first in the vector: every trunk layer (a mixture: see mixture-layout.ts). */
   trunk: Segment;
-  /** heads[t]: task t's own parameters, contiguous. */
+  /** heads[t]: task t's own parameters, contiguous (a mixture: the task's tower, last gates and experts). */
   heads: Segment[];
 }
 
@@ -40,6 +41,18 @@ export function buildLayout(spec: ModelSpec): ParameterLayout {
     entries.push({ name: `${prefix}.bias`, shape: [outWidth], offset, size: outWidth });
     offset += outWidth;
   };
+  if (spec.mixture) {
+    // the shared segment first, then each task's, each in the model's natural order
+    const linears = mixtureLinears(mixtureStructure(spec));
+    const segment = (owner: number): Segment => {
+      const start = offset;
+      for (const l of linears) if (l.owner === owner) linear(l.linear.name, l.linear.inWidth, l.linear.outWidth);
+      return { offset: start, length: offset - start };
+    };
+    const trunk = segment(-1);
+    const heads = spec.tasks.map((_, t) => segment(t));
+    return { entries, total: offset, trunk, heads };
+  }
   let width = spec.inputWidth;
   spec.trunk.forEach((layer, i) => {
     linear(`trunk.${i}`, width, layer.units);

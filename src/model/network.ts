@@ -1,21 +1,14 @@
 import type { Kernels } from '../kernels/types.js';
 import { LOSS_STATS_LENGTH } from '../kernels/types.js';
-import type { HeadTensors, Linear, ModelTensors } from './parameters.js';
+import { buffers, linearBackward, linearForward, type LayerBuffers } from './linear.js';
+import { backwardMixture, backwardTower, forwardMixture, forwardTower, MixtureWorkspace } from './mixture.js';
+import type { HeadTensors, ModelTensors } from './parameters.js';
 import type { ModelSpec, TaskModelSpec } from './spec.js';
 import { outputActivation, trunkOutputWidth } from './spec.js';
 
 /** Targets per row: one class index for cross_entropy, one value per output otherwise. */
 export function targetWidth(task: TaskModelSpec): number {
   return task.loss === 'cross_entropy' ? 1 : task.outputs;
-}
-
-interface LayerBuffers {
-  /** pre-activation, then (backward) reused for nothing else */
-  z: Float32Array;
-  /** activation output */
-  h: Float32Array;
-  /** gradient w.r.t. h, turned into the gradient w.r.t. z in place */
-  delta: Float32Array;
 }
 
 interface HeadBuffers {
@@ -26,10 +19,10 @@ interface HeadBuffers {
   classWeights: Float32Array | null;
 }
 
-const buffers = (rows: number, width: number): LayerBuffers => ({
-  z: new Float32Array(rows * width),
-  h: new Float32Array(rows * width),
-  delta: new Float32Array(rows * width),
+/** A task's targets buffer and class weights, as its loss reads them. */
+const lossInputs = (t: TaskModelSpec, maxRows: number) => ({
+  target: new Float32Array(maxRows * targetWidth(t)),
+  classWeights: t.classWeights ? Float32Array.from(t.classWeights) : null,
 });
 
 /**
@@ -43,15 +36,24 @@ export class Workspace {
   /** gradient w.r.t. the trunk output, summed over the heads of one pass */
   readonly dFeatures: Float32Array;
   readonly stats = new Float64Array(LOSS_STATS_LENGTH);
+  /** a mixture model's buffers (its heads' `out` are the towers' output layers) */
+  readonly mixture: MixtureWorkspace | undefined;
 
   constructor(readonly spec: ModelSpec, readonly maxRows: number) {
     this.x = new Float32Array(maxRows * spec.inputWidth);
+    if (spec.mixture) {
+      const mixture = new MixtureWorkspace(spec, maxRows);
+      this.mixture = mixture;
+      this.trunk = [];
+      this.heads = spec.tasks.map((t, i) => ({ out: mixture.towers[i][mixture.towers[i].length - 1], ...lossInputs(t, maxRows) }));
+      this.dFeatures = new Float32Array(0);
+      return;
+    }
     this.trunk = spec.trunk.map((l) => buffers(maxRows, l.units));
     this.heads = spec.tasks.map((t) => ({
       hidden: t.hidden ? buffers(maxRows, t.hidden.units) : undefined,
       out: buffers(maxRows, t.outputs),
-      target: new Float32Array(maxRows * targetWidth(t)),
-      classWeights: t.classWeights ? Float32Array.from(t.classWeights) : null,
+      ...lossInputs(t, maxRows),
     }));
     this.dFeatures = new Float32Array(maxRows * trunkOutputWidth(spec));
   }
@@ -66,30 +68,16 @@ export function gatherRows(width: number, src: Float32Array, indices: Int32Array
   }
 }
 
-function linearForward(k: Kernels, l: Linear, input: Float32Array, rows: number,
-  act: LayerBuffers, activation: Parameters<Kernels['biasActivation']>[4]): Float32Array {
-  k.gemm(false, true, rows, l.outWidth, l.inWidth, 1, input, l.weight, 0, act.z);
-  k.biasActivation(rows, l.outWidth, act.z, l.bias, activation, act.h);
-  return act.h;
-}
-
 /**
- * Backward of one linear layer whose output gradient is already in `act.delta`:
- * turns it into the pre-activation gradient, writes the weight and bias gradients,
- * and (unless `dInput` is null) dInput = beta·dInput + δ·W.
+ * Runs the trunk on ws.x; returns the trunk output (the heads' input). A
+ * mixture runs its experts and gates instead, and returns ws.x: each of its
+ * towers reads its own task's mixture from the workspace.
  */
-function linearBackward(k: Kernels, l: Linear, grad: Linear, input: Float32Array, rows: number,
-  act: LayerBuffers, activation: Parameters<Kernels['biasActivation']>[4],
-  dInput: Float32Array | null, beta: number): void {
-  const n = rows * l.outWidth;
-  if (activation !== 'identity') k.activationBackward(n, activation, act.z, act.h, act.delta, act.delta);
-  k.gemm(true, false, l.outWidth, l.inWidth, rows, 1, act.delta, input, 0, grad.weight);
-  k.biasGrad(rows, l.outWidth, act.delta, grad.bias);
-  if (dInput) k.gemm(false, false, rows, l.inWidth, l.outWidth, 1, act.delta, l.weight, beta, dInput);
-}
-
-/** Runs the trunk on ws.x; returns the trunk output (the heads' input). */
 export function forwardTrunk(k: Kernels, spec: ModelSpec, p: ModelTensors, ws: Workspace, rows: number): Float32Array {
+  if (spec.mixture) {
+    forwardMixture(k, p.mixture!, ws.mixture!, ws.x, rows);
+    return ws.x;
+  }
   let input = ws.x;
   spec.trunk.forEach((layer, i) => {
     input = linearForward(k, p.trunk[i], input, rows, ws.trunk[i], layer.activation);
@@ -100,6 +88,7 @@ export function forwardTrunk(k: Kernels, spec: ModelSpec, p: ModelTensors, ws: W
 /** Runs task t's head on the trunk output; returns its predictions (rows × outputs). */
 export function forwardHead(k: Kernels, spec: ModelSpec, t: number, p: ModelTensors, ws: Workspace,
   features: Float32Array, rows: number): Float32Array {
+  if (spec.mixture) return forwardTower(k, p.mixture!, ws.mixture!, t, rows);
   const task = spec.tasks[t];
   const head = p.heads[t]!;
   const buf = ws.heads[t];
@@ -170,13 +159,20 @@ export function taskGradients(k: Kernels, spec: ModelSpec, p: ModelTensors, g: M
     const head = ws.heads[t];
     k.loss(task.loss, rows, task.outputs, pred, head.target, term.gradScale, head.out.delta, ws.stats, head.classWeights);
     stats.set(ws.stats, j * LOSS_STATS_LENGTH);
+    if (spec.mixture) {
+      backwardTower(k, p.mixture!, target.mixture!, ws.mixture!, t, rows);
+      if (separate) backwardMixture(k, p.mixture!, target.mixture!, ws.mixture!, ws.x, rows, [term]);
+      return;
+    }
     const gh = target.heads[t];
     if (!gh) throw new Error(`the gradient buffer does not cover task ${task.name}'s head`);
     // the trunk's activations stay untouched by backward passes, so each term can reuse them
     backwardHead(k, spec, t, p, gh, ws, features, rows, !separate && j > 0);
     if (separate) backwardTrunk(k, spec, p, target, ws, rows);
   });
-  if (!separate && terms.length > 0) backwardTrunk(k, spec, p, g as ModelTensors, ws, rows);
+  if (separate || terms.length === 0) return;
+  if (spec.mixture) backwardMixture(k, p.mixture!, (g as ModelTensors).mixture!, ws.mixture!, ws.x, rows, terms);
+  else backwardTrunk(k, spec, p, g as ModelTensors, ws, rows);
 }
 
 /** Forward only: loss statistics of task t over the gathered rows (no gradients kept). */

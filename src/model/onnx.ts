@@ -33,6 +33,7 @@ import type { Activation } from '../kernels/types.js';
 import { UserError } from '../util/errors.js';
 import type { Model } from './model.js';
 import { encodeOnnxModel, type OnnxAttribute, type OnnxNode, type OnnxTensor, type OnnxValue } from './onnx-proto.js';
+import { architectureOf } from './spec.js';
 
 /** The graph's one input. */
 export const ONNX_INPUT = 'features';
@@ -120,8 +121,8 @@ function activation(g: GraphBuilder, act: Activation, z: string, out: string): s
  */
 export function toOnnx(model: Model, options: OnnxExportOptions = {}): Uint8Array {
   const spec = model.spec;
-  const architecture = (spec as { architecture?: unknown }).architecture ?? 'shared';
-  if (!ARCHITECTURES.includes(architecture as string)) {
+  const architecture = architectureOf(spec);
+  if (!ARCHITECTURES.includes(architecture)) {
     throw new UserError(`ONNX export: model architecture ${JSON.stringify(architecture)} is not supported (the exporter writes ${ARCHITECTURES.join(', ')}: one trunk and a head per task)`);
   }
   const params = model.named();

@@ -1,6 +1,7 @@
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import { buildLayout, payloadOffset, type ParameterLayout, type Segment } from './layout.js';
+import { mixtureStructure, type LinearRef } from './mixture-layout.js';
 import type { ModelSpec } from './spec.js';
 import { trunkOutputWidth } from './spec.js';
 
@@ -24,6 +25,21 @@ export interface HeadTensors {
 export interface ModelTensors {
   trunk: Linear[];
   heads: (HeadTensors | undefined)[];
+  /** a mixture-of-experts model's tensors (its trunk is empty and its heads undefined) */
+  mixture?: MixtureTensors;
+}
+
+/**
+ * A mixture's tensors in the order of its structure (mixture-layout.ts); a
+ * layer a payload does not cover is undefined.
+ */
+export interface MixtureTensors {
+  /** [level][expert][layer] */
+  experts: (Linear | undefined)[][][];
+  /** [level][gate] */
+  gates: (Linear | undefined)[][];
+  /** [task][layer], the last one the output layer */
+  towers: (Linear | undefined)[][];
 }
 
 /**
@@ -37,6 +53,7 @@ export function viewTensors(spec: ModelSpec, layout: ParameterLayout, data: Floa
     const start = segments ? payloadOffset(segments, offset) : offset;
     return start < 0 ? undefined : data.subarray(start, start + size);
   };
+  if (spec.mixture) return { trunk: [], heads: spec.tasks.map(() => undefined), mixture: viewMixture(spec, layout, at) };
   let next = 0;
   const linear = (inWidth: number, outWidth: number): Linear | undefined => {
     const w = layout.entries[next++];
@@ -64,6 +81,25 @@ export function viewTensors(spec: ModelSpec, layout: ParameterLayout, data: Floa
     return out ? { out } : undefined;
   });
   return { trunk, heads };
+}
+
+/** A mixture's layers, found by name (its layout orders them by segment, not by structure). */
+function viewMixture(spec: ModelSpec, layout: ParameterLayout,
+  at: (offset: number, size: number) => Float32Array | undefined): MixtureTensors {
+  const byName = new Map(layout.entries.map((e) => [e.name, e]));
+  const linear = (ref: LinearRef): Linear | undefined => {
+    const w = byName.get(`${ref.name}.weight`)!;
+    const b = byName.get(`${ref.name}.bias`)!;
+    const weight = at(w.offset, w.size);
+    const bias = at(b.offset, b.size);
+    return weight && bias ? { inWidth: ref.inWidth, outWidth: ref.outWidth, weight, bias } : undefined;
+  };
+  const s = mixtureStructure(spec);
+  return {
+    experts: s.levels.map((level) => level.experts.map((e) => e.layers.map(linear))),
+    gates: s.levels.map((level) => level.gates.map((g) => linear(g.linear))),
+    towers: s.towers.map((tower) => tower.map(linear)),
+  };
 }
 
 /** What a worker thread needs to see the same parameters (shared, never copied). */
@@ -103,15 +139,13 @@ export class ParameterStore {
       versionBuffer: new SharedArrayBuffer(4),
     });
     const rng = new Rng(seed, 0x1a17);
-    const init = (l: Linear) => {
-      const bound = 1 / Math.sqrt(l.inWidth);
-      for (let i = 0; i < l.weight.length; i++) l.weight[i] = rng.uniform(-bound, bound);
-      for (let i = 0; i < l.bias.length; i++) l.bias[i] = rng.uniform(-bound, bound);
-    };
-    store.tensors.trunk.forEach(init);
-    for (const head of store.tensors.heads) {
-      if (head!.hidden) init(head!.hidden);
-      init(head!.out);
+    // every layer in layout order, weight then bias (the layout lists each Linear's weight, then its bias)
+    const data = store.data;
+    for (let i = 0; i < layout.entries.length; i += 2) {
+      const w = layout.entries[i];
+      const bound = 1 / Math.sqrt(w.shape[1]);
+      const end = layout.entries[i + 1].offset + layout.entries[i + 1].size;
+      for (let j = w.offset; j < end; j++) data[j] = rng.uniform(-bound, bound);
     }
     return store;
   }

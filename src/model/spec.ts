@@ -25,10 +25,40 @@ export interface TaskModelSpec {
   classWeights?: number[];
 }
 
+/** How the tasks share parameters: one trunk and a head per task, or a mixture of experts. */
+export type Architecture = 'shared' | 'mmoe' | 'ple';
+export const ARCHITECTURES: readonly Architecture[] = ['shared', 'mmoe', 'ple'];
+
+/**
+ * A mixture-of-experts model (mixture.ts): MMoE (Ma et al., KDD 2018) or PLE
+ * (Tang et al., RecSys 2020; CGC is PLE with one level). Its trunk is empty and
+ * its tasks have no `hidden` layer: each task has a tower instead.
+ */
+export interface MixtureSpec {
+  architecture: 'mmoe' | 'ple';
+  /** mmoe: the experts every gate weighs; ple: the shared experts of each level */
+  experts: number;
+  /** ple: each task's own experts per level; mmoe: 0 */
+  taskExperts: number;
+  /** ple: extraction levels (1 = CGC); mmoe: 1 */
+  levels: number;
+  /** every expert's layers (an MLP); the last width is the width of every gated mixture */
+  expert: LayerSpec[];
+  /** every tower's hidden layers, before its output layer */
+  tower: LayerSpec[];
+}
+
 export interface ModelSpec {
   inputWidth: number;
   trunk: LayerSpec[];
   tasks: TaskModelSpec[];
+  /** absent: the shared architecture (trunk and heads) */
+  mixture?: MixtureSpec;
+}
+
+/** The spec's architecture name. */
+export function architectureOf(spec: ModelSpec): Architecture {
+  return spec.mixture?.architecture ?? 'shared';
 }
 
 /** bce takes probabilities, so its head ends in a sigmoid; every other loss takes raw outputs. */
@@ -93,6 +123,30 @@ export function validateModelSpec(spec: ModelSpec): ModelSpec {
       throw new UserError(`${where}.weight: ${JSON.stringify(task.weight)} is not a finite number ≥ 0`);
     }
     if (task.classWeights !== undefined) checkClassWeights(task, `${where}.classWeights`);
+    if (spec.mixture && task.hidden) {
+      throw new UserError(`${where}.hidden: a ${spec.mixture.architecture} model gives each task a tower (model.mixture.tower), not a hidden head layer`);
+    }
   });
+  if (spec.mixture) validateMixture(spec);
   return spec;
+}
+
+function validateMixture(spec: ModelSpec): void {
+  const m = spec.mixture!;
+  if (m.architecture !== 'mmoe' && m.architecture !== 'ple') {
+    throw new UserError(`model.mixture.architecture: ${JSON.stringify(m.architecture)} is not one of mmoe, ple`);
+  }
+  if (spec.trunk.length > 0) throw new UserError(`model.trunk: a ${m.architecture} model has no shared trunk (its experts replace it); got ${spec.trunk.length} layers`);
+  checkPositiveInt(m.experts, 'model.mixture.experts');
+  checkPositiveInt(m.levels, 'model.mixture.levels');
+  if (m.architecture === 'mmoe') {
+    if (m.taskExperts !== 0) throw new UserError(`model.mixture.taskExperts: an mmoe model has no task experts (got ${JSON.stringify(m.taskExperts)}); use ple`);
+    if (m.levels !== 1) throw new UserError(`model.mixture.levels: an mmoe model has one level (got ${JSON.stringify(m.levels)}); use ple`);
+  } else {
+    checkPositiveInt(m.taskExperts, 'model.mixture.taskExperts');
+  }
+  if (!Array.isArray(m.expert) || m.expert.length === 0) throw new UserError('model.mixture.expert: an expert needs at least one layer');
+  m.expert.forEach((layer, i) => checkLayer(layer, `model.mixture.expert[${i}]`));
+  if (!Array.isArray(m.tower)) throw new UserError('model.mixture.tower: not a list of layers');
+  m.tower.forEach((layer, i) => checkLayer(layer, `model.mixture.tower[${i}]`));
 }

@@ -148,6 +148,26 @@ export class RunAccumulator {
     return { name: split, ...compact(downsample(xs, ys, maxPoints)), markers: xs.length <= 200 };
   }
 
+  /**
+   * mmoe, ple: each gate's mean expert weights per epoch (the validation
+   * records' `gates`), one series per expert, by step.
+   */
+  gateSeries(maxPoints: number): { gate: string; series: LineSeries[] }[] {
+    const records = this.evals.filter((e) => e.split === 'validation' && e.gates);
+    const gates = [...new Set(records.flatMap((e) => Object.keys(e.gates!)))];
+    return gates.map((gate) => {
+      const experts = [...new Set(records.flatMap((e) => Object.keys(e.gates![gate] ?? {})))];
+      return {
+        gate,
+        series: experts.map((expert) => {
+          const points = records.filter((e) => e.gates![gate]?.[expert] !== undefined);
+          const xs = points.map((e) => e.step);
+          return { name: expert, ...compact(downsample(xs, points.map((e) => e.gates![gate][expert]), maxPoints)), markers: xs.length <= 200 };
+        }),
+      };
+    });
+  }
+
   lastEval(split: EvalRecord['split'], task: string): EvalRecord['tasks'][string] | undefined {
     for (let i = this.evals.length - 1; i >= 0; i--) {
       const e = this.evals[i];
@@ -315,6 +335,14 @@ export function buildRunDocument(run: RunAccumulator, options: BuildOptions & { 
   }
   const weights = lineChart('Strategy task weights', 'step', 'weight', fromSet(run.weights, maxPoints), smoothingOf(run.weights));
   if (weights) sections.push({ title: 'Strategy weights', tables: [], charts: [weights] });
+  const gateCharts = nonNull(run.gateSeries(maxPoints).map(({ gate, series }) =>
+    lineChart(`${gate}: mean expert weight`, 'step', 'weight', series, { yMin: 0, yMax: 1 })));
+  if (gateCharts.length) {
+    sections.push({
+      title: 'Gates', tables: [], charts: gateCharts,
+      note: 'Each gate\'s mean softmax weight per expert over the validation rows at every epoch\'s end: which task uses which expert.',
+    });
+  }
   const timing = timingChart(run, maxBins);
   if (timing) sections.push({ title: 'Step time', tables: nonNull([timingTable([run], 'run')]), charts: [timing] });
 

@@ -18,6 +18,7 @@ import { availableParallelism } from 'node:os';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ACTIVATIONS, LOSS_KINDS } from '../kernels/types.js';
+import { ARCHITECTURES, type MixtureSpec } from '../model/spec.js';
 import { optimizerSchema } from '../optim/config.js';
 import { getStrategy, parseStrategyOptions, strategyNames, type StrategyOptions } from '../strategies/index.js';
 import { UserError } from '../util/errors.js';
@@ -159,14 +160,28 @@ const taskSchema = strict({
 const activation = () => z.enum(ACTIVATIONS);
 const layerSchema = strict({
   units: positiveInt(),
-  activation: activation().optional().describe('default: model.activation for the trunk, relu for a head'),
+  activation: activation().optional().describe('default: model.activation for the trunk, experts and towers, relu for a head'),
 });
 
+/** The mixture architectures' defaults (model.experts, ...). */
+export const MIXTURE_DEFAULTS = { mmoeExperts: 4, pleExperts: 2, taskExperts: 1, levels: 2, expert: [32], tower: [16] } as const;
+
+const layers = () => z.array(z.union([positiveInt(), layerSchema], { error: 'a positive integer' }), { error: 'a list of layer widths' });
+
 const modelSchema = strict({
-  trunk: z.array(z.union([positiveInt(), layerSchema], { error: 'a positive integer' }), { error: 'a list of layer widths' }).default([64, 64])
-    .describe('shared trunk layers: widths, or {units, activation} for a layer\'s own activation (default [64, 64])'),
-  activation: activation().default('relu').describe('trunk activation (default relu)'),
-  heads: byTask(strict({ hidden: layerSchema.optional() })).default({}).describe('per task: an optional hidden layer in its head'),
+  // optional, not defaulted: a config without it resolves (and hashes) as before
+  architecture: z.enum(ARCHITECTURES).optional()
+    .describe('shared (default: one trunk, a head per task), mmoe (experts, a softmax gate and a tower per task) or ple (task and shared experts per level, CGC with levels 1)'),
+  trunk: layers().default([64, 64])
+    .describe('shared trunk layers: widths, or {units, activation} for a layer\'s own activation (default [64, 64]; unused by mmoe and ple)'),
+  activation: activation().default('relu').describe('trunk (mmoe, ple: expert) activation (default relu)'),
+  heads: byTask(strict({ hidden: layerSchema.optional() })).default({}).describe('per task: an optional hidden layer in its head (shared only)'),
+  experts: positiveInt().optional().describe(`mmoe: the experts (default ${MIXTURE_DEFAULTS.mmoeExperts}); ple: the shared experts of each level (default ${MIXTURE_DEFAULTS.pleExperts})`),
+  taskExperts: positiveInt().optional().describe(`ple: each task's own experts per level (default ${MIXTURE_DEFAULTS.taskExperts})`),
+  levels: positiveInt().optional().describe(`ple: extraction levels, 1 = CGC (default ${MIXTURE_DEFAULTS.levels})`),
+  expert: layers().min(1, { error: 'a list of at least one layer width' }).optional()
+    .describe(`mmoe, ple: each expert's layers (default [${MIXTURE_DEFAULTS.expert.join(', ')}]); the last width is every gated mixture's`),
+  tower: layers().optional().describe(`mmoe, ple: each task tower's hidden layers before its output layer (default [${MIXTURE_DEFAULTS.tower.join(', ')}])`),
 });
 
 /** A learning-rate schedule (see schedule.ts for the formulas and the cross-field rules). */
@@ -242,8 +257,11 @@ function configShape() {
 }
 
 /** Checks within one config, field by field (a config file, or the flags, on their own). */
-function checkFields(c: { tasks?: { name?: string; column?: string; targets?: string }[]; schedule: unknown; taskSchedules: Record<string, unknown> }, ctx: z.RefinementCtx): void {
+function checkFields(c: { tasks?: { name?: string; column?: string; targets?: string }[]; schedule: unknown; taskSchedules: Record<string, unknown>;
+  model: z.output<typeof modelSchema> }, ctx: z.RefinementCtx): void {
   const fail = (message: string) => ctx.addIssue({ code: 'custom', message, path: [] });
+  const problem = architectureProblem(c.model);
+  if (problem) fail(problem);
   c.tasks?.forEach((t, i) => {
     if (t.name === undefined && t.column === undefined && t.targets === undefined) fail(`tasks[${i}]: give a name or a column`);
     else if (t.name === undefined && t.column !== undefined && !TASK_NAME.test(t.column)) {
@@ -471,6 +489,36 @@ export function storedConfig(c: ResolvedConfig): TrainerConfig {
 /** The trunk as layers: widths take model.activation. */
 export function trunkLayers(model: ResolvedConfig['model']): { units: number; activation: (typeof ACTIVATIONS)[number] }[] {
   return model.trunk.map((l) => (typeof l === 'number' ? { units: l, activation: model.activation } : { units: l.units, activation: l.activation ?? model.activation }));
+}
+
+/** Why the model fields do not fit model.architecture, or undefined. */
+function architectureProblem(m: z.output<typeof modelSchema>): string | undefined {
+  const architecture = m.architecture ?? 'shared';
+  const only = (field: keyof typeof m, allowed: readonly string[]) => (m[field] !== undefined && !allowed.includes(architecture)
+    ? `model.${field}: only for architecture ${allowed.join(' or ')} (model.architecture is ${JSON.stringify(architecture)})` : undefined);
+  const heads = Object.entries(m.heads).find(([, h]) => h.hidden !== undefined);
+  if (architecture !== 'shared' && heads) {
+    return `model.heads.${heads[0]}.hidden: a ${architecture} model gives each task a tower (model.tower), not a head hidden layer`;
+  }
+  return only('experts', ['mmoe', 'ple']) ?? only('expert', ['mmoe', 'ple']) ?? only('tower', ['mmoe', 'ple'])
+    ?? only('taskExperts', ['ple']) ?? only('levels', ['ple']);
+}
+
+/** The mixture of an mmoe or ple model, defaults filled in; undefined for the shared architecture. */
+export function mixtureOf(model: ResolvedConfig['model']): MixtureSpec | undefined {
+  const architecture = model.architecture ?? 'shared';
+  if (architecture === 'shared') return undefined;
+  const asLayers = (ls: readonly (number | { units: number; activation?: (typeof ACTIVATIONS)[number] })[]) =>
+    ls.map((l) => (typeof l === 'number' ? { units: l, activation: model.activation } : { units: l.units, activation: l.activation ?? model.activation }));
+  const ple = architecture === 'ple';
+  return {
+    architecture,
+    experts: model.experts ?? (ple ? MIXTURE_DEFAULTS.pleExperts : MIXTURE_DEFAULTS.mmoeExperts),
+    taskExperts: ple ? model.taskExperts ?? MIXTURE_DEFAULTS.taskExperts : 0,
+    levels: ple ? model.levels ?? MIXTURE_DEFAULTS.levels : 1,
+    expert: asLayers(model.expert ?? MIXTURE_DEFAULTS.expert),
+    tower: asLayers(model.tower ?? MIXTURE_DEFAULTS.tower),
+  };
 }
 
 /** The default shard count depends on the batch only, never on the worker count, so results do not either. */

@@ -33,7 +33,8 @@ export function memoryNeed(config: ResolvedConfig, spec: ModelSpec, dataset: Dat
 /** Refuses a run that cannot fit in memory (a UserError saying how much it needs). */
 export function checkRunMemory(config: ResolvedConfig, spec: ModelSpec, dataset: Dataset, shards: number): void {
   const trunk = spec.trunk.map((l) => l.units).join(',');
-  checkMemory(`model (inputs ${spec.inputWidth}, trunk ${trunk || 'none'}, ${spec.tasks.length} tasks)`, memoryNeed(config, spec, dataset, shards));
+  const body = spec.mixture ? spec.mixture.architecture : `trunk ${trunk || 'none'}`;
+  checkMemory(`model (inputs ${spec.inputWidth}, ${body}, ${spec.tasks.length} tasks)`, memoryNeed(config, spec, dataset, shards));
 }
 
 /** The worker count to use, and the notice when `workers` was capped at WORKERS_PER_CORE × the cores. */

@@ -117,6 +117,11 @@ export interface EpochReport {
   conflict?: string;
   train: TaskMetricsByName;
   validation: TaskMetricsByName;
+  /**
+   * mmoe, ple: each gate's mean expert weights at the epoch's end (gate name →
+   * expert name → weight), over the validation rows (the training rows without any)
+   */
+  gates?: Record<string, Record<string, number>>;
 }
 
 /** What `fit` reports after each step. */

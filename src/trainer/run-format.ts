@@ -69,6 +69,8 @@ export interface EvalRecord {
   step: number;
   split: 'train' | 'validation';
   tasks: Record<string, TaskEvaluation>;
+  /** mmoe, ple (validation record): each gate's mean expert weights, gate name → expert name → weight (EpochReport.gates) */
+  gates?: Record<string, Record<string, number>>;
 }
 
 export type MetricsRecord = StepRecord | EvalRecord;
@@ -182,7 +184,13 @@ export function validateRecord(value: unknown): MetricsRecord | null {
         metricName: metricName(task.metricName, `${where}.metricName`),
       };
     }
-    return { type: 'eval', epoch: count(v.epoch, 'epoch'), step: count(v.step, 'step'), split: v.split as EvalRecord['split'], tasks };
+    const record: EvalRecord = { type: 'eval', epoch: count(v.epoch, 'epoch'), step: count(v.step, 'step'), split: v.split as EvalRecord['split'], tasks };
+    if (v.gates !== undefined) {
+      if (!isObject(v.gates)) fail('gates', v.gates, 'an object of gate: {expert: weight}');
+      record.gates = Object.create(null);
+      for (const gate of Object.keys(v.gates as object)) record.gates![gate] = numberMap((v.gates as Record<string, unknown>)[gate], `gates.${gate}`);
+    }
+    return record;
   }
   if (typeof v.type !== 'string') fail('type', v.type, '"step" or "eval"');
   return null;

@@ -14,18 +14,18 @@ import { Workspace } from '../model/network.js';
 import { ParameterStore } from '../model/parameters.js';
 import { preprocessingOf } from '../model/preprocessing.js';
 import { loadParametersFile } from '../model/safetensors.js';
-import { validateModelSpec, type ModelSpec } from '../model/spec.js';
+import { architectureOf, validateModelSpec, type ModelSpec } from '../model/spec.js';
 import { createOptimizer, type Optimizer } from '../optim/index.js';
 import { FrameArena } from '../protocol/arena.js';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
 import type { GradientJob } from '../protocol/messages.js';
 import { NonFiniteError, UserError } from '../util/errors.js';
 import { meanWeights, resolveClassWeights } from './class-weights.js';
-import { resolveConfig, shardCount, trunkLayers, type ResolvedConfig, type TrainerConfig } from './config.js';
+import { mixtureOf, resolveConfig, shardCount, trunkLayers, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { loadData } from './data-source.js';
 import { cappedWorkers, checkRunMemory } from './memory-need.js';
 import { legacyConfigHash } from './legacy-config.js';
-import { evaluateRows } from './evaluate.js';
+import { evaluateRows, gateWeights } from './evaluate.js';
 import { scheduleFunction } from './schedule.js';
 import { averageDiagnostics, formatConflict, type GradientDiagnostics } from '../strategies/index.js';
 import { StepRecipe, type StepContext } from '../strategies/recipe.js';
@@ -95,9 +95,11 @@ function buildSpec(config: ResolvedConfig, dataset: Dataset, classWeights: Recor
   checkTaskNames('taskWeights', names, config.taskWeights);
   checkTaskNames('taskLr', names, config.taskLr);
   checkTaskNames('taskSchedules', names, config.taskSchedules);
+  const mixture = mixtureOf(config.model);
   return validateModelSpec({
     inputWidth: dataset.inputWidth,
-    trunk: trunkLayers(config.model),
+    trunk: mixture ? [] : trunkLayers(config.model),
+    ...(mixture ? { mixture } : {}),
     tasks: dataset.tasks.map((t) => {
       const hidden = heads[t.name]?.hidden;
       return {
@@ -369,6 +371,7 @@ export class Trainer {
           ? formatConflict(averageDiagnostics(this.epochDiagnostics), this.spec.tasks.map((t) => t.name)) : undefined,
         train: this.trainTotals.summary(),
         validation: this.evaluate('validation'),
+        ...(this.spec.mixture ? { gates: this.gateWeights() } : {}),
       };
       report.earlyStopping = this.earlyStopping?.update(this.epoch, report.validation, this.params.data);
       this.epoch++;
@@ -555,6 +558,14 @@ export class Trainer {
     this.assertOpen();
     const rows = split === 'validation' ? this.dataset.validation : this.dataset.train;
     return evaluateRows(this.kernels, this.spec, this.params.tensors, this.dataset, rows, this.evalWorkspace, this.evalTotals).summary();
+  }
+
+  /** mmoe, ple: each gate's mean expert weights over the validation rows (the training rows without any). */
+  gateWeights(): Record<string, Record<string, number>> {
+    this.assertOpen();
+    if (!this.spec.mixture) throw new UserError(`gateWeights: a ${architectureOf(this.spec)} model has no gates`);
+    const rows = this.dataset.validation.length > 0 ? this.dataset.validation : this.dataset.train;
+    return gateWeights(this.kernels, this.spec, this.params.tensors, this.dataset, rows, this.evalWorkspace);
   }
 
   /**

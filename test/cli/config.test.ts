@@ -34,6 +34,9 @@ describe('config file validation: every field names its path, value and what was
     ['model.trunk', { model: { trunk: [64, 0] } }, 'run.json: model.trunk[1]: 0 is not a positive integer'],
     ['model.activation', { model: { activation: 'swish' } }, 'run.json: model.activation: "swish" is not one of identity, relu, tanh, sigmoid, gelu'],
     ['model.heads', { model: { heads: { sex: { hidden: { units: 'many' } } } } }, 'run.json: model.heads.sex.hidden.units: "many" is not a positive integer'],
+    ['model.architecture', { model: { architecture: 'moe' } }, 'run.json: model.architecture: "moe" is not one of shared, mmoe, ple (did you mean "mmoe"?)'],
+    ['model.expert', { model: { architecture: 'mmoe', expert: [] } }, 'run.json: model.expert: [] is not a list of at least one layer width'],
+    ['model.taskExperts with mmoe', { model: { architecture: 'mmoe', taskExperts: 2 } }, /run\.json: model\.taskExperts: only for architecture ple \(model\.architecture is "mmoe"\)/],
     ['taskWeights', { taskWeights: { sex: -1 } }, 'run.json: taskWeights.sex: -1 is not a number ≥ 0'],
     ['taskLr', { taskLr: { sex: 0 } }, 'run.json: taskLr.sex: 0 is not a number > 0'],
     ['classWeights', { classWeights: { species: [1, -2, 1] } }, 'run.json: classWeights.species[1]: -2 is not a number ≥ 0'],
@@ -195,6 +198,13 @@ describe('flags override the file (only flags given on the command line)', () =>
     expect(c.schedule).toEqual({ kind: 'cosine', warmupSteps: 5, minLr: 0.001 });
     expect(c.tasks).toEqual([{ name: 'z', column: 'z', loss: 'cross_entropy' }]);
     expect(c.report).toBe(false);
+  });
+
+  it('the mixture flags map onto model.architecture, experts, taskExperts, levels, expert and tower', () => {
+    const c = configFrom(['--architecture', 'ple', '--experts', '3', '--task-experts', '2', '--levels', '1', '--expert-widths', '16,8', '--tower-widths', 'none']);
+    expect(c.model).toEqual({ architecture: 'ple', experts: 3, taskExperts: 2, levels: 1, expert: [16, 8], tower: [] });
+    expect(configFrom(['--architecture', 'mmoe', '--tower-widths', '4']).model).toEqual({ architecture: 'mmoe', tower: [4] });
+    expect(() => configFrom(['--architecture', 'moe'])).toThrow(/--architecture/);
   });
 
   it('a new optimizer or schedule kind drops the old one\'s fields; --data replaces the source', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { buildLayout } from '../../src/model/layout.js';
 import { Model } from '../../src/model/model.js';
 import { onnxOutputs, toOnnx } from '../../src/model/onnx.js';
 import { IR_VERSION, OPSET_VERSION } from '../../src/model/onnx-proto.js';
@@ -43,22 +44,10 @@ const preprocessing = (): Preprocessing => ({
 
 function randomModel(s: ModelSpec, seed: number, pre = preprocessing()): Model {
   const rng = new Rng(seed);
-  const probe = new Model(s, new Float32Array(modelSize(s)), pre);
-  const data = Float32Array.from({ length: probe.layout.total }, () => rng.uniform(-1.5, 1.5));
+  const data = Float32Array.from({ length: buildLayout(s).total }, () => rng.uniform(-1.5, 1.5));
   return new Model(s, data, pre);
 }
 
-function modelSize(s: ModelSpec): number {
-  let n = 0;
-  let width = s.inputWidth;
-  for (const l of s.trunk) { n += l.units * (width + 1); width = l.units; }
-  for (const t of s.tasks) {
-    const h = t.hidden ? t.hidden.units : width;
-    if (t.hidden) n += h * (width + 1);
-    n += t.outputs * (h + 1);
-  }
-  return n;
-}
 
 const rng = new Rng(11);
 const records = Array.from({ length: 37 }, () => ({
@@ -147,7 +136,10 @@ describe('toOnnx', () => {
   });
 
   it('refuses an architecture it does not know, rather than writing a wrong graph', () => {
-    const mmoe = { ...spec, architecture: 'mmoe' } as ModelSpec;
+    const mmoe: ModelSpec = {
+      ...spec, trunk: [], tasks: spec.tasks.map(({ hidden: _, ...t }) => t),
+      mixture: { architecture: 'mmoe', experts: 2, taskExperts: 0, levels: 1, expert: [{ units: 4, activation: 'relu' }], tower: [] },
+    };
     expect(userErrorMessage(() => toOnnx(randomModel(mmoe, 3))))
       .toBe('ONNX export: model architecture "mmoe" is not supported (the exporter writes shared: one trunk and a head per task)');
     const shared = { ...spec, architecture: 'shared' } as ModelSpec;

@@ -80,6 +80,23 @@ describe('run report', () => {
     expect(doc.warnings).toEqual(result.warnings);
   });
 
+  it('mmoe, ple: a chart per gate of its mean expert weights per epoch (validation records\' gates)', async () => {
+    const dir = join(root, 'gates');
+    const tasks = '"tasks":{"species":{"loss":0.5,"metric":0.8,"metricName":"accuracy"}}';
+    const gates = (w: number) => `"gates":{"gates.species":{"experts.0":${w},"experts.1":${1 - w}},"gates.sex":{"experts.0":0.5,"experts.1":0.5}}`;
+    writeSyntheticRun({ dir, extraLines: [
+      `{"type":"eval","epoch":0,"step":25,"split":"validation",${tasks},${gates(0.3)}}`,
+      `{"type":"eval","epoch":1,"step":50,"split":"validation",${tasks},${gates(0.7)}}`,
+      `{"type":"eval","epoch":2,"step":75,"split":"validation",${tasks},"gates":{"gates.species":{"experts.0":"heavy"}}}`,
+    ] });
+    const result = await writeReport(dir);
+    const section = embedded(readFileSync(result.path, 'utf8')).sections.find((x) => x.title === 'Gates')!;
+    expect(section.charts.map((c) => c.title)).toEqual(['gates.species: mean expert weight', 'gates.sex: mean expert weight']);
+    const species = section.charts[0];
+    expect(species.kind === 'line' && species.series.map((x) => [x.name, x.x, x.y])).toEqual([['experts.0', [25, 50], [0.3, 0.7]], ['experts.1', [25, 50], [0.7, 0.3]]]);
+    expect(result.warnings.at(-1)).toMatch(/gates\.gates\.species\.experts\.0 is "heavy", expected a number/);
+  });
+
   it('escapes a hostile task name', async () => {
     const dir = join(root, 'hostile');
     writeSyntheticRun({ dir, tasks: [{ name: HOSTILE, metricName: 'accuracy' }, { name: 'b', metricName: 'rmse' }], name: HOSTILE });

@@ -115,6 +115,19 @@ describe('same bits as the local run', () => {
     }
   });
 
+  it('mmoe and ple on one worker process: sum (fused) and sequential fresh', async () => {
+    await WorkerProcess.join(server.url());
+    const models: TrainerConfig['model'][] = [{ architecture: 'mmoe', experts: 3, expert: [8] }, { architecture: 'ple', levels: 2, expert: [8] }];
+    for (const model of models) {
+      for (const [name, s] of [STRATEGIES[0], STRATEGIES[2]]) {
+        const config = { ...BASE, ...s, model };
+        const { params, warnings } = await clusterRun(config, server.url());
+        expect(warnings, `${model!.architecture} ${name}`).toEqual([]);
+        await expectSameAsLocal(config, params);
+      }
+    }
+  });
+
   it('local threads as well as a worker process (--local-workers): the same four', async () => {
     const worker = await WorkerProcess.join(server.url());
     for (const [name, s] of STRATEGIES) {
