@@ -59,6 +59,20 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
   expect(worstError(actual, expected), what).toBeLessThanOrEqual(1e-5);
 }
 
+/** Every output of the spec's tasks (every loss) against Model.predict on `records`. */
+function expectPredictions(out: Record<string, Float32Array>, model: Model): void {
+  const p = model.predict(records, { probabilities: true });
+  expectClose(out['kind.logits'], p.kind.outputs, 'kind.logits');
+  expectClose(out['kind.probabilities'], p.kind.probabilities!, 'kind.probabilities');
+  // bce: the head ends in a sigmoid; its logit is the sigmoid's input
+  expectClose(out['flag.logits'].map((z) => 1 / (1 + Math.exp(-z))), p.flag.outputs, 'flag.logits');
+  expectClose(out['flag.probabilities'], p.flag.probabilities!, 'flag.probabilities');
+  expectClose(out['logit_flag.logits'], p.logit_flag.outputs, 'logit_flag.logits');
+  expectClose(out['logit_flag.probabilities'], p.logit_flag.probabilities!, 'logit_flag.probabilities');
+  expectClose(out.size, p.size.outputs, 'size');
+  expectClose(out.pair, p.pair.outputs, 'pair');
+}
+
 describe('toOnnx', () => {
   const model = randomModel(spec, 3);
   const bytes = toOnnx(model, { producerVersion: '9.9.9' });
@@ -66,16 +80,7 @@ describe('toOnnx', () => {
 
   it('runs in onnxruntime and gives what Model.predict gives, for every activation and loss', async () => {
     const out = await runOnnx(bytes, onnxInput(meta, records), spec.inputWidth);
-    const p = model.predict(records, { probabilities: true });
-    expectClose(out['kind.logits'], p.kind.outputs, 'kind.logits');
-    expectClose(out['kind.probabilities'], p.kind.probabilities!, 'kind.probabilities');
-    // bce: the head ends in a sigmoid; its logit is the sigmoid's input
-    expectClose(out['flag.logits'].map((z) => 1 / (1 + Math.exp(-z))), p.flag.outputs, 'flag.logits');
-    expectClose(out['flag.probabilities'], p.flag.probabilities!, 'flag.probabilities');
-    expectClose(out['logit_flag.logits'], p.logit_flag.outputs, 'logit_flag.logits');
-    expectClose(out['logit_flag.probabilities'], p.logit_flag.probabilities!, 'logit_flag.probabilities');
-    expectClose(out.size, p.size.outputs, 'size');
-    expectClose(out.pair, p.pair.outputs, 'pair');
+    expectPredictions(out, model);
     // the outputs are not trivially close: the size is in the target's units, the probabilities vary
     expect(Math.max(...out.size.map(Math.abs))).toBeGreaterThan(100);
     const first = Array.from(out['kind.probabilities'].filter((_, i) => i % 3 === 0));
@@ -162,15 +167,7 @@ describe('toOnnx of a mixture of experts', () => {
       const model = randomModel(s, 7);
       const mixtureBytes = toOnnx(model);
       const out = await runOnnx(mixtureBytes, onnxInput(onnxMetadata(mixtureBytes), records), s.inputWidth);
-      const p = model.predict(records, { probabilities: true });
-      expectClose(out['kind.logits'], p.kind.outputs, 'kind.logits');
-      expectClose(out['kind.probabilities'], p.kind.probabilities!, 'kind.probabilities');
-      expectClose(out['flag.logits'].map((z) => 1 / (1 + Math.exp(-z))), p.flag.outputs, 'flag.logits');
-      expectClose(out['flag.probabilities'], p.flag.probabilities!, 'flag.probabilities');
-      expectClose(out['logit_flag.logits'], p.logit_flag.outputs, 'logit_flag.logits');
-      expectClose(out['logit_flag.probabilities'], p.logit_flag.probabilities!, 'logit_flag.probabilities');
-      expectClose(out.size, p.size.outputs, 'size');
-      expectClose(out.pair, p.pair.outputs, 'pair');
+      expectPredictions(out, model);
       // the rows differ: the graph computes per row, not a constant
       const size = Array.from(out.size);
       expect(Math.max(...size) - Math.min(...size)).toBeGreaterThan(1);
