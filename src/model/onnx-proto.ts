@@ -1,7 +1,8 @@
 /**
  * The few ONNX messages a multitask model needs (float32 tensors, int64 axes
- * tensors, nodes with int attributes, one graph), written with the protobuf writer. Field numbers
- * are those of onnx/onnx.proto (IR version 8, the one that goes with opset 17).
+ * tensors, nodes with int attributes, one graph), written with the protobuf
+ * writer. Field numbers are those of onnx/onnx.proto (IR version 8, the one
+ * that goes with opset 17).
  *
  * Written by hand rather than with a generated protobuf library: the messages
  * used here are a handful of fields that ONNX has kept stable since IR 3, the
