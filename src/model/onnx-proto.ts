@@ -1,31 +1,34 @@
 /**
- * The few ONNX messages a multitask model needs (float32 tensors, nodes with
- * int attributes, one graph), written with the protobuf writer. Field numbers
- * are those of onnx/onnx.proto (IR version 8, the one that goes with opset 17).
+ * The few ONNX messages a multitask model needs (float32 tensors, int64 axes
+ * tensors, nodes with int attributes, one graph), written with the protobuf
+ * writer. Field numbers are those of onnx/onnx.proto (IR version 8, the one
+ * that goes with opset 17).
  *
  * Written by hand rather than with a generated protobuf library: the messages
  * used here are a handful of fields that ONNX has kept stable since IR 3, the
  * export needs no run-time dependency, and every file this writes is checked by
  * loading and running it in onnxruntime (test/model/onnx.test.ts).
  */
-import { float32Bytes, ProtoWriter } from './protobuf.js';
+import { float32Bytes, int64Bytes, ProtoWriter } from './protobuf.js';
 
 /** ONNX IR version of the files written (8: ONNX 1.10+, onnxruntime 1.10+). */
 export const IR_VERSION = 8;
 /** The default-domain operator set the graphs use (Softmax on the last axis, Gemm, Erf, ...). */
 export const OPSET_VERSION = 17;
 
-/** TensorProto.DataType.FLOAT */
+/** TensorProto.DataType */
 const FLOAT = 1;
+const INT64 = 7;
 /** AttributeProto.AttributeType */
 const ATTRIBUTE_FLOAT = 1;
 const ATTRIBUTE_INT = 2;
 
-/** A float32 initializer. */
+/** A float32 initializer, or an int64 one (`int64: true`: axes and shapes, the ops' integer inputs). */
 export interface OnnxTensor {
   name: string;
   dims: number[];
   values: ArrayLike<number>;
+  int64?: boolean;
 }
 
 export type OnnxAttribute = { name: string; int: number } | { name: string; float: number };
@@ -66,6 +69,7 @@ export interface OnnxModel {
 function tensor(t: OnnxTensor): ProtoWriter {
   const w = new ProtoWriter();
   for (const d of t.dims) w.int(1, d);
+  if (t.int64) return w.int(2, INT64).string(8, t.name).bytes(9, int64Bytes(Array.from(t.values)));
   return w.int(2, FLOAT).string(8, t.name).bytes(9, float32Bytes(t.values));
 }
 

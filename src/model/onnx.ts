@@ -1,7 +1,8 @@
 /**
  * A trained `Model` as an ONNX graph (opset 17): the standardization of the
- * inputs, the trunk and every head, and per task its outputs in the units
- * `Model.predict` gives — so any ONNX runtime reproduces `multitask predict`.
+ * inputs, the trunk and every head — or a mixture's experts, gates and towers
+ * (onnx-mixture.ts) — and per task its outputs in the units `Model.predict`
+ * gives, so any ONNX runtime reproduces `multitask predict`.
  *
  * ## Input
  *
@@ -29,11 +30,11 @@
  * kind, width, classes of each output), and `multitask` (the same JSON a
  * weights file carries, see model.ts: features, inputs, mean, std, tasks, model).
  */
-import type { Activation } from '../kernels/types.js';
-import { UserError } from '../util/errors.js';
+import { mixtureStructure } from './mixture-layout.js';
 import type { Model } from './model.js';
-import { encodeOnnxModel, type OnnxAttribute, type OnnxNode, type OnnxTensor, type OnnxValue } from './onnx-proto.js';
-import { architectureOf } from './spec.js';
+import { GraphBuilder, linearWriter, type LinearWriter } from './onnx-graph.js';
+import { writeMixture } from './onnx-mixture.js';
+import { encodeOnnxModel, type OnnxValue } from './onnx-proto.js';
 
 /** The graph's one input. */
 export const ONNX_INPUT = 'features';
@@ -54,9 +55,6 @@ export interface OnnxExportOptions {
   producerVersion?: string;
 }
 
-/** Architectures the exporter knows how to write (a spec without `architecture` is `shared`). */
-const ARCHITECTURES = ['shared'];
-
 /** The outputs of a model's graph, in order: per task, its value, or its logits then probabilities. */
 export function onnxOutputs(model: Model): OnnxOutput[] {
   return model.spec.tasks.flatMap((task, t): OnnxOutput[] => {
@@ -69,90 +67,52 @@ export function onnxOutputs(model: Model): OnnxOutput[] {
   });
 }
 
-/** Nodes and initializers, each node named after its output. */
-class GraphBuilder {
-  readonly nodes: OnnxNode[] = [];
-  readonly initializers: OnnxTensor[] = [];
-  private readonly constants = new Map<string, string>();
-
-  constant(name: string, dims: number[], values: ArrayLike<number>): string {
-    this.initializers.push({ name, dims, values: Float32Array.from(values) });
-    return name;
-  }
-
-  /** A float32 scalar, added once per value. */
-  scalar(value: number): string {
-    const key = String(value);
-    let name = this.constants.get(key);
-    if (!name) {
-      name = this.constant(`const.${this.constants.size}`, [], [value]);
-      this.constants.set(key, name);
-    }
-    return name;
-  }
-
-  op(op: string, inputs: string[], output: string, attributes?: OnnxAttribute[]): string {
-    this.nodes.push({ name: output, op, inputs, outputs: [output], attributes });
-    return output;
-  }
+/** Per task: the input of its output layer, that layer's name, and the name prefix of the nodes after it. */
+interface Head {
+  features: string;
+  out: string;
+  prefix: string;
 }
 
-function activation(g: GraphBuilder, act: Activation, z: string, out: string): string {
-  switch (act) {
-    case 'identity': return z;
-    case 'relu': return g.op('Relu', [z], out);
-    case 'tanh': return g.op('Tanh', [z], out);
-    case 'sigmoid': return g.op('Sigmoid', [z], out);
-    case 'gelu': {
-      // exact GELU, as the kernels: z·Φ(z) = z · ½(1 + erf(z/√2)) (ONNX's Gelu op needs opset 20)
-      const erf = g.op('Erf', [g.op('Mul', [z, g.scalar(Math.SQRT1_2)], `${out}.scaled`)], `${out}.erf`);
-      const cdf = g.op('Mul', [g.op('Add', [erf, g.scalar(1)], `${out}.erf1`), g.scalar(0.5)], `${out}.cdf`);
-      return g.op('Mul', [z, cdf], out);
-    }
-    default:
-      throw new UserError(`ONNX export: activation ${JSON.stringify(act)} has no ONNX form here`);
-  }
+/** The trunk on `x`, then each head's hidden layer. */
+function sharedHeads(linear: LinearWriter, model: Model, x: string): Head[] {
+  const trunk = model.spec.trunk.reduce((from, layer, i) => linear(`trunk.${i}`, from, layer.activation), x);
+  return model.spec.tasks.map((task) => {
+    const prefix = `heads.${task.name}`;
+    if (!task.hidden) return { features: trunk, out: prefix, prefix };
+    return { features: linear(`${prefix}.hidden`, trunk, task.hidden.activation), out: `${prefix}.out`, prefix };
+  });
+}
+
+/** The experts and gates on `x`, then each tower's hidden layers (onnx-mixture.ts). */
+function mixtureHeads(g: GraphBuilder, linear: LinearWriter, model: Model, x: string): Head[] {
+  return writeMixture(g, linear, mixtureStructure(model.spec), x).map((head, t) => ({ ...head, prefix: `towers.${model.spec.tasks[t].name}` }));
 }
 
 /**
- * The ONNX model file (bytes) of a trained model; see the file comment for
- * its input, outputs and metadata. Throws a UserError for a model the
- * exporter cannot write exactly (an architecture other than a shared trunk).
+ * The ONNX model file (bytes) of a trained model, of any architecture (a
+ * shared trunk, mmoe, ple); see the file comment for its input, outputs and
+ * metadata.
  */
 export function toOnnx(model: Model, options: OnnxExportOptions = {}): Uint8Array {
   const spec = model.spec;
-  const architecture = architectureOf(spec);
-  if (!ARCHITECTURES.includes(architecture)) {
-    throw new UserError(`ONNX export: model architecture ${JSON.stringify(architecture)} is not supported (the exporter writes ${ARCHITECTURES.join(', ')}: one trunk and a head per task)`);
-  }
-  const params = model.named();
   const g = new GraphBuilder();
+  const linear = linearWriter(g, model);
   const enc = model.preprocessing.features;
   const width = spec.inputWidth;
 
-  const linear = (prefix: string, input: string, act: Activation): string => {
-    const [outWidth, inWidth] = model.layout.entries.find((e) => e.name === `${prefix}.weight`)!.shape;
-    g.constant(`${prefix}.weight`, [outWidth, inWidth], params[`${prefix}.weight`]);
-    g.constant(`${prefix}.bias`, [outWidth], params[`${prefix}.bias`]);
-    // y = x·Wᵀ + b with W stored [out, in], PyTorch's layout
-    const z = g.op('Gemm', [input, `${prefix}.weight`, `${prefix}.bias`], act === 'identity' ? prefix : `${prefix}.linear`, [{ name: 'transB', int: 1 }]);
-    return activation(g, act, z, prefix);
-  };
-
   const mean = g.constant('input.mean', [width], enc.mean);
   const std = g.constant('input.std', [width], enc.std);
-  let x = g.op('Div', [g.op('Sub', [ONNX_INPUT, mean], 'input.centered'), std], 'input.standardized');
-  spec.trunk.forEach((layer, i) => {
-    x = linear(`trunk.${i}`, x, layer.activation);
-  });
+  const x = g.op('Div', [g.op('Sub', [ONNX_INPUT, mean], 'input.centered'), std], 'input.standardized');
+  // per task: the input of its last linear layer, that layer's name, and a prefix for the output nodes
+  const heads = spec.mixture ? mixtureHeads(g, linear, model, x) : sharedHeads(linear, model, x);
 
   const outputs = onnxOutputs(model);
   const emit = (name: string, from: string) => g.op('Identity', [from], name);
   spec.tasks.forEach((task, t) => {
-    const head = `heads.${task.name}`;
-    const features = task.hidden ? linear(`${head}.hidden`, x, task.hidden.activation) : x;
-    // the head's last linear layer without its output activation (bce's sigmoid is applied below)
-    const z = linear(task.hidden ? `${head}.out` : head, features, 'identity');
+    const { features, out, prefix: head } = heads[t];
+    // the task's last linear layer without its output activation (bce's sigmoid is applied below)
+    const z = linear(out, features, 'identity');
     const pre = model.preprocessing.tasks[t];
     if (!pre.classes) {
       const value = pre.targetStd === undefined ? z

@@ -91,3 +91,11 @@ export function float32Bytes(values: ArrayLike<number>): Uint8Array {
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
   return out;
 }
+
+/** int64 values as little-endian bytes (raw_data of an INT64 tensor: Unsqueeze and ReduceSum axes). */
+export function int64Bytes(values: readonly number[]): Uint8Array {
+  const out = new Uint8Array(values.length * 8);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+  return out;
+}

@@ -85,6 +85,26 @@ describe('multitask export --format onnx', () => {
     expect(worstError(out.mass, p.mass.outputs)).toBeLessThanOrEqual(1e-5);
   });
 
+  it('exports a trained ple model (2 levels) that onnxruntime runs as Model.predict does', async () => {
+    const ple = { ...config, model: { architecture: 'ple', levels: 2, experts: 2, taskExperts: 1, expert: [8], tower: [4] }, epochs: 2 };
+    writeFileSync(join(dir, 'ple.json'), JSON.stringify(ple));
+    const train = await cli(['train', '--config', 'ple.json', '--name', 'ple', '--quiet', '--no-report']);
+    expect(train.code, train.stderr).toBe(0);
+    const exported = await cli(['export', join(dir, 'runs', 'ple'), '--out', 'ple.onnx']);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(/written to ple\.onnx as ONNX: .*; outputs species\.logits, species\.probabilities, sex\.logits, sex\.probabilities, mass$/m);
+    const bytes = new Uint8Array(readFileSync(join(dir, 'ple.onnx')));
+    const recs = records(fixture).filter((r) => config.data.features.every((f) => r[f] !== null));
+    const out = await runOnnx(bytes, onnxInput(onnxMetadata(bytes), recs), 6);
+    const model = Model.load(join(dir, 'runs', 'ple'));
+    expect(model.spec.mixture?.architecture).toBe('ple');
+    const p = model.predict(recs, { probabilities: true });
+    expect(worstError(out['species.probabilities'], p.species.probabilities!)).toBeLessThanOrEqual(1e-5);
+    expect(worstError(out['sex.logits'], p.sex.outputs)).toBeLessThanOrEqual(1e-5);
+    expect(worstError(out.mass, p.mass.outputs)).toBeLessThanOrEqual(1e-5);
+    expect(Math.min(...out.mass)).toBeGreaterThan(1000);
+  }, 120_000);
+
   it('a bad --format, or one that contradicts --out, is a usage error', async () => {
     expectUserError(await cli(['export', runDir, '--format', 'onx', '--out', 'x.onnx']), /^multitask: --format: "onx" is not one of safetensors, onnx \(did you mean "onnx"\?\)$/);
     expectUserError(await cli(['export', runDir, '--format', 'safetensors', '--out', 'x.onnx']),

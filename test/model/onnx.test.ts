@@ -4,10 +4,9 @@ import { Model } from '../../src/model/model.js';
 import { onnxOutputs, toOnnx } from '../../src/model/onnx.js';
 import { IR_VERSION, OPSET_VERSION } from '../../src/model/onnx-proto.js';
 import type { Preprocessing } from '../../src/model/preprocessing.js';
-import type { ModelSpec } from '../../src/model/spec.js';
+import type { MixtureSpec, ModelSpec } from '../../src/model/spec.js';
 import { Rng } from '../../src/util/rng.js';
 import { onnxInput, onnxMetadata, onnxOps, ort, readMessage, runOnnx, worstError } from '../helpers/onnx.js';
-import { userErrorMessage } from '../helpers/user-error.js';
 
 /** Every activation, every loss, heads with and without a hidden layer, a scaled and an unscaled regression. */
 const spec: ModelSpec = {
@@ -60,6 +59,20 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
   expect(worstError(actual, expected), what).toBeLessThanOrEqual(1e-5);
 }
 
+/** Every output of the spec's tasks (every loss) against Model.predict on `records`. */
+function expectPredictions(out: Record<string, Float32Array>, model: Model): void {
+  const p = model.predict(records, { probabilities: true });
+  expectClose(out['kind.logits'], p.kind.outputs, 'kind.logits');
+  expectClose(out['kind.probabilities'], p.kind.probabilities!, 'kind.probabilities');
+  // bce: the head ends in a sigmoid; its logit is the sigmoid's input
+  expectClose(out['flag.logits'].map((z) => 1 / (1 + Math.exp(-z))), p.flag.outputs, 'flag.logits');
+  expectClose(out['flag.probabilities'], p.flag.probabilities!, 'flag.probabilities');
+  expectClose(out['logit_flag.logits'], p.logit_flag.outputs, 'logit_flag.logits');
+  expectClose(out['logit_flag.probabilities'], p.logit_flag.probabilities!, 'logit_flag.probabilities');
+  expectClose(out.size, p.size.outputs, 'size');
+  expectClose(out.pair, p.pair.outputs, 'pair');
+}
+
 describe('toOnnx', () => {
   const model = randomModel(spec, 3);
   const bytes = toOnnx(model, { producerVersion: '9.9.9' });
@@ -67,16 +80,7 @@ describe('toOnnx', () => {
 
   it('runs in onnxruntime and gives what Model.predict gives, for every activation and loss', async () => {
     const out = await runOnnx(bytes, onnxInput(meta, records), spec.inputWidth);
-    const p = model.predict(records, { probabilities: true });
-    expectClose(out['kind.logits'], p.kind.outputs, 'kind.logits');
-    expectClose(out['kind.probabilities'], p.kind.probabilities!, 'kind.probabilities');
-    // bce: the head ends in a sigmoid; its logit is the sigmoid's input
-    expectClose(out['flag.logits'].map((z) => 1 / (1 + Math.exp(-z))), p.flag.outputs, 'flag.logits');
-    expectClose(out['flag.probabilities'], p.flag.probabilities!, 'flag.probabilities');
-    expectClose(out['logit_flag.logits'], p.logit_flag.outputs, 'logit_flag.logits');
-    expectClose(out['logit_flag.probabilities'], p.logit_flag.probabilities!, 'logit_flag.probabilities');
-    expectClose(out.size, p.size.outputs, 'size');
-    expectClose(out.pair, p.pair.outputs, 'pair');
+    expectPredictions(out, model);
     // the outputs are not trivially close: the size is in the target's units, the probabilities vary
     expect(Math.max(...out.size.map(Math.abs))).toBeGreaterThan(100);
     const first = Array.from(out['kind.probabilities'].filter((_, i) => i % 3 === 0));
@@ -135,18 +139,68 @@ describe('toOnnx', () => {
     expectClose(out.size, p.size.outputs, 'size');
   });
 
-  it('refuses an architecture it does not know, rather than writing a wrong graph', () => {
-    const mmoe: ModelSpec = {
-      ...spec, trunk: [], tasks: spec.tasks.map(({ hidden: _, ...t }) => t),
-      mixture: { architecture: 'mmoe', experts: 2, taskExperts: 0, levels: 1, expert: [{ units: 4, activation: 'relu' }], tower: [] },
-    };
-    expect(userErrorMessage(() => toOnnx(randomModel(mmoe, 3))))
-      .toBe('ONNX export: model architecture "mmoe" is not supported (the exporter writes shared: one trunk and a head per task)');
+  it('a spec that names the shared architecture gives the same graph', () => {
     const shared = { ...spec, architecture: 'shared' } as ModelSpec;
     expect(onnxOps(toOnnx(randomModel(shared, 3)))).toEqual(onnxOps(bytes));
   });
 
   it('input of the wrong width is refused by the runtime (the declared shape)', async () => {
     await expect(runOnnx(bytes, new Float32Array(2 * 4), 4)).rejects.toThrow(/features|dimension|shape/i);
+  });
+});
+
+/** The spec's tasks (every loss) on a mixture: no trunk, no hidden head layers. */
+const mixtureSpec = (mixture: MixtureSpec): ModelSpec => ({ ...spec, trunk: [], tasks: spec.tasks.map(({ hidden: _, ...t }) => t), mixture });
+
+describe('toOnnx of a mixture of experts', () => {
+  const cases: { name: string; mixture: MixtureSpec }[] = [
+    { name: 'mmoe, two-layer experts and a tower', mixture: { architecture: 'mmoe', experts: 3, taskExperts: 0, levels: 1, expert: [{ units: 6, activation: 'relu' }, { units: 4, activation: 'gelu' }], tower: [{ units: 3, activation: 'tanh' }] } },
+    { name: 'mmoe, one expert and no tower', mixture: { architecture: 'mmoe', experts: 1, taskExperts: 0, levels: 1, expert: [{ units: 4, activation: 'sigmoid' }], tower: [] } },
+    { name: 'ple, 1 level (CGC)', mixture: { architecture: 'ple', experts: 2, taskExperts: 1, levels: 1, expert: [{ units: 4, activation: 'sigmoid' }], tower: [] } },
+    { name: 'ple, 2 levels', mixture: { architecture: 'ple', experts: 2, taskExperts: 2, levels: 2, expert: [{ units: 5, activation: 'gelu' }], tower: [{ units: 3, activation: 'relu' }] } },
+    { name: 'ple, 3 levels', mixture: { architecture: 'ple', experts: 1, taskExperts: 1, levels: 3, expert: [{ units: 4, activation: 'tanh' }, { units: 3, activation: 'relu' }], tower: [] } },
+  ];
+
+  for (const { name, mixture } of cases) {
+    it(`${name}: onnxruntime gives every output Model.predict gives`, async () => {
+      const s = mixtureSpec(mixture);
+      const model = randomModel(s, 7);
+      const mixtureBytes = toOnnx(model);
+      const out = await runOnnx(mixtureBytes, onnxInput(onnxMetadata(mixtureBytes), records), s.inputWidth);
+      expectPredictions(out, model);
+      // the rows differ: the graph computes per row, not a constant
+      const size = Array.from(out.size);
+      expect(Math.max(...size) - Math.min(...size)).toBeGreaterThan(1);
+    });
+  }
+
+  it('writes one Gemm per Linear layer and one softmax gate per task and level, plus a shared gate below the last level', () => {
+    for (const { mixture } of cases) {
+      const s = mixtureSpec(mixture);
+      const model = randomModel(s, 7);
+      const ops = onnxOps(toOnnx(model));
+      expect(ops.slice(0, 2)).toEqual(['Sub', 'Div']);
+      expect(ops.filter((o) => o === 'Gemm')).toHaveLength(model.layout.entries.length / 2);
+      const T = s.tasks.length;
+      const L = mixture.levels;
+      const gates = T * L + (mixture.architecture === 'ple' ? L - 1 : 0);
+      // + 1: the cross_entropy task's probabilities
+      expect(ops.filter((o) => o === 'Softmax'), mixture.architecture).toHaveLength(gates + 1);
+      expect(ops.filter((o) => o === 'ReduceSum')).toHaveLength(gates);
+    }
+  });
+
+  it('names every weight as the model does (PyTorch names) and keeps the metadata contract', () => {
+    const s = mixtureSpec(cases[3].mixture);
+    const model = randomModel(s, 7);
+    const mixtureBytes = toOnnx(model);
+    const graph = readMessage(readMessage(mixtureBytes).get(7)![0] as Uint8Array);
+    const initializers = (graph.get(5) ?? []).map((t) => new TextDecoder().decode(readMessage(t as Uint8Array).get(8)![0] as Uint8Array));
+    for (const e of model.layout.entries) expect(initializers).toContain(e.name);
+    expect(initializers).toContain('shared_gates.0.weight');
+    expect(initializers).not.toContain('shared_gates.1.weight');
+    const m = onnxMetadata(mixtureBytes);
+    expect(JSON.parse(m.outputs)).toEqual(onnxOutputs(model));
+    expect(JSON.parse(m.multitask)).toEqual(JSON.parse(model.metadataJSON()));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { float32Bytes, ProtoWriter } from '../../src/model/protobuf.js';
+import { float32Bytes, int64Bytes, ProtoWriter } from '../../src/model/protobuf.js';
 import { readMessage } from '../helpers/onnx.js';
 
 describe('ProtoWriter', () => {
@@ -25,5 +25,9 @@ describe('ProtoWriter', () => {
     const values = [0.1, -2.5, 3e38, 1e-45];
     const bytes = float32Bytes(values);
     expect(Array.from(new Float32Array(bytes.buffer))).toEqual(Array.from(Float32Array.from(values)));
+  });
+
+  it('int64Bytes: eight little-endian bytes per value, negative ones in two\'s complement', () => {
+    expect(Array.from(int64Bytes([1, -1, 2 ** 40]))).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 1, 0, 0]);
   });
 });

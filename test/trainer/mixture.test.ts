@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { mixtureOf, resolveConfig, type TrainerConfig } from '../../src/trainer/config.js';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointData } from '../../src/trainer/checkpoint.js';
 import { Model } from '../../src/model/model.js';
-import { toOnnx } from '../../src/model/onnx.js';
 import { createTrainer, sameBits } from '../helpers/trainers.js';
 
 // the built-in penguins: three tasks (classification and regression)
@@ -108,14 +107,5 @@ describe('config', () => {
     await expect(createTrainer({ model: { architecture: 'ple', heads: { species: { hidden: { units: 4 } } } } }))
       .rejects.toThrow(/model.heads.species.hidden: a ple model gives each task a tower/);
     await expect(createTrainer({ model: { architecture: 'moe' as never } })).rejects.toThrow(/model.architecture/);
-  });
-});
-
-describe('ONNX export', () => {
-  it('refuses an mmoe or ple model with one line (the exporter writes the shared architecture)', async () => {
-    for (const name of Object.keys(MODELS)) {
-      const t = await trainer(MODELS[name], {});
-      expect(() => toOnnx(t.model())).toThrow(new RegExp(`ONNX export: model architecture "${name}" is not supported`));
-    }
   });
 });
