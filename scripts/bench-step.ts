@@ -5,10 +5,11 @@
  *   reduce, combine, optimizer, total}, coordinatorOverhead}: median of 3 timed runs after warm-up
  * - {"bench":"torch-step", ...}: PyTorch on the same workload (when /usr/bin/python3 has torch),
  *   with the environment's OPENBLAS_CORETYPE and with SkylakeX; best thread count
- * - {"bench":"step-curve", tasks, hidden, plan, workers, kernels, stepsPerSecond, mflopPerStep, gflops,
- *   torchStepsPerSecond?, vsTorch?}: the cost curve as the work grows, for tasks 1, 2, 4, 8, 16 at
- *   width 512 and trunk widths 256, 1024, 2048 at 3 tasks; `sum` on 2 workers with the fused and
- *   the per-task plan, each timed for about a second after a short warm-up. mflopPerStep counts
+ * - {"bench":"step-curve", tasks, hidden, plan, workers, kernels, rounds, stepsPerSecond, mflopPerStep,
+ *   gflops, torchStepsPerSecond?, vsTorch?}: the cost curve as the work grows, for tasks 1, 2, 4, 8,
+ *   16 at width 512 and trunk widths 256, 1024, 2048 at 3 tasks; `sum` on 2 workers with the fused
+ *   and the per-task plan, each point three alternating half-second windows of ours and PyTorch's
+ *   after a short warm-up (medians). mflopPerStep counts
  *   the matrix products the plan runs (stepFlops: the per-task plan runs the trunk backward once
  *   per task), gflops is that times steps/s. The torch fields (PyTorch's summed loss for fused,
  *   its per-task gradients for per-task; best thread count and coretype on the reference
@@ -38,7 +39,9 @@ const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const STEPS = quick ? 100 : 300;
 /** Timed seconds per curve point and plan, in Node and in PyTorch. */
-const CURVE_SECONDS = quick ? 0.3 : 1;
+const CURVE_SECONDS = quick ? 0.2 : 0.5;
+/** Alternating windows per curve point (see curve()). */
+const CURVE_ROUNDS = quick ? 1 : 3;
 const CURVE_WORKERS = 2;
 const CURVE: WorkloadShape[] = [
   ...[1, 2, 4, 8, 16].map((tasks) => ({ tasks, hidden: 512 })),
@@ -262,21 +265,39 @@ async function smallModel(server: TorchServer | undefined): Promise<void> {
   }
 }
 
-/** The cost curve; with PyTorch, each point's PyTorch window right after ours. */
+/**
+ * The cost curve. Each point's trainer stays up while its windows and (with
+ * PyTorch) PyTorch's alternate for CURVE_ROUNDS rounds; steps/s is the median
+ * of its windows and vsTorch the median of the rounds' ratios, so one
+ * disturbed window does not make the point.
+ */
 async function curve(server: TorchServer | undefined, torch: TorchFigures | undefined): Promise<void> {
   for (const shape of CURVE) {
     for (const plan of PLANS) {
       const config = workloadConfig(shape, { workers: CURVE_WORKERS, strategy: 'sum', plan });
-      const { rate, kernels } = await withTrainer(config, async (trainer) =>
-        ({ rate: await timedRate(trainer, CURVE_SECONDS), kernels: kernelsName(trainer) }));
-      const torchRate = server && torch && (plan === 'fused'
-        ? await server.rate('sum', torch.sumThreads, CURVE_SECONDS, shape)
-        : await server.rate('per_task', torch.perTaskThreads, CURVE_SECONDS, shape));
+      const rates: number[] = [];
+      const ratios: number[] = [];
+      const torchRates: number[] = [];
+      const kernels = await withTrainer(config, async (trainer) => {
+        for (let r = 0; r < CURVE_ROUNDS; r++) {
+          const rate = await timedRate(trainer, CURVE_SECONDS);
+          rates.push(rate);
+          const torchRate = server && torch && (plan === 'fused'
+            ? await server.rate('sum', torch.sumThreads, CURVE_SECONDS, shape)
+            : await server.rate('per_task', torch.perTaskThreads, CURVE_SECONDS, shape));
+          if (torchRate) {
+            torchRates.push(torchRate);
+            ratios.push(rate / torchRate);
+          }
+        }
+        return kernelsName(trainer);
+      });
+      const rate = median(rates);
       const flops = stepFlops(shape, plan);
       emit({
-        bench: 'step-curve', ...shape, plan, workers: CURVE_WORKERS, kernels,
+        bench: 'step-curve', ...shape, plan, workers: CURVE_WORKERS, kernels, rounds: CURVE_ROUNDS,
         stepsPerSecond: round(rate, 1), mflopPerStep: round(flops / 1e6, 1), gflops: round((flops * rate) / 1e9, 1),
-        ...(torchRate ? { torchStepsPerSecond: round(torchRate, 1), vsTorch: round(rate / torchRate) } : {}),
+        ...(ratios.length ? { torchStepsPerSecond: round(median(torchRates), 1), vsTorch: round(median(ratios)) } : {}),
       });
     }
   }
