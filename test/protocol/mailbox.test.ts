@@ -68,6 +68,19 @@ describe('mailbox', () => {
     expect(coordinator.outcome(generation, 0)).toEqual({ ok: true, bytes: 1 });
   });
 
+  it('the coordinator\'s blocking wait returns at once once a report moved the progress word, and times out otherwise', () => {
+    const { coordinator, server } = pair();
+    coordinator.handOver(5);
+    const generation = coordinator.post([job(0, [0])]);
+    const before = coordinator.progress;
+    const started = performance.now();
+    expect(coordinator.waitForProgressSync(before, 20)).toBe(false);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
+    server.report(5, generation, 0, { ok: true, bytes: 4096 });
+    expect(coordinator.waitForProgressSync(before, 1000)).toBe(true);
+    expect(coordinator.outcome(generation, 0)).toEqual({ ok: true, bytes: 4096 });
+  });
+
   it('stop wakes the server and tells it to return', () => {
     const { coordinator, server } = pair();
     coordinator.handOver(1);
