@@ -32,10 +32,14 @@ const MIN_RUN_MS = quick ? 20 : 40;
 
 type Layout = 'NN' | 'NT' | 'TN';
 const LAYOUTS: Layout[] = ['NN', 'NT', 'TN'];
-/** m×k×n */
+/**
+ * m×k×n. 128×512×512 and 384×512×512: one shard's input gradient at the
+ * reference width, and three tasks' stacked into one product (the stacking the
+ * per-task plan could do: it pays only if the taller product runs faster).
+ */
 const SHAPES: [number, number, number][] = quick
   ? [[64, 128, 128], [256, 256, 256], [256, 1024, 1024]]
-  : [[64, 128, 128], [256, 256, 256], [256, 1024, 1024], [1024, 1024, 1024]];
+  : [[64, 128, 128], [128, 512, 512], [384, 512, 512], [256, 256, 256], [256, 1024, 1024], [1024, 1024, 1024]];
 /**
  * m×k×n and layout: the heads on a 512-wide trunk at batch 256 with 1 or 10 outputs
  * (forward NT, n = outputs; input gradient NN, k = outputs; weight gradient TN,

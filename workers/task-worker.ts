@@ -29,16 +29,6 @@ function injectFault(job: GradientJob): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // hang until the pool ends this thread
 }
 
-/** Runs one job (after any injected fault); its error names the task, step and shard. */
-function runJob(worker: JobExecutor, job: GradientJob): number {
-  try {
-    injectFault(job);
-  } catch (e) {
-    throw new Error(`${worker.jobName(job)}: ${(e as Error).message}`);
-  }
-  return worker.run(job);
-}
-
 export default function serve(task: ServeJob): number {
   if (task.v !== PROTOCOL_VERSION) throw new Error(`serve protocol version ${task.v}, the worker speaks ${PROTOCOL_VERSION}`);
   const setup = workerData as WorkerSetup;
@@ -57,7 +47,7 @@ export default function serve(task: ServeJob): number {
     }
     jobs.forEach((job, j) => {
       try {
-        mailbox.report(task.token, seen, j, { ok: true, bytes: runJob(worker, job) });
+        mailbox.report(task.token, seen, j, { ok: true, bytes: worker.run(job, injectFault) });
       } catch (e) {
         mailbox.report(task.token, seen, j, { ok: false, message: (e as Error).message });
       }

@@ -41,11 +41,13 @@ export class JobExecutor {
   }
 
   /**
-   * Runs one job; returns its frame's length in bytes. The error of a job that
-   * fails names its task(s), step and shard (only text crosses threads).
+   * Runs one job (after `before`, e.g. an injected fault); returns its frame's
+   * length in bytes. The error of a job that fails names its task(s), step and
+   * shard (only text crosses threads).
    */
-  run(job: GradientJob): number {
+  run(job: GradientJob, before?: (job: GradientJob) => void): number {
     try {
+      before?.(job);
       if (job.v !== PROTOCOL_VERSION) throw new Error(`job protocol version ${job.v}, the worker speaks ${PROTOCOL_VERSION}`);
       return this.compute(job);
     } catch (e) {
@@ -54,7 +56,7 @@ export class JobExecutor {
   }
 
   /** "task a+b, step 12, shard 0" */
-  jobName(job: GradientJob): string {
+  private jobName(job: GradientJob): string {
     const names = job.tasks.map((t) => this.setup.spec.tasks[t]?.name ?? `#${t}`).join('+');
     return `task ${names}, step ${job.step}, shard ${job.shard}`;
   }

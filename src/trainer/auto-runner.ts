@@ -11,19 +11,14 @@
  * the same executor in the same job order (src/protocol/job-executor.ts).
  */
 import type { GradientJob } from '../protocol/messages.js';
-import type { JobRunner } from './pool.js';
+import type { JobRunner, Placement, PlacementReport } from './pool.js';
 
 export const WARM_ROUNDS = 8;
 export const TIMED_ROUNDS = 16;
 
-/** Where a run's jobs are computed; `deciding` until the timed rounds are in. */
-export type Placement = 'workers' | 'coordinator' | 'deciding';
-
 /** What the choice was based on: median milliseconds per round on each side. */
-export interface PlacementChoice {
-  placement: 'workers' | 'coordinator';
-  workersMs: number;
-  coordinatorMs: number;
+export interface PlacementChoice extends Required<PlacementReport> {
+  placement: Exclude<Placement, 'deciding'>;
 }
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -33,15 +28,15 @@ export class AutoRunner implements JobRunner {
   private readonly timed = { workers: [] as number[], coordinator: [] as number[] };
   private current: JobRunner;
   /** set once the timed rounds are in */
-  choice: PlacementChoice | undefined;
+  private choice: PlacementChoice | undefined;
 
   constructor(private readonly pool: JobRunner, private readonly inline: JobRunner,
     private readonly onChoice?: (choice: PlacementChoice) => void) {
     this.current = pool;
   }
 
-  get placement(): Placement {
-    return this.choice?.placement ?? 'deciding';
+  placement(): PlacementReport {
+    return this.choice ?? { placement: 'deciding' };
   }
 
   get size(): number {

@@ -30,7 +30,7 @@ import { readFrame } from '../protocol/frame.js';
 import type { GradientJob } from '../protocol/messages.js';
 import { FrameArena } from '../protocol/arena.js';
 import { RunError } from '../util/errors.js';
-import { DEFAULT_FAULT_POLICY, type ClusterStats, type FaultPolicy, type JobRunner, type PoolSetup } from './pool.js';
+import { DEFAULT_FAULT_POLICY, startedOrClosed, type ClusterStats, type FaultPolicy, type JobRunner, type PoolSetup } from './pool.js';
 import { redactUrl } from './cluster-connection.js';
 
 /** No worker process answered for cluster.waitMs. */
@@ -148,14 +148,7 @@ export class ClusterPool implements JobRunner {
    * when they must be chosen from the workers').
    */
   static async start(nc: NatsConnection, setup: PoolSetup, options: ClusterOptions, faults: FaultPolicy = DEFAULT_FAULT_POLICY): Promise<ClusterPool> {
-    const pool = new ClusterPool(nc, setup, options, faults);
-    try {
-      await pool.init();
-    } catch (e) {
-      await pool.close();
-      throw e;
-    }
-    return pool;
+    return startedOrClosed(new ClusterPool(nc, setup, options, faults), (pool) => pool.init());
   }
 
   private async init(): Promise<void> {

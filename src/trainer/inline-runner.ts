@@ -8,7 +8,7 @@
 import { JobExecutor, type ComputeSetup } from '../protocol/job-executor.js';
 import type { GradientJob } from '../protocol/messages.js';
 import { RunError } from '../util/errors.js';
-import type { JobRunner } from './pool.js';
+import type { JobRunner, PlacementReport } from './pool.js';
 
 export class InlineRunner implements JobRunner {
   readonly size = 1;
@@ -18,6 +18,10 @@ export class InlineRunner implements JobRunner {
   constructor(setup: ComputeSetup) {
     this.executor = new JobExecutor(setup);
     this.finishedAt = new Float64Array(setup.arena.slots);
+  }
+
+  placement(): PlacementReport {
+    return { placement: 'coordinator' };
   }
 
   async warm(): Promise<void> {}

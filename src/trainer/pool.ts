@@ -19,10 +19,9 @@ export const DEFAULT_FAULT_POLICY: FaultPolicy = { retries: 2, jobTimeoutMs: 120
 
 /**
  * How long the coordinator blocks on a mailbox before it waits through the
- * event loop instead. A blocked thread wakes right after the report; a wait
- * through the event loop costs a task hop, which on a busy machine grew the
- * reference step's transport from ~0.6 to ~3–4 ms. Long jobs fall through to
- * the event loop (ticks, thread exits and signals still get their turn).
+ * event loop instead: a blocked thread wakes right after the report, without a
+ * task hop through the event loop. Long jobs fall through to the event loop
+ * (ticks, thread exits and signals still get their turn).
  */
 const SYNC_WAIT_MS = 5;
 
@@ -52,6 +51,27 @@ type Failure = { job: GradientJob; cause: string; ran: boolean };
 /** Everything the pool needs to start, apart from the mailboxes it creates itself. */
 export type PoolSetup = Omit<WorkerSetup, 'mailboxes'>;
 
+/** Where a run's jobs are computed; `deciding` while computeOn auto still times both sides. */
+export type Placement = 'workers' | 'coordinator' | 'deciding';
+
+/** Where the jobs run and, when computeOn auto chose, the median round each side took. */
+export interface PlacementReport {
+  placement: Placement;
+  workersMs?: number;
+  coordinatorMs?: number;
+}
+
+/** Runs `start` on a new runner; when it fails, closes the runner before rethrowing. */
+export async function startedOrClosed<R extends { close(): Promise<void> }>(runner: R, start: (runner: R) => Promise<void>): Promise<R> {
+  try {
+    await start(runner);
+  } catch (e) {
+    await runner.close();
+    throw e;
+  }
+  return runner;
+}
+
 /**
  * What runs a step's gradient jobs for the trainer: local threads (WorkerPool),
  * worker processes (ClusterPool), or both (HybridPool). Each job's frame ends up
@@ -67,6 +87,8 @@ export interface JobRunner {
   onFault?: (message: string) => void;
   /** A cluster run's traffic since the start (undefined on local threads). */
   clusterStats?(): ClusterStats | undefined;
+  /** Where the jobs run (default: on worker threads or processes). */
+  placement?(): PlacementReport;
   warm(): Promise<void>;
   runJobs(jobs: readonly GradientJob[]): Promise<void>;
   close(): Promise<void>;

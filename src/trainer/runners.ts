@@ -10,17 +10,9 @@ import { ClusterPool } from './cluster-pool.js';
 import { AutoRunner, type PlacementChoice } from './auto-runner.js';
 import type { ResolvedConfig } from './config.js';
 import { InlineRunner } from './inline-runner.js';
-import { HybridPool, WorkerPool, type FaultPolicy, type JobRunner, type PoolSetup } from './pool.js';
+import { HybridPool, startedOrClosed, WorkerPool, type FaultPolicy, type JobRunner, type PoolSetup } from './pool.js';
 
-async function warmed<R extends JobRunner>(runner: R): Promise<R> {
-  try {
-    await runner.warm();
-  } catch (e) {
-    await runner.close();
-    throw e;
-  }
-  return runner;
-}
+const warmed = <R extends JobRunner>(runner: R): Promise<R> => startedOrClosed(runner, (r) => r.warm());
 
 /**
  * Starts and warms the job runner the config asks for: on local threads,

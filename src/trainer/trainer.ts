@@ -33,10 +33,8 @@ import { CHECKPOINT_FORMAT, configHash, type CheckpointData } from './checkpoint
 import { LossTotals, type EpochReport, type StepReport, type TaskMetricsByName } from './metrics.js';
 import { EarlyStopping } from './early-stopping.js';
 import { ShardJobs, type JobTiming } from './shard-jobs.js';
-import { AutoRunner, type Placement } from './auto-runner.js';
-import { InlineRunner } from './inline-runner.js';
 import { emptyTiming, Profile, type StepTiming } from './profile.js';
-import type { ClusterStats, JobRunner } from './pool.js';
+import type { ClusterStats, JobRunner, PlacementReport } from './pool.js';
 import { startJobRunner } from './runners.js';
 
 /** Rows the coordinator's own forward passes (evaluate, predict) handle at once. */
@@ -313,10 +311,8 @@ export class Trainer {
    * thread, or (computeOn auto, over the first steps) still being timed; with
    * auto's choice, the median round each side took.
    */
-  get placement(): { placement: Placement; workersMs?: number; coordinatorMs?: number } {
-    const pool = this.pool;
-    if (pool instanceof AutoRunner) return pool.choice ?? { placement: pool.placement };
-    return { placement: pool instanceof InlineRunner ? 'coordinator' : 'workers' };
+  get placement(): PlacementReport {
+    return this.pool.placement?.() ?? { placement: 'workers' };
   }
 
   /** A cluster run's traffic so far: workers seen, bytes sent and received, messages dropped, jobs re-sent. */

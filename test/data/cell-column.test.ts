@@ -7,6 +7,7 @@ import { CellColumn } from '../../src/data/cell-column.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { tableFromCsv, tableRows } from '../../src/data/table.js';
 import { parseNumber, stringCell } from '../../src/model/cells.js';
+import { outcome } from '../helpers/user-error.js';
 
 /**
  * What the column gives back for each field: the cell, and parseNumber of it (null
@@ -71,13 +72,6 @@ describe('tableFromCsv: typed columns, read in pieces', () => {
     const file = join(dir, 'f.csv');
     fc.assert(fc.property(fc.array(cell, { maxLength: 30 }).map((c) => c.join('')), fc.integer({ min: 1, max: 17 }), (body, piece) => {
       writeFileSync(file, body);
-      const outcome = (f: () => unknown) => {
-        try {
-          return { ok: f() };
-        } catch (e) {
-          return { error: (e as Error).message };
-        }
-      };
       const whole = outcome(() => {
         const csv = parseCsv(body, file);
         return { columns: csv.header, rows: csv.rows.map((r) => r.map(stringCell)), lines: csv.lines };

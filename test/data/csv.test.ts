@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCsv, readCsv } from '../../src/data/csv.js';
 import { UserError } from '../../src/util/errors.js';
+import { outcome } from '../helpers/user-error.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -150,13 +151,6 @@ describe('readCsv reads the file in pieces', () => {
     fc.assert(fc.property(fc.array(cell, { maxLength: 30 }).map((c) => c.join('')), fc.integer({ min: 1, max: 17 }), fc.boolean(), (body, piece, bom) => {
       const text = (bom ? '\uFEFF' : '') + body;
       writeFileSync(file, text);
-      const outcome = (f: () => unknown) => {
-        try {
-          return { ok: f() };
-        } catch (e) {
-          return { error: (e as Error).message };
-        }
-      };
       const whole = outcome(() => parseCsv(text, file));
       const pieces = outcome(() => readCsv(file, piece));
       expect(pieces).toEqual(whole);

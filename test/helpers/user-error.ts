@@ -23,3 +23,12 @@ export function errorMessage(f: () => unknown, type: new (...args: never[]) => E
   }
   throw new Error(`expected a ${type.name}`);
 }
+
+/** What `f` gives or the message it throws, as one comparable value (same input, two readers: same outcome). */
+export function outcome(f: () => unknown): { ok: unknown } | { error: string } {
+  try {
+    return { ok: f() };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}

@@ -34,12 +34,12 @@ describe('computeOn auto', () => {
     let heard: unknown;
     const auto = new AutoRunner(pool, inline, (c) => (heard = c));
     await rounds(auto, ROUNDS_TO_DECIDE);
-    expect(auto.placement).toBe('deciding');
+    expect(auto.placement().placement).toBe('deciding');
     expect([pool.rounds, inline.rounds]).toEqual([WARM_ROUNDS + TIMED_ROUNDS, WARM_ROUNDS + TIMED_ROUNDS]);
     await rounds(auto, 5);
-    expect(auto.placement).toBe('coordinator');
-    expect(heard).toEqual(auto.choice);
-    expect(auto.choice!.workersMs).toBeGreaterThan(auto.choice!.coordinatorMs);
+    expect(auto.placement().placement).toBe('coordinator');
+    expect(heard).toEqual(auto.placement());
+    expect(auto.placement().workersMs).toBeGreaterThan(auto.placement().coordinatorMs!);
     expect(inline.rounds).toBe(WARM_ROUNDS + TIMED_ROUNDS + 5);
     expect(pool.closed).toBe(true);
   });
@@ -49,7 +49,7 @@ describe('computeOn auto', () => {
     const inline = fakeRunner(4);
     const auto = new AutoRunner(pool, inline);
     await rounds(auto, ROUNDS_TO_DECIDE + 3);
-    expect(auto.placement).toBe('workers');
+    expect(auto.placement().placement).toBe('workers');
     expect(pool.rounds).toBe(WARM_ROUNDS + TIMED_ROUNDS + 3);
     expect(pool.closed).toBe(false);
     await auto.close();
