@@ -68,7 +68,6 @@ export function summaryTable(tasks: readonly TaskSummary[], validation: TaskMetr
   return `${table(rows, style, [2, 3, 4, 5])}\n${timing.steps} steps in ${duration(timing.seconds)} (${rate.toFixed(1)} steps/s); wall time ${duration(timing.wallSeconds)}`;
 }
 
-/** Where a step's time went: milliseconds per step and share of the step, by part. */
 /** Where the gradient jobs ran and, when computeOn auto chose, the timings it chose by. */
 export function placementLine(p: { placement: string; workersMs?: number; coordinatorMs?: number }): string {
   if (p.placement === 'deciding') {
@@ -81,6 +80,14 @@ export function placementLine(p: { placement: string; workersMs?: number; coordi
   return `  gradient jobs computed ${where}${timed}`;
 }
 
+/** How many steps the worker threads ran back to back (src/protocol/step-loop.ts); empty when none. */
+export function stepLoopLine(stats: { steps: number; chunks: number; stoppedEarly: number }, steps: number): string {
+  if (stats.steps === 0) return '';
+  const early = stats.stoppedEarly > 0 ? `; ${stats.stoppedEarly} stopped early at a step the coordinator then took alone` : '';
+  return `  ${stats.steps} of ${steps} steps ran back to back on the worker threads, in ${stats.chunks} chunks, each thread reducing and updating its slice of the parameters${early}`;
+}
+
+/** Where a step's time went: milliseconds per step and share of the step, by part. */
 export function profileTable(profile: Profile): string {
   const ms = profile.perStep();
   const lines = [`profile over ${profile.steps} steps (ms per step):`];

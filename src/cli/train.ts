@@ -18,7 +18,7 @@ import { copyFileAtomic } from '../util/atomic-file.js';
 import { describeSchedule } from '../trainer/schedule.js';
 import { Trainer } from '../trainer/trainer.js';
 import type { CliConfig } from './config.js';
-import { epochLine, placementLine, profileTable, summaryTable } from './format.js';
+import { epochLine, placementLine, profileTable, stepLoopLine, summaryTable } from './format.js';
 import { checkOutputFile } from './out-file.js';
 import { evalTable, testSetReport } from './metrics-table.js';
 import type { Output } from './output.js';
@@ -340,7 +340,10 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
         out.result(`\nTest set (${config.test}: ${test.rows} rows${test.dropped > 0 ? `, ${test.dropped} dropped: a feature value missing` : ''}; ${config.keep === 'best' ? 'the best epoch\'s' : 'the final'} weights):`);
         out.result(evalTable(test.reports, out));
       }
-      if (s.profile) out.result(`\n${profileTable(trainer.profile)}\n${placementLine(trainer.placement)}`);
+      if (s.profile) {
+        const loop = stepLoopLine(trainer.loopStats, trainer.profile.steps);
+        out.result(`\n${profileTable(trainer.profile)}\n${placementLine(trainer.placement)}${loop ? `\n${loop}` : ''}`);
+      }
       if (s.profile && trainer.cluster) out.result(clusterLine(trainer.cluster, trainer.steps));
     }
     let reportPath: string | null = null;
@@ -349,7 +352,7 @@ export async function trainCommand(s: TrainSession): Promise<TrainResult> {
       if (verbose) out.info(`run: ${run.dir} (report ${reportPath})`);
     } else if (verbose) out.info(`run: ${run.dir}`);
     if (verbose && config.saveWeights) out.info(`weights also saved to ${config.saveWeights}`);
-    out.json({ type: 'summary', ...summary, wallSeconds, dir: run.dir, report: reportPath, validation, computeOn: trainer.placement });
+    out.json({ type: 'summary', ...summary, wallSeconds, dir: run.dir, report: reportPath, validation, computeOn: trainer.placement, stepLoop: trainer.loopStats });
     return { code: 0, dir: run.dir, summary, validation };
   } catch (e) {
     progress?.stop();

@@ -12,10 +12,11 @@
  */
 
 import type { Kernels } from '../kernels/types.js';
-import { resolveOptimizerConfig, type OptimizerConfig } from './config.js';
+import { resolveOptimizerConfig, type OptimizerConfig, type ResolvedOptimizerConfig } from './config.js';
 import { adamRule } from './adam.js';
 import { SegmentOptimizer, type Optimizer, type Segment } from './optimizer.js';
 import { sgdRule } from './sgd.js';
+import type { UpdateRule } from './rule.js';
 
 export {
   OPTIMIZER_NAMES, defaultWeightDecay, resolveOptimizerConfig, validateOptimizerConfig,
@@ -31,8 +32,13 @@ export { applyRule, initState, type FloatArray, type RuleState, type UpdateRule 
  * (UserError on a bad value) and completed with PyTorch's defaults; state buffers
  * are allocated once here, zero-filled, one contiguous array per buffer.
  */
-export function createOptimizer(config: OptimizerConfig, segments: readonly Segment[], kernels: Kernels): Optimizer {
+export function createOptimizer(config: OptimizerConfig, segments: readonly Segment[], kernels: Kernels,
+  allocate?: (n: number) => Float32Array): Optimizer {
   const resolved = resolveOptimizerConfig(config);
-  const rule = resolved.name === 'sgd' ? sgdRule(resolved, kernels) : adamRule(resolved, kernels.adamStep);
-  return new SegmentOptimizer(resolved, rule, segments);
+  return new SegmentOptimizer(resolved, updateRule(resolved, kernels), segments, allocate);
+}
+
+/** The update rule of a resolved optimizer config (the same arithmetic on every thread that runs it). */
+export function updateRule(config: ResolvedOptimizerConfig, kernels: Kernels): UpdateRule {
+  return config.name === 'sgd' ? sgdRule(config, kernels) : adamRule(config, kernels.adamStep);
 }

@@ -43,6 +43,10 @@ export interface Optimizer {
   state(): OptimizerState;
   /** Restores a state from `state()` of an optimizer with the same name and segment length. */
   loadState(s: OptimizerState): void;
+  /** The state buffers themselves (not copies), by name, each covering the segments back to back. */
+  readonly buffers: Readonly<Record<string, Float32Array>>;
+  /** Counts `n` steps that others applied to this state (worker threads, slice by slice). */
+  countSteps(n: number): void;
 }
 
 /** Checks segments: non-negative safe integers, not overlapping. Returns frozen copies. */
@@ -101,12 +105,18 @@ export class SegmentOptimizer implements Optimizer {
   /** per segment: its views of the state buffers */
   private readonly bufferViews: Record<string, Float32Array>[];
 
-  constructor(readonly config: ResolvedOptimizerConfig, private readonly rule: UpdateRule, segments: readonly Segment[]) {
+  /**
+   * `allocate` makes the state buffers (default: plain Float32Arrays); shared
+   * ones let worker threads update slices of the state in place (see
+   * sharedBuffers and countSteps).
+   */
+  constructor(readonly config: ResolvedOptimizerConfig, private readonly rule: UpdateRule, segments: readonly Segment[],
+    allocate: (n: number) => Float32Array = (n) => new Float32Array(n)) {
     this.segments = checkSegments(segments);
     this.length = this.segments.reduce((n, s) => n + s.length, 0);
     this.paramViews = new SegmentViews(this.segments, 'the parameter array');
     this.gradViews = new SegmentViews(this.segments, 'the gradient array');
-    this.state_ = initState(rule, this.length, (n) => new Float32Array(n));
+    this.state_ = initState(rule, this.length, allocate);
     let at = 0;
     this.bufferViews = this.segments.map((s) => {
       const views: Record<string, Float32Array> = {};
@@ -127,6 +137,17 @@ export class SegmentOptimizer implements Optimizer {
     const step = this.state_.stepCount + 1;
     for (let i = 0; i < p.length; i++) this.rule.update(p[i], g[i], this.bufferViews[i], step, rate);
     this.state_.stepCount = step;
+  }
+
+  /** The state buffers themselves (not copies), by name: for threads that update slices of them in place. */
+  get buffers(): Readonly<Record<string, Float32Array>> {
+    return this.state_.buffers;
+  }
+
+  /** Counts `n` steps that others applied to this state (worker threads, slice by slice). */
+  countSteps(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`optimizer: cannot count ${n} steps`);
+    this.state_.stepCount += n;
   }
 
   private resolveLr(lr: number | undefined): number {

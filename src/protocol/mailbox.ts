@@ -1,10 +1,10 @@
 import { packr } from './codec.js';
-import type { GradientJob } from './messages.js';
+import type { ServerJob } from './messages.js';
 
 /**
  * The doorbell between the coordinator and one long-running worker (a "server"):
  * a block of shared memory through which the coordinator posts a round of
- * gradient jobs and the worker reports each job's outcome. Waking a thread
+ * gradient jobs (or a chunk of steps run back to back, see step-loop.ts) and the worker reports each job's outcome. Waking a thread
  * blocked in Atomics.wait costs a fraction of a message round trip through the
  * pool (measured here: ~0.1 ms against ~0.3–0.6 ms per step for two jobs), and
  * nothing is cloned or allocated per job on the coordinator but the encoded job
@@ -131,7 +131,7 @@ export class Mailbox {
   }
 
   /** Posts a round of jobs and wakes the server (only while it waits for one); returns the round's generation. */
-  post(jobs: readonly GradientJob[]): number {
+  post(jobs: readonly ServerJob[]): number {
     if (jobs.length > this.maxJobs) throw new RangeError(`${jobs.length} jobs exceed the mailbox's ${this.maxJobs}`);
     const encoded = packr.pack(jobs);
     if (encoded.length > this.jobBytes.length) {
@@ -188,9 +188,9 @@ export class Mailbox {
   }
 
   /** The current round's jobs (a throw here means a coordinator bug or a version mismatch). */
-  readJobs(): GradientJob[] {
+  readJobs(): ServerJob[] {
     const length = Atomics.load(this.words, W_JOB_BYTES);
-    const jobs = packr.unpack(this.jobBytes.subarray(0, length)) as GradientJob[];
+    const jobs = packr.unpack(this.jobBytes.subarray(0, length)) as ServerJob[];
     if (!Array.isArray(jobs) || jobs.length !== Atomics.load(this.words, W_JOBS)) {
       throw new Error('the mailbox holds a malformed job list');
     }

@@ -4,6 +4,7 @@ import type { ModelSpec } from '../model/spec.js';
 import type { ParameterHandle } from '../model/parameters.js';
 import type { ArenaHandle } from './arena.js';
 import type { MailboxHandle } from './mailbox.js';
+import type { StepLoopHandle } from './step-loop.js';
 
 /** Given once to every worker thread (piscina's workerData): shared memory handles and the model. */
 export interface WorkerSetup {
@@ -21,6 +22,8 @@ export interface WorkerSetup {
   mailboxes: Omit<MailboxHandle, 'index'>;
   /** The kernels to compute with (a cluster run names them so every process agrees); default: this thread's choice. */
   kernels?: KernelChoice;
+  /** Fused steps back to back on the threads (src/protocol/step-loop.ts), when the run's update allows it. */
+  loop?: StepLoopHandle;
 }
 
 /** Compute the gradient(s) of scales[j]·Σ_rows loss_{tasks[j]} over rows batchRows[rowStart .. rowStart+rowCount). */
@@ -44,6 +47,22 @@ export interface GradientJob {
   /** 0 on the first try, then 1, 2, ... when the pool retries the job after a fault */
   attempt: number;
 }
+
+/** Posted to every worker of a step loop: run the chunk of `count` steps laid out in the loop's buffers (src/protocol/step-loop.ts). */
+export interface StepsJob {
+  kind: 'steps';
+  v: number;
+  /** the global step number of the chunk's first step */
+  firstStep: number;
+  count: number;
+  /** parameter version at the chunk's start (each applied step adds one) */
+  version: number;
+  /** the optimizer's step count before the chunk */
+  optimizerSteps: number;
+}
+
+/** What the coordinator posts to a worker thread's mailbox. */
+export type ServerJob = GradientJob | StepsJob;
 
 /**
  * The one task a worker thread is given by the pool: initialise, then serve the

@@ -95,6 +95,16 @@ export class StepRecipe {
     return new StepRecipe(settings, model, kernels);
   }
 
+  /**
+   * Whether a step's update is the one optimizer's rule applied to the reduced
+   * fused gradient element by element, after a check that it is finite (sum on
+   * the fused plan, no clipping): worker threads may then reduce and apply it
+   * slice by slice (src/protocol/step-loop.ts).
+   */
+  get elementwise(): boolean {
+    return this.gradients === 'fused' && this.settings.clip === null;
+  }
+
   /** Rounds of gradient jobs per step: one, or one per task in turn. */
   get rounds(): number {
     return this.gradients === 'in-turn' ? this.model.tasks.length : 1;

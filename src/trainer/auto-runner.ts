@@ -11,7 +11,7 @@
  * the same executor in the same job order (src/protocol/job-executor.ts).
  */
 import type { GradientJob } from '../protocol/messages.js';
-import type { JobRunner, Placement, PlacementReport } from './pool.js';
+import type { JobRunner, Placement, PlacementReport, WorkerPool } from './pool.js';
 
 export const WARM_ROUNDS = 8;
 export const TIMED_ROUNDS = 16;
@@ -55,9 +55,14 @@ export class AutoRunner implements JobRunner {
     return this.pool.warm();
   }
 
-  async runJobs(jobs: readonly GradientJob[]): Promise<void> {
+  /** The threads' step loop, once the threads have won (while deciding, every round is timed one by one). */
+  stepLoop(): WorkerPool | undefined {
+    return this.choice?.placement === 'workers' ? this.pool.stepLoop?.() : undefined;
+  }
+
+  async runJobs(jobs: readonly GradientJob[], failedOnce?: string): Promise<void> {
     if (!this.choice && this.timed.workers.length >= TIMED_ROUNDS && this.timed.coordinator.length >= TIMED_ROUNDS) await this.decide();
-    if (this.choice) return this.current.runJobs(jobs);
+    if (this.choice) return this.current.runJobs(jobs, failedOnce);
     const side = this.sideOf(this.rounds++);
     this.current = side === 'coordinator' ? this.inline : this.pool;
     const started = performance.now();

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
 import { createMailboxBuffer, Mailbox } from '../protocol/mailbox.js';
-import type { GradientJob, ServeJob, WorkerSetup } from '../protocol/messages.js';
+import type { GradientJob, ServeJob, ServerJob, StepsJob, WorkerSetup } from '../protocol/messages.js';
+import type { StepLoopViews } from '../protocol/step-loop.js';
 import { RunError } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 
@@ -46,7 +47,15 @@ interface Server {
 }
 
 /** What became of one job of a round. */
-type Failure = { job: GradientJob; cause: string; ran: boolean };
+type Failure<J extends ServerJob = GradientJob> = { job: J; cause: string; ran: boolean };
+
+/** How a chunk of steps shows life while its workers wait on each other (see runSteps). */
+interface ChunkWatch {
+  /** whether server i made progress since last asked, or waits at a barrier (so another holds the chunk up) */
+  alive(i: number): boolean;
+  /** a server is lost: bring the others out of the chunk */
+  lost(): void;
+}
 
 /** Everything the pool needs to start, apart from the mailboxes it creates itself. */
 export type PoolSetup = Omit<WorkerSetup, 'mailboxes'>;
@@ -89,8 +98,14 @@ export interface JobRunner {
   clusterStats?(): ClusterStats | undefined;
   /** Where the jobs run (default: on worker threads or processes). */
   placement?(): PlacementReport;
+  /** The worker threads that can run fused steps back to back, when this runner has them now (see step-loop.ts). */
+  stepLoop?(): WorkerPool | undefined;
   warm(): Promise<void>;
-  runJobs(jobs: readonly GradientJob[]): Promise<void>;
+  /**
+   * Runs the jobs; `failedOnce` is the cause of a first attempt that failed
+   * elsewhere (a chunk of steps): the jobs are then its retries.
+   */
+  runJobs(jobs: readonly GradientJob[], failedOnce?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -179,7 +194,11 @@ export class WorkerPool implements JobRunner {
   /** per arena slot: when the coordinator saw that slot's job finish (performance.now()) */
   readonly finishedAt: Float64Array;
 
+  private readonly hasLoop: boolean;
+
   constructor(readonly size: number, setup: PoolSetup, private readonly faults: FaultPolicy = DEFAULT_FAULT_POLICY) {
+    if (setup.loop && setup.loop.workers !== size) throw new Error(`step loop for ${setup.loop.workers} workers given to a pool of ${size}`);
+    this.hasLoop = setup.loop !== undefined;
     this.maxJobs = setup.arena.slots;
     this.maxTasks = setup.spec.tasks.length;
     this.taskNames = setup.spec.tasks.map((t) => t.name);
@@ -251,22 +270,65 @@ export class WorkerPool implements JobRunner {
    * so the result is the same as without the fault. After `retries` retries the
    * run stops with a RunError naming the task, the step and the last cause.
    */
-  async runJobs(jobs: readonly GradientJob[]): Promise<void> {
+  async runJobs(jobs: readonly GradientJob[], failedOnce?: string): Promise<void> {
     for (const job of jobs) job.attempt = 0;
+    if (failedOnce !== undefined) {
+      this.retryOrThrow({ job: jobs[0], cause: failedOnce, ran: true });
+      for (const job of jobs) job.attempt = jobs[0].attempt;
+    }
     let pending = jobs;
     while (pending.length > 0) {
       const failures = await this.round(pending);
-      for (const f of failures) {
-        if (!f.ran) continue;
-        const label = this.label(f.job);
-        if (f.job.attempt >= this.faults.retries) {
-          throw new RunError(`task ${label}, step ${f.job.step}: the job failed ${f.job.attempt + 1} times; last cause: ${f.cause}`);
-        }
-        this.onFault?.(`${label}: attempt ${f.job.attempt + 1} failed: ${f.cause}; retrying`);
-        f.job.attempt++;
-      }
+      for (const f of failures) if (f.ran) this.retryOrThrow(f);
       pending = failures.map((f) => f.job);
     }
+  }
+
+  /** Counts a failed attempt: tells onFault and moves the job to its next attempt, or stops the run after the last. */
+  private retryOrThrow(f: Failure): void {
+    const label = this.label(f.job);
+    if (f.job.attempt >= this.faults.retries) {
+      throw new RunError(`task ${label}, step ${f.job.step}: the job failed ${f.job.attempt + 1} times; last cause: ${f.cause}`);
+    }
+    this.onFault?.(`${label}: attempt ${f.job.attempt + 1} failed: ${f.cause}; retrying`);
+    f.job.attempt++;
+  }
+
+  /** This pool, when its threads were given a step loop (src/protocol/step-loop.ts). */
+  stepLoop(): WorkerPool | undefined {
+    return this.hasLoop ? this : undefined;
+  }
+
+  /**
+   * Runs a chunk of fused steps on every thread at once (src/protocol/step-loop.ts);
+   * resolves when every thread has left it, with the cause of the failure
+   * that ended it early (undefined when none did: it ran to its end or halted on
+   * a non-finite value). A thread that ended or hung is replaced, and the
+   * others are brought out of the chunk; `views` tells how far it got.
+   */
+  async runSteps(chunk: StepsJob, views: StepLoopViews): Promise<string | undefined> {
+    this.checkOpen();
+    views.reset();
+    const generations = this.servers.map((server) => server.mailbox.post([chunk]));
+    const failures: Failure<StepsJob>[] = [];
+    const lastDone = this.servers.map(() => 0);
+    const watch: ChunkWatch = {
+      alive: (i) => {
+        const { done } = views.progress();
+        const moved = done !== lastDone[i];
+        lastDone[i] = done;
+        return moved || views.waiting(i);
+      },
+      lost: () => views.abort(),
+    };
+    await Promise.all(this.servers.map((_, i) => this.collect(i, [chunk], generations[i], failures, watch)));
+    if (this.closed) throw new RunError('the worker pool was closed during a step');
+    return failures.find((f) => f.ran)?.cause;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new RunError('the worker pool is closed');
+    if (this.poolError) throw this.poolError;
   }
 
   /** Told about every fault that is retried. */
@@ -278,8 +340,7 @@ export class WorkerPool implements JobRunner {
 
   /** One round: job i to server i mod size, all servers at once; returns the jobs that did not finish. */
   private async round(jobs: readonly GradientJob[]): Promise<Failure[]> {
-    if (this.closed) throw new RunError('the worker pool is closed');
-    if (this.poolError) throw this.poolError;
+    this.checkOpen();
     const shares = this.servers.map((_, i) => jobs.filter((_, j) => j % this.size === i));
     // every share posted before any wait: a blocking wait on one server must not hold back another's start
     const generations = shares.map((share, i) => (share.length > 0 ? this.servers[i].mailbox.post(share) : 0));
@@ -290,7 +351,7 @@ export class WorkerPool implements JobRunner {
   }
 
   /** Collects the outcomes of `share`, posted to server i as round `generation`, replacing the server if it dies or hangs. */
-  private async collect(i: number, share: GradientJob[], generation: number, failures: Failure[]): Promise<void> {
+  private async collect<J extends ServerJob>(i: number, share: J[], generation: number, failures: Failure<J>[], watch?: ChunkWatch): Promise<void> {
     const server = this.servers[i];
     const { mailbox } = server;
     let seen = 0;
@@ -302,12 +363,15 @@ export class WorkerPool implements JobRunner {
       // the server runs its share in order, so outcomes arrive in order
       for (let outcome = mailbox.outcome(generation, seen); outcome; outcome = mailbox.outcome(generation, ++seen)) {
         lastReport = now;
-        if (outcome.ok) this.finishedAt[share[seen].slot] = now;
-        else failures.push({ job: share[seen], cause: outcome.message, ran: true });
+        const job: ServerJob = share[seen];
+        if (outcome.ok && job.kind === 'gradient') this.finishedAt[job.slot] = now;
+        else if (!outcome.ok) failures.push({ job: share[seen], cause: outcome.message, ran: true });
         if (seen + 1 === share.length) return;
       }
+      if (watch?.alive(i)) lastReport = now;
       const timedOut = now - lastReport > this.faults.jobTimeoutMs;
       if (timedOut || server.endReason !== undefined) {
+        watch?.lost();
         // the running job hung or its thread ended: it failed; the rest of the share never ran
         const cause = timedOut ? `no answer within ${this.faults.jobTimeoutMs} ms (worker ended)` : server.endReason!;
         if (this.closed) return;

@@ -19,7 +19,7 @@ import { createOptimizer, type Optimizer } from '../optim/index.js';
 import { FrameArena } from '../protocol/arena.js';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
 import type { GradientJob } from '../protocol/messages.js';
-import { NonFiniteError, UserError } from '../util/errors.js';
+import { NonFiniteError, RunError, UserError } from '../util/errors.js';
 import { meanWeights, resolveClassWeights } from './class-weights.js';
 import { mixtureOf, resolveConfig, shardCount, trunkLayers, type ResolvedConfig, type TrainerConfig } from './config.js';
 import { loadData } from './data-source.js';
@@ -33,8 +33,9 @@ import { CHECKPOINT_FORMAT, configHash, type CheckpointData } from './checkpoint
 import { LossTotals, type EpochReport, type StepReport, type TaskMetricsByName } from './metrics.js';
 import { EarlyStopping } from './early-stopping.js';
 import { ShardJobs, type JobTiming } from './shard-jobs.js';
+import { StepChunks, stepLoopHandle } from './step-chunk.js';
 import { emptyTiming, Profile, type StepTiming } from './profile.js';
-import type { ClusterStats, JobRunner, PlacementReport } from './pool.js';
+import type { ClusterStats, JobRunner, PlacementReport, WorkerPool } from './pool.js';
 import { startJobRunner } from './runners.js';
 
 /** Rows the coordinator's own forward passes (evaluate, predict) handle at once. */
@@ -45,9 +46,13 @@ export interface FitOptions {
   epochs?: number;
   /** Called after every epoch with its report (`report.epoch` is 0-based; the CLI prints it 1-based); may be async. */
   onEpoch?: (report: EpochReport) => void | Promise<void>;
-  /** Called after every step. */
+  /**
+   * Called after every step. Steps run back to back on the worker threads (see
+   * step()) are reported once their chunk is done, so the parameters may then be
+   * a few steps further on than the report.
+   */
   onStep?: (step: StepReport) => void | Promise<void>;
-  /** Checked before every step: true ends fit after the step in flight. */
+  /** Checked before every step, or chunk of steps (about 20 ms of them): true ends fit after the steps in flight. */
   shouldStop?: () => boolean;
   /** Called with a snapshot every `checkpointEvery` steps and at the end of every epoch. */
   onCheckpoint?: (data: CheckpointData) => void | Promise<void>;
@@ -174,13 +179,19 @@ export class Trainer {
   private epochDiagnostics: GradientDiagnostics[] = [];
   /** when step() last let the event loop run (performance.now()) */
   private lastYield = 0;
+  /**
+   * Fused steps the worker threads ran back to back (see step()), in how many
+   * chunks, and how many chunks stopped early at a step this thread then took
+   * alone (a non-finite or very large value, or a failed job).
+   */
+  readonly loopStats = { steps: 0, chunks: 0, stoppedEarly: 0 };
   /** messages for the caller to show (skipped steps), drained by the CLI */
   readonly warnings: string[] = [];
 
   private constructor(readonly config: ResolvedConfig, readonly dataset: Dataset, readonly spec: ModelSpec,
     readonly params: ParameterStore, private readonly pool: JobRunner, batchRows: SharedArrayBuffer, arena: FrameArena,
-    shards: number, private readonly recipe: StepRecipe, learningRates: ((step: number) => number)[], internalDataset: boolean,
-    earlyStopping: EarlyStopping | undefined) {
+    shards: number, private readonly recipe: StepRecipe, optimizers: Optimizer[], private readonly chunks: StepChunks | undefined,
+    learningRates: ((step: number) => number)[], internalDataset: boolean, earlyStopping: EarlyStopping | undefined) {
     this.kernels = getKernels();
     this.shards = shards;
     this.plan = recipe.gradients === 'fused' ? 'fused' : 'per-task';
@@ -211,9 +222,7 @@ export class Trainer {
         recipe.bind({ tasks: this.rounds.map(([own]) => own.gradients[0]) });
       }
     }
-    this.optimizers = recipe.optimizers === 'shared'
-      ? [createOptimizer(config.optimizer, segmentsFor(layout, all), this.kernels)]
-      : all.map((t) => createOptimizer(config.optimizer, segmentsFor(layout, [t]), this.kernels));
+    this.optimizers = optimizers;
     this.scales = spec.tasks.map(() => 0);
     this.meanWeights = meanWeights(spec.tasks);
     this.learningRates = learningRates;
@@ -291,7 +300,18 @@ export class Trainer {
     // every gradient in a frame spans the whole parameter vector (see ShardJobs)
     const largestPayload = (recipe.gradients === 'per-task' ? T : 1) * params.layout.total;
     const arena = FrameArena.create(jobsPerStep, largestPayload);
-    const batchRows = new SharedArrayBuffer(batch * 4);
+    const all = spec.tasks.map((_, t) => t);
+    // fused steps back to back on the threads need the optimizer state where the threads can update it
+    const loopable = recipe.elementwise && !resolved.cluster && resolved.computeOn !== 'coordinator';
+    const allocate = loopable ? (n: number) => new Float32Array(new SharedArrayBuffer(n * 4)) : undefined;
+    const kernels = getKernels();
+    const optimizers = recipe.optimizers === 'shared'
+      ? [createOptimizer(resolved.optimizer, segmentsFor(params.layout, all), kernels, allocate)]
+      : all.map((t) => createOptimizer(resolved.optimizer, segmentsFor(params.layout, [t]), kernels));
+    const loop = loopable ? stepLoopHandle({ workers: resolved.workers, shards, tasks: T, batch, optimizerConfig: resolved.optimizer,
+      optimizer: optimizers[0], gradientSegments: segmentsFor(params.layout, all) }) : undefined;
+    // a chunk of steps lays out every step's batch rows at once
+    const batchRows = new SharedArrayBuffer((loop?.maxSteps ?? 1) * batch * 4);
     const pool = await startJobRunner(resolved, {
       v: PROTOCOL_VERSION,
       spec,
@@ -300,8 +320,10 @@ export class Trainer {
       arena: arena.handle,
       batchRows,
       maxRows: Math.ceil(batch / shards),
+      ...(loop ? { loop } : {}),
     });
-    const trainer = new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, learningRates, internal.dataset !== undefined, earlyStopping);
+    const trainer = new Trainer(resolved, dataset, spec, params, pool, batchRows, arena, shards, recipe, optimizers,
+      loop && new StepChunks(loop, batch), learningRates, internal.dataset !== undefined, earlyStopping);
     if (workers.notice) trainer.warnings.push(workers.notice);
     return trainer;
   }
@@ -348,12 +370,15 @@ export class Trainer {
           this.stoppedEarly = true;
           return reports;
         }
-        await this.step();
-        steps++;
-        await options.onStep?.(this.lastStep);
-        if (every > 0 && this.globalStep % every === 0 && this.batchInEpoch < this.sampler.batchesPerEpoch) {
-          await options.onCheckpoint?.(this.snapshot());
-        }
+        // a chunk of steps never runs past the epoch's end or the next checkpoint
+        const toCheckpoint = every > 0 ? every - (this.globalStep % every) : Infinity;
+        await this.advance(Math.min(this.sampler.batchesPerEpoch - this.batchInEpoch, toCheckpoint), async () => {
+          steps++;
+          await options.onStep?.(this.lastStep);
+          if (every > 0 && this.globalStep % every === 0 && this.batchInEpoch < this.sampler.batchesPerEpoch) {
+            await options.onCheckpoint?.(this.snapshot());
+          }
+        });
       }
       const seconds = (performance.now() - started) / 1000;
       const report: EpochReport = {
@@ -432,8 +457,22 @@ export class Trainer {
     this.earlyStopping?.restore(data.earlyStopping, source);
   }
 
-  /** One optimisation step on the next batch (strategy and plan as configured). */
-  async step(): Promise<void> {
+  /**
+   * `count` optimisation steps (default one) on the next batches, strategy and
+   * plan as configured. On the worker threads, fused steps whose update is
+   * element by element run back to back, in chunks, with no round trip to this
+   * thread between them (src/protocol/step-loop.ts): the same bits as one by one.
+   */
+  async step(count = 1): Promise<void> {
+    if (!Number.isSafeInteger(count) || count < 1) throw new UserError(`step: count ${JSON.stringify(count)} is not a positive integer`);
+    for (let done = 0; done < count;) done += await this.advance(count - done);
+  }
+
+  /**
+   * Takes at least one and at most `limit` steps and returns how many; `each`
+   * runs after each of them (with a chunk, once the whole chunk is done).
+   */
+  private async advance(limit: number, each?: () => void | Promise<void>): Promise<number> {
     this.assertOpen();
     // a step can finish without a turn of the event loop (jobs on the coordinator, or a pool
     // answering within its blocking wait): give signals, output and timers theirs now and then
@@ -441,19 +480,37 @@ export class Trainer {
       await new Promise((resolve) => setImmediate(resolve));
       this.lastYield = performance.now();
     }
-    // Worker processes can go away between the rounds of a step taken in turn: a step that cannot
-    // finish goes back to where it began, so a checkpoint written then resumes it exactly.
-    const before = this.config.cluster && this.recipe.rounds > 1 ? this.snapshot() : undefined;
+    const threads = this.chunks && this.pool.stepLoop?.();
+    if (threads) return this.runChunk(threads, this.chunks!, limit, each);
+    await this.stepAlone();
+    await each?.();
+    return 1;
+  }
+
+  /** The next step's epoch and batch: a new epoch after the last batch of one. */
+  private nextBatch(): void {
     if (this.batchInEpoch >= this.sampler.batchesPerEpoch) {
       this.epoch++;
       this.batchInEpoch = 0;
     }
+  }
+
+  /**
+   * One step, its rounds run by the job runner one at a time, reduced and
+   * applied here. `failedOnce`: the cause of a failed first attempt at this
+   * step's jobs (in a chunk): they are run as its retries.
+   */
+  private async stepAlone(failedOnce?: string): Promise<void> {
+    // Worker processes can go away between the rounds of a step taken in turn: a step that cannot
+    // finish goes back to where it began, so a checkpoint written then resumes it exactly.
+    const before = this.config.cluster && this.recipe.rounds > 1 ? this.snapshot() : undefined;
+    this.nextBatch();
     const started = performance.now();
     const timing = this.lastTiming;
     Object.assign(timing, emptyTiming());
     this.stepTotals.reset();
     const rows = this.sampler.batch(this.epoch, this.batchInEpoch, this.batchRows);
-    const scales = this.taskScales(rows);
+    const scales = this.taskScales(rows, 0);
     const recipe = this.recipe;
     const context = this.context as { step: number };
     context.step = this.globalStep;
@@ -461,7 +518,7 @@ export class Trainer {
     let applied = true;
     for (let r = 0; r < recipe.rounds && applied; r++) {
       try {
-        await this.runRound(this.rounds[r], rows, scales, timing);
+        await this.runRound(this.rounds[r], rows, scales, timing, r === 0 ? failedOnce : undefined);
       } catch (e) {
         if (before && r > 0) this.restore(before);
         throw e;
@@ -471,6 +528,63 @@ export class Trainer {
       else for (const u of updates) this.apply(u.optimizer, u.grad, timing);
     }
     const diagnostics = applied ? recipe.end(this.context) : undefined;
+    timing.total = performance.now() - started;
+    this.finishStep(applied, diagnostics);
+  }
+
+  /**
+   * Up to `limit` fused steps in one chunk on the worker threads. A chunk
+   * stops early at a step with a non-finite value (not applied by the threads)
+   * or whose jobs failed (not begun updating): that step is then taken alone,
+   * which decides about the value as always, or retries the jobs.
+   */
+  private async runChunk(threads: WorkerPool, chunks: StepChunks, limit: number, each?: () => void | Promise<void>): Promise<number> {
+    const n = chunks.nextSize(limit);
+    const started = performance.now();
+    const optimizer = this.optimizers[0];
+    // lay the steps out ahead, with the batches and epochs they reach one by one
+    let epoch = this.epoch;
+    let batch = this.batchInEpoch;
+    for (let k = 0; k < n; k++) {
+      if (batch >= this.sampler.batchesPerEpoch) {
+        epoch++;
+        batch = 0;
+      }
+      const from = chunks.rowsStart(k);
+      const rows = this.sampler.batch(epoch, batch++, this.batchRows.subarray(from));
+      chunks.setStep(k, rows, this.taskScales(rows, from), this.learningRates[0](this.globalStep + k));
+    }
+    const failure = await threads.runSteps({
+      kind: 'steps', v: PROTOCOL_VERSION, firstStep: this.globalStep, count: n, version: this.params.version, optimizerSteps: optimizer.stepCount,
+    }, chunks.views);
+    const chunkMs = performance.now() - started;
+    const { done, halted, updating } = chunks.views.progress();
+    optimizer.countSteps(done);
+    this.loopStats.steps += done;
+    this.loopStats.chunks++;
+    if (done < n) this.loopStats.stoppedEarly++;
+    chunks.timed(done, chunkMs);
+    const outside = chunks.outside(done, chunkMs);
+    for (let k = 0; k < done; k++) {
+      this.nextBatch();
+      this.stepTotals.reset();
+      chunks.addLosses(k, this.stepTotals);
+      chunks.timing(k, done, outside, this.lastTiming);
+      this.finishStep(true, undefined);
+      await each?.();
+    }
+    if (done === n) return n;
+    if (failure === undefined && !halted) throw new Error(`step loop: the chunk stopped after ${done} of ${n} steps without a cause`);
+    if (failure !== undefined && updating === done) {
+      throw new RunError(`step ${this.globalStep}: a worker thread failed while the threads were updating their slices of the parameters, which cannot be undone; the run stops here (a checkpoint written before stays intact). Cause: ${failure}`);
+    }
+    await this.stepAlone(failure);
+    await each?.();
+    return done + 1;
+  }
+
+  /** Counts a finished step (its timing already in lastTiming) into the totals, the profile and lastStep. */
+  private finishStep(applied: boolean, diagnostics: GradientDiagnostics | undefined): void {
     if (applied) {
       this.trainTotals.addAll(this.stepTotals);
       this.skippedInARow = 0;
@@ -478,9 +592,8 @@ export class Trainer {
       this.skippedSteps++;
       this.skippedInARow++;
     }
-    timing.total = performance.now() - started;
-    this.profile.add(timing);
-    this.epochProfile.add(timing);
+    this.profile.add(this.lastTiming);
+    this.epochProfile.add(this.lastTiming);
     this.lastStep.step = this.globalStep;
     this.lastStep.epoch = this.epoch;
     this.lastStep.skipped = !applied;
@@ -496,14 +609,14 @@ export class Trainer {
    * class weights ÷ Σ w[y] over them — the whole batch's, so the shards' gradients sum
    * to PyTorch's weighted mean (0 when the denominator is 0).
    */
-  private taskScales(rows: number): number[] {
+  private taskScales(rows: number, from: number): number[] {
     this.spec.tasks.forEach((task, t) => {
       const targets = this.dataset.tasks[t].targets;
       const width = targets.length / this.dataset.rows;
       const w = this.meanWeights[t];
       let denominator = 0;
       for (let r = 0; r < rows; r++) {
-        const base = this.batchRows[r] * width;
+        const base = this.batchRows[from + r] * width;
         for (let c = 0; c < width; c++) {
           const y = targets[base + c];
           if (!Number.isNaN(y)) denominator += w === null ? 1 : w[y];
@@ -515,14 +628,14 @@ export class Trainer {
   }
 
   /** Runs a round's shard jobs concurrently at the current parameters and reduces them. */
-  private async runRound(round: ShardJobs[], rows: number, scales: number[], timing: StepTiming): Promise<void> {
+  private async runRound(round: ShardJobs[], rows: number, scales: number[], timing: StepTiming, failedOnce?: string): Promise<void> {
     const started = performance.now();
     const version = this.params.version;
     const jobs = this.roundJobs;
     jobs.length = 0;
     for (const j of round) j.prepare(this.globalStep, version, rows, scales, jobs);
     const broadcastBefore = this.pool.broadcastMs ?? 0;
-    await this.pool.runJobs(jobs);
+    await this.pool.runJobs(jobs, failedOnce);
     const waited = performance.now() - started;
     const broadcast = (this.pool.broadcastMs ?? 0) - broadcastBefore;
     timing.broadcast += broadcast;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placementLine } from '../../src/cli/format.js';
+import { placementLine, stepLoopLine } from '../../src/cli/format.js';
 
 describe('placementLine', () => {
   it('says where the jobs ran and, when auto chose, the timings it chose by', () => {
@@ -7,5 +7,14 @@ describe('placementLine', () => {
     expect(placementLine({ placement: 'coordinator', workersMs: 0.5251, coordinatorMs: 0.1612 }))
       .toBe('  gradient jobs computed on the coordinator thread (computeOn auto: median round 0.525 ms on the workers, 0.161 ms on the coordinator)');
     expect(placementLine({ placement: 'deciding' })).toMatch(/on the worker threads and the coordinator thread in turn \(computeOn auto: the run ended before both sides were timed\)$/);
+  });
+});
+
+describe('stepLoopLine', () => {
+  it('says how many steps ran back to back on the threads, and nothing when none did', () => {
+    expect(stepLoopLine({ steps: 0, chunks: 0, stoppedEarly: 0 }, 90)).toBe('');
+    expect(stepLoopLine({ steps: 88, chunks: 9, stoppedEarly: 0 }, 90))
+      .toBe('  88 of 90 steps ran back to back on the worker threads, in 9 chunks, each thread reducing and updating its slice of the parameters');
+    expect(stepLoopLine({ steps: 80, chunks: 9, stoppedEarly: 2 }, 90)).toMatch(/in 9 chunks, .*; 2 stopped early at a step the coordinator then took alone$/);
   });
 });

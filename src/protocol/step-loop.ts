@@ -1,0 +1,381 @@
+/**
+ * Fused steps run back to back on the worker threads, without the coordinator
+ * between them. The coordinator writes a chunk of steps ahead (each step's
+ * batch rows, task scales and learning rate) and posts one `steps` job to every
+ * worker; then, for each step, every worker
+ *
+ *   1. computes its shards' gradients (shard s on worker s mod W), as a
+ *      gradient job would, into the shards' arena slots, and checks them and
+ *      their losses: finite, and small enough that no sum of them overflows;
+ *   2. waits for the others (barrier); if any shard failed the check the chunk
+ *      halts there (the coordinator then takes that step alone and decides
+ *      as it always did), else it sums the shards, in shard order, over its
+ *      own slice of the parameter vector into the first shard's slot, and
+ *      applies the optimizer's update rule to its slice of the parameters and
+ *      of the optimizer state;
+ *   3. waits for the others, and the next step starts.
+ *
+ * One writer per element and per step, in a fixed order, and every element
+ * goes through the same arithmetic as in a whole-vector reduction and update
+ * (slices cut on SIMD blocks, see optim/slices.ts): a chunk leaves the same
+ * bits as the same steps taken one by one on the coordinator.
+ *
+ * A worker that fails sets the abort word, which brings the others out of
+ * their barriers; the coordinator then learns from the control words how far
+ * the chunk got (steps done, and whether the failing step had begun updating).
+ */
+import { LOSS_STATS_LENGTH, LOSS_SUM, type Kernels } from '../kernels/types.js';
+import type { Segment } from '../model/layout.js';
+import type { ParameterStore } from '../model/parameters.js';
+import { updateRule, type ResolvedOptimizerConfig, type UpdateRule } from '../optim/index.js';
+import { sliceSegments } from '../optim/slices.js';
+import { PROTOCOL_VERSION } from './codec.js';
+import type { JobExecutor } from './job-executor.js';
+import type { GradientJob, StepsJob } from './messages.js';
+
+/** Control words (Int32): the barrier, the abort word and how far the chunk got. */
+const C_COUNT = 0; // workers arrived at the barrier
+const C_GEN = 1; // barrier passages (waiters sleep on it)
+const C_ABORT = 2; // 1: a worker failed or the coordinator gave up on the chunk
+const C_DONE = 3; // steps of the chunk completed (updates applied, or halted before any)
+const C_UPDATING = 4; // the step whose updates began (−1: none yet)
+const C_HALT = 5; // 1: the chunk halted at step C_DONE on a non-finite value, not applied
+const C_WORKERS = 8; // per worker: its non-finite flag, then 1 while it waits at a barrier
+
+/** Per (step, worker) timings the coordinator's profile reads (milliseconds). */
+export const TIMING_FIELDS = 4; // compute, reduce (and check), update, wall of the whole step
+
+/** The shared memory of the step loop, given to every worker thread once (workerData). */
+export interface StepLoopHandle {
+  control: SharedArrayBuffer;
+  /** Float64 per step: lr, then the T task scales */
+  stepData: SharedArrayBuffer;
+  /** Int32 per (step, shard): rowStart (into the batch-rows buffer), rowCount */
+  shardRows: SharedArrayBuffer;
+  /** Float64 per (step, shard): the shard's loss statistics (T × LOSS_STATS_LENGTH) */
+  losses: SharedArrayBuffer;
+  /** Float64 per (step, worker): TIMING_FIELDS */
+  timings: SharedArrayBuffer;
+  /** most steps one chunk may hold */
+  maxSteps: number;
+  shards: number;
+  workers: number;
+  tasks: number;
+  /** spin briefly before sleeping at a barrier (only when every worker has a core of its own) */
+  spin: boolean;
+  optimizer: { config: ResolvedOptimizerConfig; segments: Segment[]; buffers: Record<string, SharedArrayBuffer> };
+  /** the segments the fused gradient covers (those its jobs write and the reduction sums) */
+  gradientSegments: Segment[];
+}
+
+/** Where a chunk stopped, as the control words say. */
+export interface ChunkProgress {
+  /** steps of the chunk whose updates were applied */
+  done: number;
+  /** the chunk halted at step `done` on a non-finite value (nothing of it applied) */
+  halted: boolean;
+  /** the step whose updates began, −1 if none (a failure with updating === done left it half applied) */
+  updating: number;
+}
+
+const SPIN_MS = Number(process.env.MT_SPIN_MS ?? 0.05);
+const FLOAT32_MAX = 3.4028234663852886e38;
+/** Backstop for a wake-up lost between the abort check and the wait. */
+const WAIT_SLICE_MS = 5;
+
+/** The shared buffers of a step loop, sized for `maxSteps` steps. */
+export function createStepLoop(options: Omit<StepLoopHandle, 'control' | 'stepData' | 'shardRows' | 'losses' | 'timings'>): StepLoopHandle {
+  const { maxSteps, shards, workers, tasks } = options;
+  return {
+    ...options,
+    control: new SharedArrayBuffer((C_WORKERS + 2 * workers) * 4),
+    stepData: new SharedArrayBuffer(maxSteps * (1 + tasks) * 8),
+    shardRows: new SharedArrayBuffer(maxSteps * shards * 2 * 4),
+    losses: new SharedArrayBuffer(maxSteps * shards * tasks * LOSS_STATS_LENGTH * 8),
+    timings: new SharedArrayBuffer(maxSteps * workers * TIMING_FIELDS * 8),
+  };
+}
+
+/** Typed views of a step loop's buffers, for either side. */
+export class StepLoopViews {
+  readonly control: Int32Array;
+  readonly stepData: Float64Array;
+  readonly shardRows: Int32Array;
+  readonly losses: Float64Array;
+  readonly timings: Float64Array;
+
+  constructor(readonly handle: StepLoopHandle) {
+    this.control = new Int32Array(handle.control);
+    this.stepData = new Float64Array(handle.stepData);
+    this.shardRows = new Int32Array(handle.shardRows);
+    this.losses = new Float64Array(handle.losses);
+    this.timings = new Float64Array(handle.timings);
+  }
+
+  // --- coordinator side
+
+  /** Clears the control words before a chunk is posted (no worker is in the loop). */
+  reset(): void {
+    this.control.fill(0);
+    Atomics.store(this.control, C_UPDATING, -1);
+  }
+
+  /** Step k of the chunk: its learning rate and task scales. */
+  setStep(k: number, lr: number, scales: readonly number[]): void {
+    const at = k * (1 + this.handle.tasks);
+    this.stepData[at] = lr;
+    for (let t = 0; t < this.handle.tasks; t++) this.stepData[at + 1 + t] = scales[t];
+  }
+
+  setShardRows(k: number, shard: number, rowStart: number, rowCount: number): void {
+    const at = 2 * (k * this.handle.shards + shard);
+    this.shardRows[at] = rowStart;
+    this.shardRows[at + 1] = rowCount;
+  }
+
+  rowCount(k: number, shard: number): number {
+    return this.shardRows[2 * (k * this.handle.shards + shard) + 1];
+  }
+
+  /** Shard `shard`'s loss statistics at step k (T × LOSS_STATS_LENGTH values). */
+  shardLosses(k: number, shard: number): Float64Array {
+    const n = this.handle.tasks * LOSS_STATS_LENGTH;
+    const at = (k * this.handle.shards + shard) * n;
+    return this.losses.subarray(at, at + n);
+  }
+
+  /** Worker w's timing field f at step k (see TIMING_FIELDS). */
+  timing(k: number, w: number, f: number): number {
+    return this.timings[(k * this.handle.workers + w) * TIMING_FIELDS + f];
+  }
+
+  progress(): ChunkProgress {
+    return {
+      done: Atomics.load(this.control, C_DONE),
+      halted: Atomics.load(this.control, C_HALT) === 1,
+      updating: Atomics.load(this.control, C_UPDATING),
+    };
+  }
+
+  /** Whether worker w is waiting for the others at a barrier (then it is not the one holding the chunk up). */
+  waiting(w: number): boolean {
+    return Atomics.load(this.control, C_WORKERS + this.handle.workers + w) === 1;
+  }
+
+  /** Brings every worker out of the chunk at its next barrier. */
+  abort(): void {
+    Atomics.store(this.control, C_ABORT, 1);
+    Atomics.notify(this.control, C_GEN);
+  }
+
+  // --- worker side
+
+  /**
+   * Waits until every worker has arrived; the last to arrive runs `last` first.
+   * False when the chunk was aborted before the barrier was passed.
+   */
+  arrive(w: number, last?: () => void): boolean {
+    const c = this.control;
+    const gen = Atomics.load(c, C_GEN);
+    if (Atomics.load(c, C_ABORT) === 1) return false;
+    if (Atomics.add(c, C_COUNT, 1) === this.handle.workers - 1) {
+      Atomics.store(c, C_COUNT, 0);
+      last?.();
+      Atomics.add(c, C_GEN, 1);
+      Atomics.notify(c, C_GEN);
+      return true;
+    }
+    const waitingWord = C_WORKERS + this.handle.workers + w;
+    Atomics.store(c, waitingWord, 1);
+    try {
+      if (this.handle.spin) {
+        const until = performance.now() + SPIN_MS;
+        while (Atomics.load(c, C_GEN) === gen && Atomics.load(c, C_ABORT) === 0 && performance.now() < until);
+      }
+      while (Atomics.load(c, C_GEN) === gen) {
+        if (Atomics.load(c, C_ABORT) === 1) return false;
+        Atomics.wait(c, C_GEN, gen, WAIT_SLICE_MS);
+      }
+      return true;
+    } finally {
+      Atomics.store(c, waitingWord, 0);
+    }
+  }
+
+  setFlag(w: number, bad: boolean): void {
+    Atomics.store(this.control, C_WORKERS + w, bad ? 1 : 0);
+  }
+
+  anyFlag(): boolean {
+    for (let w = 0; w < this.handle.workers; w++) if (Atomics.load(this.control, C_WORKERS + w) === 1) return true;
+    return false;
+  }
+
+  markUpdating(k: number): void {
+    Atomics.store(this.control, C_UPDATING, k);
+  }
+
+  markHalted(): void {
+    Atomics.store(this.control, C_HALT, 1);
+  }
+
+  markDone(steps: number): void {
+    Atomics.store(this.control, C_DONE, steps);
+  }
+
+  setTiming(k: number, w: number, values: readonly number[]): void {
+    this.timings.set(values, (k * this.handle.workers + w) * TIMING_FIELDS);
+  }
+}
+
+/** One piece of a worker's slice, with its views built once. */
+interface SlicePiece {
+  /** the reduced gradient (first shard's slot) and the other shards' parts to add to it, in shard order */
+  sum: Float32Array;
+  addends: Float32Array[];
+  param: Float32Array;
+  state: Record<string, Float32Array>;
+}
+
+/**
+ * A worker thread's side of the step loop: its shards, its slice of the
+ * parameters and of the optimizer state, and the loop itself.
+ */
+export class StepLoopWorker {
+  private readonly views: StepLoopViews;
+  private readonly rule: UpdateRule;
+  private readonly pieces: SlicePiece[];
+  private readonly shards: number[];
+  private readonly jobs: GradientJob[];
+  private readonly tasks: number[];
+  private readonly timing = [0, 0, 0, 0];
+  /** per shard: its gradient's segments (those the fused jobs write) */
+  private readonly shardGradients: Float32Array[][];
+  /** a shard gradient whose norm is below this cannot make the shards' sum overflow float32 */
+  private readonly safeNorm: number;
+
+  constructor(handle: StepLoopHandle, readonly worker: number, private readonly executor: JobExecutor,
+    private readonly params: ParameterStore, private readonly kernels: Kernels) {
+    this.views = new StepLoopViews(handle);
+    const { optimizer, shards, workers } = handle;
+    this.rule = updateRule(optimizer.config, kernels);
+    this.tasks = Array.from({ length: handle.tasks }, (_, t) => t);
+    this.shards = Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === worker);
+    this.jobs = this.shards.map((shard) => ({
+      kind: 'gradient', v: PROTOCOL_VERSION, step: 0, version: 0, shard, slot: shard, tasks: this.tasks,
+      scales: this.tasks.map(() => 0), rowStart: 0, rowCount: 0, separate: false, attempt: 0,
+    }));
+    const total = params.layout.total;
+    const payloads = Array.from({ length: shards }, (_, s) => executor.arena.payload(s, total));
+    this.shardGradients = payloads.map((p) => handle.gradientSegments.map((g) => p.subarray(g.offset, g.offset + g.length)));
+    this.safeNorm = FLOAT32_MAX / (2 * shards);
+    const state = Object.fromEntries(Object.entries(optimizer.buffers).map(([name, b]) => [name, new Float32Array(b)]));
+    const mine = sliceSegments(optimizer.segments, workers)[worker];
+    checkCovered(mine, handle.gradientSegments);
+    this.pieces = mine.map((p) => {
+      const part = (a: Float32Array) => a.subarray(p.offset, p.offset + p.length);
+      return {
+        sum: part(payloads[0]),
+        addends: payloads.slice(1).map(part),
+        param: part(params.data),
+        state: Object.fromEntries(Object.entries(state).map(([name, b]) => [name, b.subarray(p.stateOffset, p.stateOffset + p.length)])),
+      };
+    });
+  }
+
+  /**
+   * Runs a chunk; returns when it is done, halted or aborted. A failing shard
+   * job aborts the chunk for every worker and its error (naming the task, step
+   * and shard) is thrown.
+   */
+  run(chunk: StepsJob, before?: (job: GradientJob) => void): void {
+    if (chunk.v !== PROTOCOL_VERSION) throw new Error(`steps job protocol version ${chunk.v}, the worker speaks ${PROTOCOL_VERSION}`);
+    const { views, worker: w } = this;
+    for (let k = 0; k < chunk.count; k++) {
+      const started = performance.now();
+      let safe: boolean;
+      try {
+        safe = this.computeAndCheck(chunk, k, before);
+      } catch (e) {
+        views.abort();
+        throw e;
+      }
+      views.setFlag(w, !safe);
+      const computed = performance.now();
+      if (!views.arrive(w, () => (views.anyFlag() ? views.markHalted() : views.markUpdating(k)))) return;
+      if (views.anyFlag()) return;
+      const updating = performance.now();
+      this.reduce(k);
+      const reduced = performance.now();
+      const lr = views.stepData[k * (1 + this.tasks.length)];
+      const step = chunk.optimizerSteps + k + 1;
+      for (const p of this.pieces) this.rule.update(p.param, p.sum, p.state, step, lr);
+      const updated = performance.now();
+      if (!views.arrive(w, () => {
+        this.params.bumpVersion();
+        views.markDone(k + 1);
+      })) return;
+      // the waits at the barriers are left out: the coordinator's profile counts them as idle
+      const t = this.timing;
+      t[0] = computed - started;
+      t[1] = reduced - updating;
+      t[2] = updated - reduced;
+      t[3] = performance.now() - started;
+      views.setTiming(k, w, t);
+    }
+  }
+
+  /**
+   * Runs this worker's shard jobs of step k, each as a gradient job would run
+   * it, and checks them: false when a loss or gradient is not finite, or a
+   * gradient is so large that the shards' sum might overflow (the coordinator
+   * then takes the step and decides). Otherwise the sum is finite, as the
+   * check of the reduced gradient would find.
+   */
+  private computeAndCheck(chunk: StepsJob, k: number, before?: (job: GradientJob) => void): boolean {
+    const { views, executor, kernels } = this;
+    const T = this.tasks.length;
+    const at = k * (1 + T);
+    let safe = true;
+    for (let i = 0; i < this.jobs.length; i++) {
+      const job = this.jobs[i];
+      const s = job.shard;
+      job.rowStart = views.shardRows[2 * (k * views.handle.shards + s)];
+      job.rowCount = views.shardRows[2 * (k * views.handle.shards + s) + 1];
+      if (job.rowCount === 0) continue;
+      job.step = chunk.firstStep + k;
+      job.version = chunk.version + k;
+      for (let t = 0; t < T; t++) job.scales[t] = views.stepData[at + 1 + t];
+      executor.run(job, before);
+      const losses = executor.stats.subarray(0, T * LOSS_STATS_LENGTH);
+      views.shardLosses(k, s).set(losses);
+      for (let t = 0; t < T; t++) if (!Number.isFinite(losses[t * LOSS_STATS_LENGTH + LOSS_SUM])) safe = false;
+      // every element is at most the norm: below the limit, no sum of the shards can overflow
+      for (const g of this.shardGradients[s]) if (!(kernels.norm(g.length, g) < this.safeNorm)) safe = false;
+    }
+    return safe;
+  }
+
+  /** Sums this worker's slice of the gradient over the shards, in shard order, into the first shard's slot. */
+  private reduce(k: number): void {
+    const { views, kernels } = this;
+    const shards = views.handle.shards;
+    // a short last batch can leave the first shard empty: its slot then holds an older gradient
+    const firstEmpty = views.rowCount(k, 0) === 0;
+    for (const p of this.pieces) {
+      if (firstEmpty) p.sum.fill(0);
+      for (let s = 1; s < shards; s++) {
+        if (views.rowCount(k, s) > 0) kernels.axpy(p.sum.length, 1, p.addends[s - 1], p.sum);
+      }
+    }
+  }
+}
+
+/** The optimizer's slice must lie within the segments the fused gradient covers (it is the same set: trunk and every head). */
+function checkCovered(pieces: readonly { offset: number; length: number }[], segments: readonly Segment[]): void {
+  for (const p of pieces) {
+    if (!segments.some((s) => p.offset >= s.offset && p.offset + p.length <= s.offset + s.length)) {
+      throw new Error(`step loop: parameters [${p.offset}, ${p.offset + p.length}) lie outside the fused gradient's segments`);
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The coordinator's side of fused steps run back to back on the worker threads
+ * (src/protocol/step-loop.ts): lays a chunk of steps out in the loop's shared
+ * buffers beforehand (batch rows, task scales, learning rates, shard rows) and
+ * reads each finished step's losses and timing back afterwards, in the same
+ * order the one-step-at-a-time path adds them, so the totals are the same bits.
+ */
+import { availableParallelism } from 'node:os';
+import { LOSS_STATS_LENGTH } from '../kernels/types.js';
+import type { Segment } from '../model/layout.js';
+import type { Optimizer } from '../optim/index.js';
+import { resolveOptimizerConfig, type OptimizerConfig } from '../optim/index.js';
+import { createStepLoop, StepLoopViews, TIMING_FIELDS, type StepLoopHandle } from '../protocol/step-loop.js';
+import type { LossTotals } from './metrics.js';
+import type { StepTiming } from './profile.js';
+
+/** Most steps in one chunk, and the batch rows the chunk's row buffer may hold at most. */
+export const MAX_CHUNK_STEPS = 64;
+const MAX_CHUNK_ROWS = 1 << 20;
+/** A chunk aims at this much wall time: long enough to pay for its dispatch, short enough for Ctrl-C and progress output. */
+const CHUNK_TARGET_MS = 20;
+/** The first chunk, before any step was timed. */
+const FIRST_CHUNK = 4;
+
+/** The most steps a chunk of `batch`-row steps may hold. */
+export function chunkCapacity(batch: number): number {
+  return Math.max(1, Math.min(MAX_CHUNK_STEPS, Math.floor(MAX_CHUNK_ROWS / batch)));
+}
+
+/** The step loop's shared buffers for a run whose optimizer state buffers are `optimizer.buffers` (shared). */
+export function stepLoopHandle(options: { workers: number; shards: number; tasks: number; batch: number;
+  optimizerConfig: OptimizerConfig; optimizer: Optimizer; gradientSegments: Segment[] }): StepLoopHandle {
+  const buffers: Record<string, SharedArrayBuffer> = {};
+  for (const [name, b] of Object.entries(options.optimizer.buffers)) {
+    if (!(b.buffer instanceof SharedArrayBuffer) || b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) {
+      throw new Error(`step loop: optimizer buffer ${name} is not a whole SharedArrayBuffer`);
+    }
+    buffers[name] = b.buffer;
+  }
+  return createStepLoop({
+    maxSteps: chunkCapacity(options.batch),
+    shards: options.shards,
+    workers: options.workers,
+    tasks: options.tasks,
+    // spinning at a barrier only pays when no worker waits for a core
+    spin: availableParallelism() >= options.workers,
+    optimizer: { config: resolveOptimizerConfig(options.optimizerConfig), segments: [...options.optimizer.segments], buffers },
+    gradientSegments: options.gradientSegments,
+  });
+}
+
+export class StepChunks {
+  readonly views: StepLoopViews;
+  /** steps the next chunk should hold (from the last chunk's time per step) */
+  private size = FIRST_CHUNK;
+
+  constructor(handle: StepLoopHandle, private readonly batch: number) {
+    this.views = new StepLoopViews(handle);
+  }
+
+  /** How many of `wanted` steps the next chunk takes. */
+  nextSize(wanted: number): number {
+    return Math.max(1, Math.min(wanted, this.size, this.views.handle.maxSteps));
+  }
+
+  /** Learns from a finished chunk how many steps fit in the target time. */
+  timed(steps: number, ms: number): void {
+    if (steps === 0) return;
+    const perStep = ms / steps;
+    this.size = Math.max(1, Math.min(this.views.handle.maxSteps, Math.round(CHUNK_TARGET_MS / Math.max(perStep, 1e-3))));
+  }
+
+  /** Where step k's batch rows go in the shared batch-rows buffer. */
+  rowsStart(k: number): number {
+    return k * this.batch;
+  }
+
+  /** Lays out step k: `rows` batch rows (already at rowsStart(k)), its scales and learning rate. */
+  setStep(k: number, rows: number, scales: readonly number[], lr: number): void {
+    const { views } = this;
+    const shards = views.handle.shards;
+    views.setStep(k, lr, scales);
+    for (let s = 0; s < shards; s++) {
+      const start = Math.floor((s * rows) / shards);
+      views.setShardRows(k, s, this.rowsStart(k) + start, Math.floor(((s + 1) * rows) / shards) - start);
+    }
+  }
+
+  /** Adds step k's losses to `totals`: shard by shard, in shard order, as the reduction of gradient frames does. */
+  addLosses(k: number, totals: LossTotals): void {
+    const { views } = this;
+    const T = views.handle.tasks;
+    for (let s = 0; s < views.handle.shards; s++) {
+      if (views.rowCount(k, s) === 0) continue;
+      const losses = views.shardLosses(k, s);
+      for (let t = 0; t < T; t++) totals.add(t, losses, t * LOSS_STATS_LENGTH);
+    }
+  }
+
+  /** Milliseconds of a `steps`-step chunk that took `chunkMs` spent outside every worker's steps (dispatch, wake-ups, preparation). */
+  outside(steps: number, chunkMs: number): number {
+    const { views } = this;
+    let inSteps = 0;
+    for (let k = 0; k < steps; k++) {
+      let longest = 0;
+      for (let w = 0; w < views.handle.workers; w++) longest = Math.max(longest, views.timing(k, w, TIMING_FIELDS - 1));
+      inSteps += longest;
+    }
+    return Math.max(0, chunkMs - inSteps);
+  }
+
+  /**
+   * Step k's timing in a chunk of `steps` steps with `outsideMs` outside the
+   * workers' steps: compute is the workers' busy time divided by those that
+   * had shards; reduce and optimizer the mean worker's slice; idle the rest of
+   * the step's longest wall time on a worker (waiting at barriers); transport
+   * its share of `outsideMs`. The steps' totals add up to the chunk's time.
+   */
+  timing(k: number, steps: number, outsideMs: number, out: StepTiming): void {
+    const { views } = this;
+    const { workers, shards } = views.handle;
+    let compute = 0;
+    let reduce = 0;
+    let update = 0;
+    let wall = 0;
+    for (let w = 0; w < workers; w++) {
+      compute += views.timing(k, w, 0);
+      reduce += views.timing(k, w, 1);
+      update += views.timing(k, w, 2);
+      wall = Math.max(wall, views.timing(k, w, 3));
+    }
+    let busy = 0;
+    for (let s = 0; s < shards; s++) if (views.rowCount(k, s) > 0) busy++;
+    out.compute = compute / Math.max(1, Math.min(workers, busy));
+    out.reduce = reduce / workers;
+    out.optimizer = update / workers;
+    out.idle = Math.max(0, wall - out.compute - out.reduce - out.optimizer);
+    out.transport = outsideMs / steps;
+    out.total = wall + out.transport;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The worker side of the step loop on one thread (one worker, two shards), with
+ * a stand-in executor that writes chosen gradients and losses: the checks that
+ * halt a chunk, the reduction and update, and the abort on a failing job.
+ * (Several threads, against the coordinator's bits: test/trainer/step-chunk.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import { jsKernels } from '../../src/kernels/js.js';
+import { LOSS_STATS_LENGTH } from '../../src/kernels/types.js';
+import type { ParameterStore } from '../../src/model/parameters.js';
+import { resolveOptimizerConfig } from '../../src/optim/index.js';
+import { FrameArena } from '../../src/protocol/arena.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/codec.js';
+import type { JobExecutor } from '../../src/protocol/job-executor.js';
+import type { GradientJob, StepsJob } from '../../src/protocol/messages.js';
+import { createStepLoop, StepLoopViews, StepLoopWorker } from '../../src/protocol/step-loop.js';
+
+const N = 200;
+const TASKS = 1;
+
+/** A loop of one worker over two shards of a 200-parameter model under plain SGD (lr 0.5). */
+function setup(gradient: (shard: number, step: number) => number, loss: (shard: number) => number = () => 1) {
+  const arena = FrameArena.create(2, N);
+  const params = { data: new Float32Array(N).fill(1), layout: { total: N }, version: 0, bumpVersion() { return ++this.version; } };
+  const stats = new Float64Array(TASKS * LOSS_STATS_LENGTH);
+  const ran: GradientJob[] = [];
+  const executor = {
+    arena,
+    stats,
+    run(job: GradientJob, before?: (job: GradientJob) => void) {
+      before?.(job);
+      ran.push({ ...job });
+      arena.payload(job.slot, N).fill(gradient(job.shard, job.step));
+      stats[0] = loss(job.shard);
+      return 0;
+    },
+  };
+  const handle = createStepLoop({
+    maxSteps: 4, shards: 2, workers: 1, tasks: TASKS, spin: false,
+    optimizer: { config: resolveOptimizerConfig({ name: 'sgd', lr: 0.5 }), segments: [{ offset: 0, length: N }], buffers: {} },
+    gradientSegments: [{ offset: 0, length: N }],
+  });
+  const views = new StepLoopViews(handle);
+  views.reset();
+  for (let k = 0; k < 4; k++) {
+    views.setStep(k, 0.5, [1]);
+    views.setShardRows(k, 0, k * 10, 5);
+    views.setShardRows(k, 1, k * 10 + 5, 5);
+  }
+  const worker = new StepLoopWorker(handle, 0, executor as unknown as JobExecutor, params as unknown as ParameterStore, jsKernels);
+  const chunk: StepsJob = { kind: 'steps', v: PROTOCOL_VERSION, firstStep: 10, count: 4, version: 0, optimizerSteps: 0 };
+  return { worker, views, params, chunk, ran };
+}
+
+describe('StepLoopWorker', () => {
+  it('runs a chunk: each step sums the shards and applies the rule to the parameters', () => {
+    const { worker, views, params, chunk, ran } = setup((shard) => 0.25 * (shard + 1));
+    worker.run(chunk);
+    // four steps of p −= 0.5 · (0.25 + 0.5)
+    expect(Array.from(new Set(params.data))).toEqual([1 - 4 * 0.375]);
+    expect(views.progress()).toEqual({ done: 4, halted: false, updating: 3 });
+    expect(params.version).toBe(4);
+    expect(ran.map((j) => [j.step, j.shard, j.rowStart, j.version])).toEqual([
+      [10, 0, 0, 0], [10, 1, 5, 0], [11, 0, 10, 1], [11, 1, 15, 1], [12, 0, 20, 2], [12, 1, 25, 2], [13, 0, 30, 3], [13, 1, 35, 3]]);
+    expect(views.shardLosses(2, 1)[0]).toBe(1);
+  });
+
+  it('halts, applying nothing of that step, where the shards\' sum could overflow float32 though each is finite', () => {
+    const { worker, views, params, chunk } = setup((_, step) => (step === 12 ? 2e38 : 0.25));
+    worker.run(chunk);
+    expect(views.progress()).toEqual({ done: 2, halted: true, updating: 1 });
+    expect(Array.from(new Set(params.data))).toEqual([1 - 2 * 0.25]);
+  });
+
+  it('halts on a loss that is not finite', () => {
+    const { worker, views, chunk } = setup(() => 0.25, (shard) => (shard === 1 ? Number.NaN : 1));
+    worker.run(chunk);
+    expect(views.progress()).toEqual({ done: 0, halted: true, updating: -1 });
+  });
+
+  it('a failing job aborts the chunk for every worker and its error is thrown', () => {
+    const { worker, views, params, chunk } = setup(() => 0.25);
+    const fail = (job: GradientJob) => {
+      if (job.step === 11) throw new Error('task a, step 11, shard 0: broken');
+    };
+    expect(() => worker.run(chunk, fail)).toThrow('task a, step 11, shard 0: broken');
+    expect(views.progress()).toEqual({ done: 1, halted: false, updating: 0 });
+    expect(views.arrive(0)).toBe(false);
+    expect(params.version).toBe(1);
+  });
+});

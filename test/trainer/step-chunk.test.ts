@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TrainerConfig } from '../../src/trainer/config.js';
+import type { Trainer } from '../../src/trainer/trainer.js';
+import { NonFiniteError, RunError, UserError } from '../../src/util/errors.js';
+import { createTrainer, sameBits } from '../helpers/trainers.js';
+
+afterEach(() => {
+  delete process.env.MULTITASK_FAULTS;
+});
+
+// 400 rows, 320 for training: with batchSize 319 each epoch ends on a batch of one row,
+// which leaves every shard but the last empty (the first shard's slot must not be summed)
+const data = { synthetic: { rows: 400, tasks: 3, seed: 9, kinds: ['regression', 'classification', 'regression'] } } as const;
+const base: TrainerConfig = { data, model: { trunk: [24, 16] }, batchSize: 40, seed: 3 };
+
+async function trained(config: TrainerConfig, steps: number): Promise<Trainer> {
+  const trainer = await createTrainer({ ...base, ...config });
+  await trainer.step(steps);
+  return trainer;
+}
+
+const optimizers = {
+  adam: { name: 'adam', lr: 0.01 },
+  adamw: { name: 'adamw', lr: 0.01, weightDecay: 0.05 },
+  'sgd nesterov': { name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true },
+  sgd: { name: 'sgd', lr: 0.05 },
+} as const;
+
+describe('fused steps back to back on the worker threads', () => {
+  for (const [name, optimizer] of Object.entries(optimizers)) {
+    it(`leave the same bits as one step at a time on the coordinator (${name}; 1–3 workers, 1–3 shards)`, async () => {
+      for (const [workers, shards] of [[2, 2], [1, 3], [3, 2], [2, 1]]) {
+        const config: TrainerConfig = { optimizer, shards };
+        const alone = await trained({ ...config, computeOn: 'coordinator' }, 25);
+        const looped = await trained({ ...config, computeOn: 'workers', workers }, 25);
+        expect(looped.loopStats.steps, `${workers} workers`).toBe(25);
+        expect(sameBits(looped.params.data, alone.params.data), `${workers} workers, ${shards} shards`).toBe(true);
+        const [a, b] = [alone.snapshot(), looped.snapshot()];
+        expect(b.optimizers[0].stepCount).toBe(a.optimizers[0].stepCount);
+        for (const key of Object.keys(a.optimizers[0].buffers)) {
+          expect(sameBits(b.optimizers[0].buffers[key], a.optimizers[0].buffers[key]), key).toBe(true);
+        }
+        expect(b.trainTotals).toEqual(a.trainTotals);
+        expect(looped.lastStep.losses).toEqual(alone.lastStep.losses);
+      }
+    }, 60_000);
+  }
+
+  it('an epoch that ends on a one-row batch (empty first shards) gives the same bits, through fit and through step(n)', async () => {
+    const config: TrainerConfig = { batchSize: 319, shards: 3, optimizer: optimizers.adam };
+    const alone = await createTrainer({ ...config, ...base, batchSize: 319, computeOn: 'coordinator' });
+    expect(alone.dataset.train.length % 319).toBe(1);
+    await alone.fit({ epochs: 3 });
+    const fitted = await createTrainer({ ...base, ...config, computeOn: 'workers', workers: 2 });
+    await fitted.fit({ epochs: 3 });
+    const stepped = await trained({ ...config, computeOn: 'workers', workers: 2 }, 6);
+    expect(fitted.loopStats.steps).toBe(6);
+    expect(sameBits(fitted.params.data, alone.params.data)).toBe(true);
+    expect(sameBits(stepped.params.data, alone.params.data)).toBe(true);
+  }, 60_000);
+
+  it('a chunk stops at a non-finite step, which is skipped as on the coordinator', async () => {
+    // plain SGD at an absurd rate overflows within a few steps
+    const config: TrainerConfig = { optimizer: { name: 'sgd', lr: 1e18 }, onNonFinite: 'skip', maxSkips: 1000 };
+    const alone = await trained({ ...config, computeOn: 'coordinator' }, 40);
+    const looped = await trained({ ...config, computeOn: 'workers', workers: 2 }, 40);
+    expect(alone.skippedSteps).toBeGreaterThan(0);
+    expect(looped.skippedSteps).toBe(alone.skippedSteps);
+    expect(looped.loopStats.stoppedEarly).toBeGreaterThan(0);
+    expect(sameBits(looped.params.data, alone.params.data)).toBe(true);
+  }, 60_000);
+
+  it('onNonFinite stop ends the run with the same error as on the coordinator', async () => {
+    const config: TrainerConfig = { optimizer: { name: 'sgd', lr: 1e18 }, onNonFinite: 'stop' };
+    const failure = async (computeOn: 'coordinator' | 'workers') => {
+      const trainer = await createTrainer({ ...base, ...config, computeOn });
+      return trainer.step(40).then(() => undefined, (e: Error) => e);
+    };
+    const alone = await failure('coordinator');
+    const looped = await failure('workers');
+    expect(alone).toBeInstanceOf(NonFiniteError);
+    expect(looped).toBeInstanceOf(NonFiniteError);
+    expect(looped!.message).toBe(alone!.message);
+  }, 60_000);
+
+  it('a job failing on every retry stops the run naming the tasks, the step and the cause', async () => {
+    process.env.MULTITASK_FAULTS = 'throw:7::99';
+    const trainer = await createTrainer({ ...base, computeOn: 'workers', workers: 2, jobRetries: 1 });
+    const error = await trainer.step(20).then(() => undefined, (e: Error) => e);
+    expect(error).toBeInstanceOf(RunError);
+    expect(error!.message).toMatch(/^task task_0\+task_1\+task_2, step 7: the job failed 2 times; last cause: task task_0\+task_1\+task_2, step 7, shard \d: injected fault \(attempt 2\)$/);
+    expect(trainer.warnings.join('\n')).toMatch(/attempt 1 failed: task task_0\+task_1\+task_2, step 7, shard \d: injected fault \(attempt 1\); retrying/);
+    // the steps before the failing one were applied, and nothing of it
+    expect(trainer.steps).toBe(7);
+  }, 60_000);
+
+  it('the profile splits a chunk\'s time into its parts', async () => {
+    const trainer = await trained({ computeOn: 'workers', workers: 2 }, 60);
+    const t = trainer.profile.perStep();
+    expect(trainer.loopStats.chunks).toBeLessThan(60);
+    expect(t.compute).toBeGreaterThan(0);
+    expect(t.reduce).toBeGreaterThan(0);
+    expect(t.optimizer).toBeGreaterThan(0);
+    const parts = t.compute + t.transport + t.idle + t.reduce + t.optimizer;
+    expect(parts).toBeLessThanOrEqual(t.total * 1.0001);
+    expect(parts).toBeGreaterThanOrEqual(t.total * 0.9999);
+  }, 60_000);
+
+  it('runs only where the update is element by element on local threads', async () => {
+    const clipped = await trained({ computeOn: 'workers', workers: 2, clipGradNorm: 1 }, 5);
+    const perTask = await trained({ computeOn: 'workers', workers: 2, strategy: 'pcgrad' }, 5);
+    expect(clipped.loopStats.steps).toBe(0);
+    expect(perTask.loopStats.steps).toBe(0);
+  }, 60_000);
+
+  it('step(count) refuses a count that is not a positive integer', async () => {
+    const trainer = await createTrainer({ ...base, computeOn: 'coordinator' });
+    for (const count of [0, -1, 1.5, Number.NaN]) await expect(trainer.step(count)).rejects.toThrow(UserError);
+    await expect(trainer.step(0)).rejects.toThrow('step: count 0 is not a positive integer');
+  });
+});
