@@ -4,7 +4,8 @@ import type { ModelSpec } from '../model/spec.js';
 import type { ParameterHandle } from '../model/parameters.js';
 import type { ArenaHandle } from './arena.js';
 import type { MailboxHandle } from './mailbox.js';
-import type { StepLoopHandle } from './step-loop.js';
+import type { Segment } from '../model/layout.js';
+import type { ResolvedOptimizerConfig } from '../optim/index.js';
 
 /** Given once to every worker thread (piscina's workerData): shared memory handles and the model. */
 export interface WorkerSetup {
@@ -46,6 +47,29 @@ export interface GradientJob {
   separate: boolean;
   /** 0 on the first try, then 1, 2, ... when the pool retries the job after a fault */
   attempt: number;
+}
+
+/** The shared memory of the step loop, given to every worker thread once (workerData); see step-loop.ts. */
+export interface StepLoopHandle {
+  control: SharedArrayBuffer;
+  /** Float64 per step: lr, then the T task scales */
+  stepData: SharedArrayBuffer;
+  /** Int32 per (step, shard): rowStart (into the batch-rows buffer), rowCount */
+  shardRows: SharedArrayBuffer;
+  /** Float64 per (step, shard): the shard's loss statistics (T × LOSS_STATS_LENGTH) */
+  losses: SharedArrayBuffer;
+  /** Float64 per (step, worker): TIMING_FIELDS */
+  timings: SharedArrayBuffer;
+  /** most steps one chunk may hold */
+  maxSteps: number;
+  shards: number;
+  workers: number;
+  tasks: number;
+  /** spin briefly before sleeping at a barrier (only when every worker has a core of its own) */
+  spin: boolean;
+  optimizer: { config: ResolvedOptimizerConfig; segments: Segment[]; buffers: Record<string, SharedArrayBuffer> };
+  /** the segments the fused gradient covers (those its jobs write and the reduction sums) */
+  gradientSegments: Segment[];
 }
 
 /** Posted to every worker of a step loop: run the chunk of `count` steps laid out in the loop's buffers (src/protocol/step-loop.ts). */

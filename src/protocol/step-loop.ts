@@ -26,12 +26,12 @@
  */
 import { LOSS_STATS_LENGTH, LOSS_SUM, type Kernels } from '../kernels/types.js';
 import type { Segment } from '../model/layout.js';
+import type { FrameArena } from './arena.js';
 import type { ParameterStore } from '../model/parameters.js';
-import { updateRule, type ResolvedOptimizerConfig, type UpdateRule } from '../optim/index.js';
+import { updateRule, type UpdateRule } from '../optim/index.js';
 import { sliceSegments } from '../optim/slices.js';
 import { PROTOCOL_VERSION } from './codec.js';
-import type { JobExecutor } from './job-executor.js';
-import type { GradientJob, StepsJob } from './messages.js';
+import type { GradientJob, StepLoopHandle, StepsJob } from './messages.js';
 
 /** Control words (Int32): the barrier, the abort word and how far the chunk got. */
 const C_COUNT = 0; // workers arrived at the barrier
@@ -45,27 +45,14 @@ const C_WORKERS = 8; // per worker: its non-finite flag, then 1 while it waits a
 /** Per (step, worker) timings the coordinator's profile reads (milliseconds). */
 export const TIMING_FIELDS = 4; // compute, reduce (and check), update, wall of the whole step
 
-/** The shared memory of the step loop, given to every worker thread once (workerData). */
-export interface StepLoopHandle {
-  control: SharedArrayBuffer;
-  /** Float64 per step: lr, then the T task scales */
-  stepData: SharedArrayBuffer;
-  /** Int32 per (step, shard): rowStart (into the batch-rows buffer), rowCount */
-  shardRows: SharedArrayBuffer;
-  /** Float64 per (step, shard): the shard's loss statistics (T × LOSS_STATS_LENGTH) */
-  losses: SharedArrayBuffer;
-  /** Float64 per (step, worker): TIMING_FIELDS */
-  timings: SharedArrayBuffer;
-  /** most steps one chunk may hold */
-  maxSteps: number;
-  shards: number;
-  workers: number;
-  tasks: number;
-  /** spin briefly before sleeping at a barrier (only when every worker has a core of its own) */
-  spin: boolean;
-  optimizer: { config: ResolvedOptimizerConfig; segments: Segment[]; buffers: Record<string, SharedArrayBuffer> };
-  /** the segments the fused gradient covers (those its jobs write and the reduction sums) */
-  gradientSegments: Segment[];
+export type { StepLoopHandle } from './messages.js';
+
+/** What the loop needs of a worker's job executor (src/protocol/job-executor.ts): run a shard job, its losses. */
+export interface ShardRunner {
+  readonly arena: FrameArena;
+  /** the last job's loss statistics, LOSS_STATS_LENGTH per task */
+  readonly stats: Float64Array;
+  run(job: GradientJob, before?: (job: GradientJob) => void): number;
 }
 
 /** Where a chunk stopped, as the control words say. */
@@ -259,7 +246,7 @@ export class StepLoopWorker {
   /** a shard gradient whose norm is below this cannot make the shards' sum overflow float32 */
   private readonly safeNorm: number;
 
-  constructor(handle: StepLoopHandle, readonly worker: number, private readonly executor: JobExecutor,
+  constructor(handle: StepLoopHandle, readonly worker: number, private readonly executor: ShardRunner,
     private readonly params: ParameterStore, private readonly kernels: Kernels) {
     this.views = new StepLoopViews(handle);
     const { optimizer, shards, workers } = handle;

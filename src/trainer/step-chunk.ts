@@ -114,7 +114,8 @@ export class StepChunks {
    * workers' steps: compute is the workers' busy time divided by those that
    * had shards; reduce and optimizer the mean worker's slice; idle the rest of
    * the step's longest wall time on a worker (waiting at barriers); transport
-   * its share of `outsideMs`. The steps' totals add up to the chunk's time.
+   * its share of `outsideMs`. The parts add up to the step's total, and the
+   * steps' totals to the chunk's time (within the threads' clock skew).
    */
   timing(k: number, steps: number, outsideMs: number, out: StepTiming): void {
     const { views } = this;
@@ -134,8 +135,10 @@ export class StepChunks {
     out.compute = compute / Math.max(1, Math.min(workers, busy));
     out.reduce = reduce / workers;
     out.optimizer = update / workers;
-    out.idle = Math.max(0, wall - out.compute - out.reduce - out.optimizer);
+    // the busiest worker's wall time; the means can exceed it by a few microseconds of clock skew between threads
+    const busyMs = out.compute + out.reduce + out.optimizer;
+    out.idle = Math.max(0, wall - busyMs);
     out.transport = outsideMs / steps;
-    out.total = wall + out.transport;
+    out.total = busyMs + out.idle + out.transport;
   }
 }

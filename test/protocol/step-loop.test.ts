@@ -11,9 +11,8 @@ import type { ParameterStore } from '../../src/model/parameters.js';
 import { resolveOptimizerConfig } from '../../src/optim/index.js';
 import { FrameArena } from '../../src/protocol/arena.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/codec.js';
-import type { JobExecutor } from '../../src/protocol/job-executor.js';
 import type { GradientJob, StepsJob } from '../../src/protocol/messages.js';
-import { createStepLoop, StepLoopViews, StepLoopWorker } from '../../src/protocol/step-loop.js';
+import { createStepLoop, StepLoopViews, StepLoopWorker, type ShardRunner } from '../../src/protocol/step-loop.js';
 
 const N = 200;
 const TASKS = 1;
@@ -24,7 +23,7 @@ function setup(gradient: (shard: number, step: number) => number, loss: (shard: 
   const params = { data: new Float32Array(N).fill(1), layout: { total: N }, version: 0, bumpVersion() { return ++this.version; } };
   const stats = new Float64Array(TASKS * LOSS_STATS_LENGTH);
   const ran: GradientJob[] = [];
-  const executor = {
+  const executor: ShardRunner = {
     arena,
     stats,
     run(job: GradientJob, before?: (job: GradientJob) => void) {
@@ -47,7 +46,7 @@ function setup(gradient: (shard: number, step: number) => number, loss: (shard: 
     views.setShardRows(k, 0, k * 10, 5);
     views.setShardRows(k, 1, k * 10 + 5, 5);
   }
-  const worker = new StepLoopWorker(handle, 0, executor as unknown as JobExecutor, params as unknown as ParameterStore, jsKernels);
+  const worker = new StepLoopWorker(handle, 0, executor, params as unknown as ParameterStore, jsKernels);
   const chunk: StepsJob = { kind: 'steps', v: PROTOCOL_VERSION, firstStep: 10, count: 4, version: 0, optimizerSteps: 0 };
   return { worker, views, params, chunk, ran };
 }

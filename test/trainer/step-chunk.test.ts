@@ -10,7 +10,7 @@ afterEach(() => {
 
 // 400 rows, 320 for training: with batchSize 319 each epoch ends on a batch of one row,
 // which leaves every shard but the last empty (the first shard's slot must not be summed)
-const data = { synthetic: { rows: 400, tasks: 3, seed: 9, kinds: ['regression', 'classification', 'regression'] } } as const;
+const data: TrainerConfig['data'] = { synthetic: { rows: 400, tasks: 3, seed: 9, kinds: ['regression', 'classification', 'regression'] } };
 const base: TrainerConfig = { data, model: { trunk: [24, 16] }, batchSize: 40, seed: 3 };
 
 async function trained(config: TrainerConfig, steps: number): Promise<Trainer> {
