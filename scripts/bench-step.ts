@@ -12,7 +12,7 @@
  *   after a short warm-up (medians). mflopPerStep counts
  *   the matrix products the plan runs (stepFlops: the per-task plan runs the trunk backward once
  *   per task), gflops is that times steps/s. The torch fields (PyTorch's summed loss for fused,
- *   its per-task gradients for per-task; best thread count and coretype on the reference
+ *   its per-task gradients for per-task; the better of a window on 1 and on 2 threads, the coretype of the reference
  *   workload) are timed right after ours for the same point, by the persistent PyTorch process.
  * - {"bench":"step-paired", round, ...}: steps/s of sum fused on 2 and 1 workers, sum per-task on 2
  *   workers and (with PyTorch) PyTorch's summed and per-task steps, in short windows that
@@ -137,9 +137,6 @@ interface TorchFigures {
   sum: number;
   perTask: number;
   coretype: string | undefined;
-  /** the thread counts that gave those figures */
-  sumThreads: number;
-  perTaskThreads: number;
 }
 
 function torchFigures(): TorchFigures | undefined {
@@ -150,7 +147,6 @@ function torchFigures(): TorchFigures | undefined {
     return undefined;
   }
   let best: TorchFigures | undefined;
-  const bestThreads = (r: Record<string, unknown>, kind: string) => (Number(r[`${kind}_threads2`]) > Number(r[`${kind}_threads1`]) ? 2 : 1);
   for (const coretype of [process.env.OPENBLAS_CORETYPE, 'SkylakeX']) {
     const results = runTorch(coretype, [quick ? '1' : '2']);
     if ('error' in results) {
@@ -161,7 +157,7 @@ function torchFigures(): TorchFigures | undefined {
     const { tasks: _tasks, hidden: _hidden, ...r } = results[0];
     emit({ bench: 'torch-step', coretype: coretype ?? 'default', ...r });
     if (!best || r.sum > best.sum) {
-      best = { sum: r.sum, perTask: r.per_task, coretype, sumThreads: bestThreads(r, 'sum'), perTaskThreads: bestThreads(r, 'per_task') };
+      best = { sum: r.sum, perTask: r.per_task, coretype };
     }
   }
   return best;
@@ -180,6 +176,14 @@ function torchServer(coretype: string | undefined) {
       const { value, done } = await lines.next();
       if (done) throw new Error('bench_step.py --serve ended early');
       return (JSON.parse(value as string) as { steps_per_second: number }).steps_per_second;
+    },
+    /**
+     * The better of a window on 1 and a window on 2 threads: which is faster
+     * changes from minute to minute here (OpenMP threads on a shared vCPU),
+     * so one early pick is not trusted for the whole run.
+     */
+    async best(kind: 'sum' | 'per_task', seconds: number, shape: WorkloadShape = REFERENCE_SHAPE): Promise<number> {
+      return Math.max(await this.rate(kind, 1, seconds, shape), await this.rate(kind, 2, seconds, shape));
     },
     close: () => child.stdin.end(),
   };
@@ -208,8 +212,8 @@ async function paired(server: TorchServer | undefined, torch: TorchFigures | und
     for (let r = 0; r < PAIRED_ROUNDS; r++) {
       const rates: number[] = [];
       for (const trainer of trainers) rates.push(await timedRate(trainer, PAIRED_SECONDS));
-      const torchSum = server && (await server.rate('sum', torch!.sumThreads, PAIRED_SECONDS));
-      const torchPerTask = server && (await server.rate('per_task', torch!.perTaskThreads, PAIRED_SECONDS));
+      const torchSum = server && (await server.best('sum', PAIRED_SECONDS));
+      const torchPerTask = server && (await server.best('per_task', PAIRED_SECONDS));
       const [f2, f1, p2] = rates;
       ratios.fusedTwoVsOneWorker.push(f2 / f1);
       if (torchSum && torchPerTask) {
@@ -247,7 +251,7 @@ async function smallModel(server: TorchServer | undefined): Promise<void> {
     for (let r = 0; r < PAIRED_ROUNDS; r++) {
       const ours = await timedRate(auto, PAIRED_SECONDS);
       const onThreads = await timedRate(threads, PAIRED_SECONDS);
-      const torchRate = server && Math.max(await server.rate('sum', 1, PAIRED_SECONDS, SMALL_SHAPE), await server.rate('sum', 2, PAIRED_SECONDS, SMALL_SHAPE));
+      const torchRate = server && (await server.best('sum', PAIRED_SECONDS, SMALL_SHAPE));
       if (torchRate) {
         ratios.vsTorch.push(ours / torchRate);
         ratios.threadsVsTorch.push(onThreads / torchRate);
@@ -285,9 +289,7 @@ async function curve(server: TorchServer | undefined, torch: TorchFigures | unde
         for (let r = 0; r < CURVE_ROUNDS; r++) {
           const rate = await timedRate(trainer, CURVE_SECONDS);
           rates.push(rate);
-          const torchRate = server && torch && (plan === 'fused'
-            ? await server.rate('sum', torch.sumThreads, CURVE_SECONDS, shape)
-            : await server.rate('per_task', torch.perTaskThreads, CURVE_SECONDS, shape));
+          const torchRate = server && torch && (await server.best(plan === 'fused' ? 'sum' : 'per_task', CURVE_SECONDS, shape));
           if (torchRate) {
             torchRates.push(torchRate);
             ratios.push(rate / torchRate);
