@@ -96,6 +96,8 @@ export function profileTable(profile: Profile): string {
     lines.push(`  ${part.padEnd(10)} ${ms[part].toFixed(3).padStart(9)}  ${share.toFixed(1).padStart(5)}%`);
   }
   lines.push(`  ${'total'.padEnd(10)} ${ms.total.toFixed(3).padStart(9)}`);
-  lines.push(`  coordinator overhead (transport + reduce + combine + optimizer): ${(100 * profile.overheadFraction()).toFixed(1)}%`);
+  // reduce and optimizer run on the coordinator, or split over the threads when steps run back to back
+  lines.push(`  overhead (transport + reduce + combine + optimizer): ${(100 * profile.overheadFraction()).toFixed(1)}%`);
+  lines.push(`  serial part (all but worker compute): ${(ms.total > 0 ? 100 * (1 - ms.compute / ms.total) : 0).toFixed(1)}%`);
   return lines.join('\n');
 }

@@ -11,7 +11,10 @@
  * - idle: the rest of the time the coordinator waited for workers (load
  *   imbalance, queueing behind other jobs)
  * - reduce, combine, optimizer: coordinator work, serial (optimizer includes the
- *   non-finite checks and gradient clipping that precede each optimizer step)
+ *   non-finite checks and gradient clipping that precede each optimizer step);
+ *   for fused steps run back to back on the threads (src/protocol/step-loop.ts),
+ *   the mean thread's slice of the reduction and of the update, and idle their
+ *   waits at the barriers
  */
 export const PROFILE_PARTS = ['compute', 'broadcast', 'transport', 'idle', 'reduce', 'combine', 'optimizer'] as const;
 export type ProfilePart = (typeof PROFILE_PARTS)[number];
@@ -44,7 +47,7 @@ export class Profile {
     return out;
   }
 
-  /** Coordinator overhead (transport, reduce, combine, optimizer) as a fraction of the step. */
+  /** Overhead (transport, reduce, combine, optimizer) as a fraction of the step. */
   overheadFraction(): number {
     const s = this.sums;
     return s.total > 0 ? (s.transport + s.reduce + s.combine + s.optimizer) / s.total : 0;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { placementLine, stepLoopLine } from '../../src/cli/format.js';
+import { placementLine, profileTable, stepLoopLine } from '../../src/cli/format.js';
+import { Profile } from '../../src/trainer/profile.js';
 
 describe('placementLine', () => {
   it('says where the jobs ran and, when auto chose, the timings it chose by', () => {
@@ -16,5 +17,18 @@ describe('stepLoopLine', () => {
     expect(stepLoopLine({ steps: 88, chunks: 9, stoppedEarly: 0 }, 90))
       .toBe('  88 of 90 steps ran back to back on the worker threads, in 9 chunks, each thread reducing and updating its slice of the parameters');
     expect(stepLoopLine({ steps: 80, chunks: 9, stoppedEarly: 2 }, 90)).toMatch(/in 9 chunks, .*; 2 stopped early at a step the coordinator then took alone$/);
+  });
+});
+
+describe('profileTable', () => {
+  it('gives each part per step with its share, the overhead and the serial part', () => {
+    const profile = new Profile();
+    profile.add({ compute: 1.6, broadcast: 0, transport: 0.1, idle: 0.1, reduce: 0.1, combine: 0, optimizer: 0.1, total: 2 });
+    profile.add({ compute: 1.6, broadcast: 0, transport: 0.1, idle: 0.1, reduce: 0.1, combine: 0, optimizer: 0.1, total: 2 });
+    const text = profileTable(profile);
+    expect(text).toMatch(/^profile over 2 steps \(ms per step\):/);
+    expect(text).toContain('  compute        1.600   80.0%');
+    expect(text).toContain('  overhead (transport + reduce + combine + optimizer): 15.0%');
+    expect(text).toContain('  serial part (all but worker compute): 20.0%');
   });
 });
