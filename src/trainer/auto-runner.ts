@@ -7,8 +7,12 @@
  * timing each round from dispatch to the last job's end, and the one whose
  * median round is shorter keeps the run (the threads are closed when the
  * coordinator wins). Alternating keeps both sides' samples moments apart on a
- * machine whose speed drifts. Which side computes never changes a bit: both run
- * the same executor in the same job order (src/protocol/job-executor.ts).
+ * machine whose speed drifts. Where fused steps can run back to back on the
+ * threads (src/protocol/step-loop.ts), a round on the threads' side is such a
+ * chunk of steps and its sample the chunk's time per step, against single
+ * steps on the coordinator: each side as it would run. Which side computes
+ * never changes a bit: both run the same executor in the same job order
+ * (src/protocol/job-executor.ts).
  */
 import type { GradientJob } from '../protocol/messages.js';
 import type { JobRunner, Placement, PlacementReport, WorkerPool } from './pool.js';
@@ -55,13 +59,30 @@ export class AutoRunner implements JobRunner {
     return this.pool.warm();
   }
 
-  /** The threads' step loop, once the threads have won (while deciding, every round is timed one by one). */
+  /**
+   * The threads' step loop (fused steps back to back, src/protocol/step-loop.ts)
+   * once the threads have won; while deciding, for each round on the threads'
+   * side, so that the threads are timed as they would run: the caller then
+   * reports the chunk's time per step through chunkTimed.
+   */
   stepLoop(): WorkerPool | undefined {
-    return this.choice?.placement === 'workers' ? this.pool.stepLoop?.() : undefined;
+    if (this.choice) return this.choice.placement === 'workers' ? this.pool.stepLoop?.() : undefined;
+    return this.sideOf(this.rounds) === 'workers' ? this.pool.stepLoop?.() : undefined;
+  }
+
+  /** A chunk of steps on the threads while deciding: one round on their side, timed per step. */
+  async chunkTimed(msPerStep: number): Promise<void> {
+    if (this.choice) return;
+    if (this.rounds++ >= 2 * WARM_ROUNDS) this.timed.workers.push(msPerStep);
+    await this.decideWhenTimed();
+  }
+
+  private async decideWhenTimed(): Promise<void> {
+    if (!this.choice && this.timed.workers.length >= TIMED_ROUNDS && this.timed.coordinator.length >= TIMED_ROUNDS) await this.decide();
   }
 
   async runJobs(jobs: readonly GradientJob[], failedOnce?: string): Promise<void> {
-    if (!this.choice && this.timed.workers.length >= TIMED_ROUNDS && this.timed.coordinator.length >= TIMED_ROUNDS) await this.decide();
+    await this.decideWhenTimed();
     if (this.choice) return this.current.runJobs(jobs, failedOnce);
     const side = this.sideOf(this.rounds++);
     this.current = side === 'coordinator' ? this.inline : this.pool;

@@ -100,6 +100,8 @@ export interface JobRunner {
   placement?(): PlacementReport;
   /** The worker threads that can run fused steps back to back, when this runner has them now (see step-loop.ts). */
   stepLoop?(): WorkerPool | undefined;
+  /** Told each chunk's time per step on the threads (computeOn auto times them so while it decides). */
+  chunkTimed?(msPerStep: number): Promise<void>;
   warm(): Promise<void>;
   /**
    * Runs the jobs; `failedOnce` is the cause of a first attempt that failed

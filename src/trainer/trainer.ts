@@ -560,6 +560,7 @@ export class Trainer {
     const chunkMs = performance.now() - started;
     const { done, halted, updating } = chunks.views.progress();
     optimizer.countSteps(done);
+    if (done > 0) await this.pool.chunkTimed?.(chunkMs / done);
     this.loopStats.steps += done;
     this.loopStats.chunks++;
     if (done < n) this.loopStats.stoppedEarly++;

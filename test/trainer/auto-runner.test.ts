@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AutoRunner, TIMED_ROUNDS, WARM_ROUNDS } from '../../src/trainer/auto-runner.js';
-import type { JobRunner } from '../../src/trainer/pool.js';
+import type { JobRunner, WorkerPool } from '../../src/trainer/pool.js';
 
 /** A runner whose every round takes `ms` milliseconds; counts rounds and closes. */
 function fakeRunner(ms: number) {
@@ -54,5 +54,26 @@ describe('computeOn auto', () => {
     expect(pool.closed).toBe(false);
     await auto.close();
     expect(pool.closed).toBe(true);
+  });
+
+  it('times the threads by chunks of steps where they run fused steps back to back, against single steps inline', async () => {
+    const pool = Object.assign(fakeRunner(0), { stepLoop: () => pool as unknown as WorkerPool });
+    const inline = fakeRunner(2);
+    const auto = new AutoRunner(pool, inline);
+    // what the trainer does: a chunk on the threads when the loop is offered (reporting its time per step), else a step inline
+    let chunks = 0;
+    for (let i = 0; i < ROUNDS_TO_DECIDE + 3; i++) {
+      if (auto.stepLoop()) {
+        chunks++;
+        await auto.chunkTimed(0.25);
+      } else {
+        await auto.runJobs([]);
+      }
+    }
+    expect(auto.placement()).toEqual({ placement: 'workers', workersMs: 0.25, coordinatorMs: expect.any(Number) });
+    expect(auto.placement().coordinatorMs).toBeGreaterThan(1);
+    expect(chunks).toBe(WARM_ROUNDS + TIMED_ROUNDS + 3);
+    expect(inline.rounds).toBe(WARM_ROUNDS + TIMED_ROUNDS);
+    expect(pool.rounds).toBe(0);
   });
 });

@@ -24,8 +24,9 @@ describe('computeOn coordinator: the jobs on the coordinator thread', () => {
   }
 
   it('auto chooses a side after the timed rounds, with the same bits', async () => {
-    // 10 epochs of 6 steps: past the 48 rounds auto times before it chooses
-    const long = { ...SMALL, epochs: 10 };
+    // 40 epochs of 6 steps: past the 48 rounds auto times before it chooses (a round on the
+    // threads is a chunk of up to an epoch's steps run back to back)
+    const long = { ...SMALL, epochs: 40 };
     const trainer = await createTrainer({ ...long, workers: 2 });
     expect(trainer.config.computeOn).toBe('auto');
     await trainer.step();
