@@ -6,6 +6,7 @@ import type { ArenaHandle } from './arena.js';
 import type { MailboxHandle } from './mailbox.js';
 import type { Segment } from '../model/layout.js';
 import type { ResolvedOptimizerConfig } from '../optim/index.js';
+import type { StrategyOptions } from '../strategies/types.js';
 
 /** Given once to every worker thread (piscina's workerData): shared memory handles and the model. */
 export interface WorkerSetup {
@@ -70,6 +71,28 @@ export interface StepLoopHandle {
   optimizer: { config: ResolvedOptimizerConfig; segments: Segment[]; buffers: Record<string, SharedArrayBuffer> };
   /** the segments the fused gradient covers (those its jobs write and the reduction sums) */
   gradientSegments: Segment[];
+  /**
+   * Per-task plans: each task's own gradient, combined by a strategy whose
+   * weights come from the Gramian alone (src/protocol/step-loop.ts); absent for
+   * the fused plan.
+   */
+  combination?: StepLoopCombination;
+}
+
+/** How a per-task step loop combines the task gradients into the update. */
+export interface StepLoopCombination {
+  /** the strategy's registry name, its resolved options and the run's seed */
+  strategy: string;
+  options: StrategyOptions;
+  seed: number;
+  /** a loss weighting: each head's gradient is scaled by its task's weight, as the trunk's */
+  weighting: boolean;
+  trunk: Segment;
+  heads: Segment[];
+  /** Float32, the whole parameter vector: the update the optimizer applies */
+  update: SharedArrayBuffer;
+  /** Float64 per step: the T×T Gramian of the trunk gradients, then the T weights */
+  gramWeights: SharedArrayBuffer;
 }
 
 /** Posted to every worker of a step loop: run the chunk of `count` steps laid out in the loop's buffers (src/protocol/step-loop.ts). */

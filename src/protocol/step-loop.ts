@@ -29,9 +29,12 @@ import type { Segment } from '../model/layout.js';
 import type { FrameArena } from './arena.js';
 import type { ParameterStore } from '../model/parameters.js';
 import { updateRule, type UpdateRule } from '../optim/index.js';
-import { sliceSegments } from '../optim/slices.js';
+import { sliceSegments, type Piece } from '../optim/slices.js';
+import { getStrategy, strategyRng } from '../strategies/index.js';
+import { weightedSum } from '../strategies/gram.js';
+import type { AnyStrategy } from '../strategies/types.js';
 import { PROTOCOL_VERSION } from './codec.js';
-import type { GradientJob, StepLoopHandle, StepsJob } from './messages.js';
+import type { GradientJob, StepLoopCombination, StepLoopHandle, StepsJob } from './messages.js';
 
 /** Control words (Int32): the barrier, the abort word and how far the chunk got. */
 const C_COUNT = 0; // workers arrived at the barrier
@@ -220,13 +223,26 @@ export class StepLoopViews {
   }
 }
 
-/** One piece of a worker's slice, with its views built once. */
-interface SlicePiece {
-  /** the reduced gradient (first shard's slot) and the other shards' parts to add to it, in shard order */
+/** Part of one gradient vector in a worker's slice: where the shards are summed, and the other shards' parts, in shard order. */
+interface SumPiece {
   sum: Float32Array;
   addends: Float32Array[];
+}
+
+/** Part of a worker's optimizer slice: the parameters, the gradient the rule reads, the state buffers. */
+interface UpdatePiece {
   param: Float32Array;
+  grad: Float32Array;
   state: Record<string, Float32Array>;
+}
+
+/** A per-task plan's part of a worker's slice: the trunk parts (weighted sum) and head parts (each its task's gradient). */
+interface CombinePiece {
+  /** the update's part; the T reduced task gradients' parts (trunk), or one task's (head t) */
+  out: Float32Array;
+  grads: Float32Array[];
+  /** -1 for the trunk, else the head's task */
+  head: number;
 }
 
 /**
@@ -236,43 +252,60 @@ interface SlicePiece {
 export class StepLoopWorker {
   private readonly views: StepLoopViews;
   private readonly rule: UpdateRule;
-  private readonly pieces: SlicePiece[];
   private readonly shards: number[];
   private readonly jobs: GradientJob[];
   private readonly tasks: number[];
   private readonly timing = [0, 0, 0, 0];
-  /** per shard: its gradient's segments (those the fused jobs write) */
+  /** per shard: the parts of its gradient(s) its jobs write (the norm check reads them) */
   private readonly shardGradients: Float32Array[][];
   /** a shard gradient whose norm is below this cannot make the shards' sum overflow float32 */
   private readonly safeNorm: number;
+  private readonly sums: SumPiece[];
+  private readonly updates: UpdatePiece[];
+  /** per-task plans only */
+  private readonly combination: SliceCombination | undefined;
 
   constructor(handle: StepLoopHandle, readonly worker: number, private readonly executor: ShardRunner,
     private readonly params: ParameterStore, private readonly kernels: Kernels) {
     this.views = new StepLoopViews(handle);
-    const { optimizer, shards, workers } = handle;
+    const { optimizer, shards, workers, combination } = handle;
+    const T = handle.tasks;
     this.rule = updateRule(optimizer.config, kernels);
-    this.tasks = Array.from({ length: handle.tasks }, (_, t) => t);
+    this.tasks = Array.from({ length: T }, (_, t) => t);
     this.shards = Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === worker);
     this.jobs = this.shards.map((shard) => ({
       kind: 'gradient', v: PROTOCOL_VERSION, step: 0, version: 0, shard, slot: shard, tasks: this.tasks,
-      scales: this.tasks.map(() => 0), rowStart: 0, rowCount: 0, separate: false, attempt: 0,
+      scales: this.tasks.map(() => 0), rowStart: 0, rowCount: 0, separate: combination !== undefined, attempt: 0,
     }));
     const total = params.layout.total;
-    const payloads = Array.from({ length: shards }, (_, s) => executor.arena.payload(s, total));
-    this.shardGradients = payloads.map((p) => handle.gradientSegments.map((g) => p.subarray(g.offset, g.offset + g.length)));
+    // the gradient vectors each shard's slot holds (one, or each task's), and the segments each one's jobs write
+    const written: Segment[][] = combination
+      ? this.tasks.map((t) => [combination.trunk, combination.heads[t]].filter((g) => g.length > 0))
+      : [handle.gradientSegments];
+    const vectors = Array.from({ length: shards }, (_, s) => {
+      const payload = executor.arena.payload(s, written.length * total);
+      return written.map((_, v) => payload.subarray(v * total, (v + 1) * total));
+    });
+    this.shardGradients = vectors.map((vs) => vs.flatMap((vector, v) => written[v].map((g) => vector.subarray(g.offset, g.offset + g.length))));
     this.safeNorm = FLOAT32_MAX / (2 * shards);
-    const state = Object.fromEntries(Object.entries(optimizer.buffers).map(([name, b]) => [name, new Float32Array(b)]));
     const mine = sliceSegments(optimizer.segments, workers)[worker];
     checkCovered(mine, handle.gradientSegments);
-    this.pieces = mine.map((p) => {
-      const part = (a: Float32Array) => a.subarray(p.offset, p.offset + p.length);
-      return {
-        sum: part(payloads[0]),
-        addends: payloads.slice(1).map(part),
-        param: part(params.data),
-        state: Object.fromEntries(Object.entries(state).map(([name, b]) => [name, b.subarray(p.stateOffset, p.stateOffset + p.length)])),
-      };
+    this.sums = [];
+    written.forEach((segments, v) => {
+      for (const part of intersect(mine, segments)) {
+        const view = (a: Float32Array) => a.subarray(part.offset, part.offset + part.length);
+        this.sums.push({ sum: view(vectors[0][v]), addends: vectors.slice(1).map((vs) => view(vs[v])) });
+      }
     });
+    const update = combination ? new Float32Array(combination.update) : vectors[0][0];
+    const state = Object.fromEntries(Object.entries(optimizer.buffers).map(([name, b]) => [name, new Float32Array(b)]));
+    this.updates = mine.map((p) => ({
+      param: params.data.subarray(p.offset, p.offset + p.length),
+      grad: update.subarray(p.offset, p.offset + p.length),
+      state: Object.fromEntries(Object.entries(state).map(([name, b]) => [name, b.subarray(p.stateOffset, p.stateOffset + p.length)])),
+    }));
+    this.combination = combination && new SliceCombination(combination, T, worker, workers, mine, vectors[0], update, kernels,
+      new Float64Array(combination.gramWeights));
   }
 
   /**
@@ -282,7 +315,9 @@ export class StepLoopWorker {
    */
   run(chunk: StepsJob, before?: (job: GradientJob) => void): void {
     if (chunk.v !== PROTOCOL_VERSION) throw new Error(`steps job protocol version ${chunk.v}, the worker speaks ${PROTOCOL_VERSION}`);
-    const { views, worker: w } = this;
+    const { views, worker: w, combination } = this;
+    // the last to arrive at the barrier before the update decides whether the step is applied
+    const decide = (k: number) => () => (views.anyFlag() ? views.markHalted() : views.markUpdating(k));
     for (let k = 0; k < chunk.count; k++) {
       const started = performance.now();
       let safe: boolean;
@@ -294,14 +329,30 @@ export class StepLoopWorker {
       }
       views.setFlag(w, !safe);
       const computed = performance.now();
-      if (!views.arrive(w, () => (views.anyFlag() ? views.markHalted() : views.markUpdating(k)))) return;
+      if (combination) {
+        // every shard in, then this slice reduced, the Gramian, the weights, this slice of the update checked
+        if (!views.arrive(w, () => (views.anyFlag() ? views.markHalted() : undefined))) return;
+        if (views.anyFlag()) return;
+        const reducing = performance.now();
+        this.reduce(k);
+        if (!views.arrive(w)) return;
+        combination.gramDots(k);
+        const step = chunk.firstStep + k;
+        if (!views.arrive(w, () => combination.weigh(k, step))) return;
+        views.setFlag(w, !combination.combine(k));
+        this.timing[1] = performance.now() - reducing;
+        if (!views.arrive(w, decide(k))) return;
+      } else {
+        if (!views.arrive(w, decide(k))) return;
+        const reducing = performance.now();
+        this.reduce(k);
+        this.timing[1] = performance.now() - reducing;
+      }
       if (views.anyFlag()) return;
       const updating = performance.now();
-      this.reduce(k);
-      const reduced = performance.now();
       const lr = views.stepData[k * (1 + this.tasks.length)];
       const step = chunk.optimizerSteps + k + 1;
-      for (const p of this.pieces) this.rule.update(p.param, p.sum, p.state, step, lr);
+      for (const p of this.updates) this.rule.update(p.param, p.grad, p.state, step, lr);
       const updated = performance.now();
       if (!views.arrive(w, () => {
         this.params.bumpVersion();
@@ -310,8 +361,7 @@ export class StepLoopWorker {
       // the waits at the barriers are left out: the coordinator's profile counts them as idle
       const t = this.timing;
       t[0] = computed - started;
-      t[1] = reduced - updating;
-      t[2] = updated - reduced;
+      t[2] = updated - updating;
       t[3] = performance.now() - started;
       views.setTiming(k, w, t);
     }
@@ -348,19 +398,114 @@ export class StepLoopWorker {
     return safe;
   }
 
-  /** Sums this worker's slice of the gradient over the shards, in shard order, into the first shard's slot. */
+  /** Sums this worker's slice of the gradient(s) over the shards, in shard order, into the first shard's slot. */
   private reduce(k: number): void {
     const { views, kernels } = this;
     const shards = views.handle.shards;
     // a short last batch can leave the first shard empty: its slot then holds an older gradient
     const firstEmpty = views.rowCount(k, 0) === 0;
-    for (const p of this.pieces) {
+    for (const p of this.sums) {
       if (firstEmpty) p.sum.fill(0);
       for (let s = 1; s < shards; s++) {
         if (views.rowCount(k, s) > 0) kernels.axpy(p.sum.length, 1, p.addends[s - 1], p.sum);
       }
     }
   }
+}
+
+/**
+ * A per-task plan's combination, slice by slice: the Gramian's dot products
+ * shared out among the workers (each over the whole trunk, as computeGram
+ * takes them), the strategy's weights from it (once, by the last worker to
+ * arrive), then each worker's slice of the update: Σ w_t·g_t over the trunk,
+ * each head its task's gradient (times its weight for a loss weighting) — the
+ * arithmetic the coordinator's recipe does, element by element.
+ */
+class SliceCombination {
+  private readonly strategy: AnyStrategy;
+  private readonly pairs: [number, number][];
+  private readonly trunks: Float32Array[];
+  private readonly pieces: CombinePiece[];
+  private readonly noGrads: Float32Array[];
+  private readonly noOut = new Float32Array(0);
+
+  constructor(private readonly setup: StepLoopCombination, private readonly T: number, worker: number, workers: number,
+    mine: readonly Piece[], reduced: Float32Array[], update: Float32Array, private readonly kernels: Kernels,
+    private readonly gramWeights: Float64Array) {
+    this.strategy = getStrategy(setup.strategy);
+    const { trunk, heads } = setup;
+    this.trunks = reduced.map((g) => g.subarray(trunk.offset, trunk.offset + trunk.length));
+    // the Gramian's pairs (i ≥ j), dealt out in turn
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) pairs.push([i, j]);
+    this.pairs = pairs.filter((_, p) => p % workers === worker);
+    this.noGrads = reduced.map(() => new Float32Array(0));
+    const view = (a: Float32Array, g: Segment) => a.subarray(g.offset, g.offset + g.length);
+    this.pieces = [
+      ...intersect(mine, [trunk]).map((g) => ({ out: view(update, g), grads: reduced.map((r) => view(r, g)), head: -1 })),
+      ...heads.flatMap((head, t) => intersect(mine, [head]).map((g) => ({ out: view(update, g), grads: [view(reduced[t], g)], head: t }))),
+    ];
+  }
+
+  private gram(k: number): Float64Array {
+    const n = this.T * (this.T + 1);
+    return this.gramWeights.subarray(k * n, k * n + this.T * this.T);
+  }
+
+  weights(k: number): Float64Array {
+    const n = this.T * (this.T + 1);
+    return this.gramWeights.subarray(k * n + this.T * this.T, (k + 1) * n);
+  }
+
+  /** This worker's share of step k's Gramian entries. */
+  gramDots(k: number): void {
+    const G = this.gram(k);
+    const n = this.setup.trunk.length;
+    for (const [i, j] of this.pairs) {
+      const d = this.kernels.dot(n, this.trunks[i], this.trunks[j]);
+      G[i * this.T + j] = d;
+      G[j * this.T + i] = d;
+    }
+  }
+
+  /** Step k's weights from its Gramian (the strategy's arithmetic, on no gradient elements: the sums are each worker's). */
+  weigh(k: number, step: number): void {
+    const result = this.strategy.combine({
+      grads: this.noGrads, gram: this.gram(k), step, rng: strategyRng(this.setup.seed, step), kernels: this.kernels,
+    }, null, this.setup.options, this.noOut);
+    if (result.weights === null || result.state !== null) throw new Error(`strategy ${this.setup.strategy} cannot run in the step loop: it keeps state or gives no weights`);
+    this.weights(k).set(result.weights);
+  }
+
+  /** This worker's slice of step k's update; false when it is not finite. */
+  combine(k: number): boolean {
+    const w = this.weights(k);
+    const { kernels } = this;
+    let finite = true;
+    for (const p of this.pieces) {
+      if (p.head < 0) {
+        weightedSum(kernels, p.grads, w, p.out);
+      } else {
+        p.out.set(p.grads[0]);
+        if (this.setup.weighting) kernels.scale(p.out.length, w[p.head], p.out);
+      }
+      if (!Number.isFinite(kernels.norm(p.out.length, p.out))) finite = false;
+    }
+    return finite;
+  }
+}
+
+/** The parts of `pieces` (parameter ranges) that lie inside `segments`. */
+function intersect(pieces: readonly { offset: number; length: number }[], segments: readonly Segment[]): Segment[] {
+  const out: Segment[] = [];
+  for (const p of pieces) {
+    for (const g of segments) {
+      const a = Math.max(p.offset, g.offset);
+      const b = Math.min(p.offset + p.length, g.offset + g.length);
+      if (b > a) out.push({ offset: a, length: b - a });
+    }
+  }
+  return out;
 }
 
 /** The optimizer's slice must lie within the segments the fused gradient covers (it is the same set: trunk and every head). */

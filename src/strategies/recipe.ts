@@ -62,6 +62,8 @@ export interface GradientBuffers {
   fused?: Float32Array;
 }
 
+const EMPTY = new Float32Array(0);
+
 /** The plain data a checkpoint keeps of a recipe (unchanged since checkpoint format 1). */
 type SavedState = { state: unknown; sequentialWeights: number[] } | null;
 
@@ -96,13 +98,25 @@ export class StepRecipe {
   }
 
   /**
-   * Whether a step's update is the one optimizer's rule applied to the reduced
-   * fused gradient element by element, after a check that it is finite (sum on
-   * the fused plan, no clipping): worker threads may then reduce and apply it
-   * slice by slice (src/protocol/step-loop.ts).
+   * Whether worker threads may take this recipe's steps themselves, slice by
+   * slice of the parameter vector (src/protocol/step-loop.ts), with the same
+   * arithmetic element by element: `fused` for sum on the fused plan; `per-task`
+   * for one optimizer on a combination whose weights come from the Gramian
+   * alone, keeps no state and reads no losses (pcgrad, mgda, upgrad, sum, ...);
+   * never with clipping (it needs whole-vector norms). Undefined otherwise.
    */
-  get elementwise(): boolean {
-    return this.gradients === 'fused' && this.settings.clip === null;
+  get threadSteps(): 'fused' | 'per-task' | undefined {
+    if (this.settings.clip !== null) return undefined;
+    if (this.gradients === 'fused') return 'fused';
+    const c = this.combiner;
+    const sliceable = this.gradients === 'per-task' && this.optimizers === 'shared' && c !== undefined
+      && c.strategy.gramOnly && !c.strategy.needsLosses && c.state === null;
+    return sliceable ? 'per-task' : undefined;
+  }
+
+  /** The gradient diagnostics of a per-task step from its Gramian and the strategy's weights (as `combined` reports them). */
+  diagnosticsOf(gram: Float64Array, weights: Float64Array): GradientDiagnostics {
+    return new Diagnosis(this.model.tasks.length, this.kernels).of([], gram, EMPTY, weights);
   }
 
   /** Rounds of gradient jobs per step: one, or one per task in turn. */

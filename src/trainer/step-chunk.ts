@@ -10,6 +10,7 @@ import { LOSS_STATS_LENGTH } from '../kernels/types.js';
 import type { Segment } from '../model/layout.js';
 import type { Optimizer } from '../optim/index.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from '../optim/index.js';
+import type { StepLoopCombination } from '../protocol/messages.js';
 import { createStepLoop, StepLoopViews, TIMING_FIELDS, type StepLoopHandle } from '../protocol/step-loop.js';
 import type { LossTotals } from './metrics.js';
 import type { StepTiming } from './profile.js';
@@ -27,9 +28,12 @@ export function chunkCapacity(batch: number): number {
   return Math.max(1, Math.min(MAX_CHUNK_STEPS, Math.floor(MAX_CHUNK_ROWS / batch)));
 }
 
+/** What a per-task step loop combines with (see StepLoopCombination). */
+export type CombinationSettings = Omit<StepLoopCombination, 'update' | 'gramWeights'>;
+
 /** The step loop's shared buffers for a run whose optimizer state buffers are `optimizer.buffers` (shared). */
-export function stepLoopHandle(options: { workers: number; shards: number; tasks: number; batch: number;
-  optimizerConfig: OptimizerConfig; optimizer: Optimizer; gradientSegments: Segment[] }): StepLoopHandle {
+export function stepLoopHandle(options: { workers: number; shards: number; tasks: number; batch: number; total: number;
+  optimizerConfig: OptimizerConfig; optimizer: Optimizer; gradientSegments: Segment[]; combination?: CombinationSettings }): StepLoopHandle {
   const buffers: Record<string, SharedArrayBuffer> = {};
   for (const [name, b] of Object.entries(options.optimizer.buffers)) {
     if (!(b.buffer instanceof SharedArrayBuffer) || b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) {
@@ -37,8 +41,15 @@ export function stepLoopHandle(options: { workers: number; shards: number; tasks
     }
     buffers[name] = b.buffer;
   }
+  const maxSteps = chunkCapacity(options.batch);
+  const T = options.tasks;
+  const combination = options.combination && {
+    ...options.combination,
+    update: new SharedArrayBuffer(options.total * 4),
+    gramWeights: new SharedArrayBuffer(maxSteps * T * (T + 1) * 8),
+  };
   return createStepLoop({
-    maxSteps: chunkCapacity(options.batch),
+    maxSteps,
     shards: options.shards,
     workers: options.workers,
     tasks: options.tasks,
@@ -46,6 +57,7 @@ export function stepLoopHandle(options: { workers: number; shards: number; tasks
     spin: availableParallelism() >= options.workers,
     optimizer: { config: resolveOptimizerConfig(options.optimizerConfig), segments: [...options.optimizer.segments], buffers },
     gradientSegments: options.gradientSegments,
+    ...(combination ? { combination } : {}),
   });
 }
 
@@ -54,8 +66,12 @@ export class StepChunks {
   /** steps the next chunk should hold (from the last chunk's time per step) */
   private size = FIRST_CHUNK;
 
+  /** per-task plans: the Gramian and weights of every step of a chunk */
+  private readonly combination: Float64Array | undefined;
+
   constructor(handle: StepLoopHandle, private readonly batch: number) {
     this.views = new StepLoopViews(handle);
+    this.combination = handle.combination && new Float64Array(handle.combination.gramWeights);
   }
 
   /** How many of `wanted` steps the next chunk takes. */
@@ -84,6 +100,14 @@ export class StepChunks {
       const start = Math.floor((s * rows) / shards);
       views.setShardRows(k, s, this.rowsStart(k) + start, Math.floor(((s + 1) * rows) / shards) - start);
     }
+  }
+
+  /** Step k's Gramian and weights (per-task plans), as the workers left them. */
+  gramWeights(k: number): { gram: Float64Array; weights: Float64Array } | undefined {
+    if (!this.combination) return undefined;
+    const T = this.views.handle.tasks;
+    const at = k * T * (T + 1);
+    return { gram: this.combination.subarray(at, at + T * T), weights: this.combination.subarray(at + T * T, at + T * (T + 1)) };
   }
 
   /** Adds step k's losses to `totals`: shard by shard, in shard order, as the reduction of gradient frames does. */

@@ -302,14 +302,19 @@ export class Trainer {
     const arena = FrameArena.create(jobsPerStep, largestPayload);
     const all = spec.tasks.map((_, t) => t);
     // fused steps back to back on the threads need the optimizer state where the threads can update it
-    const loopable = recipe.elementwise && !resolved.cluster && resolved.computeOn !== 'coordinator';
+    const loopable = recipe.threadSteps !== undefined && !resolved.cluster && resolved.computeOn !== 'coordinator';
     const allocate = loopable ? (n: number) => new Float32Array(new SharedArrayBuffer(n * 4)) : undefined;
     const kernels = getKernels();
     const optimizers = recipe.optimizers === 'shared'
       ? [createOptimizer(resolved.optimizer, segmentsFor(params.layout, all), kernels, allocate)]
       : all.map((t) => createOptimizer(resolved.optimizer, segmentsFor(params.layout, [t]), kernels));
-    const loop = loopable ? stepLoopHandle({ workers: resolved.workers, shards, tasks: T, batch, optimizerConfig: resolved.optimizer,
-      optimizer: optimizers[0], gradientSegments: segmentsFor(params.layout, all) }) : undefined;
+    const combiner = recipe.threadSteps === 'per-task' ? recipe.combiner! : undefined;
+    const loop = loopable ? stepLoopHandle({ workers: resolved.workers, shards, tasks: T, batch, total: params.layout.total,
+      optimizerConfig: resolved.optimizer, optimizer: optimizers[0], gradientSegments: segmentsFor(params.layout, all),
+      combination: combiner && {
+        strategy: combiner.strategy.name, options: combiner.options, seed: combiner.seed,
+        weighting: combiner.strategy.kind === 'weighting', trunk: params.layout.trunk, heads: params.layout.heads,
+      } }) : undefined;
     // a chunk of steps lays out every step's batch rows at once
     const batchRows = new SharedArrayBuffer((loop?.maxSteps ?? 1) * batch * 4);
     const pool = await startJobRunner(resolved, {
@@ -571,7 +576,8 @@ export class Trainer {
       this.stepTotals.reset();
       chunks.addLosses(k, this.stepTotals);
       chunks.timing(k, done, outside, this.lastTiming);
-      this.finishStep(true, undefined);
+      const combined = chunks.gramWeights(k);
+      this.finishStep(true, combined && this.recipe.diagnosticsOf(combined.gram, combined.weights));
       await each?.();
     }
     if (done === n) return n;

@@ -6,6 +6,7 @@ import {
   decodeCheckpoint, encodeCheckpoint, listCheckpoints, loadLatestCheckpoint, saveCheckpoint, type CheckpointData,
 } from '../../src/trainer/checkpoint.js';
 import type { TrainerConfig } from '../../src/trainer/config.js';
+import { MAX_CHUNK_STEPS } from '../../src/trainer/step-chunk.js';
 import { Trainer } from '../../src/trainer/trainer.js';
 import { createTrainer, sameBits } from '../helpers/trainers.js';
 
@@ -47,12 +48,21 @@ describe('exact resume', () => {
     expect(() => b.restore(a.snapshot(), 'ckpt')).toThrow(/ckpt: written by a run with other settings/);
   });
 
-  it('stops early when asked, after the step in flight', async () => {
-    const t = await trainer({});
+  it('stops early when asked: after the step in flight, or on the threads after the chunk of steps in flight', async () => {
+    const alone = await trainer({ computeOn: 'coordinator' });
     let steps = 0;
-    await t.fit({ epochs: 5, onStep: () => { steps++; }, shouldStop: () => steps >= 3 });
-    expect(t.stoppedEarly).toBe(true);
-    expect(t.steps).toBe(3);
+    await alone.fit({ epochs: 5, onStep: () => { steps++; }, shouldStop: () => steps >= 3 });
+    expect(alone.stoppedEarly).toBe(true);
+    expect(alone.steps).toBe(3);
+    // fused steps back to back: shouldStop is asked between chunks, and every step taken is reported
+    const threads = await trainer({ computeOn: 'workers' });
+    let reported = 0;
+    await threads.fit({ epochs: 5, onStep: () => { reported++; }, shouldStop: () => reported >= 3 });
+    expect(threads.stoppedEarly).toBe(true);
+    expect(threads.loopStats.steps).toBe(threads.steps);
+    expect(threads.steps).toBeGreaterThanOrEqual(3);
+    expect(threads.steps).toBeLessThan(3 + MAX_CHUNK_STEPS);
+    expect(reported).toBe(threads.steps);
   });
 });
 

@@ -106,11 +106,45 @@ describe('fused steps back to back on the worker threads', () => {
     expect(parts).toBeGreaterThanOrEqual(t.total * 0.9999);
   }, 60_000);
 
-  it('runs only where the update is element by element on local threads', async () => {
+  it('runs only where the threads can take the update slice by slice', async () => {
     const clipped = await trained({ computeOn: 'workers', workers: 2, clipGradNorm: 1 }, 5);
-    const perTask = await trained({ computeOn: 'workers', workers: 2, strategy: 'pcgrad' }, 5);
-    expect(clipped.loopStats.steps).toBe(0);
-    expect(perTask.loopStats.steps).toBe(0);
+    // a strategy that keeps state (gradvac), one that reads the losses (uncertainty), sequential steps
+    const stateful = await trained({ computeOn: 'workers', workers: 2, strategy: 'gradvac' }, 5);
+    const losses = await trained({ computeOn: 'workers', workers: 2, strategy: 'uncertainty' }, 5);
+    const sequential = await trained({ computeOn: 'workers', workers: 2, strategy: 'sequential', sequentialMode: 'stale' }, 5);
+    for (const trainer of [clipped, stateful, losses, sequential]) expect(trainer.loopStats.steps).toBe(0);
+  }, 60_000);
+});
+
+describe('per-task steps back to back on the worker threads', () => {
+  // every Gramian-only strategy without state or losses, a loss weighting among them (rlw, seeded), and sum on the per-task plan
+  const strategies: TrainerConfig[] = [
+    { strategy: 'pcgrad' }, { strategy: 'sum', plan: 'per-task' }, { strategy: 'mgda' }, { strategy: 'upgrad' },
+    { strategy: 'cagrad', strategyOptions: { c: 0.4 } }, { strategy: 'rlw' }, { strategy: 'nashmtl' }, { strategy: 'imtlg' },
+  ];
+  for (const strategy of strategies) {
+    it(`${JSON.stringify(strategy)}: the same bits and diagnostics as one step at a time on the coordinator`, async () => {
+      for (const [workers, shards] of [[2, 2], [3, 3]]) {
+        const config: TrainerConfig = { ...strategy, shards, optimizer: optimizers.adam };
+        const alone = await trained({ ...config, computeOn: 'coordinator' }, 20);
+        const looped = await trained({ ...config, computeOn: 'workers', workers }, 20);
+        expect(looped.loopStats.steps, `${workers} workers`).toBe(20);
+        expect(sameBits(looped.params.data, alone.params.data), `${workers} workers, ${shards} shards`).toBe(true);
+        expect(looped.lastStep.diagnostics).toEqual(alone.lastStep.diagnostics);
+        expect(looped.lastStep.diagnostics?.weights).toHaveLength(3);
+        expect(looped.snapshot().trainTotals).toEqual(alone.snapshot().trainTotals);
+      }
+    }, 60_000);
+  }
+
+  it('a non-finite step ends the chunk and is skipped as on the coordinator', async () => {
+    const config: TrainerConfig = { strategy: 'pcgrad', optimizer: { name: 'sgd', lr: 1e18 }, onNonFinite: 'skip', maxSkips: 1000 };
+    const alone = await trained({ ...config, computeOn: 'coordinator' }, 30);
+    const looped = await trained({ ...config, computeOn: 'workers', workers: 2 }, 30);
+    expect(alone.skippedSteps).toBeGreaterThan(0);
+    expect(looped.skippedSteps).toBe(alone.skippedSteps);
+    expect(looped.loopStats.stoppedEarly).toBeGreaterThan(0);
+    expect(sameBits(looped.params.data, alone.params.data)).toBe(true);
   }, 60_000);
 
   it('step(count) refuses a count that is not a positive integer', async () => {
