@@ -333,14 +333,19 @@ export class StepLoopWorker {
         // every shard in, then this slice reduced, the Gramian, the weights, this slice of the update checked
         if (!views.arrive(w, () => (views.anyFlag() ? views.markHalted() : undefined))) return;
         if (views.anyFlag()) return;
-        const reducing = performance.now();
+        // busy time only (the waits at the barriers are idle): reduce, Gramian dots, combine
+        let busy = performance.now();
         this.reduce(k);
+        busy = performance.now() - busy;
         if (!views.arrive(w)) return;
+        let gram = performance.now();
         combination.gramDots(k);
+        busy += performance.now() - gram;
         const step = chunk.firstStep + k;
         if (!views.arrive(w, () => combination.weigh(k, step))) return;
+        gram = performance.now();
         views.setFlag(w, !combination.combine(k));
-        this.timing[1] = performance.now() - reducing;
+        this.timing[1] = busy + performance.now() - gram;
         if (!views.arrive(w, decide(k))) return;
       } else {
         if (!views.arrive(w, decide(k))) return;
