@@ -22,6 +22,11 @@ import { StepLoopWorker } from '../src/protocol/step-loop.js';
 
 const faults = parseFaults(process.env.MULTITASK_FAULTS);
 
+/** Injected into a step loop's update of a step (tests only). */
+function injectUpdateFault(step: number): void {
+  if (faultFor(faults, step, [], 0, true)) process.exit(70);
+}
+
 /** Injected faults (tests only; see src/protocol/faults.ts). */
 function injectFault(job: GradientJob): void {
   const fault = faultFor(faults, job.step, job.tasks, job.attempt);
@@ -40,7 +45,7 @@ export default function serve(task: ServeJob): number {
   const run = (job: ServerJob): number => {
     if (job.kind === 'gradient') return worker.run(job, injectFault);
     if (!loop) throw new Error('this worker was started without a step loop');
-    loop.run(job, injectFault);
+    loop.run(job, injectFault, injectUpdateFault);
     return 0;
   };
   mailbox.markReady();

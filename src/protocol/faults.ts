@@ -1,13 +1,17 @@
 /**
  * Fault injection for tests: MULTITASK_FAULTS lists faults the workers inject
  * into gradient jobs, comma-separated, each `kind:step[:task[:times]]`:
- *   kind   throw (the job throws), exit (the worker thread exits), hang (the job never returns)
+ *   kind   throw (the job throws), exit (the worker thread exits), hang (the job never returns),
+ *          exit-update (the thread exits while it updates its slice of the parameters, in
+ *          steps run back to back on the threads; src/protocol/step-loop.ts)
  *   step   the step whose jobs fail
  *   task   only jobs that include this task index (default: any)
  *   times  how many attempts of the job fail (default 1: the first retry succeeds)
  * e.g. MULTITASK_FAULTS=throw:3,exit:5:1,hang:7::5
  */
-export type FaultKind = 'throw' | 'exit' | 'hang';
+export type FaultKind = 'throw' | 'exit' | 'hang' | 'exit-update';
+
+const KINDS: readonly FaultKind[] = ['throw', 'exit', 'hang', 'exit-update'];
 
 export interface Fault {
   kind: FaultKind;
@@ -20,8 +24,8 @@ export function parseFaults(text: string | undefined): Fault[] {
   if (!text) return [];
   return text.split(',').map((part) => {
     const [kind, step, task, times] = part.trim().split(':');
-    if (kind !== 'throw' && kind !== 'exit' && kind !== 'hang') {
-      throw new Error(`MULTITASK_FAULTS: "${part}": kind must be throw, exit or hang`);
+    if (!KINDS.includes(kind as FaultKind)) {
+      throw new Error(`MULTITASK_FAULTS: "${part}": kind must be throw, exit, hang or exit-update`);
     }
     const int = (s: string | undefined, what: string) => {
       const n = Number(s);
@@ -29,7 +33,7 @@ export function parseFaults(text: string | undefined): Fault[] {
       return n;
     };
     return {
-      kind,
+      kind: kind as FaultKind,
       step: int(step, 'step'),
       task: task ? int(task, 'task') : undefined,
       times: times ? int(times, 'times') : 1,
@@ -37,7 +41,8 @@ export function parseFaults(text: string | undefined): Fault[] {
   });
 }
 
-/** The fault to inject into a job, if any. */
-export function faultFor(faults: readonly Fault[], step: number, tasks: readonly number[], attempt: number): Fault | undefined {
-  return faults.find((f) => f.step === step && attempt < f.times && (f.task === undefined || tasks.includes(f.task)));
+/** The fault to inject into a job (or, `update`, into a step loop's update of step `step`), if any. */
+export function faultFor(faults: readonly Fault[], step: number, tasks: readonly number[], attempt: number, update = false): Fault | undefined {
+  return faults.find((f) => (f.kind === 'exit-update') === update && f.step === step && attempt < f.times
+    && (f.task === undefined || tasks.includes(f.task)));
 }

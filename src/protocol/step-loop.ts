@@ -311,9 +311,9 @@ export class StepLoopWorker {
   /**
    * Runs a chunk; returns when it is done, halted or aborted. A failing shard
    * job aborts the chunk for every worker and its error (naming the task, step
-   * and shard) is thrown.
+   * and shard) is thrown. `before` and `beforeUpdate` are the tests' fault hooks.
    */
-  run(chunk: StepsJob, before?: (job: GradientJob) => void): void {
+  run(chunk: StepsJob, before?: (job: GradientJob) => void, beforeUpdate?: (step: number) => void): void {
     if (chunk.v !== PROTOCOL_VERSION) throw new Error(`steps job protocol version ${chunk.v}, the worker speaks ${PROTOCOL_VERSION}`);
     const { views, worker: w, combination } = this;
     // the last to arrive at the barrier before the update decides whether the step is applied
@@ -356,6 +356,7 @@ export class StepLoopWorker {
       if (views.anyFlag()) return;
       const updating = performance.now();
       const lr = views.stepData[k * (1 + this.tasks.length)];
+      beforeUpdate?.(chunk.firstStep + k);
       const step = chunk.optimizerSteps + k + 1;
       for (const p of this.updates) this.rule.update(p.param, p.grad, p.state, step, lr);
       const updated = performance.now();

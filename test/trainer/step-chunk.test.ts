@@ -94,6 +94,15 @@ describe('fused steps back to back on the worker threads', () => {
     expect(trainer.steps).toBe(7);
   }, 60_000);
 
+  it('a thread lost while the threads update their slices stops the run: that step cannot be retried', async () => {
+    process.env.MULTITASK_FAULTS = 'exit-update:6';
+    const trainer = await createTrainer({ ...base, computeOn: 'workers', workers: 2 });
+    const error = await trainer.step(20).then(() => undefined, (e: Error) => e);
+    expect(error).toBeInstanceOf(RunError);
+    expect(error!.message).toMatch(/^step 6: a worker thread failed while the threads were updating their slices of the parameters, which cannot be undone; the run stops here \(a checkpoint written before stays intact\)\. Cause: the worker /);
+    expect(trainer.steps).toBe(6);
+  }, 60_000);
+
   it('the profile splits a chunk\'s time into its parts', async () => {
     const trainer = await trained({ computeOn: 'workers', workers: 2 }, 60);
     const t = trainer.profile.perStep();
