@@ -1,7 +1,8 @@
 /**
  * What a run's buffers take, estimated before any is allocated (Trainer.create):
  * parameters, optimizer state, the gradient arena (slots × payload), the
- * strategy's per-task gradients and the dataset's Float32 columns. A run that
+ * strategy's per-task gradients, the step loop's buffers and the dataset's
+ * Float32 columns. A run that
  * cannot fit in the machine's memory is refused with one line; a worker count
  * far beyond the cores is capped.
  */
@@ -11,6 +12,7 @@ import { buildLayout } from '../model/layout.js';
 import type { ModelSpec } from '../model/spec.js';
 import { checkMemory } from '../util/memory.js';
 import type { ResolvedConfig } from './config.js';
+import { chunkCapacity } from './step-chunk.js';
 
 /** Worker threads beyond this many per core are refused (capped, with a notice). */
 export const WORKERS_PER_CORE = 4;
@@ -26,6 +28,8 @@ export function memoryNeed(config: ResolvedConfig, spec: ModelSpec, dataset: Dat
     'optimizer state': 4 * P * 2 * optimizers,
     'gradient arena': 4 * P * shards * (fused ? 1 : T),
     'per-task gradients': fused ? 0 : 4 * P * T,
+    // steps back to back on the threads: a chunk's batch rows, and a per-task plan's update
+    'step loop': 4 * chunkCapacity(config.batchSize) * config.batchSize + (fused ? 0 : 4 * P),
     dataset: dataset.features.byteLength + dataset.tasks.reduce((a, t) => a + t.targets.byteLength, 0),
   };
 }

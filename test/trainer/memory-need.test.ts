@@ -28,13 +28,16 @@ describe('memory a run needs, checked before allocating', () => {
     const pcgrad = memoryNeed(resolveConfig({ strategy: 'pcgrad' }, 't'), spec, dataset, 4);
     expect(pcgrad['gradient arena']).toBe(4 * P * 4 * 2);
     expect(pcgrad.dataset).toBe(dataset.features.byteLength + dataset.tasks.reduce((a, t) => a + t.targets.byteLength, 0));
+    // the step loop: a chunk's batch rows (64 steps of the default 32 rows), and a per-task plan's update vector
+    expect(sum['step loop']).toBe(4 * 64 * 32);
+    expect(pcgrad['step loop']).toBe(4 * 64 * 32 + 4 * P);
   });
 
   it('Trainer.create refuses a trunk of 1,000,000 × 1,000,000 before allocating it', async () => {
     const started = Date.now();
     const err = await createTrainer({ model: { trunk: [1_000_000, 1_000_000] }, workers: 1 }).then(() => undefined, (e: Error) => e);
     expect(err?.name).toBe('UserError');
-    expect(err?.message).toMatch(/^model \(inputs \d+, trunk 1000000,1000000, 3 tasks\): needs about [\d.]+ TiB of memory \(optimizer state [\d.]+ TiB, parameters [\d.]+ TiB, gradient arena [\d.]+ TiB, dataset [\d.]+ KiB\), more than this machine's [\d.]+ GiB; make it smaller$/);
+    expect(err?.message).toMatch(/^model \(inputs \d+, trunk 1000000,1000000, 3 tasks\): needs about [\d.]+ TiB of memory \(optimizer state [\d.]+ TiB, parameters [\d.]+ TiB, gradient arena [\d.]+ TiB, dataset [\d.]+ KiB, step loop [\d.]+ KiB\), more than this machine's [\d.]+ GiB; make it smaller$/);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
