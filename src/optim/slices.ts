@@ -46,3 +46,16 @@ export function sliceSegments(segments: readonly Segment[], parts: number, align
     return pieces;
   });
 }
+
+/** The parts of `pieces` (parameter ranges) that lie inside `segments`. */
+export function intersect(pieces: readonly { offset: number; length: number }[], segments: readonly Segment[]): Segment[] {
+  const out: Segment[] = [];
+  for (const p of pieces) {
+    for (const g of segments) {
+      const a = Math.max(p.offset, g.offset);
+      const b = Math.min(p.offset + p.length, g.offset + g.length);
+      if (b > a) out.push({ offset: a, length: b - a });
+    }
+  }
+  return out;
+}

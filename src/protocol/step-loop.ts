@@ -1,5 +1,5 @@
 /**
- * Fused steps run back to back on the worker threads, without the coordinator
+ * Steps run back to back on the worker threads, without the coordinator
  * between them. The coordinator writes a chunk of steps ahead (each step's
  * batch rows, task scales and learning rate) and posts one `steps` job to every
  * worker; then, for each step, every worker
@@ -15,6 +15,13 @@
  *      of the optimizer state;
  *   3. waits for the others, and the next step starts.
  *
+ * A per-task plan (one optimizer, a strategy whose weights come from the
+ * Gramian alone: src/protocol/slice-combination.ts) adds three barriers between
+ * the reduction and the update: the Gramian's dot products shared out among
+ * the workers, the strategy's weights computed once from it, each worker's
+ * slice of the update (Σ w·g on the trunk, each head its task's gradient)
+ * checked before any is applied.
+ *
  * One writer per element and per step, in a fixed order, and every element
  * goes through the same arithmetic as in a whole-vector reduction and update
  * (slices cut on SIMD blocks, see optim/slices.ts): a chunk leaves the same
@@ -26,29 +33,17 @@
  */
 import { LOSS_STATS_LENGTH, LOSS_SUM, type Kernels } from '../kernels/types.js';
 import type { Segment } from '../model/layout.js';
-import type { FrameArena } from './arena.js';
 import type { ParameterStore } from '../model/parameters.js';
 import { updateRule, type UpdateRule } from '../optim/index.js';
-import { sliceSegments, type Piece } from '../optim/slices.js';
-import { getStrategy, strategyRng } from '../strategies/index.js';
-import { weightedSum } from '../strategies/gram.js';
-import type { AnyStrategy } from '../strategies/types.js';
+import { intersect, sliceSegments } from '../optim/slices.js';
+import type { FrameArena } from './arena.js';
 import { PROTOCOL_VERSION } from './codec.js';
-import type { GradientJob, StepLoopCombination, StepLoopHandle, StepsJob } from './messages.js';
+import type { GradientJob, StepLoopHandle, StepsJob } from './messages.js';
+import { SliceCombination } from './slice-combination.js';
+import { StepLoopViews } from './step-loop-memory.js';
 
-/** Control words (Int32): the barrier, the abort word and how far the chunk got. */
-const C_COUNT = 0; // workers arrived at the barrier
-const C_GEN = 1; // barrier passages (waiters sleep on it)
-const C_ABORT = 2; // 1: a worker failed or the coordinator gave up on the chunk
-const C_DONE = 3; // steps of the chunk completed (updates applied, or halted before any)
-const C_UPDATING = 4; // the step whose updates began (−1: none yet)
-const C_HALT = 5; // 1: the chunk halted at step C_DONE on a non-finite value, not applied
-const C_WORKERS = 8; // per worker: its non-finite flag, then 1 while it waits at a barrier
+const FLOAT32_MAX = 3.4028234663852886e38;
 
-/** Per (step, worker) timings the coordinator's profile reads (milliseconds). */
-export const TIMING_FIELDS = 4; // compute, reduce (and check), update, wall of the whole step
-
-export type { StepLoopHandle } from './messages.js';
 
 /** What the loop needs of a worker's job executor (src/protocol/job-executor.ts): run a shard job, its losses. */
 export interface ShardRunner {
@@ -56,171 +51,6 @@ export interface ShardRunner {
   /** the last job's loss statistics, LOSS_STATS_LENGTH per task */
   readonly stats: Float64Array;
   run(job: GradientJob, before?: (job: GradientJob) => void): number;
-}
-
-/** Where a chunk stopped, as the control words say. */
-export interface ChunkProgress {
-  /** steps of the chunk whose updates were applied */
-  done: number;
-  /** the chunk halted at step `done` on a non-finite value (nothing of it applied) */
-  halted: boolean;
-  /** the step whose updates began, −1 if none (a failure with updating === done left it half applied) */
-  updating: number;
-}
-
-/**
- * How long a worker spins at a barrier before it sleeps: waking a sleeping
- * thread costs tens of microseconds on these machines, and the workers of a
- * step usually arrive within a few hundred microseconds of each other.
- */
-const SPIN_MS = 0.25;
-const FLOAT32_MAX = 3.4028234663852886e38;
-/** Backstop for a wake-up lost between the abort check and the wait. */
-const WAIT_SLICE_MS = 5;
-
-/** The shared buffers of a step loop, sized for `maxSteps` steps. */
-export function createStepLoop(options: Omit<StepLoopHandle, 'control' | 'stepData' | 'shardRows' | 'losses' | 'timings'>): StepLoopHandle {
-  const { maxSteps, shards, workers, tasks } = options;
-  return {
-    ...options,
-    control: new SharedArrayBuffer((C_WORKERS + 2 * workers) * 4),
-    stepData: new SharedArrayBuffer(maxSteps * (1 + tasks) * 8),
-    shardRows: new SharedArrayBuffer(maxSteps * shards * 2 * 4),
-    losses: new SharedArrayBuffer(maxSteps * shards * tasks * LOSS_STATS_LENGTH * 8),
-    timings: new SharedArrayBuffer(maxSteps * workers * TIMING_FIELDS * 8),
-  };
-}
-
-/** Typed views of a step loop's buffers, for either side. */
-export class StepLoopViews {
-  readonly control: Int32Array;
-  readonly stepData: Float64Array;
-  readonly shardRows: Int32Array;
-  readonly losses: Float64Array;
-  readonly timings: Float64Array;
-
-  constructor(readonly handle: StepLoopHandle) {
-    this.control = new Int32Array(handle.control);
-    this.stepData = new Float64Array(handle.stepData);
-    this.shardRows = new Int32Array(handle.shardRows);
-    this.losses = new Float64Array(handle.losses);
-    this.timings = new Float64Array(handle.timings);
-  }
-
-  // --- coordinator side
-
-  /** Clears the control words before a chunk is posted (no worker is in the loop). */
-  reset(): void {
-    this.control.fill(0);
-    Atomics.store(this.control, C_UPDATING, -1);
-  }
-
-  /** Step k of the chunk: its learning rate and task scales. */
-  setStep(k: number, lr: number, scales: readonly number[]): void {
-    const at = k * (1 + this.handle.tasks);
-    this.stepData[at] = lr;
-    for (let t = 0; t < this.handle.tasks; t++) this.stepData[at + 1 + t] = scales[t];
-  }
-
-  setShardRows(k: number, shard: number, rowStart: number, rowCount: number): void {
-    const at = 2 * (k * this.handle.shards + shard);
-    this.shardRows[at] = rowStart;
-    this.shardRows[at + 1] = rowCount;
-  }
-
-  rowCount(k: number, shard: number): number {
-    return this.shardRows[2 * (k * this.handle.shards + shard) + 1];
-  }
-
-  /** Shard `shard`'s loss statistics at step k (T × LOSS_STATS_LENGTH values). */
-  shardLosses(k: number, shard: number): Float64Array {
-    const n = this.handle.tasks * LOSS_STATS_LENGTH;
-    const at = (k * this.handle.shards + shard) * n;
-    return this.losses.subarray(at, at + n);
-  }
-
-  /** Worker w's timing field f at step k (see TIMING_FIELDS). */
-  timing(k: number, w: number, f: number): number {
-    return this.timings[(k * this.handle.workers + w) * TIMING_FIELDS + f];
-  }
-
-  progress(): ChunkProgress {
-    return {
-      done: Atomics.load(this.control, C_DONE),
-      halted: Atomics.load(this.control, C_HALT) === 1,
-      updating: Atomics.load(this.control, C_UPDATING),
-    };
-  }
-
-  /** Whether worker w is waiting for the others at a barrier (then it is not the one holding the chunk up). */
-  waiting(w: number): boolean {
-    return Atomics.load(this.control, C_WORKERS + this.handle.workers + w) === 1;
-  }
-
-  /** Brings every worker out of the chunk at its next barrier. */
-  abort(): void {
-    Atomics.store(this.control, C_ABORT, 1);
-    Atomics.notify(this.control, C_GEN);
-  }
-
-  // --- worker side
-
-  /**
-   * Waits until every worker has arrived; the last to arrive runs `last` first.
-   * False when the chunk was aborted before the barrier was passed.
-   */
-  arrive(w: number, last?: () => void): boolean {
-    const c = this.control;
-    const gen = Atomics.load(c, C_GEN);
-    if (Atomics.load(c, C_ABORT) === 1) return false;
-    if (Atomics.add(c, C_COUNT, 1) === this.handle.workers - 1) {
-      Atomics.store(c, C_COUNT, 0);
-      last?.();
-      Atomics.add(c, C_GEN, 1);
-      Atomics.notify(c, C_GEN);
-      return true;
-    }
-    const waitingWord = C_WORKERS + this.handle.workers + w;
-    Atomics.store(c, waitingWord, 1);
-    try {
-      if (this.handle.spin) {
-        const until = performance.now() + SPIN_MS;
-        while (Atomics.load(c, C_GEN) === gen && Atomics.load(c, C_ABORT) === 0 && performance.now() < until);
-      }
-      while (Atomics.load(c, C_GEN) === gen) {
-        if (Atomics.load(c, C_ABORT) === 1) return false;
-        Atomics.wait(c, C_GEN, gen, WAIT_SLICE_MS);
-      }
-      return true;
-    } finally {
-      Atomics.store(c, waitingWord, 0);
-    }
-  }
-
-  setFlag(w: number, bad: boolean): void {
-    Atomics.store(this.control, C_WORKERS + w, bad ? 1 : 0);
-  }
-
-  anyFlag(): boolean {
-    for (let w = 0; w < this.handle.workers; w++) if (Atomics.load(this.control, C_WORKERS + w) === 1) return true;
-    return false;
-  }
-
-  markUpdating(k: number): void {
-    Atomics.store(this.control, C_UPDATING, k);
-  }
-
-  markHalted(): void {
-    Atomics.store(this.control, C_HALT, 1);
-  }
-
-  markDone(steps: number): void {
-    Atomics.store(this.control, C_DONE, steps);
-  }
-
-  setTiming(k: number, w: number, values: readonly number[]): void {
-    this.timings.set(values, (k * this.handle.workers + w) * TIMING_FIELDS);
-  }
 }
 
 /** Part of one gradient vector in a worker's slice: where the shards are summed, and the other shards' parts, in shard order. */
@@ -234,15 +64,6 @@ interface UpdatePiece {
   param: Float32Array;
   grad: Float32Array;
   state: Record<string, Float32Array>;
-}
-
-/** A per-task plan's part of a worker's slice: the trunk parts (weighted sum) and head parts (each its task's gradient). */
-interface CombinePiece {
-  /** the update's part; the T reduced task gradients' parts (trunk), or one task's (head t) */
-  out: Float32Array;
-  grads: Float32Array[];
-  /** -1 for the trunk, else the head's task */
-  head: number;
 }
 
 /**
@@ -417,101 +238,6 @@ export class StepLoopWorker {
       }
     }
   }
-}
-
-/**
- * A per-task plan's combination, slice by slice: the Gramian's dot products
- * shared out among the workers (each over the whole trunk, as computeGram
- * takes them), the strategy's weights from it (once, by the last worker to
- * arrive), then each worker's slice of the update: Σ w_t·g_t over the trunk,
- * each head its task's gradient (times its weight for a loss weighting) — the
- * arithmetic the coordinator's recipe does, element by element.
- */
-class SliceCombination {
-  private readonly strategy: AnyStrategy;
-  private readonly pairs: [number, number][];
-  private readonly trunks: Float32Array[];
-  private readonly pieces: CombinePiece[];
-  private readonly noGrads: Float32Array[];
-  private readonly noOut = new Float32Array(0);
-
-  constructor(private readonly setup: StepLoopCombination, private readonly T: number, worker: number, workers: number,
-    mine: readonly Piece[], reduced: Float32Array[], update: Float32Array, private readonly kernels: Kernels,
-    private readonly gramWeights: Float64Array) {
-    this.strategy = getStrategy(setup.strategy);
-    const { trunk, heads } = setup;
-    this.trunks = reduced.map((g) => g.subarray(trunk.offset, trunk.offset + trunk.length));
-    // the Gramian's pairs (i ≥ j), dealt out in turn
-    const pairs: [number, number][] = [];
-    for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) pairs.push([i, j]);
-    this.pairs = pairs.filter((_, p) => p % workers === worker);
-    this.noGrads = reduced.map(() => new Float32Array(0));
-    const view = (a: Float32Array, g: Segment) => a.subarray(g.offset, g.offset + g.length);
-    this.pieces = [
-      ...intersect(mine, [trunk]).map((g) => ({ out: view(update, g), grads: reduced.map((r) => view(r, g)), head: -1 })),
-      ...heads.flatMap((head, t) => intersect(mine, [head]).map((g) => ({ out: view(update, g), grads: [view(reduced[t], g)], head: t }))),
-    ];
-  }
-
-  private gram(k: number): Float64Array {
-    const n = this.T * (this.T + 1);
-    return this.gramWeights.subarray(k * n, k * n + this.T * this.T);
-  }
-
-  weights(k: number): Float64Array {
-    const n = this.T * (this.T + 1);
-    return this.gramWeights.subarray(k * n + this.T * this.T, (k + 1) * n);
-  }
-
-  /** This worker's share of step k's Gramian entries. */
-  gramDots(k: number): void {
-    const G = this.gram(k);
-    const n = this.setup.trunk.length;
-    for (const [i, j] of this.pairs) {
-      const d = this.kernels.dot(n, this.trunks[i], this.trunks[j]);
-      G[i * this.T + j] = d;
-      G[j * this.T + i] = d;
-    }
-  }
-
-  /** Step k's weights from its Gramian (the strategy's arithmetic, on no gradient elements: the sums are each worker's). */
-  weigh(k: number, step: number): void {
-    const result = this.strategy.combine({
-      grads: this.noGrads, gram: this.gram(k), step, rng: strategyRng(this.setup.seed, step), kernels: this.kernels,
-    }, null, this.setup.options, this.noOut);
-    if (result.weights === null || result.state !== null) throw new Error(`strategy ${this.setup.strategy} cannot run in the step loop: it keeps state or gives no weights`);
-    this.weights(k).set(result.weights);
-  }
-
-  /** This worker's slice of step k's update; false when it is not finite. */
-  combine(k: number): boolean {
-    const w = this.weights(k);
-    const { kernels } = this;
-    let finite = true;
-    for (const p of this.pieces) {
-      if (p.head < 0) {
-        weightedSum(kernels, p.grads, w, p.out);
-      } else {
-        p.out.set(p.grads[0]);
-        if (this.setup.weighting) kernels.scale(p.out.length, w[p.head], p.out);
-      }
-      if (!Number.isFinite(kernels.norm(p.out.length, p.out))) finite = false;
-    }
-    return finite;
-  }
-}
-
-/** The parts of `pieces` (parameter ranges) that lie inside `segments`. */
-function intersect(pieces: readonly { offset: number; length: number }[], segments: readonly Segment[]): Segment[] {
-  const out: Segment[] = [];
-  for (const p of pieces) {
-    for (const g of segments) {
-      const a = Math.max(p.offset, g.offset);
-      const b = Math.min(p.offset + p.length, g.offset + g.length);
-      if (b > a) out.push({ offset: a, length: b - a });
-    }
-  }
-  return out;
 }
 
 /** The optimizer's slice must lie within the segments the fused gradient covers (it is the same set: trunk and every head). */

@@ -4,7 +4,7 @@ import { Piscina } from 'piscina';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
 import { createMailboxBuffer, Mailbox } from '../protocol/mailbox.js';
 import type { GradientJob, ServeJob, ServerJob, StepsJob, WorkerSetup } from '../protocol/messages.js';
-import type { StepLoopViews } from '../protocol/step-loop.js';
+import type { StepLoopViews } from '../protocol/step-loop-memory.js';
 import { RunError } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 

@@ -10,8 +10,8 @@ import { LOSS_STATS_LENGTH } from '../kernels/types.js';
 import type { Segment } from '../model/layout.js';
 import type { Optimizer } from '../optim/index.js';
 import { resolveOptimizerConfig, type OptimizerConfig } from '../optim/index.js';
-import type { StepLoopCombination } from '../protocol/messages.js';
-import { createStepLoop, StepLoopViews, TIMING_FIELDS, type StepLoopHandle } from '../protocol/step-loop.js';
+import type { StepLoopCombination, StepLoopHandle } from '../protocol/messages.js';
+import { createStepLoop, StepLoopViews, TIMING_FIELDS } from '../protocol/step-loop-memory.js';
 import type { LossTotals } from './metrics.js';
 import type { StepTiming } from './profile.js';
 

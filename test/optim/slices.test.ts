@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SLICE_ALIGN, sliceSegments } from '../../src/optim/slices.js';
+import { intersect, SLICE_ALIGN, sliceSegments } from '../../src/optim/slices.js';
 
 const segments = [{ offset: 0, length: 1000 }, { offset: 1200, length: 77 }, { offset: 1300, length: 5000 }];
 
@@ -37,5 +37,16 @@ describe('sliceSegments', () => {
 
   it('refuses a slice count that is not a positive integer', () => {
     expect(() => sliceSegments(segments, 0)).toThrow(/0 slices/);
+  });
+});
+
+describe('intersect', () => {
+  it('gives the parts of the pieces inside the segments, in piece then segment order', () => {
+    const pieces = [{ offset: 0, length: 100 }, { offset: 150, length: 100 }];
+    const segments = [{ offset: 50, length: 30 }, { offset: 90, length: 100 }];
+    expect(intersect(pieces, segments)).toEqual([
+      { offset: 50, length: 30 }, { offset: 90, length: 10 }, { offset: 150, length: 40 },
+    ]);
+    expect(intersect(pieces, [{ offset: 100, length: 50 }])).toEqual([]);
   });
 });

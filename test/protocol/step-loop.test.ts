@@ -12,7 +12,8 @@ import { resolveOptimizerConfig } from '../../src/optim/index.js';
 import { FrameArena } from '../../src/protocol/arena.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/codec.js';
 import type { GradientJob, StepsJob } from '../../src/protocol/messages.js';
-import { createStepLoop, StepLoopViews, StepLoopWorker, type ShardRunner } from '../../src/protocol/step-loop.js';
+import { createStepLoop, StepLoopViews } from '../../src/protocol/step-loop-memory.js';
+import { StepLoopWorker, type ShardRunner } from '../../src/protocol/step-loop.js';
 
 const N = 200;
 const TASKS = 1;

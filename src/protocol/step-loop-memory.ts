@@ -1,0 +1,184 @@
+/**
+ * The shared memory of the step loop (src/protocol/step-loop.ts) and the
+ * operations both sides do on it: the coordinator lays a chunk of steps out
+ * and reads back how far it got, the losses and the timings; the worker
+ * threads meet at its barrier, raise their flags and mark their progress.
+ */
+import { LOSS_STATS_LENGTH } from '../kernels/types.js';
+import type { StepLoopHandle } from './messages.js';
+
+/** Control words (Int32): the barrier, the abort word and how far the chunk got. */
+const C_COUNT = 0; // workers arrived at the barrier
+const C_GEN = 1; // barrier passages (waiters sleep on it)
+const C_ABORT = 2; // 1: a worker failed or the coordinator gave up on the chunk
+const C_DONE = 3; // steps of the chunk completed (updates applied, or halted before any)
+const C_UPDATING = 4; // the step whose updates began (−1: none yet)
+const C_HALT = 5; // 1: the chunk halted at step C_DONE on a non-finite value, not applied
+const C_WORKERS = 8; // per worker: its non-finite flag, then 1 while it waits at a barrier
+
+/** Per (step, worker) timings the coordinator's profile reads (milliseconds). */
+export const TIMING_FIELDS = 4; // compute, reduce (and check), update, wall of the whole step
+
+/** Where a chunk stopped, as the control words say. */
+export interface ChunkProgress {
+  /** steps of the chunk whose updates were applied */
+  done: number;
+  /** the chunk halted at step `done` on a non-finite value (nothing of it applied) */
+  halted: boolean;
+  /** the step whose updates began, −1 if none (a failure with updating === done left it half applied) */
+  updating: number;
+}
+
+/**
+ * How long a worker spins at a barrier before it sleeps: waking a sleeping
+ * thread costs tens of microseconds on these machines, and the workers of a
+ * step usually arrive within a few hundred microseconds of each other.
+ */
+const SPIN_MS = 0.25;
+/** Backstop for a wake-up lost between the abort check and the wait. */
+const WAIT_SLICE_MS = 5;
+
+/** The shared buffers of a step loop, sized for `maxSteps` steps. */
+export function createStepLoop(options: Omit<StepLoopHandle, 'control' | 'stepData' | 'shardRows' | 'losses' | 'timings'>): StepLoopHandle {
+  const { maxSteps, shards, workers, tasks } = options;
+  return {
+    ...options,
+    control: new SharedArrayBuffer((C_WORKERS + 2 * workers) * 4),
+    stepData: new SharedArrayBuffer(maxSteps * (1 + tasks) * 8),
+    shardRows: new SharedArrayBuffer(maxSteps * shards * 2 * 4),
+    losses: new SharedArrayBuffer(maxSteps * shards * tasks * LOSS_STATS_LENGTH * 8),
+    timings: new SharedArrayBuffer(maxSteps * workers * TIMING_FIELDS * 8),
+  };
+}
+
+/** Typed views of a step loop's buffers, for either side. */
+export class StepLoopViews {
+  readonly control: Int32Array;
+  readonly stepData: Float64Array;
+  readonly shardRows: Int32Array;
+  readonly losses: Float64Array;
+  readonly timings: Float64Array;
+
+  constructor(readonly handle: StepLoopHandle) {
+    this.control = new Int32Array(handle.control);
+    this.stepData = new Float64Array(handle.stepData);
+    this.shardRows = new Int32Array(handle.shardRows);
+    this.losses = new Float64Array(handle.losses);
+    this.timings = new Float64Array(handle.timings);
+  }
+
+  // --- coordinator side
+
+  /** Clears the control words before a chunk is posted (no worker is in the loop). */
+  reset(): void {
+    this.control.fill(0);
+    Atomics.store(this.control, C_UPDATING, -1);
+  }
+
+  /** Step k of the chunk: its learning rate and task scales. */
+  setStep(k: number, lr: number, scales: readonly number[]): void {
+    const at = k * (1 + this.handle.tasks);
+    this.stepData[at] = lr;
+    for (let t = 0; t < this.handle.tasks; t++) this.stepData[at + 1 + t] = scales[t];
+  }
+
+  setShardRows(k: number, shard: number, rowStart: number, rowCount: number): void {
+    const at = 2 * (k * this.handle.shards + shard);
+    this.shardRows[at] = rowStart;
+    this.shardRows[at + 1] = rowCount;
+  }
+
+  rowCount(k: number, shard: number): number {
+    return this.shardRows[2 * (k * this.handle.shards + shard) + 1];
+  }
+
+  /** Shard `shard`'s loss statistics at step k (T × LOSS_STATS_LENGTH values). */
+  shardLosses(k: number, shard: number): Float64Array {
+    const n = this.handle.tasks * LOSS_STATS_LENGTH;
+    const at = (k * this.handle.shards + shard) * n;
+    return this.losses.subarray(at, at + n);
+  }
+
+  /** Worker w's timing field f at step k (see TIMING_FIELDS). */
+  timing(k: number, w: number, f: number): number {
+    return this.timings[(k * this.handle.workers + w) * TIMING_FIELDS + f];
+  }
+
+  progress(): ChunkProgress {
+    return {
+      done: Atomics.load(this.control, C_DONE),
+      halted: Atomics.load(this.control, C_HALT) === 1,
+      updating: Atomics.load(this.control, C_UPDATING),
+    };
+  }
+
+  /** Whether worker w is waiting for the others at a barrier (then it is not the one holding the chunk up). */
+  waiting(w: number): boolean {
+    return Atomics.load(this.control, C_WORKERS + this.handle.workers + w) === 1;
+  }
+
+  /** Brings every worker out of the chunk at its next barrier. */
+  abort(): void {
+    Atomics.store(this.control, C_ABORT, 1);
+    Atomics.notify(this.control, C_GEN);
+  }
+
+  // --- worker side
+
+  /**
+   * Waits until every worker has arrived; the last to arrive runs `last` first.
+   * False when the chunk was aborted before the barrier was passed.
+   */
+  arrive(w: number, last?: () => void): boolean {
+    const c = this.control;
+    const gen = Atomics.load(c, C_GEN);
+    if (Atomics.load(c, C_ABORT) === 1) return false;
+    if (Atomics.add(c, C_COUNT, 1) === this.handle.workers - 1) {
+      Atomics.store(c, C_COUNT, 0);
+      last?.();
+      Atomics.add(c, C_GEN, 1);
+      Atomics.notify(c, C_GEN);
+      return true;
+    }
+    const waitingWord = C_WORKERS + this.handle.workers + w;
+    Atomics.store(c, waitingWord, 1);
+    try {
+      if (this.handle.spin) {
+        const until = performance.now() + SPIN_MS;
+        while (Atomics.load(c, C_GEN) === gen && Atomics.load(c, C_ABORT) === 0 && performance.now() < until);
+      }
+      while (Atomics.load(c, C_GEN) === gen) {
+        if (Atomics.load(c, C_ABORT) === 1) return false;
+        Atomics.wait(c, C_GEN, gen, WAIT_SLICE_MS);
+      }
+      return true;
+    } finally {
+      Atomics.store(c, waitingWord, 0);
+    }
+  }
+
+  setFlag(w: number, bad: boolean): void {
+    Atomics.store(this.control, C_WORKERS + w, bad ? 1 : 0);
+  }
+
+  anyFlag(): boolean {
+    for (let w = 0; w < this.handle.workers; w++) if (Atomics.load(this.control, C_WORKERS + w) === 1) return true;
+    return false;
+  }
+
+  markUpdating(k: number): void {
+    Atomics.store(this.control, C_UPDATING, k);
+  }
+
+  markHalted(): void {
+    Atomics.store(this.control, C_HALT, 1);
+  }
+
+  markDone(steps: number): void {
+    Atomics.store(this.control, C_DONE, steps);
+  }
+
+  setTiming(k: number, w: number, values: readonly number[]): void {
+    this.timings.set(values, (k * this.handle.workers + w) * TIMING_FIELDS);
+  }
+}
