@@ -99,3 +99,16 @@ describe('initialisation', () => {
     expect(() => p.load({ 'trunk.9.weight': [1] })).toThrow(/unknown tensor "trunk.9.weight"/);
   });
 });
+
+describe('gatherRows', () => {
+  it('copies the indexed rows, narrow (a loop) and wide (a view per row) alike', () => {
+    for (const width of [1, 3, 63, 64, 130]) {
+      const src = Float32Array.from({ length: 10 * width }, (_, i) => i + 0.5);
+      const indices = Int32Array.from([9, 2, 2, 7, 0]);
+      const dst = new Float32Array(3 * width).fill(-1);
+      gatherRows(width, src, indices, 1, 3, dst);
+      const expected = [2, 2, 7].flatMap((row) => Array.from(src.subarray(row * width, (row + 1) * width)));
+      expect(Array.from(dst), `width ${width}`).toEqual(expected);
+    }
+  });
+});
