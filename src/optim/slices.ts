@@ -59,3 +59,32 @@ export function intersect(pieces: readonly { offset: number; length: number }[],
   }
   return out;
 }
+
+/**
+ * Parameter ranges for `parts` workers when several optimizers share the
+ * parameters (sequential: one per task, each over the trunk and its head):
+ * cuts fall inside the trunk only, on `align`-element blocks from its start,
+ * and the last range takes everything after it (the heads, each whole), so
+ * every optimizer's segments are cut only on their own blocks.
+ */
+export function sliceByTrunk(trunk: Segment, total: number, parts: number, align = SLICE_ALIGN): Segment[] {
+  if (!Number.isSafeInteger(parts) || parts < 1) throw new RangeError(`cannot cut the parameters into ${parts} slices`);
+  const cuts = [0];
+  for (let p = 1; p < parts; p++) {
+    const within = Math.floor((p * trunk.length) / parts);
+    cuts.push(Math.max(cuts[p - 1], trunk.offset + within - (within % align)));
+  }
+  cuts.push(total);
+  return cuts.slice(0, parts).map((from, p) => ({ offset: from, length: cuts[p + 1] - from }));
+}
+
+/** The parts of `ranges` inside an optimizer's segments, with where each part's state lies (segments back to back). */
+export function statePieces(ranges: readonly Segment[], segments: readonly Segment[]): Piece[] {
+  const pieces: Piece[] = [];
+  let stateStart = 0;
+  for (const seg of segments) {
+    for (const part of intersect(ranges, [seg])) pieces.push({ ...part, stateOffset: stateStart + part.offset - seg.offset });
+    stateStart += seg.length;
+  }
+  return pieces;
+}

@@ -53,7 +53,7 @@ export interface GradientJob {
 /** The shared memory of the step loop, given to every worker thread once (workerData); see step-loop.ts. */
 export interface StepLoopHandle {
   control: SharedArrayBuffer;
-  /** Float64 per step: lr, then the T task scales */
+  /** Float64 per step: each optimizer's learning rate, then the T task scales */
   stepData: SharedArrayBuffer;
   /** Int32 per (step, shard): rowStart (into the batch-rows buffer), rowCount */
   shardRows: SharedArrayBuffer;
@@ -68,15 +68,26 @@ export interface StepLoopHandle {
   tasks: number;
   /** spin briefly before sleeping at a barrier (only when every worker has a core of its own) */
   spin: boolean;
-  optimizer: { config: ResolvedOptimizerConfig; segments: Segment[]; buffers: Record<string, SharedArrayBuffer> };
+  /** the update rule's settings, the same for every optimizer */
+  optimizerConfig: ResolvedOptimizerConfig;
+  /** the optimizers in the order a step applies them (one, or one per task under sequential): their segments and shared state */
+  optimizers: { segments: Segment[]; buffers: Record<string, SharedArrayBuffer> }[];
+  /** the shared parameters and each task's own, in the parameter vector */
+  layout: { trunk: Segment; heads: Segment[] };
   /** the segments the fused gradient covers (those its jobs write and the reduction sums) */
   gradientSegments: Segment[];
   /**
    * Per-task plans: each task's own gradient, combined by a strategy whose
-   * weights come from the Gramian alone (src/protocol/step-loop.ts); absent for
-   * the fused plan.
+   * weights come from the Gramian alone (src/protocol/slice-combination.ts).
    */
   combination?: StepLoopCombination;
+  /**
+   * sequential: each task's gradient to its own optimizer, in task order; all
+   * at the step's parameters (stale) or each at the parameters the previous
+   * task's update left (fresh: one compute phase per task). `gram`: Float64
+   * per step, the T×T Gramian of the trunk gradients (the diagnostics).
+   */
+  sequential?: { fresh: boolean; gram: SharedArrayBuffer };
 }
 
 /** How a per-task step loop combines the task gradients into the update. */
@@ -87,8 +98,6 @@ export interface StepLoopCombination {
   seed: number;
   /** a loss weighting: each head's gradient is scaled by its task's weight, as the trunk's */
   weighting: boolean;
-  trunk: Segment;
-  heads: Segment[];
   /** Float32, the whole parameter vector: the update the optimizer applies */
   update: SharedArrayBuffer;
   /** Float64 per step: the T×T Gramian of the trunk gradients, then the T weights */
@@ -102,10 +111,10 @@ export interface StepsJob {
   /** the global step number of the chunk's first step */
   firstStep: number;
   count: number;
-  /** parameter version at the chunk's start (each applied step adds one) */
+  /** parameter version at the chunk's start (each optimizer update adds one) */
   version: number;
-  /** the optimizer's step count before the chunk */
-  optimizerSteps: number;
+  /** each optimizer's step count before the chunk */
+  optimizerSteps: number[];
 }
 
 /** What the coordinator posts to a worker thread's mailbox. */

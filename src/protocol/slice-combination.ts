@@ -4,7 +4,7 @@
  */
 import type { Kernels } from '../kernels/types.js';
 import type { Segment } from '../model/layout.js';
-import { intersect, type Piece } from '../optim/slices.js';
+import { intersect } from '../optim/slices.js';
 import { getStrategy, strategyRng } from '../strategies/index.js';
 import { weightedSum } from '../strategies/gram.js';
 import type { AnyStrategy } from '../strategies/types.js';
@@ -20,31 +20,51 @@ interface CombinePiece {
 }
 
 /**
- * A per-task plan's combination, slice by slice: the Gramian's dot products
- * shared out among the workers (each over the whole trunk, as computeGram
- * takes them), the strategy's weights from it (once, by the last worker to
- * arrive), then each worker's slice of the update: Σ w_t·g_t over the trunk,
- * each head its task's gradient (times its weight for a loss weighting) — the
- * arithmetic the coordinator's recipe does, element by element.
+ * The T×T Gramian of the reduced trunk gradients, its dot products dealt out
+ * among the workers: each entry one kernel dot over the whole trunk, as
+ * computeGram takes it, so the same bits whichever worker computes it.
+ */
+export class GramDots {
+  private readonly pairs: [number, number][];
+
+  constructor(private readonly trunks: readonly Float32Array[], worker: number, workers: number, private readonly kernels: Kernels) {
+    const T = trunks.length;
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) pairs.push([i, j]);
+    this.pairs = pairs.filter((_, p) => p % workers === worker);
+  }
+
+  /** Writes this worker's share of the entries into G (T×T, row-major). */
+  compute(G: Float64Array): void {
+    const T = this.trunks.length;
+    for (const [i, j] of this.pairs) {
+      const d = this.kernels.dot(this.trunks[i].length, this.trunks[i], this.trunks[j]);
+      G[i * T + j] = d;
+      G[j * T + i] = d;
+    }
+  }
+}
+
+/**
+ * A per-task plan's combination, slice by slice: the Gramian (GramDots), the
+ * strategy's weights from it (once, by the last worker to arrive), then each
+ * worker's slice of the update: Σ w_t·g_t over the trunk, each head its task's
+ * gradient (times its weight for a loss weighting) — the arithmetic the
+ * coordinator's recipe does, element by element.
  */
 export class SliceCombination {
   private readonly strategy: AnyStrategy;
-  private readonly pairs: [number, number][];
-  private readonly trunks: Float32Array[];
+  readonly dots: GramDots;
   private readonly pieces: CombinePiece[];
   private readonly noGrads: Float32Array[];
   private readonly noOut = new Float32Array(0);
 
-  constructor(private readonly setup: StepLoopCombination, private readonly T: number, worker: number, workers: number,
-    mine: readonly Piece[], reduced: Float32Array[], update: Float32Array, private readonly kernels: Kernels,
-    private readonly gramWeights: Float64Array) {
+  constructor(private readonly setup: StepLoopCombination, layout: { trunk: Segment; heads: Segment[] }, private readonly T: number,
+    worker: number, workers: number, mine: readonly Segment[], reduced: Float32Array[], update: Float32Array,
+    private readonly kernels: Kernels, private readonly gramWeights: Float64Array) {
     this.strategy = getStrategy(setup.strategy);
-    const { trunk, heads } = setup;
-    this.trunks = reduced.map((g) => g.subarray(trunk.offset, trunk.offset + trunk.length));
-    // the Gramian's pairs (i ≥ j), dealt out in turn
-    const pairs: [number, number][] = [];
-    for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) pairs.push([i, j]);
-    this.pairs = pairs.filter((_, p) => p % workers === worker);
+    const { trunk, heads } = layout;
+    this.dots = new GramDots(reduced.map((g) => g.subarray(trunk.offset, trunk.offset + trunk.length)), worker, workers, kernels);
     this.noGrads = reduced.map(() => new Float32Array(0));
     const view = (a: Float32Array, g: Segment) => a.subarray(g.offset, g.offset + g.length);
     this.pieces = [
@@ -53,7 +73,7 @@ export class SliceCombination {
     ];
   }
 
-  private gram(k: number): Float64Array {
+  gram(k: number): Float64Array {
     const n = this.T * (this.T + 1);
     return this.gramWeights.subarray(k * n, k * n + this.T * this.T);
   }
@@ -61,17 +81,6 @@ export class SliceCombination {
   weights(k: number): Float64Array {
     const n = this.T * (this.T + 1);
     return this.gramWeights.subarray(k * n + this.T * this.T, (k + 1) * n);
-  }
-
-  /** This worker's share of step k's Gramian entries. */
-  gramDots(k: number): void {
-    const G = this.gram(k);
-    const n = this.setup.trunk.length;
-    for (const [i, j] of this.pairs) {
-      const d = this.kernels.dot(n, this.trunks[i], this.trunks[j]);
-      G[i * this.T + j] = d;
-      G[j * this.T + i] = d;
-    }
   }
 
   /** Step k's weights from its Gramian (the strategy's arithmetic, on no gradient elements: the sums are each worker's). */

@@ -12,8 +12,9 @@ const C_COUNT = 0; // workers arrived at the barrier
 const C_GEN = 1; // barrier passages (waiters sleep on it)
 const C_ABORT = 2; // 1: a worker failed or the coordinator gave up on the chunk
 const C_DONE = 3; // steps of the chunk completed (updates applied, or halted before any)
-const C_UPDATING = 4; // the step whose updates began (−1: none yet)
-const C_HALT = 5; // 1: the chunk halted at step C_DONE on a non-finite value, not applied
+const C_UPDATING = 4; // 1 while the workers apply an update (a failure then cannot be undone)
+const C_HALT = 5; // 1: the chunk halted at step C_DONE on a non-finite value
+const C_ROUNDS = 6; // sequential fresh: the tasks of step C_DONE whose updates are applied
 const C_WORKERS = 8; // per worker: its non-finite flag, then 1 while it waits at a barrier
 
 /** Per (step, worker) timings the coordinator's profile reads (milliseconds). */
@@ -23,10 +24,12 @@ export const TIMING_FIELDS = 4; // compute, reduce (and check), update, wall of 
 export interface ChunkProgress {
   /** steps of the chunk whose updates were applied */
   done: number;
-  /** the chunk halted at step `done` on a non-finite value (nothing of it applied) */
+  /** the chunk halted at step `done` on a non-finite value (nothing of it applied beyond `rounds`) */
   halted: boolean;
-  /** the step whose updates began, −1 if none (a failure with updating === done left it half applied) */
-  updating: number;
+  /** sequential fresh: step `done`'s tasks whose updates were applied (their own rounds); else 0 */
+  rounds: number;
+  /** the workers were applying an update when the chunk ended: a failure then left it half applied */
+  updating: boolean;
 }
 
 /**
@@ -44,7 +47,7 @@ export function createStepLoop(options: Omit<StepLoopHandle, 'control' | 'stepDa
   return {
     ...options,
     control: new SharedArrayBuffer((C_WORKERS + 2 * workers) * 4),
-    stepData: new SharedArrayBuffer(maxSteps * (1 + tasks) * 8),
+    stepData: new SharedArrayBuffer(maxSteps * (options.optimizers.length + tasks) * 8),
     shardRows: new SharedArrayBuffer(maxSteps * shards * 2 * 4),
     losses: new SharedArrayBuffer(maxSteps * shards * tasks * LOSS_STATS_LENGTH * 8),
     timings: new SharedArrayBuffer(maxSteps * workers * TIMING_FIELDS * 8),
@@ -72,14 +75,25 @@ export class StepLoopViews {
   /** Clears the control words before a chunk is posted (no worker is in the loop). */
   reset(): void {
     this.control.fill(0);
-    Atomics.store(this.control, C_UPDATING, -1);
   }
 
-  /** Step k of the chunk: its learning rate and task scales. */
-  setStep(k: number, lr: number, scales: readonly number[]): void {
-    const at = k * (1 + this.handle.tasks);
-    this.stepData[at] = lr;
-    for (let t = 0; t < this.handle.tasks; t++) this.stepData[at + 1 + t] = scales[t];
+  /** Step k of the chunk: each optimizer's learning rate, the task scales. */
+  setStep(k: number, lrs: readonly number[], scales: readonly number[]): void {
+    const O = this.handle.optimizers.length;
+    const at = k * (O + this.handle.tasks);
+    for (let o = 0; o < O; o++) this.stepData[at + o] = lrs[o];
+    for (let t = 0; t < this.handle.tasks; t++) this.stepData[at + O + t] = scales[t];
+  }
+
+  /** Optimizer o's learning rate at step k. */
+  lr(k: number, o: number): number {
+    return this.stepData[k * (this.handle.optimizers.length + this.handle.tasks) + o];
+  }
+
+  /** Task t's gradient scale at step k. */
+  scale(k: number, t: number): number {
+    const O = this.handle.optimizers.length;
+    return this.stepData[k * (O + this.handle.tasks) + O + t];
   }
 
   setShardRows(k: number, shard: number, rowStart: number, rowCount: number): void {
@@ -108,7 +122,8 @@ export class StepLoopViews {
     return {
       done: Atomics.load(this.control, C_DONE),
       halted: Atomics.load(this.control, C_HALT) === 1,
-      updating: Atomics.load(this.control, C_UPDATING),
+      rounds: Atomics.load(this.control, C_ROUNDS),
+      updating: Atomics.load(this.control, C_UPDATING) === 1,
     };
   }
 
@@ -166,8 +181,14 @@ export class StepLoopViews {
     return false;
   }
 
-  markUpdating(k: number): void {
-    Atomics.store(this.control, C_UPDATING, k);
+  /** An update begins (true) or every worker has finished it (false). */
+  markUpdating(on: boolean): void {
+    Atomics.store(this.control, C_UPDATING, on ? 1 : 0);
+  }
+
+  /** Sequential fresh: `rounds` tasks of the current step have their updates applied. */
+  markRounds(rounds: number): void {
+    Atomics.store(this.control, C_ROUNDS, rounds);
   }
 
   markHalted(): void {

@@ -35,11 +35,11 @@ import { LOSS_STATS_LENGTH, LOSS_SUM, type Kernels } from '../kernels/types.js';
 import type { Segment } from '../model/layout.js';
 import type { ParameterStore } from '../model/parameters.js';
 import { updateRule, type UpdateRule } from '../optim/index.js';
-import { intersect, sliceSegments } from '../optim/slices.js';
+import { intersect, sliceByTrunk, sliceSegments, statePieces } from '../optim/slices.js';
 import type { FrameArena } from './arena.js';
 import { PROTOCOL_VERSION } from './codec.js';
 import type { GradientJob, StepLoopHandle, StepsJob } from './messages.js';
-import { SliceCombination } from './slice-combination.js';
+import { GramDots, SliceCombination } from './slice-combination.js';
 import { StepLoopViews } from './step-loop-memory.js';
 
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -53,13 +53,22 @@ export interface ShardRunner {
   run(job: GradientJob, before?: (job: GradientJob) => void): number;
 }
 
-/** Part of one gradient vector in a worker's slice: where the shards are summed, and the other shards' parts, in shard order. */
+/** A gradient the loop reduces: its vector in each shard's slot, the segments its jobs write, the round that computes it. */
+interface Gradient {
+  vectors: Float32Array[];
+  written: Segment[];
+  /** sequential fresh: its task (each task's gradient has its own compute round); else 0 */
+  round: number;
+}
+
+/** Part of one gradient in a worker's slice: where the shards are summed, and the other shards' parts, in shard order. */
 interface SumPiece {
   sum: Float32Array;
   addends: Float32Array[];
+  round: number;
 }
 
-/** Part of a worker's optimizer slice: the parameters, the gradient the rule reads, the state buffers. */
+/** Part of a worker's slice of one optimizer: the parameters, the gradient the rule reads, the state buffers. */
 interface UpdatePiece {
   param: Float32Array;
   grad: Float32Array;
@@ -68,65 +77,82 @@ interface UpdatePiece {
 
 /**
  * A worker thread's side of the step loop: its shards, its slice of the
- * parameters and of the optimizer state, and the loop itself.
+ * parameters and of the optimizer state(s), and the loop itself.
  */
 export class StepLoopWorker {
   private readonly views: StepLoopViews;
   private readonly rule: UpdateRule;
-  private readonly shards: number[];
-  private readonly jobs: GradientJob[];
-  private readonly tasks: number[];
-  private readonly timing = [0, 0, 0, 0];
-  /** per shard: the parts of its gradient(s) its jobs write (the norm check reads them) */
-  private readonly shardGradients: Float32Array[][];
+  /** per compute round (one; sequential fresh: one per task), this worker's shard jobs */
+  private readonly rounds: GradientJob[][];
+  /** per round and shard: the parts of its gradient(s) the jobs write (the norm check reads them) */
+  private readonly shardGradients: Float32Array[][][];
   /** a shard gradient whose norm is below this cannot make the shards' sum overflow float32 */
   private readonly safeNorm: number;
   private readonly sums: SumPiece[];
-  private readonly updates: UpdatePiece[];
+  /** per optimizer, in the order a step applies them */
+  private readonly updates: UpdatePiece[][];
   /** per-task plans only */
   private readonly combination: SliceCombination | undefined;
+  /** sequential only: the Gramian of the task gradients (the diagnostics) and where it goes */
+  private readonly sequentialGram: { dots: GramDots; out: Float64Array } | undefined;
+  private readonly timing = [0, 0, 0, 0];
 
   constructor(handle: StepLoopHandle, readonly worker: number, private readonly executor: ShardRunner,
     private readonly params: ParameterStore, private readonly kernels: Kernels) {
     this.views = new StepLoopViews(handle);
-    const { optimizer, shards, workers, combination } = handle;
+    const { shards: S, workers, combination, sequential, layout, optimizers } = handle;
     const T = handle.tasks;
-    this.rule = updateRule(optimizer.config, kernels);
-    this.tasks = Array.from({ length: T }, (_, t) => t);
-    this.shards = Array.from({ length: shards }, (_, s) => s).filter((s) => s % workers === worker);
-    this.jobs = this.shards.map((shard) => ({
-      kind: 'gradient', v: PROTOCOL_VERSION, step: 0, version: 0, shard, slot: shard, tasks: this.tasks,
-      scales: this.tasks.map(() => 0), rowStart: 0, rowCount: 0, separate: combination !== undefined, attempt: 0,
-    }));
+    const tasks = Array.from({ length: T }, (_, t) => t);
+    const fresh = sequential?.fresh === true;
+    const separate = combination !== undefined || (sequential !== undefined && !fresh);
+    this.rule = updateRule(handle.optimizerConfig, kernels);
     const total = params.layout.total;
-    // the gradient vectors each shard's slot holds (one, or each task's), and the segments each one's jobs write
-    const written: Segment[][] = combination
-      ? this.tasks.map((t) => [combination.trunk, combination.heads[t]].filter((g) => g.length > 0))
-      : [handle.gradientSegments];
-    const vectors = Array.from({ length: shards }, (_, s) => {
-      const payload = executor.arena.payload(s, written.length * total);
-      return written.map((_, v) => payload.subarray(v * total, (v + 1) * total));
+    const view = (a: Float32Array, g: Segment) => a.subarray(g.offset, g.offset + g.length);
+    const slot = (s: number, count: number) => {
+      const payload = executor.arena.payload(s, count * total);
+      return Array.from({ length: count }, (_, v) => payload.subarray(v * total, (v + 1) * total));
+    };
+    const shardsOf = Array.from({ length: S }, (_, s) => s);
+    const written = (t: number) => [layout.trunk, layout.heads[t]].filter((g) => g.length > 0);
+    // one gradient (fused), each task's from the shards' slots (per-task, stale), or each task's from its own round's slots (fresh)
+    const gradients: Gradient[] = fresh
+      ? tasks.map((t) => ({ vectors: shardsOf.map((s) => slot(t * S + s, 1)[0]), written: written(t), round: t }))
+      : separate
+        ? tasks.map((t) => ({ vectors: shardsOf.map((s) => slot(s, T)[t]), written: written(t), round: 0 }))
+        : [{ vectors: shardsOf.map((s) => slot(s, 1)[0]), written: handle.gradientSegments, round: 0 }];
+    const mine = shardsOf.filter((s) => s % workers === worker);
+    this.rounds = (fresh ? tasks : [0]).map((r) => mine.map((shard) => ({
+      kind: 'gradient', v: PROTOCOL_VERSION, step: 0, version: 0, shard, slot: fresh ? r * S + shard : shard,
+      tasks: fresh ? [r] : tasks, scales: fresh ? [0] : tasks.map(() => 0), rowStart: 0, rowCount: 0, separate, attempt: 0,
+    } satisfies GradientJob)));
+    this.shardGradients = this.rounds.map((_, r) => shardsOf.map((s) =>
+      gradients.filter((g) => g.round === r).flatMap((g) => g.written.map((w) => view(g.vectors[s], w)))));
+    this.safeNorm = FLOAT32_MAX / (2 * S);
+    // one writer per element for every optimizer: several optimizers are cut inside the trunk only
+    const ranges: Segment[] = optimizers.length > 1
+      ? [sliceByTrunk(layout.trunk, total, workers)[worker]].filter((g) => g.length > 0)
+      : sliceSegments(optimizers[0].segments, workers)[worker];
+    checkCovered(ranges, handle.gradientSegments);
+    this.sums = gradients.flatMap((g) => intersect(ranges, g.written).map((part) => ({
+      sum: view(g.vectors[0], part), addends: g.vectors.slice(1).map((v) => view(v, part)), round: g.round,
+    })));
+    const update = combination ? new Float32Array(combination.update) : undefined;
+    this.updates = optimizers.map((optimizer, o) => {
+      // what optimizer o's rule reads: the combined update, task o's gradient (sequential), or the fused one
+      const grad = update ?? gradients[sequential ? o : 0].vectors[0];
+      const state = Object.entries(optimizer.buffers).map(([name, b]) => [name, new Float32Array(b)] as const);
+      return statePieces(ranges, optimizer.segments).map((p) => ({
+        param: view(params.data, p),
+        grad: view(grad, p),
+        state: Object.fromEntries(state.map(([name, b]) => [name, b.subarray(p.stateOffset, p.stateOffset + p.length)])),
+      }));
     });
-    this.shardGradients = vectors.map((vs) => vs.flatMap((vector, v) => written[v].map((g) => vector.subarray(g.offset, g.offset + g.length))));
-    this.safeNorm = FLOAT32_MAX / (2 * shards);
-    const mine = sliceSegments(optimizer.segments, workers)[worker];
-    checkCovered(mine, handle.gradientSegments);
-    this.sums = [];
-    written.forEach((segments, v) => {
-      for (const part of intersect(mine, segments)) {
-        const view = (a: Float32Array) => a.subarray(part.offset, part.offset + part.length);
-        this.sums.push({ sum: view(vectors[0][v]), addends: vectors.slice(1).map((vs) => view(vs[v])) });
-      }
-    });
-    const update = combination ? new Float32Array(combination.update) : vectors[0][0];
-    const state = Object.fromEntries(Object.entries(optimizer.buffers).map(([name, b]) => [name, new Float32Array(b)]));
-    this.updates = mine.map((p) => ({
-      param: params.data.subarray(p.offset, p.offset + p.length),
-      grad: update.subarray(p.offset, p.offset + p.length),
-      state: Object.fromEntries(Object.entries(state).map(([name, b]) => [name, b.subarray(p.stateOffset, p.stateOffset + p.length)])),
-    }));
-    this.combination = combination && new SliceCombination(combination, T, worker, workers, mine, vectors[0], update, kernels,
-      new Float64Array(combination.gramWeights));
+    this.combination = combination && new SliceCombination(combination, layout, T, worker, workers, ranges,
+      gradients.map((g) => g.vectors[0]), update!, kernels, new Float64Array(combination.gramWeights));
+    this.sequentialGram = sequential && {
+      dots: new GramDots(gradients.map((g) => view(g.vectors[0], layout.trunk)), worker, workers, kernels),
+      out: new Float64Array(sequential.gram),
+    };
   }
 
   /**
@@ -136,102 +162,131 @@ export class StepLoopWorker {
    */
   run(chunk: StepsJob, before?: (job: GradientJob) => void, beforeUpdate?: (step: number) => void): void {
     if (chunk.v !== PROTOCOL_VERSION) throw new Error(`steps job protocol version ${chunk.v}, the worker speaks ${PROTOCOL_VERSION}`);
-    const { views, worker: w, combination } = this;
-    // the last to arrive at the barrier before the update decides whether the step is applied
-    const decide = (k: number) => () => (views.anyFlag() ? views.markHalted() : views.markUpdating(k));
+    const { views, worker: w, combination, sequentialGram } = this;
+    const T = views.handle.tasks;
+    const fresh = this.rounds.length > 1;
+    // the last to arrive at the barrier before an update decides whether it is applied
+    const decide = () => (views.anyFlag() ? views.markHalted() : views.markUpdating(true));
+    const gramOf = (k: number) => sequentialGram!.out.subarray(k * T * T, (k + 1) * T * T);
     for (let k = 0; k < chunk.count; k++) {
       const started = performance.now();
-      let safe: boolean;
-      try {
-        safe = this.computeAndCheck(chunk, k, before);
-      } catch (e) {
-        views.abort();
-        throw e;
-      }
-      views.setFlag(w, !safe);
-      const computed = performance.now();
-      if (combination) {
-        // every shard in, then this slice reduced, the Gramian, the weights, this slice of the update checked
-        if (!views.arrive(w, () => (views.anyFlag() ? views.markHalted() : undefined))) return;
+      const t = this.timing;
+      t[0] = t[1] = t[2] = 0;
+      for (let r = 0; r < this.rounds.length; r++) {
+        let at = performance.now();
+        let safe: boolean;
+        try {
+          safe = this.computeAndCheck(chunk, k, r, before);
+        } catch (e) {
+          views.abort();
+          throw e;
+        }
+        views.setFlag(w, !safe);
+        t[0] += performance.now() - at;
+        if (combination) {
+          // every shard in, then this slice reduced, the Gramian, the weights, this slice of the update checked
+          if (!views.arrive(w, () => (views.anyFlag() ? views.markHalted() : undefined))) return;
+          if (views.anyFlag()) return;
+          at = performance.now();
+          this.reduce(k, r);
+          t[1] += performance.now() - at;
+          if (!views.arrive(w)) return;
+          at = performance.now();
+          combination.dots.compute(combination.gram(k));
+          t[1] += performance.now() - at;
+          const step = chunk.firstStep + k;
+          if (!views.arrive(w, () => combination.weigh(k, step))) return;
+          at = performance.now();
+          views.setFlag(w, !combination.combine(k));
+          t[1] += performance.now() - at;
+          if (!views.arrive(w, decide)) return;
+        } else {
+          if (!views.arrive(w, decide)) return;
+          at = performance.now();
+          this.reduce(k, r);
+          t[1] += performance.now() - at;
+          if (sequentialGram && !fresh) {
+            // stale: the diagnostics' Gramian needs every slice reduced
+            if (!views.arrive(w)) return;
+            at = performance.now();
+            sequentialGram.dots.compute(gramOf(k));
+            t[1] += performance.now() - at;
+          }
+        }
         if (views.anyFlag()) return;
-        // busy time only (the waits at the barriers are idle): reduce, Gramian dots, combine
-        let busy = performance.now();
-        this.reduce(k);
-        busy = performance.now() - busy;
-        if (!views.arrive(w)) return;
-        let gram = performance.now();
-        combination.gramDots(k);
-        busy += performance.now() - gram;
-        const step = chunk.firstStep + k;
-        if (!views.arrive(w, () => combination.weigh(k, step))) return;
-        gram = performance.now();
-        views.setFlag(w, !combination.combine(k));
-        this.timing[1] = busy + performance.now() - gram;
-        if (!views.arrive(w, decide(k))) return;
-      } else {
-        if (!views.arrive(w, decide(k))) return;
-        const reducing = performance.now();
-        this.reduce(k);
-        this.timing[1] = performance.now() - reducing;
+        at = performance.now();
+        beforeUpdate?.(chunk.firstStep + k);
+        // the optimizers this round applies: task r's (fresh), every one in task order (stale), or the one
+        for (let o = fresh ? r : 0; o < (fresh ? r + 1 : this.updates.length); o++) {
+          const step = chunk.optimizerSteps[o] + k + 1;
+          const lr = views.lr(k, o);
+          for (const p of this.updates[o]) this.rule.update(p.param, p.grad, p.state, step, lr);
+        }
+        t[2] += performance.now() - at;
+        if (fresh && !views.arrive(w, () => {
+          this.params.bumpVersion();
+          views.markUpdating(false);
+          views.markRounds(r + 1);
+        })) return;
       }
-      if (views.anyFlag()) return;
-      const updating = performance.now();
-      const lr = views.stepData[k * (1 + this.tasks.length)];
-      beforeUpdate?.(chunk.firstStep + k);
-      const step = chunk.optimizerSteps + k + 1;
-      for (const p of this.updates) this.rule.update(p.param, p.grad, p.state, step, lr);
-      const updated = performance.now();
+      if (fresh) {
+        // every task's gradient is reduced: the diagnostics' Gramian before the next step writes the slots again
+        const at = performance.now();
+        sequentialGram!.dots.compute(gramOf(k));
+        t[1] += performance.now() - at;
+      }
       if (!views.arrive(w, () => {
-        this.params.bumpVersion();
+        if (!fresh) for (let o = 0; o < this.updates.length; o++) this.params.bumpVersion();
+        views.markUpdating(false);
+        views.markRounds(0);
         views.markDone(k + 1);
       })) return;
       // the waits at the barriers are left out: the coordinator's profile counts them as idle
-      const t = this.timing;
-      t[0] = computed - started;
-      t[2] = updated - updating;
       t[3] = performance.now() - started;
       views.setTiming(k, w, t);
     }
   }
 
   /**
-   * Runs this worker's shard jobs of step k, each as a gradient job would run
-   * it, and checks them: false when a loss or gradient is not finite, or a
-   * gradient is so large that the shards' sum might overflow (the coordinator
-   * then takes the step and decides). Otherwise the sum is finite, as the
-   * check of the reduced gradient would find.
+   * Runs this worker's shard jobs of step k's round r, each as a gradient job
+   * would run it, and checks them: false when a loss or gradient is not
+   * finite, or a gradient is so large that the shards' sum might overflow
+   * (the coordinator then takes the step and decides). Otherwise the sum is
+   * finite, as the check of the reduced gradient would find.
    */
-  private computeAndCheck(chunk: StepsJob, k: number, before?: (job: GradientJob) => void): boolean {
+  private computeAndCheck(chunk: StepsJob, k: number, r: number, before?: (job: GradientJob) => void): boolean {
     const { views, executor, kernels } = this;
-    const T = this.tasks.length;
-    const at = k * (1 + T);
+    const S = views.handle.shards;
+    // each optimizer update adds a parameter version (sequential fresh: one per round)
+    const version = chunk.version + k * this.updates.length + (this.rounds.length > 1 ? r : 0);
     let safe = true;
-    for (let i = 0; i < this.jobs.length; i++) {
-      const job = this.jobs[i];
+    for (const job of this.rounds[r]) {
       const s = job.shard;
-      job.rowStart = views.shardRows[2 * (k * views.handle.shards + s)];
-      job.rowCount = views.shardRows[2 * (k * views.handle.shards + s) + 1];
+      job.rowStart = views.shardRows[2 * (k * S + s)];
+      job.rowCount = views.shardRows[2 * (k * S + s) + 1];
       if (job.rowCount === 0) continue;
       job.step = chunk.firstStep + k;
-      job.version = chunk.version + k;
-      for (let t = 0; t < T; t++) job.scales[t] = views.stepData[at + 1 + t];
+      job.version = version;
+      for (let j = 0; j < job.tasks.length; j++) job.scales[j] = views.scale(k, job.tasks[j]);
       executor.run(job, before);
-      const losses = executor.stats.subarray(0, T * LOSS_STATS_LENGTH);
-      views.shardLosses(k, s).set(losses);
-      for (let t = 0; t < T; t++) if (!Number.isFinite(losses[t * LOSS_STATS_LENGTH + LOSS_SUM])) safe = false;
+      const n = job.tasks.length;
+      const losses = executor.stats.subarray(0, n * LOSS_STATS_LENGTH);
+      views.shardLosses(k, s).set(losses, job.tasks[0] * LOSS_STATS_LENGTH);
+      for (let j = 0; j < n; j++) if (!Number.isFinite(losses[j * LOSS_STATS_LENGTH + LOSS_SUM])) safe = false;
       // every element is at most the norm: below the limit, no sum of the shards can overflow
-      for (const g of this.shardGradients[s]) if (!(kernels.norm(g.length, g) < this.safeNorm)) safe = false;
+      for (const g of this.shardGradients[r][s]) if (!(kernels.norm(g.length, g) < this.safeNorm)) safe = false;
     }
     return safe;
   }
 
-  /** Sums this worker's slice of the gradient(s) over the shards, in shard order, into the first shard's slot. */
-  private reduce(k: number): void {
+  /** Sums this worker's slice of round r's gradient(s) over the shards, in shard order, into the first shard's slot. */
+  private reduce(k: number, r: number): void {
     const { views, kernels } = this;
     const shards = views.handle.shards;
     // a short last batch can leave the first shard empty: its slot then holds an older gradient
     const firstEmpty = views.rowCount(k, 0) === 0;
     for (const p of this.sums) {
+      if (p.round !== r) continue;
       if (firstEmpty) p.sum.fill(0);
       for (let s = 1; s < shards; s++) {
         if (views.rowCount(k, s) > 0) kernels.axpy(p.sum.length, 1, p.addends[s - 1], p.sum);

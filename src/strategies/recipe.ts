@@ -103,20 +103,27 @@ export class StepRecipe {
    * arithmetic element by element: `fused` for sum on the fused plan; `per-task`
    * for one optimizer on a combination whose weights come from the Gramian
    * alone, keeps no state and reads no losses (pcgrad, mgda, upgrad, sum, ...);
-   * never with clipping (it needs whole-vector norms). Undefined otherwise.
+   * `sequential` (fresh or stale) without a loss weighting; never with
+   * clipping (it needs whole-vector norms). Undefined otherwise.
    */
-  get threadSteps(): 'fused' | 'per-task' | undefined {
+  get threadSteps(): 'fused' | 'per-task' | 'sequential' | undefined {
     if (this.settings.clip !== null) return undefined;
     if (this.gradients === 'fused') return 'fused';
+    // sequential without a loss weighting: each task's gradient to its own optimizer, element by element
+    if (this.settings.strategy === 'sequential') return this.combiner ? undefined : 'sequential';
     const c = this.combiner;
     const sliceable = this.gradients === 'per-task' && this.optimizers === 'shared' && c !== undefined
       && c.strategy.gramOnly && !c.strategy.needsLosses && c.state === null;
     return sliceable ? 'per-task' : undefined;
   }
 
-  /** The gradient diagnostics of a per-task step from its Gramian and the strategy's weights (as `combined` reports them). */
-  diagnosticsOf(gram: Float64Array, weights: Float64Array): GradientDiagnostics {
-    return new Diagnosis(this.model.tasks.length, this.kernels).of([], gram, EMPTY, weights);
+  /**
+   * The gradient diagnostics of a step from its Gramian and the strategy's
+   * weights (as `combined` reports them), or without weights (sequential, as
+   * `diagnose` reports them).
+   */
+  diagnosticsOf(gram: Float64Array, weights: Float64Array | null): GradientDiagnostics {
+    return new Diagnosis(this.model.tasks.length, this.kernels).of([], gram, weights ? EMPTY : null, weights);
   }
 
   /** Rounds of gradient jobs per step: one, or one per task in turn. */

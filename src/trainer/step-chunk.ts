@@ -31,16 +31,20 @@ export function chunkCapacity(batch: number): number {
 /** What a per-task step loop combines with (see StepLoopCombination). */
 export type CombinationSettings = Omit<StepLoopCombination, 'update' | 'gramWeights'>;
 
-/** The step loop's shared buffers for a run whose optimizer state buffers are `optimizer.buffers` (shared). */
+/** The step loop's shared buffers for a run whose optimizers' state buffers are shared. */
 export function stepLoopHandle(options: { workers: number; shards: number; tasks: number; batch: number; total: number;
-  optimizerConfig: OptimizerConfig; optimizer: Optimizer; gradientSegments: Segment[]; combination?: CombinationSettings }): StepLoopHandle {
-  const buffers: Record<string, SharedArrayBuffer> = {};
-  for (const [name, b] of Object.entries(options.optimizer.buffers)) {
-    if (!(b.buffer instanceof SharedArrayBuffer) || b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) {
-      throw new Error(`step loop: optimizer buffer ${name} is not a whole SharedArrayBuffer`);
+  optimizerConfig: OptimizerConfig; optimizers: readonly Optimizer[]; layout: StepLoopHandle['layout']; gradientSegments: Segment[];
+  combination?: CombinationSettings; sequential?: { fresh: boolean } }): StepLoopHandle {
+  const optimizers = options.optimizers.map((optimizer) => {
+    const buffers: Record<string, SharedArrayBuffer> = {};
+    for (const [name, b] of Object.entries(optimizer.buffers)) {
+      if (!(b.buffer instanceof SharedArrayBuffer) || b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) {
+        throw new Error(`step loop: optimizer buffer ${name} is not a whole SharedArrayBuffer`);
+      }
+      buffers[name] = b.buffer;
     }
-    buffers[name] = b.buffer;
-  }
+    return { segments: [...optimizer.segments], buffers };
+  });
   const maxSteps = chunkCapacity(options.batch);
   const T = options.tasks;
   const combination = options.combination && {
@@ -48,16 +52,20 @@ export function stepLoopHandle(options: { workers: number; shards: number; tasks
     update: new SharedArrayBuffer(options.total * 4),
     gramWeights: new SharedArrayBuffer(maxSteps * T * (T + 1) * 8),
   };
+  const sequential = options.sequential && { fresh: options.sequential.fresh, gram: new SharedArrayBuffer(maxSteps * T * T * 8) };
   return createStepLoop({
     maxSteps,
     shards: options.shards,
     workers: options.workers,
-    tasks: options.tasks,
+    tasks: T,
     // spinning at a barrier only pays when no worker waits for a core
     spin: availableParallelism() >= options.workers,
-    optimizer: { config: resolveOptimizerConfig(options.optimizerConfig), segments: [...options.optimizer.segments], buffers },
+    optimizerConfig: resolveOptimizerConfig(options.optimizerConfig),
+    optimizers,
+    layout: options.layout,
     gradientSegments: options.gradientSegments,
     ...(combination ? { combination } : {}),
+    ...(sequential ? { sequential } : {}),
   });
 }
 
@@ -66,12 +74,14 @@ export class StepChunks {
   /** steps the next chunk should hold (from the last chunk's time per step) */
   private size = FIRST_CHUNK;
 
-  /** per-task plans: the Gramian and weights of every step of a chunk */
-  private readonly combination: Float64Array | undefined;
+  /** per-task plans: the Gramian and weights of every step of a chunk; sequential: the Gramian */
+  private readonly gramAndWeights: Float64Array | undefined;
+  private readonly gram: Float64Array | undefined;
 
   constructor(handle: StepLoopHandle, private readonly batch: number) {
     this.views = new StepLoopViews(handle);
-    this.combination = handle.combination && new Float64Array(handle.combination.gramWeights);
+    this.gramAndWeights = handle.combination && new Float64Array(handle.combination.gramWeights);
+    this.gram = handle.sequential && new Float64Array(handle.sequential.gram);
   }
 
   /** How many of `wanted` steps the next chunk takes. */
@@ -91,33 +101,36 @@ export class StepChunks {
     return k * this.batch;
   }
 
-  /** Lays out step k: `rows` batch rows (already at rowsStart(k)), its scales and learning rate. */
-  setStep(k: number, rows: number, scales: readonly number[], lr: number): void {
+  /** Lays out step k: `rows` batch rows (already at rowsStart(k)), its scales and each optimizer's learning rate. */
+  setStep(k: number, rows: number, scales: readonly number[], lrs: readonly number[]): void {
     const { views } = this;
     const shards = views.handle.shards;
-    views.setStep(k, lr, scales);
+    views.setStep(k, lrs, scales);
     for (let s = 0; s < shards; s++) {
       const start = Math.floor((s * rows) / shards);
       views.setShardRows(k, s, this.rowsStart(k) + start, Math.floor(((s + 1) * rows) / shards) - start);
     }
   }
 
-  /** Step k's Gramian and weights (per-task plans), as the workers left them. */
-  gramWeights(k: number): { gram: Float64Array; weights: Float64Array } | undefined {
-    if (!this.combination) return undefined;
+  /** Step k's Gramian of the task gradients and (per-task plans) the strategy's weights, as the workers left them. */
+  gramWeights(k: number): { gram: Float64Array; weights: Float64Array | null } | undefined {
     const T = this.views.handle.tasks;
+    if (this.gram) return { gram: this.gram.subarray(k * T * T, (k + 1) * T * T), weights: null };
+    if (!this.gramAndWeights) return undefined;
     const at = k * T * (T + 1);
-    return { gram: this.combination.subarray(at, at + T * T), weights: this.combination.subarray(at + T * T, at + T * (T + 1)) };
+    return { gram: this.gramAndWeights.subarray(at, at + T * T), weights: this.gramAndWeights.subarray(at + T * T, at + T * (T + 1)) };
   }
 
-  /** Adds step k's losses to `totals`: shard by shard, in shard order, as the reduction of gradient frames does. */
-  addLosses(k: number, totals: LossTotals): void {
+  /**
+   * Adds step k's losses of its first `tasks` tasks (default all) to `totals`:
+   * shard by shard, in shard order, as the reduction of gradient frames does.
+   */
+  addLosses(k: number, totals: LossTotals, tasks = this.views.handle.tasks): void {
     const { views } = this;
-    const T = views.handle.tasks;
     for (let s = 0; s < views.handle.shards; s++) {
       if (views.rowCount(k, s) === 0) continue;
       const losses = views.shardLosses(k, s);
-      for (let t = 0; t < T; t++) totals.add(t, losses, t * LOSS_STATS_LENGTH);
+      for (let t = 0; t < tasks; t++) totals.add(t, losses, t * LOSS_STATS_LENGTH);
     }
   }
 

@@ -307,14 +307,16 @@ export class Trainer {
     const kernels = getKernels();
     const optimizers = recipe.optimizers === 'shared'
       ? [createOptimizer(resolved.optimizer, segmentsFor(params.layout, all), kernels, allocate)]
-      : all.map((t) => createOptimizer(resolved.optimizer, segmentsFor(params.layout, [t]), kernels));
+      : all.map((t) => createOptimizer(resolved.optimizer, segmentsFor(params.layout, [t]), kernels, allocate));
     const combiner = recipe.threadSteps === 'per-task' ? recipe.combiner! : undefined;
     const loop = loopable ? stepLoopHandle({ workers: resolved.workers, shards, tasks: T, batch, total: params.layout.total,
-      optimizerConfig: resolved.optimizer, optimizer: optimizers[0], gradientSegments: segmentsFor(params.layout, all),
+      optimizerConfig: resolved.optimizer, optimizers, gradientSegments: segmentsFor(params.layout, all),
+      layout: { trunk: params.layout.trunk, heads: params.layout.heads },
       combination: combiner && {
-        strategy: combiner.strategy.name, options: combiner.options, seed: combiner.seed,
-        weighting: combiner.strategy.kind === 'weighting', trunk: params.layout.trunk, heads: params.layout.heads,
-      } }) : undefined;
+        strategy: combiner.strategy.name, options: combiner.options, seed: combiner.seed, weighting: combiner.strategy.kind === 'weighting',
+      },
+      sequential: recipe.threadSteps === 'sequential' ? { fresh: recipe.gradients === 'in-turn' } : undefined,
+    }) : undefined;
     // a chunk of steps lays out every step's batch rows at once
     const batchRows = new SharedArrayBuffer((loop?.maxSteps ?? 1) * batch * 4);
     const pool = await startJobRunner(resolved, {
@@ -503,9 +505,11 @@ export class Trainer {
   /**
    * One step, its rounds run by the job runner one at a time, reduced and
    * applied here. `failedOnce`: the cause of a failed first attempt at this
-   * step's jobs (in a chunk): they are run as its retries.
+   * step's jobs (in a chunk): they are run as its retries. `resume`: the step's
+   * first rounds were applied by the threads (sequential fresh): it goes on
+   * from round `round`, with those rounds' losses.
    */
-  private async stepAlone(failedOnce?: string): Promise<void> {
+  private async stepAlone(failedOnce?: string, resume?: { round: number; losses: (totals: LossTotals) => void }): Promise<void> {
     // Worker processes can go away between the rounds of a step taken in turn: a step that cannot
     // finish goes back to where it began, so a checkpoint written then resumes it exactly.
     const before = this.config.cluster && this.recipe.rounds > 1 ? this.snapshot() : undefined;
@@ -514,6 +518,7 @@ export class Trainer {
     const timing = this.lastTiming;
     Object.assign(timing, emptyTiming());
     this.stepTotals.reset();
+    resume?.losses(this.stepTotals);
     const rows = this.sampler.batch(this.epoch, this.batchInEpoch, this.batchRows);
     const scales = this.taskScales(rows, 0);
     const recipe = this.recipe;
@@ -521,9 +526,10 @@ export class Trainer {
     context.step = this.globalStep;
     recipe.begin();
     let applied = true;
-    for (let r = 0; r < recipe.rounds && applied; r++) {
+    const first = resume?.round ?? 0;
+    for (let r = first; r < recipe.rounds && applied; r++) {
       try {
-        await this.runRound(this.rounds[r], rows, scales, timing, r === 0 ? failedOnce : undefined);
+        await this.runRound(this.rounds[r], rows, scales, timing, r === first ? failedOnce : undefined);
       } catch (e) {
         if (before && r > 0) this.restore(before);
         throw e;
@@ -546,7 +552,6 @@ export class Trainer {
   private async runChunk(threads: WorkerPool, chunks: StepChunks, limit: number, each?: () => void | Promise<void>): Promise<number> {
     const n = chunks.nextSize(limit);
     const started = performance.now();
-    const optimizer = this.optimizers[0];
     // lay the steps out ahead, with the batches and epochs they reach one by one
     let epoch = this.epoch;
     let batch = this.batchInEpoch;
@@ -557,14 +562,16 @@ export class Trainer {
       }
       const from = chunks.rowsStart(k);
       const rows = this.sampler.batch(epoch, batch++, this.batchRows.subarray(from));
-      chunks.setStep(k, rows, this.taskScales(rows, from), this.learningRates[0](this.globalStep + k));
+      chunks.setStep(k, rows, this.taskScales(rows, from), this.learningRates.map((lr) => lr(this.globalStep + k)));
     }
     const failure = await threads.runSteps({
-      kind: 'steps', v: PROTOCOL_VERSION, firstStep: this.globalStep, count: n, version: this.params.version, optimizerSteps: optimizer.stepCount,
+      kind: 'steps', v: PROTOCOL_VERSION, firstStep: this.globalStep, count: n, version: this.params.version,
+      optimizerSteps: this.optimizers.map((o) => o.stepCount),
     }, chunks.views);
     const chunkMs = performance.now() - started;
-    const { done, halted, updating } = chunks.views.progress();
-    optimizer.countSteps(done);
+    const { done, halted, updating, rounds } = chunks.views.progress();
+    // every optimizer took the finished steps; sequential fresh: the first `rounds` also the stopped step
+    this.optimizers.forEach((o, t) => o.countSteps(done + (t < rounds ? 1 : 0)));
     if (done > 0) await this.pool.chunkTimed?.(chunkMs / done);
     this.loopStats.steps += done;
     this.loopStats.chunks++;
@@ -582,10 +589,11 @@ export class Trainer {
     }
     if (done === n) return n;
     if (failure === undefined && !halted) throw new Error(`step loop: the chunk stopped after ${done} of ${n} steps without a cause`);
-    if (failure !== undefined && updating === done) {
+    if (failure !== undefined && updating) {
       throw new RunError(`step ${this.globalStep}: a worker thread failed while the threads were updating their slices of the parameters, which cannot be undone; the run stops here (a checkpoint written before stays intact). Cause: ${failure}`);
     }
-    await this.stepAlone(failure);
+    // the stopped step goes on from the first task whose update the threads did not apply (sequential fresh), else from its start
+    await this.stepAlone(failure, rounds > 0 ? { round: rounds, losses: (totals) => chunks.addLosses(done, totals, rounds) } : undefined);
     await each?.();
     return done + 1;
   }

@@ -37,18 +37,19 @@ function setup(gradient: (shard: number, step: number) => number, loss: (shard: 
   };
   const handle = createStepLoop({
     maxSteps: 4, shards: 2, workers: 1, tasks: TASKS, spin: false,
-    optimizer: { config: resolveOptimizerConfig({ name: 'sgd', lr: 0.5 }), segments: [{ offset: 0, length: N }], buffers: {} },
+    optimizerConfig: resolveOptimizerConfig({ name: 'sgd', lr: 0.5 }), optimizers: [{ segments: [{ offset: 0, length: N }], buffers: {} }],
+    layout: { trunk: { offset: 0, length: N - 20 }, heads: [{ offset: N - 20, length: 20 }] },
     gradientSegments: [{ offset: 0, length: N }],
   });
   const views = new StepLoopViews(handle);
   views.reset();
   for (let k = 0; k < 4; k++) {
-    views.setStep(k, 0.5, [1]);
+    views.setStep(k, [0.5], [1]);
     views.setShardRows(k, 0, k * 10, 5);
     views.setShardRows(k, 1, k * 10 + 5, 5);
   }
   const worker = new StepLoopWorker(handle, 0, executor, params as unknown as ParameterStore, jsKernels);
-  const chunk: StepsJob = { kind: 'steps', v: PROTOCOL_VERSION, firstStep: 10, count: 4, version: 0, optimizerSteps: 0 };
+  const chunk: StepsJob = { kind: 'steps', v: PROTOCOL_VERSION, firstStep: 10, count: 4, version: 0, optimizerSteps: [0] };
   return { worker, views, params, chunk, ran };
 }
 
@@ -58,7 +59,7 @@ describe('StepLoopWorker', () => {
     worker.run(chunk);
     // four steps of p −= 0.5 · (0.25 + 0.5)
     expect(Array.from(new Set(params.data))).toEqual([1 - 4 * 0.375]);
-    expect(views.progress()).toEqual({ done: 4, halted: false, updating: 3 });
+    expect(views.progress()).toEqual({ done: 4, halted: false, rounds: 0, updating: false });
     expect(params.version).toBe(4);
     expect(ran.map((j) => [j.step, j.shard, j.rowStart, j.version])).toEqual([
       [10, 0, 0, 0], [10, 1, 5, 0], [11, 0, 10, 1], [11, 1, 15, 1], [12, 0, 20, 2], [12, 1, 25, 2], [13, 0, 30, 3], [13, 1, 35, 3]]);
@@ -68,14 +69,14 @@ describe('StepLoopWorker', () => {
   it('halts, applying nothing of that step, where the shards\' sum could overflow float32 though each is finite', () => {
     const { worker, views, params, chunk } = setup((_, step) => (step === 12 ? 2e38 : 0.25));
     worker.run(chunk);
-    expect(views.progress()).toEqual({ done: 2, halted: true, updating: 1 });
+    expect(views.progress()).toEqual({ done: 2, halted: true, rounds: 0, updating: false });
     expect(Array.from(new Set(params.data))).toEqual([1 - 2 * 0.25]);
   });
 
   it('halts on a loss that is not finite', () => {
     const { worker, views, chunk } = setup(() => 0.25, (shard) => (shard === 1 ? Number.NaN : 1));
     worker.run(chunk);
-    expect(views.progress()).toEqual({ done: 0, halted: true, updating: -1 });
+    expect(views.progress()).toEqual({ done: 0, halted: true, rounds: 0, updating: false });
   });
 
   it('a failing job aborts the chunk for every worker and its error is thrown', () => {
@@ -84,7 +85,7 @@ describe('StepLoopWorker', () => {
       if (job.step === 11) throw new Error('task a, step 11, shard 0: broken');
     };
     expect(() => worker.run(chunk, fail)).toThrow('task a, step 11, shard 0: broken');
-    expect(views.progress()).toEqual({ done: 1, halted: false, updating: 0 });
+    expect(views.progress()).toEqual({ done: 1, halted: false, rounds: 0, updating: false });
     expect(views.arrive(0)).toBe(false);
     expect(params.version).toBe(1);
   });

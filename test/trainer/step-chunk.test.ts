@@ -117,11 +117,11 @@ describe('fused steps back to back on the worker threads', () => {
 
   it('runs only where the threads can take the update slice by slice', async () => {
     const clipped = await trained({ computeOn: 'workers', workers: 2, clipGradNorm: 1 }, 5);
-    // a strategy that keeps state (gradvac), one that reads the losses (uncertainty), sequential steps
+    // a strategy that keeps state (gradvac), one that reads the losses (uncertainty), sequential with a loss weighting
     const stateful = await trained({ computeOn: 'workers', workers: 2, strategy: 'gradvac' }, 5);
     const losses = await trained({ computeOn: 'workers', workers: 2, strategy: 'uncertainty' }, 5);
-    const sequential = await trained({ computeOn: 'workers', workers: 2, strategy: 'sequential', sequentialMode: 'stale' }, 5);
-    for (const trainer of [clipped, stateful, losses, sequential]) expect(trainer.loopStats.steps).toBe(0);
+    const weighted = await trained({ computeOn: 'workers', workers: 2, strategy: 'sequential', weighting: 'dwa' }, 5);
+    for (const trainer of [clipped, stateful, losses, weighted]) expect(trainer.loopStats.steps).toBe(0);
   }, 60_000);
 });
 
@@ -162,3 +162,53 @@ describe('per-task steps back to back on the worker threads', () => {
     await expect(trainer.step(0)).rejects.toThrow('step: count 0 is not a positive integer');
   });
 });
+
+describe('sequential steps back to back on the worker threads', () => {
+  const cases: [string, TrainerConfig][] = [
+    ['stale, Adam, a task rate', { sequentialMode: 'stale', optimizer: optimizers.adam, taskLr: { task_1: 0.003 } }],
+    ['fresh, SGD with Nesterov momentum, a task rate', { sequentialMode: 'fresh', optimizer: optimizers['sgd nesterov'], taskLr: { task_0: 0.02 } }],
+    ['fresh, AdamW, a task schedule', { sequentialMode: 'fresh', optimizer: optimizers.adamw, taskSchedules: { task_2: { kind: 'cosine', totalSteps: 20 } } }],
+  ];
+  for (const [label, config] of cases) {
+    it(`${label}: the same bits, optimizer states and diagnostics as one step at a time on the coordinator`, async () => {
+      for (const [workers, shards] of [[2, 2], [3, 3], [1, 2]]) {
+        const run = { strategy: 'sequential', ...config, shards } as TrainerConfig;
+        const alone = await trained({ ...run, computeOn: 'coordinator' }, 20);
+        const looped = await trained({ ...run, computeOn: 'workers', workers }, 20);
+        expect(looped.loopStats.steps, `${workers} workers`).toBe(20);
+        expect(sameBits(looped.params.data, alone.params.data), `${workers} workers, ${shards} shards`).toBe(true);
+        expect(looped.params.version).toBe(alone.params.version);
+        const [a, b] = [alone.snapshot(), looped.snapshot()];
+        a.optimizers.forEach((o, t) => {
+          expect(b.optimizers[t].stepCount).toBe(o.stepCount);
+          for (const key of Object.keys(o.buffers)) expect(sameBits(b.optimizers[t].buffers[key], o.buffers[key]), `task ${t} ${key}`).toBe(true);
+        });
+        expect(b.trainTotals).toEqual(a.trainTotals);
+        expect(looped.lastStep.diagnostics).toEqual(alone.lastStep.diagnostics);
+      }
+    }, 60_000);
+  }
+
+  it('fresh: a task whose round is not finite ends the chunk there; the step goes on from that task, as on the coordinator', async () => {
+    // the other tasks' updates of the step stay applied (what sequential fresh does)
+    const config: TrainerConfig = { strategy: 'sequential', optimizer: { name: 'sgd', lr: 1e18 }, taskLr: { task_0: 0.01 }, onNonFinite: 'skip', maxSkips: 1000 };
+    const alone = await trained({ ...config, computeOn: 'coordinator' }, 30);
+    const looped = await trained({ ...config, computeOn: 'workers', workers: 2 }, 30);
+    expect(alone.skippedSteps).toBeGreaterThan(0);
+    expect(looped.skippedSteps).toBe(alone.skippedSteps);
+    expect(looped.loopStats.stoppedEarly).toBeGreaterThan(0);
+    expect(sameBits(looped.params.data, alone.params.data)).toBe(true);
+    expect(looped.snapshot().optimizers.map((o) => o.stepCount)).toEqual(alone.snapshot().optimizers.map((o) => o.stepCount));
+  }, 60_000);
+
+  it('fresh: a failed job of a later task is retried from that task, with the same bits', async () => {
+    const config: TrainerConfig = { strategy: 'sequential', optimizer: optimizers.adam };
+    const clean = await trained({ ...config, computeOn: 'workers', workers: 2 }, 12);
+    process.env.MULTITASK_FAULTS = 'throw:5:2';
+    const faulty = await trained({ ...config, computeOn: 'workers', workers: 2 }, 12);
+    expect(faulty.warnings.join('\n')).toMatch(/^worker fault: task_2: attempt 1 failed: task task_2, step 5, shard \d: injected fault \(attempt 1\); retrying$/m);
+    expect(faulty.loopStats.stoppedEarly).toBeGreaterThan(0);
+    expect(sameBits(faulty.params.data, clean.params.data)).toBe(true);
+  }, 60_000);
+});
+
