@@ -19,6 +19,21 @@ async function trained(config: TrainerConfig, steps: number): Promise<Trainer> {
   return trainer;
 }
 
+/**
+ * Trains `steps` steps one at a time on the coordinator and back to back on two
+ * threads, where some are not finite: both skip the same steps and end on the
+ * same bits, and the threads' chunks stopped early at those steps.
+ */
+async function skipsAlike(config: TrainerConfig, steps: number): Promise<[Trainer, Trainer]> {
+  const alone = await trained({ ...config, computeOn: 'coordinator' }, steps);
+  const looped = await trained({ ...config, computeOn: 'workers', workers: 2 }, steps);
+  expect(alone.skippedSteps).toBeGreaterThan(0);
+  expect(looped.skippedSteps).toBe(alone.skippedSteps);
+  expect(looped.loopStats.stoppedEarly).toBeGreaterThan(0);
+  expect(sameBits(looped.params.data, alone.params.data)).toBe(true);
+  return [alone, looped];
+}
+
 const optimizers = {
   adam: { name: 'adam', lr: 0.01 },
   adamw: { name: 'adamw', lr: 0.01, weightDecay: 0.05 },
@@ -61,13 +76,7 @@ describe('fused steps back to back on the worker threads', () => {
 
   it('a chunk stops at a non-finite step, which is skipped as on the coordinator', async () => {
     // plain SGD at an absurd rate overflows within a few steps
-    const config: TrainerConfig = { optimizer: { name: 'sgd', lr: 1e18 }, onNonFinite: 'skip', maxSkips: 1000 };
-    const alone = await trained({ ...config, computeOn: 'coordinator' }, 40);
-    const looped = await trained({ ...config, computeOn: 'workers', workers: 2 }, 40);
-    expect(alone.skippedSteps).toBeGreaterThan(0);
-    expect(looped.skippedSteps).toBe(alone.skippedSteps);
-    expect(looped.loopStats.stoppedEarly).toBeGreaterThan(0);
-    expect(sameBits(looped.params.data, alone.params.data)).toBe(true);
+    await skipsAlike({ optimizer: { name: 'sgd', lr: 1e18 }, onNonFinite: 'skip', maxSkips: 1000 }, 40);
   }, 60_000);
 
   it('onNonFinite stop ends the run with the same error as on the coordinator', async () => {
@@ -147,13 +156,7 @@ describe('per-task steps back to back on the worker threads', () => {
   }
 
   it('a non-finite step ends the chunk and is skipped as on the coordinator', async () => {
-    const config: TrainerConfig = { strategy: 'pcgrad', optimizer: { name: 'sgd', lr: 1e18 }, onNonFinite: 'skip', maxSkips: 1000 };
-    const alone = await trained({ ...config, computeOn: 'coordinator' }, 30);
-    const looped = await trained({ ...config, computeOn: 'workers', workers: 2 }, 30);
-    expect(alone.skippedSteps).toBeGreaterThan(0);
-    expect(looped.skippedSteps).toBe(alone.skippedSteps);
-    expect(looped.loopStats.stoppedEarly).toBeGreaterThan(0);
-    expect(sameBits(looped.params.data, alone.params.data)).toBe(true);
+    await skipsAlike({ strategy: 'pcgrad', optimizer: { name: 'sgd', lr: 1e18 }, onNonFinite: 'skip', maxSkips: 1000 }, 30);
   }, 60_000);
 
   it('step(count) refuses a count that is not a positive integer', async () => {
@@ -191,13 +194,9 @@ describe('sequential steps back to back on the worker threads', () => {
 
   it('fresh: a task whose round is not finite ends the chunk there; the step goes on from that task, as on the coordinator', async () => {
     // the other tasks' updates of the step stay applied (what sequential fresh does)
-    const config: TrainerConfig = { strategy: 'sequential', optimizer: { name: 'sgd', lr: 1e18 }, taskLr: { task_0: 0.01 }, onNonFinite: 'skip', maxSkips: 1000 };
-    const alone = await trained({ ...config, computeOn: 'coordinator' }, 30);
-    const looped = await trained({ ...config, computeOn: 'workers', workers: 2 }, 30);
-    expect(alone.skippedSteps).toBeGreaterThan(0);
-    expect(looped.skippedSteps).toBe(alone.skippedSteps);
-    expect(looped.loopStats.stoppedEarly).toBeGreaterThan(0);
-    expect(sameBits(looped.params.data, alone.params.data)).toBe(true);
+    const [alone, looped] = await skipsAlike({
+      strategy: 'sequential', optimizer: { name: 'sgd', lr: 1e18 }, taskLr: { task_0: 0.01 }, onNonFinite: 'skip', maxSkips: 1000,
+    }, 30);
     expect(looped.snapshot().optimizers.map((o) => o.stepCount)).toEqual(alone.snapshot().optimizers.map((o) => o.stepCount));
   }, 60_000);
 
