@@ -211,3 +211,21 @@ describe('sequential steps back to back on the worker threads', () => {
   }, 60_000);
 });
 
+
+describe('mixture models back to back on the worker threads', () => {
+  const models: TrainerConfig['model'][] = [
+    { architecture: 'mmoe', experts: 3, expert: [16] },
+    { architecture: 'ple', experts: 2, taskExperts: 1, expert: [16], levels: 2 },
+  ];
+  for (const model of models) {
+    it(`${model!.architecture}: sum, pcgrad and sequential fresh give the same bits as on the coordinator`, async () => {
+      for (const strategy of [{ strategy: 'sum' }, { strategy: 'pcgrad' }, { strategy: 'sequential' }] as TrainerConfig[]) {
+        const config: TrainerConfig = { ...strategy, model, shards: 2 };
+        const alone = await trained({ ...config, computeOn: 'coordinator' }, 15);
+        const looped = await trained({ ...config, computeOn: 'workers', workers: 2 }, 15);
+        expect(looped.loopStats.steps, strategy.strategy).toBe(15);
+        expect(sameBits(looped.params.data, alone.params.data), strategy.strategy).toBe(true);
+      }
+    }, 60_000);
+  }
+});
