@@ -123,7 +123,9 @@ const YIELD_EVERY_MS = 10;
 /**
  * The coordinator: owns the parameters and the optimizer state, sends each
  * step's jobs to the worker pool, reduces their gradient frames in a fixed
- * order and applies the strategy. The only writer of the parameters.
+ * order and applies the strategy — or, for steps run back to back on the
+ * threads (src/protocol/step-loop.ts), lays them out and reads their results,
+ * each thread then the one writer of its slice. One writer per element, always.
  */
 export class Trainer {
   readonly kernels: Kernels;
