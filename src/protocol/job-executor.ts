@@ -26,8 +26,9 @@ export class JobExecutor {
   readonly arena: FrameArena;
   readonly batchRows: Int32Array;
   readonly stats: Float64Array;
-  /** gradient views per (slot, task set), built on first use */
-  private readonly gradientViews = new Map<string, { tensors: ModelTensors | ModelTensors[]; layout: number[]; floats: number }>();
+  /** gradient views per slot (and its task set), built on first use */
+  private readonly gradientViews = new Map<number,
+    { tensors: ModelTensors | ModelTensors[]; layout: number[]; floats: number; tasks: number[]; separate: boolean }>();
 
   constructor(readonly setup: ComputeSetup) {
     if (setup.v !== PROTOCOL_VERSION) throw new Error(`worker speaks protocol ${PROTOCOL_VERSION}, coordinator ${setup.v}`);
@@ -46,10 +47,22 @@ export class JobExecutor {
    * shard (only text crosses threads).
    */
   run(job: GradientJob, before?: (job: GradientJob) => void): number {
+    return this.attempt(job, before, true);
+  }
+
+  /**
+   * Runs one job as `run` does but writes no frame header: the step loop reads
+   * the gradient in place and the losses from `stats`, nothing of a header.
+   */
+  gradient(job: GradientJob, before?: (job: GradientJob) => void): void {
+    this.attempt(job, before, false);
+  }
+
+  private attempt(job: GradientJob, before: ((job: GradientJob) => void) | undefined, header: boolean): number {
     try {
       before?.(job);
       if (job.v !== PROTOCOL_VERSION) throw new Error(`job protocol version ${job.v}, the worker speaks ${PROTOCOL_VERSION}`);
-      return this.compute(job);
+      return this.compute(job, header);
     } catch (e) {
       throw new Error(`${this.jobName(job)}: ${(e as Error).message}`);
     }
@@ -67,22 +80,25 @@ export class JobExecutor {
    * built on first use, then reused.
    */
   private gradientTarget(job: GradientJob) {
-    const key = `${job.slot}:${job.tasks.join(',')}:${job.separate}`;
-    let entry = this.gradientViews.get(key);
-    if (!entry) {
+    // a slot holds the same task set all run long; a job that changes it gets new views
+    let entry = this.gradientViews.get(job.slot);
+    if (!entry || entry.separate !== job.separate || entry.tasks.length !== job.tasks.length || entry.tasks.some((t, i) => t !== job.tasks[i])) {
       const layout = this.params.layout;
       const count = job.separate ? job.tasks.length : 1;
       const payload = this.arena.payload(job.slot, count * layout.total);
       const views = Array.from({ length: count }, (_, i) =>
         viewTensors(this.setup.spec, layout, payload.subarray(i * layout.total, (i + 1) * layout.total)));
       // the header's layout: `count` whole vectors, each the segment [0, total)
-      entry = { tensors: job.separate ? views : views[0], layout: views.flatMap(() => [0, layout.total]), floats: count * layout.total };
-      this.gradientViews.set(key, entry);
+      entry = {
+        tensors: job.separate ? views : views[0], layout: views.flatMap(() => [0, layout.total]), floats: count * layout.total,
+        tasks: [...job.tasks], separate: job.separate,
+      };
+      this.gradientViews.set(job.slot, entry);
     }
     return entry;
   }
 
-  private compute(job: GradientJob): number {
+  private compute(job: GradientJob, header: boolean): number {
     const { spec, dataset } = this.setup;
     if (this.params.version !== job.version) {
       throw new Error(`parameters are at version ${this.params.version}, the job expected ${job.version}`);
@@ -97,6 +113,7 @@ export class JobExecutor {
     });
     const target = this.gradientTarget(job);
     taskGradients(this.kernels, spec, this.params.tensors, target.tensors, ws, job.rowCount, terms, this.stats);
+    if (!header) return target.floats * 4;
     writeFrameHeader(this.arena.frame(job.slot), {
       v: PROTOCOL_VERSION,
       step: job.step,

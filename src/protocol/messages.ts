@@ -24,7 +24,7 @@ export interface WorkerSetup {
   mailboxes: Omit<MailboxHandle, 'index'>;
   /** The kernels to compute with (a cluster run names them so every process agrees); default: this thread's choice. */
   kernels?: KernelChoice;
-  /** Fused steps back to back on the threads (src/protocol/step-loop.ts), when the run's update allows it. */
+  /** Steps back to back on the threads (src/protocol/step-loop.ts), when the run's update allows it. */
   loop?: StepLoopHandle;
 }
 
@@ -72,10 +72,6 @@ export interface StepLoopHandle {
   optimizerConfig: ResolvedOptimizerConfig;
   /** the optimizers in the order a step applies them (one, or one per task under sequential): their segments and shared state */
   optimizers: { segments: Segment[]; buffers: Record<string, SharedArrayBuffer> }[];
-  /** the shared parameters and each task's own, in the parameter vector */
-  layout: { trunk: Segment; heads: Segment[] };
-  /** the segments the fused gradient covers (those its jobs write and the reduction sums) */
-  gradientSegments: Segment[];
   /**
    * Per-task plans: each task's own gradient, combined by a strategy whose
    * weights come from the Gramian alone (src/protocol/slice-combination.ts).

@@ -32,7 +32,7 @@
  * the chunk got (steps done, and whether the failing step had begun updating).
  */
 import { LOSS_STATS_LENGTH, LOSS_SUM, type Kernels } from '../kernels/types.js';
-import type { Segment } from '../model/layout.js';
+import { segmentsFor, type Segment } from '../model/layout.js';
 import type { ParameterStore } from '../model/parameters.js';
 import { updateRule, type UpdateRule } from '../optim/index.js';
 import { intersect, sliceByTrunk, sliceSegments, statePieces } from '../optim/slices.js';
@@ -45,12 +45,13 @@ import { StepLoopViews } from './step-loop-memory.js';
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 
-/** What the loop needs of a worker's job executor (src/protocol/job-executor.ts): run a shard job, its losses. */
+/** What the loop needs of a worker's job executor (src/protocol/job-executor.ts): a shard job's gradient, its losses. */
 export interface ShardRunner {
   readonly arena: FrameArena;
   /** the last job's loss statistics, LOSS_STATS_LENGTH per task */
   readonly stats: Float64Array;
-  run(job: GradientJob, before?: (job: GradientJob) => void): number;
+  /** runs the job into its arena slot, with no frame header (nothing reads one here) */
+  gradient(job: GradientJob, before?: (job: GradientJob) => void): void;
 }
 
 /** A gradient the loop reduces: its vector in each shard's slot, the segments its jobs write, the round that computes it. */
@@ -100,7 +101,8 @@ export class StepLoopWorker {
   constructor(handle: StepLoopHandle, readonly worker: number, private readonly executor: ShardRunner,
     private readonly params: ParameterStore, private readonly kernels: Kernels) {
     this.views = new StepLoopViews(handle);
-    const { shards: S, workers, combination, sequential, layout, optimizers } = handle;
+    const { shards: S, workers, combination, sequential, optimizers } = handle;
+    const layout = params.layout;
     const T = handle.tasks;
     const tasks = Array.from({ length: T }, (_, t) => t);
     const fresh = sequential?.fresh === true;
@@ -113,13 +115,13 @@ export class StepLoopWorker {
       return Array.from({ length: count }, (_, v) => payload.subarray(v * total, (v + 1) * total));
     };
     const shardsOf = Array.from({ length: S }, (_, s) => s);
-    const written = (t: number) => [layout.trunk, layout.heads[t]].filter((g) => g.length > 0);
+    const written = (t: number) => segmentsFor(layout, [t]);
     // one gradient (fused), each task's from the shards' slots (per-task, stale), or each task's from its own round's slots (fresh)
     const gradients: Gradient[] = fresh
       ? tasks.map((t) => ({ vectors: shardsOf.map((s) => slot(t * S + s, 1)[0]), written: written(t), round: t }))
       : separate
         ? tasks.map((t) => ({ vectors: shardsOf.map((s) => slot(s, T)[t]), written: written(t), round: 0 }))
-        : [{ vectors: shardsOf.map((s) => slot(s, 1)[0]), written: handle.gradientSegments, round: 0 }];
+        : [{ vectors: shardsOf.map((s) => slot(s, 1)[0]), written: segmentsFor(layout, tasks), round: 0 }];
     const mine = shardsOf.filter((s) => s % workers === worker);
     this.rounds = (fresh ? tasks : [0]).map((r) => mine.map((shard) => ({
       kind: 'gradient', v: PROTOCOL_VERSION, step: 0, version: 0, shard, slot: fresh ? r * S + shard : shard,
@@ -132,7 +134,6 @@ export class StepLoopWorker {
     const ranges: Segment[] = optimizers.length > 1
       ? [sliceByTrunk(layout.trunk, total, workers)[worker]].filter((g) => g.length > 0)
       : sliceSegments(optimizers[0].segments, workers)[worker];
-    checkCovered(ranges, handle.gradientSegments);
     this.sums = gradients.flatMap((g) => intersect(ranges, g.written).map((part) => ({
       sum: view(g.vectors[0], part), addends: g.vectors.slice(1).map((v) => view(v, part)), round: g.round,
     })));
@@ -268,7 +269,7 @@ export class StepLoopWorker {
       job.step = chunk.firstStep + k;
       job.version = version;
       for (let j = 0; j < job.tasks.length; j++) job.scales[j] = views.scale(k, job.tasks[j]);
-      executor.run(job, before);
+      executor.gradient(job, before);
       const n = job.tasks.length;
       const losses = executor.stats.subarray(0, n * LOSS_STATS_LENGTH);
       views.shardLosses(k, s).set(losses, job.tasks[0] * LOSS_STATS_LENGTH);
@@ -291,15 +292,6 @@ export class StepLoopWorker {
       for (let s = 1; s < shards; s++) {
         if (views.rowCount(k, s) > 0) kernels.axpy(p.sum.length, 1, p.addends[s - 1], p.sum);
       }
-    }
-  }
-}
-
-/** The optimizer's slice must lie within the segments the fused gradient covers (it is the same set: trunk and every head). */
-function checkCovered(pieces: readonly { offset: number; length: number }[], segments: readonly Segment[]): void {
-  for (const p of pieces) {
-    if (!segments.some((s) => p.offset >= s.offset && p.offset + p.length <= s.offset + s.length)) {
-      throw new Error(`step loop: parameters [${p.offset}, ${p.offset + p.length}) lie outside the fused gradient's segments`);
     }
   }
 }

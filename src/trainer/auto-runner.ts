@@ -7,7 +7,7 @@
  * timing each round from dispatch to the last job's end, and the one whose
  * median round is shorter keeps the run (the threads are closed when the
  * coordinator wins). Alternating keeps both sides' samples moments apart on a
- * machine whose speed drifts. Where fused steps can run back to back on the
+ * machine whose speed drifts. Where steps can run back to back on the
  * threads (src/protocol/step-loop.ts), a round on the threads' side is such a
  * chunk of steps and its sample the chunk's time per step, against single
  * steps on the coordinator: each side as it would run. Which side computes
@@ -60,7 +60,7 @@ export class AutoRunner implements JobRunner {
   }
 
   /**
-   * The threads' step loop (fused steps back to back, src/protocol/step-loop.ts)
+   * The threads' step loop (steps back to back, src/protocol/step-loop.ts)
    * once the threads have won; while deciding, for each round on the threads'
    * side, so that the threads are timed as they would run: the caller then
    * reports the chunk's time per step through chunkTimed.

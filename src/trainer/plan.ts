@@ -1,13 +1,17 @@
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
 import type { GradientJob } from '../protocol/messages.js';
 
-/**
- * Sets a job's rows to those shard `shard` of `shards` covers in a batch of
- * `rows`: contiguous, sizes differing by at most one.
- */
+/** The rows shard `shard` of `shards` covers in a batch of `rows`: contiguous, sizes differing by at most one. */
+export function shardRows(shard: number, rows: number, shards: number): { start: number; count: number } {
+  const start = Math.floor((shard * rows) / shards);
+  return { start, count: Math.floor(((shard + 1) * rows) / shards) - start };
+}
+
+/** Sets a job's rows to its shard's (shardRows). */
 export function setShardRows(job: GradientJob, rows: number, shards: number): void {
-  job.rowStart = Math.floor((job.shard * rows) / shards);
-  job.rowCount = Math.floor(((job.shard + 1) * rows) / shards) - job.rowStart;
+  const { start, count } = shardRows(job.shard, rows, shards);
+  job.rowStart = start;
+  job.rowCount = count;
 }
 
 /**

@@ -98,7 +98,7 @@ export interface JobRunner {
   clusterStats?(): ClusterStats | undefined;
   /** Where the jobs run (default: on worker threads or processes). */
   placement?(): PlacementReport;
-  /** The worker threads that can run fused steps back to back, when this runner has them now (see step-loop.ts). */
+  /** The worker threads that can run steps back to back, when this runner has them now (see step-loop.ts). */
   stepLoop?(): WorkerPool | undefined;
   /** Told each chunk's time per step on the threads (computeOn auto times them so while it decides). */
   chunkTimed?(msPerStep: number): Promise<void>;
@@ -302,7 +302,7 @@ export class WorkerPool implements JobRunner {
   }
 
   /**
-   * Runs a chunk of fused steps on every thread at once (src/protocol/step-loop.ts);
+   * Runs a chunk of steps on every thread at once (src/protocol/step-loop.ts);
    * resolves when every thread has left it, with the cause of the failure
    * that ended it early (undefined when none did: it ran to its end or halted on
    * a non-finite value). A thread that ended or hung is replaced, and the

@@ -12,7 +12,7 @@
  *   imbalance, queueing behind other jobs)
  * - reduce, combine, optimizer: coordinator work, serial (optimizer includes the
  *   non-finite checks and gradient clipping that precede each optimizer step);
- *   for fused steps run back to back on the threads (src/protocol/step-loop.ts),
+ *   for steps run back to back on the threads (src/protocol/step-loop.ts),
  *   the mean thread's slice of the reduction and of the update, and idle their
  *   waits at the barriers
  */

@@ -1,5 +1,5 @@
 /**
- * The coordinator's side of fused steps run back to back on the worker threads
+ * The coordinator's side of steps run back to back on the worker threads
  * (src/protocol/step-loop.ts): lays a chunk of steps out in the loop's shared
  * buffers beforehand (batch rows, task scales, learning rates, shard rows) and
  * reads each finished step's losses and timing back afterwards, in the same
@@ -7,12 +7,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { LOSS_STATS_LENGTH } from '../kernels/types.js';
-import type { Segment } from '../model/layout.js';
-import type { Optimizer } from '../optim/index.js';
-import { resolveOptimizerConfig, type OptimizerConfig } from '../optim/index.js';
+import { resolveOptimizerConfig, type Optimizer, type OptimizerConfig } from '../optim/index.js';
 import type { StepLoopCombination, StepLoopHandle } from '../protocol/messages.js';
 import { createStepLoop, StepLoopViews, TIMING_FIELDS } from '../protocol/step-loop-memory.js';
 import type { LossTotals } from './metrics.js';
+import { shardRows } from './plan.js';
 import type { StepTiming } from './profile.js';
 
 /** Most steps in one chunk, and the batch rows the chunk's row buffer may hold at most. */
@@ -33,8 +32,7 @@ export type CombinationSettings = Omit<StepLoopCombination, 'update' | 'gramWeig
 
 /** The step loop's shared buffers for a run whose optimizers' state buffers are shared. */
 export function stepLoopHandle(options: { workers: number; shards: number; tasks: number; batch: number; total: number;
-  optimizerConfig: OptimizerConfig; optimizers: readonly Optimizer[]; layout: StepLoopHandle['layout']; gradientSegments: Segment[];
-  combination?: CombinationSettings; sequential?: { fresh: boolean } }): StepLoopHandle {
+  optimizerConfig: OptimizerConfig; optimizers: readonly Optimizer[]; combination?: CombinationSettings; sequential?: { fresh: boolean } }): StepLoopHandle {
   const optimizers = options.optimizers.map((optimizer) => {
     const buffers: Record<string, SharedArrayBuffer> = {};
     for (const [name, b] of Object.entries(optimizer.buffers)) {
@@ -62,8 +60,6 @@ export function stepLoopHandle(options: { workers: number; shards: number; tasks
     spin: availableParallelism() >= options.workers,
     optimizerConfig: resolveOptimizerConfig(options.optimizerConfig),
     optimizers,
-    layout: options.layout,
-    gradientSegments: options.gradientSegments,
     ...(combination ? { combination } : {}),
     ...(sequential ? { sequential } : {}),
   });
@@ -107,8 +103,8 @@ export class StepChunks {
     const shards = views.handle.shards;
     views.setStep(k, lrs, scales);
     for (let s = 0; s < shards; s++) {
-      const start = Math.floor((s * rows) / shards);
-      views.setShardRows(k, s, this.rowsStart(k) + start, Math.floor(((s + 1) * rows) / shards) - start);
+      const { start, count } = shardRows(s, rows, shards);
+      views.setShardRows(k, s, this.rowsStart(k) + start, count);
     }
   }
 
@@ -134,15 +130,10 @@ export class StepChunks {
     }
   }
 
-  /** Milliseconds of a `steps`-step chunk that took `chunkMs` spent outside every worker's steps (dispatch, wake-ups, preparation). */
+  /** Milliseconds of a `steps`-step chunk that took `chunkMs` spent outside the workers' steps (dispatch, wake-ups, preparation). */
   outside(steps: number, chunkMs: number): number {
-    const { views } = this;
     let inSteps = 0;
-    for (let k = 0; k < steps; k++) {
-      let longest = 0;
-      for (let w = 0; w < views.handle.workers; w++) longest = Math.max(longest, views.timing(k, w, TIMING_FIELDS - 1));
-      inSteps += longest;
-    }
+    for (let k = 0; k < steps; k++) inSteps += this.stepParts(k).inStep;
     return Math.max(0, chunkMs - inSteps);
   }
 
@@ -152,9 +143,21 @@ export class StepChunks {
    * had shards; reduce and optimizer the mean worker's slice; idle the rest of
    * the step's longest wall time on a worker (waiting at barriers); transport
    * its share of `outsideMs`. The parts add up to the step's total, and the
-   * steps' totals to the chunk's time (within the threads' clock skew).
+   * steps' totals to about the chunk's time (one thread's step can begin while
+   * another, woken later, ends the previous one).
    */
   timing(k: number, steps: number, outsideMs: number, out: StepTiming): void {
+    const parts = this.stepParts(k);
+    out.compute = parts.compute;
+    out.reduce = parts.reduce;
+    out.optimizer = parts.optimizer;
+    out.idle = parts.inStep - parts.compute - parts.reduce - parts.optimizer;
+    out.transport = outsideMs / steps;
+    out.total = parts.inStep + out.transport;
+  }
+
+  /** Step k's busy parts on the workers, and its time in the workers' step: the longest wall time, or the busy parts if longer (clock skew between threads). */
+  private stepParts(k: number): { compute: number; reduce: number; optimizer: number; inStep: number } {
     const { views } = this;
     const { workers, shards } = views.handle;
     let compute = 0;
@@ -165,17 +168,12 @@ export class StepChunks {
       compute += views.timing(k, w, 0);
       reduce += views.timing(k, w, 1);
       update += views.timing(k, w, 2);
-      wall = Math.max(wall, views.timing(k, w, 3));
+      wall = Math.max(wall, views.timing(k, w, TIMING_FIELDS - 1));
     }
     let busy = 0;
     for (let s = 0; s < shards; s++) if (views.rowCount(k, s) > 0) busy++;
-    out.compute = compute / Math.max(1, Math.min(workers, busy));
-    out.reduce = reduce / workers;
-    out.optimizer = update / workers;
-    // the busiest worker's wall time; the means can exceed it by a few microseconds of clock skew between threads
-    const busyMs = out.compute + out.reduce + out.optimizer;
-    out.idle = Math.max(0, wall - busyMs);
-    out.transport = outsideMs / steps;
-    out.total = busyMs + out.idle + out.transport;
+    const parts = { compute: compute / Math.max(1, Math.min(workers, busy)), reduce: reduce / workers, optimizer: update / workers, inStep: 0 };
+    parts.inStep = Math.max(wall, parts.compute + parts.reduce + parts.optimizer);
+    return parts;
   }
 }

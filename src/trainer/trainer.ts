@@ -182,7 +182,7 @@ export class Trainer {
   /** when step() last let the event loop run (performance.now()) */
   private lastYield = 0;
   /**
-   * Fused steps the worker threads ran back to back (see step()), in how many
+   * Steps the worker threads ran back to back (see step()), in how many
    * chunks, and how many chunks stopped early at a step this thread then took
    * alone (a non-finite or very large value, or a failed job).
    */
@@ -303,7 +303,7 @@ export class Trainer {
     const largestPayload = (recipe.gradients === 'per-task' ? T : 1) * params.layout.total;
     const arena = FrameArena.create(jobsPerStep, largestPayload);
     const all = spec.tasks.map((_, t) => t);
-    // fused steps back to back on the threads need the optimizer state where the threads can update it
+    // steps back to back on the threads need the optimizer state where the threads can update it
     const loopable = recipe.threadSteps !== undefined && !resolved.cluster && resolved.computeOn !== 'coordinator';
     const allocate = loopable ? (n: number) => new Float32Array(new SharedArrayBuffer(n * 4)) : undefined;
     const kernels = getKernels();
@@ -312,8 +312,7 @@ export class Trainer {
       : all.map((t) => createOptimizer(resolved.optimizer, segmentsFor(params.layout, [t]), kernels, allocate));
     const combiner = recipe.threadSteps === 'per-task' ? recipe.combiner! : undefined;
     const loop = loopable ? stepLoopHandle({ workers: resolved.workers, shards, tasks: T, batch, total: params.layout.total,
-      optimizerConfig: resolved.optimizer, optimizers, gradientSegments: segmentsFor(params.layout, all),
-      layout: { trunk: params.layout.trunk, heads: params.layout.heads },
+      optimizerConfig: resolved.optimizer, optimizers,
       combination: combiner && {
         strategy: combiner.strategy.name, options: combiner.options, seed: combiner.seed, weighting: combiner.strategy.kind === 'weighting',
       },
@@ -468,9 +467,10 @@ export class Trainer {
 
   /**
    * `count` optimisation steps (default one) on the next batches, strategy and
-   * plan as configured. On the worker threads, fused steps whose update is
-   * element by element run back to back, in chunks, with no round trip to this
-   * thread between them (src/protocol/step-loop.ts): the same bits as one by one.
+   * plan as configured. On the worker threads, steps whose update the threads
+   * can take slice by slice (StepRecipe.threadSteps) run back to back, in chunks,
+   * with no round trip to this thread between them (src/protocol/step-loop.ts):
+   * the same bits as one by one.
    */
   async step(count = 1): Promise<void> {
     if (!Number.isSafeInteger(count) || count < 1) throw new UserError(`step: count ${JSON.stringify(count)} is not a positive integer`);
@@ -546,7 +546,7 @@ export class Trainer {
   }
 
   /**
-   * Up to `limit` fused steps in one chunk on the worker threads. A chunk
+   * Up to `limit` steps in one chunk on the worker threads. A chunk
    * stops early at a step with a non-finite value (not applied by the threads)
    * or whose jobs failed (not begun updating): that step is then taken alone,
    * which decides about the value as always, or retries the jobs.

@@ -21,25 +21,23 @@ const TASKS = 1;
 /** A loop of one worker over two shards of a 200-parameter model under plain SGD (lr 0.5). */
 function setup(gradient: (shard: number, step: number) => number, loss: (shard: number) => number = () => 1) {
   const arena = FrameArena.create(2, N);
-  const params = { data: new Float32Array(N).fill(1), layout: { total: N }, version: 0, bumpVersion() { return ++this.version; } };
+  const layout = { total: N, trunk: { offset: 0, length: N - 20 }, heads: [{ offset: N - 20, length: 20 }] };
+  const params = { data: new Float32Array(N).fill(1), layout, version: 0, bumpVersion() { return ++this.version; } };
   const stats = new Float64Array(TASKS * LOSS_STATS_LENGTH);
   const ran: GradientJob[] = [];
   const executor: ShardRunner = {
     arena,
     stats,
-    run(job: GradientJob, before?: (job: GradientJob) => void) {
+    gradient(job: GradientJob, before?: (job: GradientJob) => void) {
       before?.(job);
       ran.push({ ...job });
       arena.payload(job.slot, N).fill(gradient(job.shard, job.step));
       stats[0] = loss(job.shard);
-      return 0;
     },
   };
   const handle = createStepLoop({
     maxSteps: 4, shards: 2, workers: 1, tasks: TASKS, spin: false,
     optimizerConfig: resolveOptimizerConfig({ name: 'sgd', lr: 0.5 }), optimizers: [{ segments: [{ offset: 0, length: N }], buffers: {} }],
-    layout: { trunk: { offset: 0, length: N - 20 }, heads: [{ offset: N - 20, length: 20 }] },
-    gradientSegments: [{ offset: 0, length: N }],
   });
   const views = new StepLoopViews(handle);
   views.reset();

@@ -113,8 +113,15 @@ describe('fused steps back to back on the worker threads', () => {
   }, 60_000);
 
   it('the profile splits a chunk\'s time into its parts', async () => {
-    const trainer = await trained({ computeOn: 'workers', workers: 2 }, 60);
+    const trainer = await createTrainer({ ...base, computeOn: 'workers', workers: 2 });
+    const started = performance.now();
+    await trainer.step(60);
+    const wall = performance.now() - started;
     const t = trainer.profile.perStep();
+    // the steps' totals are the chunks' own time: about the call's wall time (the threads' steps overlap by their wake-ups), most of it
+    expect(trainer.profile.steps).toBe(60);
+    expect(t.total * 60).toBeLessThanOrEqual(wall * 1.1);
+    expect(t.total * 60).toBeGreaterThan(wall * 0.3);
     expect(trainer.loopStats.chunks).toBeLessThan(60);
     expect(t.compute).toBeGreaterThan(0);
     expect(t.reduce).toBeGreaterThan(0);
