@@ -260,7 +260,9 @@ function configShape() {
 function checkFields(c: { tasks?: { name?: string; column?: string; targets?: string }[]; schedule: unknown; taskSchedules: Record<string, unknown>;
   model: z.output<typeof modelSchema> }, ctx: z.RefinementCtx): void {
   const fail = (message: string) => ctx.addIssue({ code: 'custom', message, path: [] });
-  const problem = architectureProblem(c.model);
+  // a config that names its architecture is checked against it on its own (the file is named in the message);
+  // one that does not may get it from another (a file's model and the flags): checked once merged (checkStrategy)
+  const problem = c.model.architecture === undefined ? undefined : architectureProblem(c.model);
   if (problem) fail(problem);
   c.tasks?.forEach((t, i) => {
     if (t.name === undefined && t.column === undefined && t.targets === undefined) fail(`tasks[${i}]: give a name or a column`);
@@ -284,9 +286,12 @@ export function configSchema() {
   return strict(configShape()).superRefine(checkFields, ONLY_IF_VALID);
 }
 
-/** The strategy-dependent rules of a complete config, and its strategy options parsed by the registry. */
+/** The rules of a complete config across fields (architecture, strategy), and its strategy options parsed by the registry. */
 function checkStrategy(c: z.output<ReturnType<typeof configSchema>>, ctx: z.RefinementCtx): void {
   const fail = (message: string) => ctx.addIssue({ code: 'custom', message, path: [] });
+  // the model's fields against its architecture: a file's model and the flags are merged before
+  const problem = architectureProblem(c.model);
+  if (problem) return fail(problem);
   const { strategy, weighting } = c;
   if (weighting !== undefined && strategy !== 'sequential') {
     return fail(`weighting: composes with strategy "sequential"; for a summed step use strategy ${JSON.stringify(weighting)} itself`);

@@ -1,6 +1,6 @@
 /* The CLI with --architecture mmoe / ple: a run, its gate weights per epoch, and bad flags (exit 2, one line). */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,5 +39,13 @@ describe('multitask train --architecture', () => {
     expect(levels.code).toBe(2);
     expect(levels.stderr.trim().split('\n')).toHaveLength(1);
     expect(levels.stderr).toMatch(/model\.levels: only for architecture ple \(model\.architecture is "mmoe"\)/);
+    // a config file's model and the flags are checked together, once merged: experts in the file, the architecture as a flag
+    const config = join(dir, 'experts.json');
+    writeFileSync(config, JSON.stringify({ model: { experts: 2, expert: [8] } }));
+    const merged = await cli(['train', '--config', config, '--architecture', 'mmoe', '--epochs', '1', '--no-report', '--runs-dir', runs, '--name', 'merged']);
+    expect(merged.code, merged.stderr).toBe(0);
+    const alone = await cli(['train', '--config', config, '--epochs', '1', '--no-report', '--runs-dir', runs, '--name', 'alone']);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/model\.experts: only for architecture mmoe or ple \(model\.architecture is "shared"\)/);
   }, 60_000);
 });
