@@ -56,11 +56,6 @@ export class CellColumn {
   length = 0;
 
   /** Appends a raw text field (trimmed; a missing token is a missing cell), as its UTF-8 bytes. */
-  push(field: string): void {
-    const bytes = Buffer.from(field, 'utf8');
-    this.pushBytes(bytes, 0, bytes.length);
-  }
-
   /**
    * Appends the raw field b[start, end) (UTF-8) as stringCell would read the
    * decoded text, without decoding it. `kept`: b is the caller's no longer (its

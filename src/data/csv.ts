@@ -119,7 +119,9 @@ class RecordScanner {
     let i = from;
     while (i < n) {
       // One record per iteration, starting at i on `line`.
-      const unfinished = { consumed: i, line };
+      // where this record starts (returned when the piece ends inside it); two numbers, no object per record
+      const recordStart = i;
+      const recordLine = line;
       this.record.count = 0;
       let blank = true; // only spaces/tabs so far, no quotes, no commas
       let endOfRecord = false;
@@ -137,14 +139,14 @@ class RecordScanner {
           start = ++j;
           for (;;) {
             if (j >= n) {
-              if (!final) return unfinished;
+              if (!final) return { consumed: recordStart, line: recordLine };
               throw new UserError(
                 `${this.source} line ${openLine}: unterminated quoted field (a field opened with " is never closed; ` +
                 `double a quote inside a quoted field as "")`);
             }
             const c = b[j];
             if (c === QUOTE) {
-              if (j + 1 >= n && !final) return unfinished; // a doubled quote may straddle pieces
+              if (j + 1 >= n && !final) return { consumed: recordStart, line: recordLine }; // a doubled quote may straddle pieces
               if (j + 1 < n && b[j + 1] === QUOTE) {
                 escaped = true;
                 j += 2;
@@ -179,14 +181,14 @@ class RecordScanner {
         this.addField(start, end, escaped);
         // j is at a comma, a line break, or the end.
         if (j >= n) {
-          if (!final) return unfinished;
+          if (!final) return { consumed: recordStart, line: recordLine };
           endOfRecord = true;
           i = n;
         } else if (b[j] === COMMA) {
           blank = false;
           i = j + 1;
           if (i >= n) { // "a,b," at the end of the file
-            if (!final) return unfinished;
+            if (!final) return { consumed: recordStart, line: recordLine };
             this.addField(i, i, false);
             endOfRecord = true;
           }
@@ -194,13 +196,13 @@ class RecordScanner {
           // line break
           const cr = b[j] === CR;
           i = j + 1;
-          if (cr && i >= n && !final) return unfinished; // its LF may start the next piece
+          if (cr && i >= n && !final) return { consumed: recordStart, line: recordLine }; // its LF may start the next piece
           if (cr && i < n && b[i] === LF) i++;
           line++;
           endOfRecord = true;
         }
       }
-      if (!blank) this.emit(b, unfinished.line);
+      if (!blank) this.emit(b, recordLine);
     }
     return { consumed: i, line };
   }

@@ -12,7 +12,6 @@ import { basename, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../util/errors.js';
 import { RunAccumulator, buildCompareDocument, buildRunDocument, comparisonLabels, runLabels, type BuildOptions } from './build.js';
-import { SMOOTHING } from './smooth.js';
 import type { CompareRow } from '../trainer/compare-stats.js';
 import type { ReportDocument } from './document.js';
 import { renderHtml } from './html.js';
@@ -39,7 +38,6 @@ export interface ReportOptions extends BuildOptions {
   comparison?: readonly CompareRow[];
 }
 
-export { SMOOTHING } from './smooth.js';
 
 export interface ReportResult {
   path: string;
@@ -64,7 +62,7 @@ async function loadRunDirectory(dir: string, label: string | undefined, options:
   const warnings: string[] = [];
   const config = optionalFile(dir, RUN_FILES.config, () => readJsonFile(join(dir, RUN_FILES.config)), warnings);
   const summary = optionalFile(dir, RUN_FILES.summary, () => readSummary(dir), warnings);
-  const accumulator = new RunAccumulator(summary, label ?? summary?.name ?? basename(resolve(dir)), 2 * (options.maxPoints ?? 1000), options.smoothing ?? SMOOTHING);
+  const accumulator = new RunAccumulator(summary, label ?? summary?.name ?? basename(resolve(dir)), 2 * (options.maxPoints ?? 1000), options.smoothing);
   let skipped = 0;
   if (existsSync(join(dir, RUN_FILES.metrics))) {
     const result = await readMetrics(join(dir, RUN_FILES.metrics), (r) => accumulator.add(r));
@@ -75,7 +73,7 @@ async function loadRunDirectory(dir: string, label: string | undefined, options:
 }
 
 function loadRunData(run: RunData, label: string, options: BuildOptions): LoadedRun {
-  const accumulator = new RunAccumulator(run.summary, label, 2 * (options.maxPoints ?? 1000), options.smoothing ?? SMOOTHING);
+  const accumulator = new RunAccumulator(run.summary, label, 2 * (options.maxPoints ?? 1000), options.smoothing);
   for (const r of run.records) accumulator.add(r);
   return { accumulator, config: run.config, warnings: [...run.warnings], skipped: 0 };
 }

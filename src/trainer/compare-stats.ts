@@ -128,7 +128,7 @@ export function aggregateSeeds(rows: readonly CompareRow[]): SeedAggregate[] {
     const metrics = Object.fromEntries(Object.keys(mine[0].metrics).map((t) => [t, meanStd(finite(mine.map((r) => r.metrics[t])))]));
     const deltas = finite(mine.map((r) => r.deltaM));
     const deltaM = deltas.length > 0 ? meanStd(deltas) : null;
-    const beyondSeedSpread = deltaM !== null && deltaM.n > 1 && Math.abs(deltaM.mean) > (2 * deltaM.std) / Math.sqrt(deltaM.n) && deltaM.std + Math.abs(deltaM.mean) > 0;
+    const beyondSeedSpread = deltaM !== null && deltaM.n > 1 && Math.abs(deltaM.mean) > (2 * deltaM.std) / Math.sqrt(deltaM.n);
     return { label, metrics, metricNames: mine[0].metricNames, deltaM, beyondSeedSpread };
   });
 }

@@ -443,7 +443,9 @@ export class Trainer {
     if (data.params.length !== this.params.data.length) {
       throw new UserError(`${source}: holds ${data.params.length} parameters, the model has ${this.params.data.length}`);
     }
-    if (data.optimizers.length !== this.optimizers.length || !new LossTotals(this.dataset.tasks).load(data.trainTotals)) {
+    // checked into a copy first: nothing changes unless every part fits
+    const totals = new LossTotals(this.dataset.tasks);
+    if (data.optimizers.length !== this.optimizers.length || !totals.load(data.trainTotals)) {
       throw new UserError(`${source}: holds ${data.optimizers.length} optimizer states and ${data.trainTotals.length} values of training totals, expected ${this.optimizers.length} and ${this.trainTotals.sums.length} (${this.spec.tasks.length} tasks)`);
     }
     if (data.batchInEpoch > this.sampler.batchesPerEpoch) {
@@ -456,7 +458,7 @@ export class Trainer {
     }
     this.params.data.set(data.params);
     this.params.bumpVersion();
-    this.trainTotals.load(data.trainTotals);
+    this.trainTotals.sums.set(totals.sums);
     this.epoch = data.epoch;
     this.batchInEpoch = data.batchInEpoch;
     this.globalStep = data.step;

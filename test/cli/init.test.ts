@@ -90,6 +90,8 @@ describe('init writes what it prints', () => {
     expect(result.lines).toContain(`guessed targets, to confirm (each task's "comment" in ${out} asks the same):`);
     expect(result.questions).toHaveLength(5);
     for (const q of result.questions) expect(result.lines).toContain(q);
+    // and each printed question is the one written into its task's comment
+    for (const t of tasks) expect(result.questions.some((q) => q.includes(t.comment!)), t.column).toBe(true);
     // horsepower, missing once (under 5%), stays a feature, and its row is counted
     expect(written.data && written.data.kind !== 'arrays' && written.data.features).toEqual(['displacement', 'horsepower', 'weight']);
     expect(result.lines).toContain('1 of 60 rows miss a feature value (horsepower 1): training will leave them out');

@@ -11,14 +11,15 @@ import { outcome } from '../helpers/user-error.js';
 
 /**
  * What the column gives back for each field: the cell, and parseNumber of it (null
- * when missing); the same whether the fields come as strings or as UTF-8 bytes
- * (each at an offset inside a larger buffer, as a CSV piece holds them).
+ * when missing); the same whether each field's UTF-8 bytes fill their own buffer
+ * or sit at an offset inside a larger one (as a CSV piece holds them).
  */
 function roundTrip(fields: string[]) {
   const byText = new CellColumn();
   const byBytes = new CellColumn();
   for (const f of fields) {
-    byText.push(f);
+    const own = Buffer.from(f, 'utf8');
+    byText.pushBytes(own, 0, own.length);
     const bytes = Buffer.from(`,${f},`, 'utf8');
     byBytes.pushBytes(bytes, 1, bytes.length - 1);
   }
