@@ -1,0 +1,81 @@
+/**
+ * This build against another build of multitask, side by side: short windows of
+ * each alternate for several rounds in one process, on the reference workload,
+ * so both are timed moments apart on a machine whose speed drifts. Prints one
+ * JSON line per workload (medians of the rounds) and the 2 ÷ 1 worker ratios.
+ *
+ *   git worktree add /tmp/before <commit> && (cd /tmp/before && npm ci)
+ *   npm run build && node dist/scripts/ab-builds.js /tmp/before [--rounds 5] [--seconds 1]
+ *
+ * The other build's `dist/scripts/reference-workload.js` makes its trainers. A
+ * build without `loopStats` takes steps one call at a time (its step() had no
+ * count); one with it gets 8 per call, as fit() runs them.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { TrainerConfig } from '../src/trainer/config.js';
+import * as current from './reference-workload.js';
+
+type Workloads = typeof current;
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const otherRoot = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
+if (!otherRoot) {
+  console.error('usage: node dist/scripts/ab-builds.js <root of another built checkout> [--rounds N] [--seconds S]');
+  process.exit(2);
+}
+const ROUNDS = option('--rounds', 5);
+const SECONDS = option('--seconds', 1);
+const other = (await import(pathToFileURL(resolve(otherRoot, 'dist/scripts/reference-workload.js')).href)) as Workloads;
+
+const CASES: [string, TrainerConfig][] = [
+  ['sum fused, 2 workers', { workers: 2, strategy: 'sum' }],
+  ['sum fused, 1 worker', { workers: 1, strategy: 'sum' }],
+  ['pcgrad, 2 workers', { workers: 2, strategy: 'pcgrad' }],
+  ['sum per-task, 2 workers', { workers: 2, strategy: 'sum', plan: 'per-task' }],
+  ['sequential fresh, 2 workers', { workers: 2, strategy: 'sequential' }],
+  ['sequential stale, 2 workers', { workers: 2, strategy: 'sequential', sequentialMode: 'stale' }],
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** Steps/s of one build on one workload over a window, after 20 warm-up steps. */
+async function rate(build: Workloads, over: TrainerConfig): Promise<number> {
+  const trainer = await build.createWorkloadTrainer(build.referenceConfig(over));
+  try {
+    const perCall = 'loopStats' in trainer ? 8 : 1;
+    for (let i = 0; i < 20; i += perCall) await trainer.step(perCall);
+    const started = performance.now();
+    let steps = 0;
+    while (performance.now() - started < SECONDS * 1000) {
+      await trainer.step(perCall);
+      steps += perCall;
+    }
+    return steps / ((performance.now() - started) / 1000);
+  } finally {
+    await trainer.close();
+  }
+}
+
+const rates = new Map<string, { other: number[]; current: number[] }>();
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [label, over] of CASES) {
+    const entry = rates.get(label) ?? { other: [], current: [] };
+    entry.other.push(await rate(other, over));
+    entry.current.push(await rate(current, over));
+    rates.set(label, entry);
+  }
+}
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+for (const [label, { other: o, current: c }] of rates) {
+  const ratios = c.map((x, i) => x / o[i]);
+  console.log(JSON.stringify({ bench: 'ab-builds', label, other: round(median(o), 1), current: round(median(c), 1), ratio: round(median(ratios)), ratios: ratios.map((x) => round(x, 2)) }));
+}
+const two = rates.get('sum fused, 2 workers')!;
+const one = rates.get('sum fused, 1 worker')!;
+const twoVsOne = (a: number[], b: number[]) => round(median(a.map((x, i) => x / b[i])));
+console.log(JSON.stringify({ bench: 'ab-builds-two-vs-one', other: twoVsOne(two.other, one.other), current: twoVsOne(two.current, one.current) }));
