@@ -7,7 +7,9 @@
  *   git worktree add /tmp/before <commit> && (cd /tmp/before && npm ci)
  *   npm run build && node dist/scripts/ab-builds.js /tmp/before [--rounds 5] [--seconds 1]
  *
- * The other build's `dist/scripts/reference-workload.js` makes its trainers. A
+ * The other build's `dist/scripts/reference-workload.js` makes its trainers. Each
+ * trainer is made once and settled (this build's settle(): past V8's background
+ * compiling) before the rounds begin, and stays up between its windows. A
  * build without `loopStats` takes steps one call at a time (its step() had no
  * count); one with it gets 8 per call, as fit() runs them.
  */
@@ -43,32 +45,42 @@ const CASES: [string, TrainerConfig][] = [
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-/** Steps/s of one build on one workload over a window, after 20 warm-up steps. */
-async function rate(build: Workloads, over: TrainerConfig): Promise<number> {
+type Stepper = Awaited<ReturnType<Workloads['createWorkloadTrainer']>>;
+
+/** A build's trainer on one workload, settled (current.settle) before any window is timed. */
+async function settled(build: Workloads, over: TrainerConfig): Promise<{ trainer: Stepper; perCall: number }> {
   const trainer = await build.createWorkloadTrainer(build.referenceConfig(over));
-  try {
-    const perCall = 'loopStats' in trainer ? 8 : 1;
-    for (let i = 0; i < 20; i += perCall) await trainer.step(perCall);
-    const started = performance.now();
-    let steps = 0;
-    while (performance.now() - started < SECONDS * 1000) {
-      await trainer.step(perCall);
-      steps += perCall;
-    }
-    return steps / ((performance.now() - started) / 1000);
-  } finally {
-    await trainer.close();
-  }
+  const perCall = 'loopStats' in trainer ? 8 : 1;
+  await current.settle(trainer, perCall);
+  return { trainer, perCall };
 }
 
-const rates = new Map<string, { other: number[]; current: number[] }>();
-for (let r = 0; r < ROUNDS; r++) {
-  for (const [label, over] of CASES) {
-    const entry = rates.get(label) ?? { other: [], current: [] };
-    entry.other.push(await rate(other, over));
-    entry.current.push(await rate(current, over));
-    rates.set(label, entry);
+/** Steps/s of a settled trainer over a window. */
+async function rate({ trainer, perCall }: { trainer: Stepper; perCall: number }): Promise<number> {
+  const started = performance.now();
+  let steps = 0;
+  while (performance.now() - started < SECONDS * 1000) {
+    await trainer.step(perCall);
+    steps += perCall;
   }
+  return steps / ((performance.now() - started) / 1000);
+}
+
+// every trainer stays up, so each window is timed in the settled state
+const trainers = new Map<string, { other: Awaited<ReturnType<typeof settled>>; current: Awaited<ReturnType<typeof settled>> }>();
+for (const [label, over] of CASES) trainers.set(label, { other: await settled(other, over), current: await settled(current, over) });
+const rates = new Map<string, { other: number[]; current: number[] }>();
+try {
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [label, pair] of trainers) {
+      const entry = rates.get(label) ?? { other: [], current: [] };
+      entry.other.push(await rate(pair.other));
+      entry.current.push(await rate(pair.current));
+      rates.set(label, entry);
+    }
+  }
+} finally {
+  for (const pair of trainers.values()) await Promise.all([pair.other.trainer.close(), pair.current.trainer.close()]);
 }
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 for (const [label, { other: o, current: c }] of rates) {

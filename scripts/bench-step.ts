@@ -2,14 +2,14 @@
  * Training-step benchmark on the reference workload (scripts/reference-workload.ts),
  * printing one JSON object per line:
  * - {"bench":"step", strategy, plan, workers, stepsPerSecond, msPerStep: {compute, transport, idle,
- *   reduce, combine, optimizer, total}, coordinatorOverhead}: median of 3 timed runs after warm-up
+ *   reduce, combine, optimizer, total}, coordinatorOverhead, settledSteps}: median of 3 timed runs
  * - {"bench":"torch-step", ...}: PyTorch on the same workload (when /usr/bin/python3 has torch),
  *   with the environment's OPENBLAS_CORETYPE and with SkylakeX; best thread count
  * - {"bench":"step-curve", tasks, hidden, plan, workers, kernels, rounds, stepsPerSecond, mflopPerStep,
  *   gflops, torchStepsPerSecond?, vsTorch?}: the cost curve as the work grows, for tasks 1, 2, 4, 8,
  *   16 at width 512 and trunk widths 256, 1024, 2048 at 3 tasks; `sum` on 2 workers with the fused
  *   and the per-task plan, each point three alternating half-second windows of ours and PyTorch's
- *   after a short warm-up (medians). mflopPerStep counts
+ *   (medians). mflopPerStep counts
  *   the matrix products the plan runs (stepFlops: the per-task plan runs the trunk backward once
  *   per task), gflops is that times steps/s. The torch fields (PyTorch's summed loss for fused,
  *   its per-task gradients for per-task; the better of a window on 1 and on 2 threads, the coretype of the reference
@@ -17,12 +17,18 @@
  * - {"bench":"step-paired", round, ...}: steps/s of sum fused on 2 and 1 workers, sum per-task on 2
  *   workers and (with PyTorch) PyTorch's summed and per-task steps, in short windows that
  *   alternate for several rounds (a persistent `bench_step.py --serve` process), so each
- *   round's ratios compare figures taken moments apart on this shared machine
+ *   round's ratios compare figures taken moments apart on this shared machine; beside the
+ *   fused windows, the thread ceiling's (scripts/thread-ceiling.ts: the same shard products on 2
+ *   and on 1 bare threads, one spinning barrier a step): what 2 ÷ 1 could reach at that moment
  * - {"bench":"step-ratios", method, ...}: the figures the throughput targets are stated in,
- *   the medians of the paired rounds' ratios
+ *   the medians of the paired rounds' ratios (twoVsOneOfCeiling: ours 2 ÷ 1 over the ceiling's, per round)
  * - {"bench":"small-model", round, ...} and {"bench":"small-model-ratios", ...}: the small
  *   tabular model (penguins' shape), ours with computeOn auto and on the worker threads
  *   only, beside PyTorch's summed loop on the same shape, alternating windows
+ * Every trainer is timed once it has settled (reference-workload.ts, settle(): its first 2,500
+ * steps, at most 5 s, while V8 still compiles on background threads that take turns with the
+ * workers); settledSteps says how many it took. PyTorch compiles nothing and needs no more
+ * than bench_step.py's own warm-up.
  * The "step" lines also give serialShare (1 − worker compute ÷ step time), computeBound
  * (1000 ÷ worker compute ms: steps/s if a step were its compute alone) and vsComputeBound.
  *
@@ -33,7 +39,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Trainer } from '../src/trainer/trainer.js';
 import type { TrainerConfig } from '../src/trainer/config.js';
-import { type Workload, type WorkloadShape, createWorkloadTrainer, fullShape, referenceConfig, SMALL_SHAPE, stepFlops, workloadConfig } from './reference-workload.js';
+import { ThreadCeiling } from './thread-ceiling.js';
+import { type Workload, type WorkloadShape, createWorkloadTrainer, fullShape, referenceConfig, settle, SMALL_SHAPE, stepFlops, workloadConfig } from './reference-workload.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -71,7 +78,7 @@ async function withTrainer<T>(config: Workload, run: (trainer: Trainer) => Promi
 
 async function measure(label: string, over: TrainerConfig): Promise<number> {
   return withTrainer(referenceConfig(over), async (trainer) => {
-    await trainer.step(30);
+    const settledSteps = await settle(trainer);
     const rates: number[] = [];
     trainer.profile.reset(); // the breakdown covers the timed steps only
     for (let rep = 0; rep < 3; rep++) {
@@ -85,7 +92,7 @@ async function measure(label: string, over: TrainerConfig): Promise<number> {
     const computeBound = 1000 / ms.compute;
     emit({
       bench: 'step', label, strategy: trainer.config.strategy, mode: trainer.config.sequentialMode, plan: trainer.plan,
-      workers: trainer.config.workers, shards: trainer.shards, kernels: kernelsName(trainer),
+      workers: trainer.config.workers, shards: trainer.shards, kernels: kernelsName(trainer), settledSteps,
       stepsPerSecond: round(rates[1], 1),
       msPerStep: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, round(v)])),
       coordinatorOverhead: round(trainer.profile.overheadFraction()),
@@ -206,16 +213,27 @@ async function paired(server: TorchServer | undefined, torch: TorchFigures | und
     perTask2: referenceConfig({ workers: 2, strategy: 'sum', plan: 'per-task' }),
   };
   const trainers = await Promise.all(Object.values(configs).map((c) => createWorkloadTrainer(c)));
-  for (const trainer of trainers) await timedRate(trainer, 0.3); // untimed: threads and JIT settle
-  const ratios = { fusedTwoVsOneWorker: [] as number[], fusedVsTorchSum: [] as number[], perTaskVsTorchPerTask: [] as number[] };
+  for (const trainer of trainers) await settle(trainer);
+  const probe = await ThreadCeiling.start();
+  const ratios = {
+    fusedTwoVsOneWorker: [] as number[], threadCeilingTwoVsOne: [] as number[], twoVsOneOfCeiling: [] as number[],
+    fusedVsTorchSum: [] as number[], perTaskVsTorchPerTask: [] as number[],
+  };
   try {
     for (let r = 0; r < PAIRED_ROUNDS; r++) {
-      const rates: number[] = [];
-      for (const trainer of trainers) rates.push(await timedRate(trainer, PAIRED_SECONDS));
+      const [fused2, fused1, perTask2] = trainers;
+      // each of ours beside the probe on as many threads
+      const f2 = await timedRate(fused2, PAIRED_SECONDS);
+      const c2 = await probe.rate(2, PAIRED_SECONDS);
+      const f1 = await timedRate(fused1, PAIRED_SECONDS);
+      const c1 = await probe.rate(1, PAIRED_SECONDS);
+      const p2 = await timedRate(perTask2, PAIRED_SECONDS);
       const torchSum = server && (await server.best('sum', PAIRED_SECONDS));
       const torchPerTask = server && (await server.best('per_task', PAIRED_SECONDS));
-      const [f2, f1, p2] = rates;
+      const ceiling = c2.stepsPerSecond / c1.stepsPerSecond;
       ratios.fusedTwoVsOneWorker.push(f2 / f1);
+      ratios.threadCeilingTwoVsOne.push(ceiling);
+      ratios.twoVsOneOfCeiling.push(f2 / f1 / ceiling);
       if (torchSum && torchPerTask) {
         ratios.fusedVsTorchSum.push(f2 / torchSum);
         ratios.perTaskVsTorchPerTask.push(p2 / torchPerTask);
@@ -223,14 +241,17 @@ async function paired(server: TorchServer | undefined, torch: TorchFigures | und
       emit({
         bench: 'step-paired', round: r + 1, seconds: PAIRED_SECONDS,
         fusedTwoWorkers: round(f2, 1), fusedOneWorker: round(f1, 1), perTaskTwoWorkers: round(p2, 1),
+        ceilingTwoThreads: round(c2.stepsPerSecond, 1), ceilingOneThread: round(c1.stepsPerSecond, 1), ceilingIdleShare: round(c2.idleShare),
         ...(torchSum && torchPerTask ? { torchSum: round(torchSum, 1), torchPerTask: round(torchPerTask, 1) } : {}),
       });
     }
   } finally {
-    await Promise.all(trainers.map((t) => t.close()));
+    await Promise.all([...trainers.map((t) => t.close()), probe.close()]);
   }
   return {
     fusedTwoVsOneWorker: round(median(ratios.fusedTwoVsOneWorker)),
+    threadCeilingTwoVsOne: round(median(ratios.threadCeilingTwoVsOne)),
+    twoVsOneOfCeiling: round(median(ratios.twoVsOneOfCeiling)),
     fusedVsTorchSum: ratios.fusedVsTorchSum.length ? round(median(ratios.fusedVsTorchSum)) : null,
     perTaskVsTorchPerTask: ratios.perTaskVsTorchPerTask.length ? round(median(ratios.perTaskVsTorchPerTask)) : null,
   };
@@ -247,7 +268,8 @@ async function smallModel(server: TorchServer | undefined): Promise<void> {
   const ratios = { vsTorch: [] as number[], threadsVsTorch: [] as number[] };
   try {
     for (let i = 0; i < 100; i++) await auto.step(); // past auto's timed rounds
-    await timedRate(threads, 0.3);
+    await settle(auto);
+    await settle(threads);
     for (let r = 0; r < PAIRED_ROUNDS; r++) {
       const ours = await timedRate(auto, PAIRED_SECONDS);
       const onThreads = await timedRate(threads, PAIRED_SECONDS);
@@ -286,6 +308,7 @@ async function curve(server: TorchServer | undefined, torch: TorchFigures | unde
       const ratios: number[] = [];
       const torchRates: number[] = [];
       const kernels = await withTrainer(config, async (trainer) => {
+        await settle(trainer);
         for (let r = 0; r < CURVE_ROUNDS; r++) {
           const rate = await timedRate(trainer, CURVE_SECONDS);
           rates.push(rate);

@@ -155,6 +155,31 @@ export function createWorkloadTrainer(w: Workload): Promise<Trainer> {
 }
 
 /**
+ * Steps a new trainer takes before anything of it is timed. V8 compiles the hot
+ * code of the coordinator and of each worker thread on background threads over
+ * roughly its first 2,000 steps; on two vCPUs those threads take turns with the
+ * workers, which then wait for each other at the step loop's barriers about
+ * three times as long as afterwards (idle 0.14–0.19 ms a step over the first
+ * 2,000 steps of the width-256 workload, 0.03–0.06 ms after; with
+ * `--no-concurrent-recompilation` the excess is gone). A training run of
+ * minutes spends little of its time there, so the benches time the settled state.
+ */
+export const SETTLE_STEPS = 2500;
+/** Heavy shapes settle for at most this long: their steps are few and the compiler's share of them small. */
+const SETTLE_SECONDS = 5;
+
+/** Runs a new trainer's settling steps (`perCall` a call); returns how many it ran. */
+export async function settle(trainer: { step(n?: number): Promise<unknown> }, perCall = 50): Promise<number> {
+  const started = performance.now();
+  let steps = 0;
+  while (steps < SETTLE_STEPS && performance.now() - started < SETTLE_SECONDS * 1000) {
+    await trainer.step(perCall);
+    steps += perCall;
+  }
+  return steps;
+}
+
+/**
  * Matrix-product FLOPs of one training step (2·batch·in·out per product; biases,
  * activations, losses and the optimizer not counted): the forward pass, every
  * layer's weight gradient and every input gradient but the first layer's. The
