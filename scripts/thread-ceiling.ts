@@ -66,21 +66,14 @@ export class ThreadCeiling {
   static async start(shape: ProbeShape = REFERENCE_SHARD): Promise<ThreadCeiling> {
     const control = new SharedArrayBuffer(3 * 4);
     const workers = [0, 1].map((index) => new Worker(new URL(import.meta.url), { workerData: { control, index, shape } satisfies ProbeSetup }));
-    await Promise.all(workers.map((w) => new Promise((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
-    })));
+    await Promise.all(workers.map((w) => reply(w)));
     return new ThreadCeiling(workers, control);
   }
 
   /** Steps/s of `threads` probe threads over a window of `seconds`. */
   async rate(threads: 1 | 2, seconds: number): Promise<CeilingRate> {
     this.control.fill(0);
-    const results = await Promise.all(this.workers.slice(0, threads).map((w) => new Promise<ProbeResult>((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
-      w.postMessage({ threads, seconds } satisfies ProbeWindow);
-    })));
+    const results = await Promise.all(this.workers.slice(0, threads).map((w) => reply<ProbeResult>(w, { threads, seconds })));
     const wall = Math.max(...results.map((r) => r.wallMs));
     const busy = results.reduce((sum, r) => sum + r.busyMs, 0) / threads;
     return { stepsPerSecond: results[0].steps / (wall / 1000), idleShare: Math.max(0, 1 - busy / wall) };
@@ -89,6 +82,23 @@ export class ThreadCeiling {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+/** The worker's next message (after posting `request`, if given), or its error. */
+function reply<T>(worker: Worker, request?: ProbeWindow): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const fail = (e: Error) => {
+      worker.off('message', answer);
+      reject(e);
+    };
+    const answer = (m: T) => {
+      worker.off('error', fail);
+      resolve(m);
+    };
+    worker.once('message', answer);
+    worker.once('error', fail);
+    if (request) worker.postMessage(request);
+  });
 }
 
 /** The products of one shard's forward and backward pass, on fixed matrices. */

@@ -6,14 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { jsKernels } from '../../src/kernels/js.js';
-import { LOSS_STATS_LENGTH } from '../../src/kernels/types.js';
+import { createNativeKernels, nativeIsas } from '../../src/kernels/native.js';
+import { LOSS_STATS_LENGTH, type Kernels } from '../../src/kernels/types.js';
 import type { ParameterStore } from '../../src/model/parameters.js';
 import { resolveOptimizerConfig } from '../../src/optim/index.js';
 import { FrameArena } from '../../src/protocol/arena.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/codec.js';
 import type { GradientJob, StepsJob } from '../../src/protocol/messages.js';
 import { createStepLoop, StepLoopViews } from '../../src/protocol/step-loop-memory.js';
-import { StepLoopWorker, type ShardRunner } from '../../src/protocol/step-loop.js';
+import { StepLoopWorker, sumShards, type ShardRunner } from '../../src/protocol/step-loop.js';
 
 const N = 200;
 const TASKS = 1;
@@ -86,5 +87,38 @@ describe('StepLoopWorker', () => {
     expect(views.progress()).toEqual({ done: 1, halted: false, rounds: 0, updating: false });
     expect(views.arrive(0)).toBe(false);
     expect(params.version).toBe(1);
+  });
+});
+
+describe('sumShards', () => {
+  const kernelSets: [string, Kernels][] = [['js', jsKernels], ...nativeIsas().map((isa): [string, Kernels] => [`native ${isa}`, createNativeKernels(isa)])];
+  /** Shard parts whose sums round differently by order, with zeros of both signs among them. */
+  const parts = (count: number, n: number) => Array.from({ length: count }, (_, s) => Float32Array.from({ length: n }, (_, i) =>
+    (i % 7 === 0 ? ((i / 7 + s) % 2 === 0 ? -0 : 0) : ((i * 7919 + s * 104729) % 2001 - 1000) * 10 ** ((i + s) % 9 - 4))));
+  const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+  for (const [name, kernels] of kernelSets) {
+    it(`into the second shard's part gives the bits of the sum into the first's, for every pattern of empty shards (${name})`, () => {
+      const n = 131;
+      for (const count of [2, 3, 4]) {
+        for (let empty = 0; empty < 1 << count; empty++) {
+          if (empty === (1 << count) - 1) continue; // a step has rows
+          const has = (s: number) => (empty & (1 << s)) === 0;
+          const atZero = parts(count, n);
+          const atOne = parts(count, n);
+          sumShards(atZero, 0, has, kernels);
+          sumShards(atOne, 1, has, kernels);
+          expect(bits(atOne[1]), `shards ${count}, empty mask ${empty}`).toEqual(bits(atZero[0]));
+        }
+      }
+    });
+  }
+
+  it('adds in shard order, skipping empty shards, and leaves the other parts alone', () => {
+    const shards = [Float32Array.of(1e8, 5), Float32Array.of(-1e8, 6), Float32Array.of(1, 7), Float32Array.of(100, 8)];
+    sumShards(shards, 0, (s) => s !== 3, jsKernels);
+    // (1e8 + -1e8) + 1 = 1, where 1e8 + (-1e8 + 1) would be 0 in float32
+    expect(Array.from(shards[0])).toEqual([1, 18]);
+    expect(Array.from(shards[3])).toEqual([100, 8]);
   });
 });
