@@ -17,8 +17,22 @@ const C_HALT = 5; // 1: the chunk halted at step C_DONE on a non-finite value
 const C_ROUNDS = 6; // sequential fresh: the tasks of step C_DONE whose updates are applied
 const C_WORKERS = 8; // per worker: its non-finite flag, then 1 while it waits at a barrier
 
-/** Per (step, worker) timings the coordinator's profile reads (milliseconds). */
-export const TIMING_FIELDS = 4; // compute, reduce (and check), update, wall of the whole step
+/**
+ * Per (step, worker) timings the coordinator's profile reads (milliseconds):
+ * compute, reduce (and check), update, then when the worker began the step and
+ * when it arrived at the step's last barrier, on clock().
+ */
+export const TIMING_FIELDS = 5;
+export const TIMING_BEGAN = 3;
+export const TIMING_ARRIVED = 4;
+
+/**
+ * Milliseconds on a clock every thread of the process reads alike (the
+ * monotonic clock): performance.now() counts from each thread's own start.
+ */
+export function clock(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
 
 /** Where a chunk stopped, as the control words say. */
 export interface ChunkProgress {

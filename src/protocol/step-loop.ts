@@ -41,7 +41,7 @@ import type { FrameArena } from './arena.js';
 import { PROTOCOL_VERSION } from './codec.js';
 import type { GradientJob, StepLoopHandle, StepsJob } from './messages.js';
 import { GramDots, SliceCombination } from './slice-combination.js';
-import { StepLoopViews } from './step-loop-memory.js';
+import { clock, StepLoopViews, TIMING_ARRIVED, TIMING_BEGAN, TIMING_FIELDS } from './step-loop-memory.js';
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 
@@ -98,7 +98,7 @@ export class StepLoopWorker {
   private readonly combination: SliceCombination | undefined;
   /** sequential only: the Gramian of the task gradients (the diagnostics) and where it goes */
   private readonly sequentialGram: { dots: GramDots; out: Float64Array } | undefined;
-  private readonly timing = [0, 0, 0, 0];
+  private readonly timing = new Array<number>(TIMING_FIELDS).fill(0);
 
   constructor(handle: StepLoopHandle, readonly worker: number, private readonly executor: ShardRunner,
     private readonly params: ParameterStore, private readonly kernels: Kernels) {
@@ -178,9 +178,9 @@ export class StepLoopWorker {
     const decide = () => (views.anyFlag() ? views.markHalted() : views.markUpdating(true));
     const gramOf = (k: number) => sequentialGram!.out.subarray(k * T * T, (k + 1) * T * T);
     for (let k = 0; k < chunk.count; k++) {
-      const started = performance.now();
       const t = this.timing;
       t[0] = t[1] = t[2] = 0;
+      t[TIMING_BEGAN] = clock();
       for (let r = 0; r < this.rounds.length; r++) {
         let at = performance.now();
         let safe: boolean;
@@ -244,14 +244,14 @@ export class StepLoopWorker {
         sequentialGram!.dots.compute(gramOf(k));
         t[1] += performance.now() - at;
       }
+      // the step ends when the last worker arrives here; the waits at the barriers are the profile's idle
+      t[TIMING_ARRIVED] = clock();
       if (!views.arrive(w, () => {
         if (!fresh) for (let o = 0; o < this.updates.length; o++) this.params.bumpVersion();
         views.markUpdating(false);
         views.markRounds(0);
         views.markDone(k + 1);
       })) return;
-      // the waits at the barriers are left out: the coordinator's profile counts them as idle
-      t[3] = performance.now() - started;
       views.setTiming(k, w, t);
     }
   }

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { LOSS_STATS_LENGTH } from '../kernels/types.js';
 import { resolveOptimizerConfig, type Optimizer, type OptimizerConfig } from '../optim/index.js';
 import type { StepLoopCombination, StepLoopHandle } from '../protocol/messages.js';
-import { createStepLoop, StepLoopViews, TIMING_FIELDS } from '../protocol/step-loop-memory.js';
+import { createStepLoop, StepLoopViews, TIMING_ARRIVED, TIMING_BEGAN } from '../protocol/step-loop-memory.js';
 import type { LossTotals } from './metrics.js';
 import { shardRows } from './plan.js';
 import type { StepTiming } from './profile.js';
@@ -141,10 +141,9 @@ export class StepChunks {
    * Step k's timing in a chunk of `steps` steps with `outsideMs` outside the
    * workers' steps: compute is the workers' busy time divided by those that
    * had shards; reduce and optimizer the mean worker's slice; idle the rest of
-   * the step's longest wall time on a worker (waiting at barriers); transport
-   * its share of `outsideMs`. The parts add up to the step's total, and the
-   * steps' totals to about the chunk's time (one thread's step can begin while
-   * another, woken later, ends the previous one).
+   * the step's time in the loop (waiting at barriers); transport its share of
+   * `outsideMs`. The parts add up to the step's total, and the steps' totals to
+   * the chunk's time.
    */
   timing(k: number, steps: number, outsideMs: number, out: StepTiming): void {
     const parts = this.stepParts(k);
@@ -156,24 +155,36 @@ export class StepChunks {
     out.total = parts.inStep + out.transport;
   }
 
-  /** Step k's busy parts on the workers, and its time in the workers' step: the longest wall time, or the busy parts if longer (clock skew between threads). */
+  /**
+   * Step k's busy parts on the workers, and its time in the loop: from the end
+   * of step k − 1 (step 0: the first worker's start) to its end, when the last
+   * worker arrived at its last barrier. So the steps of a chunk do not overlap,
+   * though a worker woken late at a barrier begins its next step late.
+   */
   private stepParts(k: number): { compute: number; reduce: number; optimizer: number; inStep: number } {
     const { views } = this;
     const { workers, shards } = views.handle;
     let compute = 0;
     let reduce = 0;
     let update = 0;
-    let wall = 0;
     for (let w = 0; w < workers; w++) {
       compute += views.timing(k, w, 0);
       reduce += views.timing(k, w, 1);
       update += views.timing(k, w, 2);
-      wall = Math.max(wall, views.timing(k, w, TIMING_FIELDS - 1));
     }
     let busy = 0;
     for (let s = 0; s < shards; s++) if (views.rowCount(k, s) > 0) busy++;
     const parts = { compute: compute / Math.max(1, Math.min(workers, busy)), reduce: reduce / workers, optimizer: update / workers, inStep: 0 };
-    parts.inStep = Math.max(wall, parts.compute + parts.reduce + parts.optimizer);
+    const began = k === 0 ? this.each(0, TIMING_BEGAN, Math.min) : this.each(k - 1, TIMING_ARRIVED, Math.max);
+    // the busy parts if longer: the clock's resolution
+    parts.inStep = Math.max(this.each(k, TIMING_ARRIVED, Math.max) - began, parts.compute + parts.reduce + parts.optimizer);
     return parts;
+  }
+
+  /** Timing field f of step k, folded over the workers (Math.min or Math.max). */
+  private each(k: number, f: number, fold: (a: number, b: number) => number): number {
+    let out = this.views.timing(k, 0, f);
+    for (let w = 1; w < this.views.handle.workers; w++) out = fold(out, this.views.timing(k, w, f));
+    return out;
   }
 }

@@ -118,9 +118,9 @@ describe('fused steps back to back on the worker threads', () => {
     await trainer.step(60);
     const wall = performance.now() - started;
     const t = trainer.profile.perStep();
-    // the steps' totals are the chunks' own time: about the call's wall time (the threads' steps overlap by their wake-ups), most of it
+    // the steps' totals are the chunks' own time (the steps of a chunk do not overlap, however late a thread wakes): most of the call's wall time
     expect(trainer.profile.steps).toBe(60);
-    expect(t.total * 60).toBeLessThanOrEqual(wall * 1.1);
+    expect(t.total * 60).toBeLessThanOrEqual(wall * 1.01);
     expect(t.total * 60).toBeGreaterThan(wall * 0.3);
     expect(trainer.loopStats.chunks).toBeLessThan(60);
     expect(t.compute).toBeGreaterThan(0);
