@@ -52,7 +52,7 @@ export interface FitOptions {
    * a few steps further on than the report.
    */
   onStep?: (step: StepReport) => void | Promise<void>;
-  /** Checked before every step, or chunk of steps (about 20 ms of them): true ends fit after the steps in flight. */
+  /** Checked before every step, or chunk of steps (about 50 ms of them): true ends fit after the steps in flight. */
   shouldStop?: () => boolean;
   /** Called with a snapshot every `checkpointEvery` steps and at the end of every epoch. */
   onCheckpoint?: (data: CheckpointData) => void | Promise<void>;
