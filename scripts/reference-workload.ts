@@ -156,13 +156,15 @@ export function createWorkloadTrainer(w: Workload): Promise<Trainer> {
 
 /**
  * Steps a new trainer takes before anything of it is timed. V8 compiles the hot
- * code of the coordinator and of each worker thread on background threads over
- * roughly its first 2,000 steps; on two vCPUs those threads take turns with the
- * workers, which then wait for each other at the step loop's barriers about
- * three times as long as afterwards (idle 0.14–0.19 ms a step over the first
- * 2,000 steps of the width-256 workload, 0.03–0.06 ms after; with
- * `--no-concurrent-recompilation` the excess is gone). A training run of
- * minutes spends little of its time there, so the benches time the settled state.
+ * code of the coordinator and of each worker thread over roughly its first
+ * 2,000 steps, on background threads that on two vCPUs take turns with the
+ * workers: the workers wait for each other at the step loop's barriers about
+ * twice as long as afterwards, and the JavaScript parts of their compute are
+ * not yet optimized (scripts/settling.ts at width 256: idle 0.16–0.23 ms a step
+ * and compute 0.52–0.59 over the first 2,000 steps, 0.07–0.11 and 0.50–0.54
+ * after; under `--no-concurrent-recompilation` the idle starts at 0.08–0.13).
+ * A training run of minutes spends little of its time there, so the benches
+ * time the settled state.
  */
 export const SETTLE_STEPS = 2500;
 /** Heavy shapes settle for at most this long: their steps are few and the compiler's share of them small. */
