@@ -19,9 +19,12 @@
  *   alternate for several rounds (a persistent `bench_step.py --serve` process), so each
  *   round's ratios compare figures taken moments apart on this shared machine; beside the
  *   fused windows, the thread ceiling's (scripts/thread-ceiling.ts: the same shard products on 2
- *   and on 1 bare threads, one spinning barrier a step): what 2 ÷ 1 could reach at that moment
+ *   and on 1 bare threads, one spinning barrier a step: what 2 ÷ 1 could reach at that moment)
+ *   and the exchange ceiling's (the same with a data-parallel step's data movement: shared
+ *   weights, the shards' gradients summed and an Adam step by halves, two barriers)
  * - {"bench":"step-ratios", method, ...}: the figures the throughput targets are stated in,
- *   the medians of the paired rounds' ratios (twoVsOneOfCeiling: ours 2 ÷ 1 over the ceiling's, per round)
+ *   the medians of the paired rounds' ratios (twoVsOneOfCeiling, twoVsOneOfExchangeCeiling: ours
+ *   2 ÷ 1 over the ceilings', per round; exchangeCeilingSerialShare: the probe's serialShare)
  * - {"bench":"small-model", round, ...} and {"bench":"small-model-ratios", ...}: the small
  *   tabular model (penguins' shape), ours with computeOn auto and on the worker threads
  *   only, beside PyTorch's summed loop on the same shape, alternating windows
@@ -217,23 +220,30 @@ async function paired(server: TorchServer | undefined, torch: TorchFigures | und
   const probe = await ThreadCeiling.start();
   const ratios = {
     fusedTwoVsOneWorker: [] as number[], threadCeilingTwoVsOne: [] as number[], twoVsOneOfCeiling: [] as number[],
+    exchangeCeilingTwoVsOne: [] as number[], twoVsOneOfExchangeCeiling: [] as number[], exchangeCeilingSerialShare: [] as number[],
     fusedVsTorchSum: [] as number[], perTaskVsTorchPerTask: [] as number[],
   };
   try {
     for (let r = 0; r < PAIRED_ROUNDS; r++) {
       const [fused2, fused1, perTask2] = trainers;
-      // each of ours beside the probe on as many threads
+      // each of ours beside the probe on as many threads, bare and with the exchange
       const f2 = await timedRate(fused2, PAIRED_SECONDS);
       const c2 = await probe.rate(2, PAIRED_SECONDS);
+      const e2 = await probe.rate(2, PAIRED_SECONDS, true);
       const f1 = await timedRate(fused1, PAIRED_SECONDS);
       const c1 = await probe.rate(1, PAIRED_SECONDS);
+      const e1 = await probe.rate(1, PAIRED_SECONDS, true);
       const p2 = await timedRate(perTask2, PAIRED_SECONDS);
       const torchSum = server && (await server.best('sum', PAIRED_SECONDS));
       const torchPerTask = server && (await server.best('per_task', PAIRED_SECONDS));
       const ceiling = c2.stepsPerSecond / c1.stepsPerSecond;
+      const exchange = e2.stepsPerSecond / e1.stepsPerSecond;
       ratios.fusedTwoVsOneWorker.push(f2 / f1);
       ratios.threadCeilingTwoVsOne.push(ceiling);
       ratios.twoVsOneOfCeiling.push(f2 / f1 / ceiling);
+      ratios.exchangeCeilingTwoVsOne.push(exchange);
+      ratios.twoVsOneOfExchangeCeiling.push(f2 / f1 / exchange);
+      ratios.exchangeCeilingSerialShare.push(e2.serialShare);
       if (torchSum && torchPerTask) {
         ratios.fusedVsTorchSum.push(f2 / torchSum);
         ratios.perTaskVsTorchPerTask.push(p2 / torchPerTask);
@@ -242,6 +252,7 @@ async function paired(server: TorchServer | undefined, torch: TorchFigures | und
         bench: 'step-paired', round: r + 1, seconds: PAIRED_SECONDS,
         fusedTwoWorkers: round(f2, 1), fusedOneWorker: round(f1, 1), perTaskTwoWorkers: round(p2, 1),
         ceilingTwoThreads: round(c2.stepsPerSecond, 1), ceilingOneThread: round(c1.stepsPerSecond, 1), ceilingIdleShare: round(c2.idleShare),
+        exchangeTwoThreads: round(e2.stepsPerSecond, 1), exchangeOneThread: round(e1.stepsPerSecond, 1), exchangeSerialShare: round(e2.serialShare),
         ...(torchSum && torchPerTask ? { torchSum: round(torchSum, 1), torchPerTask: round(torchPerTask, 1) } : {}),
       });
     }
@@ -252,6 +263,9 @@ async function paired(server: TorchServer | undefined, torch: TorchFigures | und
     fusedTwoVsOneWorker: round(median(ratios.fusedTwoVsOneWorker)),
     threadCeilingTwoVsOne: round(median(ratios.threadCeilingTwoVsOne)),
     twoVsOneOfCeiling: round(median(ratios.twoVsOneOfCeiling)),
+    exchangeCeilingTwoVsOne: round(median(ratios.exchangeCeilingTwoVsOne)),
+    twoVsOneOfExchangeCeiling: round(median(ratios.twoVsOneOfExchangeCeiling)),
+    exchangeCeilingSerialShare: round(median(ratios.exchangeCeilingSerialShare)),
     fusedVsTorchSum: ratios.fusedVsTorchSum.length ? round(median(ratios.fusedVsTorchSum)) : null,
     perTaskVsTorchPerTask: ratios.perTaskVsTorchPerTask.length ? round(median(ratios.perTaskVsTorchPerTask)) : null,
   };

@@ -8,12 +8,17 @@
  * the loop cost nothing: on these machines the second vCPU is shared with the
  * host, and that ratio moves by tens of percent from minute to minute.
  *
- * It leaves out everything else of a step (reduction, optimizer, losses, the
- * parameters and gradients crossing between the threads): an upper bound, not a
- * model of the step.
+ * With `exchange`, a step also moves the data a data-parallel step must: the
+ * products read the weights from one shared vector and write each shard's
+ * gradient into a shared slot; after the barrier each thread sums its half of
+ * the slots into its own shard's slot and applies an Adam step (learning rate 0,
+ * so the weights stay put but are written) to its half of the weights and
+ * moments, then a second barrier. That is the step loop's data movement without
+ * its bookkeeping (losses, checks, activations' epilogues, chunks).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { getKernels } from '../src/kernels/index.js';
+import type { AdamHyper } from '../src/kernels/types.js';
 
 /** Control words: arrivals at the barrier, barrier passages, the end of the window. */
 const COUNT = 0;
@@ -28,32 +33,52 @@ interface ProbeShape {
   headOutputs: number;
 }
 
+/** The shared weights, Adam's moments and the two shards' gradient slots (float32, `weightCount` each). */
+interface ProbeMemory {
+  weights: SharedArrayBuffer;
+  m: SharedArrayBuffer;
+  v: SharedArrayBuffer;
+  slots: SharedArrayBuffer[];
+}
+
 interface ProbeSetup {
   control: SharedArrayBuffer;
   index: number;
   shape: ProbeShape;
+  memory: ProbeMemory;
 }
 
-/** A window: `threads` threads (the first that many) step for `seconds`. */
+/** A window: `threads` threads (the first that many) step for `seconds`, with or without the exchange. */
 interface ProbeWindow {
   threads: number;
   seconds: number;
+  exchange: boolean;
 }
 
 interface ProbeResult {
   steps: number;
+  /** in the products */
+  productsMs: number;
+  /** in the products, the reduction and the update */
   busyMs: number;
   wallMs: number;
 }
 
 export interface CeilingRate {
   stepsPerSecond: number;
-  /** share of the window the threads spent waiting at the barrier */
+  /** share of the window the threads spent waiting at the barriers */
   idleShare: number;
+  /** share of the window outside the products (the mean thread's): the step loop's serialShare, for the probe */
+  serialShare: number;
 }
 
 /** The reference workload's shard: half of its 256-row batch, 64 → 512 → 512, 12 head outputs. */
 const REFERENCE_SHARD: ProbeShape = { rows: 128, inputWidth: 64, hidden: 512, headOutputs: 12 };
+
+/** The weight matrices' sizes, in vector order: first layer, second layer, heads. */
+function weightSizes({ inputWidth: d, hidden: h, headOutputs: o }: ProbeShape): number[] {
+  return [d * h, h * h, h * o];
+}
 
 export class ThreadCeiling {
   private readonly control: Int32Array;
@@ -65,18 +90,27 @@ export class ThreadCeiling {
   /** Starts the two probe threads (closed by close()). */
   static async start(shape: ProbeShape = REFERENCE_SHARD): Promise<ThreadCeiling> {
     const control = new SharedArrayBuffer(3 * 4);
-    const workers = [0, 1].map((index) => new Worker(new URL(import.meta.url), { workerData: { control, index, shape } satisfies ProbeSetup }));
+    const bytes = weightSizes(shape).reduce((a, b) => a + b, 0) * 4;
+    const memory: ProbeMemory = {
+      weights: new SharedArrayBuffer(bytes), m: new SharedArrayBuffer(bytes), v: new SharedArrayBuffer(bytes),
+      slots: [new SharedArrayBuffer(bytes), new SharedArrayBuffer(bytes)],
+    };
+    const workers = [0, 1].map((index) => new Worker(new URL(import.meta.url), { workerData: { control, index, shape, memory } satisfies ProbeSetup }));
     await Promise.all(workers.map((w) => reply(w)));
     return new ThreadCeiling(workers, control);
   }
 
-  /** Steps/s of `threads` probe threads over a window of `seconds`. */
-  async rate(threads: 1 | 2, seconds: number): Promise<CeilingRate> {
+  /** Steps/s of `threads` probe threads over a window of `seconds`, with or without the exchange. */
+  async rate(threads: 1 | 2, seconds: number, exchange = false): Promise<CeilingRate> {
     this.control.fill(0);
-    const results = await Promise.all(this.workers.slice(0, threads).map((w) => reply<ProbeResult>(w, { threads, seconds })));
+    const results = await Promise.all(this.workers.slice(0, threads).map((w) => reply<ProbeResult>(w, { threads, seconds, exchange })));
     const wall = Math.max(...results.map((r) => r.wallMs));
-    const busy = results.reduce((sum, r) => sum + r.busyMs, 0) / threads;
-    return { stepsPerSecond: results[0].steps / (wall / 1000), idleShare: Math.max(0, 1 - busy / wall) };
+    const mean = (f: (r: ProbeResult) => number) => results.reduce((sum, r) => sum + f(r), 0) / threads;
+    return {
+      stepsPerSecond: results[0].steps / (wall / 1000),
+      idleShare: Math.max(0, 1 - mean((r) => r.busyMs) / wall),
+      serialShare: Math.max(0, 1 - mean((r) => r.productsMs) / wall),
+    };
   }
 
   async close(): Promise<void> {
@@ -101,23 +135,24 @@ function reply<T>(worker: Worker, request?: ProbeWindow): Promise<T> {
   });
 }
 
-/** The products of one shard's forward and backward pass, on fixed matrices. */
-function shardProducts(shape: ProbeShape): () => void {
+/** `vector` cut into the weight matrices' views. */
+function matrices(vector: Float32Array, shape: ProbeShape): Float32Array[] {
+  let at = 0;
+  return weightSizes(shape).map((n) => vector.subarray(at, (at += n)));
+}
+
+/** The products of one shard's forward and backward pass, reading `weights` and writing the weight gradients into `slot`. */
+function shardProducts(shape: ProbeShape, weights: Float32Array, slot: Float32Array): () => void {
   const kernels = getKernels();
   const { rows: r, inputWidth: d, hidden: h, headOutputs: o } = shape;
-  const filled = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 2654435761) % 1000) / 1e4 - 0.05);
-  const x = filled(r * d);
-  const w1 = filled(d * h);
-  const w2 = filled(h * h);
-  const wo = filled(h * o);
+  const x = Float32Array.from({ length: r * d }, (_, i) => ((i * 7919) % 1000) / 1e4 - 0.05);
+  const [w1, w2, wo] = matrices(weights, shape);
+  const [gw1, gw2, gwo] = matrices(slot, shape);
   const z1 = new Float32Array(r * h);
   const z2 = new Float32Array(r * h);
   const y = new Float32Array(r * o);
   const dz1 = new Float32Array(r * h);
   const dz2 = new Float32Array(r * h);
-  const gw1 = new Float32Array(d * h);
-  const gw2 = new Float32Array(h * h);
-  const gwo = new Float32Array(h * o);
   return () => {
     kernels.gemm(false, false, r, h, d, 1, x, w1, 0, z1);
     kernels.gemm(false, false, r, h, h, 1, z1, w2, 0, z2);
@@ -143,25 +178,53 @@ function barrier(c: Int32Array, threads: number): void {
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  const { control, index, shape } = workerData as ProbeSetup;
+  const { control, index, shape, memory } = workerData as ProbeSetup;
   const c = new Int32Array(control);
-  const shard = shardProducts(shape);
-  port.on('message', ({ threads, seconds }: ProbeWindow) => {
+  const kernels = getKernels();
+  const weights = new Float32Array(memory.weights);
+  const m = new Float32Array(memory.m);
+  const v = new Float32Array(memory.v);
+  const slots = memory.slots.map((b) => new Float32Array(b));
+  if (index === 0) for (let i = 0; i < weights.length; i++) weights[i] = ((i * 2654435761) % 1000) / 1e4 - 0.05;
+  // a thread alone runs both shards, each into its own slot; of two, each its own
+  const shards = [0, 1].map((s) => shardProducts(shape, weights, slots[s]));
+  const hyper: AdamHyper = { lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step: 1 };
+  const half = weights.length / 2 - ((weights.length / 2) % 64);
+  /** Sums the slots over [from, to) into `home`'s and takes the Adam step there. */
+  const reduceAndUpdate = (home: number, from: number, to: number) => {
+    const part = (a: Float32Array) => a.subarray(from, to);
+    kernels.axpy(to - from, 1, part(slots[1 - home]), part(slots[home]));
+    kernels.adamStep(to - from, part(weights), part(slots[home]), part(m), part(v), hyper);
+  };
+  port.on('message', ({ threads, seconds, exchange }: ProbeWindow) => {
     const started = performance.now();
     let steps = 0;
+    let productsMs = 0;
     let busyMs = 0;
     for (;;) {
-      const at = performance.now();
-      // one thread alone runs both shards a step
-      for (let s = 0; s < 2 / threads; s++) shard();
+      let at = performance.now();
+      if (threads === 1) {
+        shards[0]();
+        shards[1]();
+      } else {
+        shards[index]();
+      }
+      productsMs += performance.now() - at;
       busyMs += performance.now() - at;
+      if (exchange) {
+        if (threads > 1) barrier(c, threads);
+        at = performance.now();
+        if (threads === 1) reduceAndUpdate(0, 0, weights.length);
+        else reduceAndUpdate(index, index === 0 ? 0 : half, index === 0 ? half : weights.length);
+        busyMs += performance.now() - at;
+      }
       steps++;
       // the first thread ends the window, before the barrier, so every thread leaves after the same step
       if (index === 0 && performance.now() - started >= seconds * 1000) Atomics.store(c, STOP, 1);
       if (threads > 1) barrier(c, threads);
       if (Atomics.load(c, STOP) === 1) break;
     }
-    port.postMessage({ steps, busyMs, wallMs: performance.now() - started } satisfies ProbeResult);
+    port.postMessage({ steps, productsMs, busyMs, wallMs: performance.now() - started } satisfies ProbeResult);
   });
   port.postMessage('ready');
 }
