@@ -138,9 +138,9 @@ export class StepLoopWorker {
       : sliceSegments(optimizers[0].segments, workers)[worker];
     // Fused: the second worker sums its slice into its own shard's slot, which it has just
     // written, rather than into the first worker's, whose lines sit in the other core's cache
-    // (measured: its slice's reduction took 3× the first worker's, and the first worker's
-    // next shard found its slot's lines taken). The same bits: g1 + g0 = g0 + g1 exactly.
-    // Elsewhere the Gramian or the combination reads the sums across slices from the first slot.
+    // (measured: its slice's reduction took 3× the first worker's). The same bits: g1 + g0 =
+    // g0 + g1 exactly. Elsewhere the Gramian or the combination reads the sums across slices
+    // from the first slot.
     const home: 0 | 1 = !separate && !fresh && worker === 1 && S > 1 ? 1 : 0;
     this.sums = gradients.flatMap((g) => intersect(ranges, g.written).map((part) => ({
       shards: g.vectors.map((v) => view(v, part)), home, round: g.round,
