@@ -7,7 +7,7 @@ import type { Kernels } from '../kernels/types.js';
 import type { Linear } from './parameters.js';
 
 export interface LayerBuffers {
-  /** pre-activation, then (backward) reused for nothing else */
+  /** pre-activation, then (backward) reused for nothing else; the same array as h when the activation runs in place */
   z: Float32Array;
   /** activation output */
   h: Float32Array;
@@ -15,11 +15,16 @@ export interface LayerBuffers {
   delta: Float32Array;
 }
 
-export const buffers = (rows: number, width: number): LayerBuffers => ({
-  z: new Float32Array(rows * width),
-  h: new Float32Array(rows * width),
-  delta: new Float32Array(rows * width),
-});
+/**
+ * A layer's buffers for up to `rows` rows. With `inPlace` the activation
+ * overwrites the pre-activation (z and h one array: a batch's worth less memory
+ * to stream through), which is exact for every activation whose backward reads
+ * only its output (Kernels.biasActivation): all but gelu.
+ */
+export const buffers = (rows: number, width: number, inPlace = false): LayerBuffers => {
+  const z = new Float32Array(rows * width);
+  return { z, h: inPlace ? z : new Float32Array(rows * width), delta: new Float32Array(rows * width) };
+};
 
 export function linearForward(k: Kernels, l: Linear, input: Float32Array, rows: number,
   act: LayerBuffers, activation: Parameters<Kernels['biasActivation']>[4]): Float32Array {

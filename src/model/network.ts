@@ -4,7 +4,7 @@ import { buffers, linearBackward, linearForward, type LayerBuffers } from './lin
 import { backwardMixture, backwardTower, forwardMixture, forwardTower, MixtureWorkspace } from './mixture.js';
 import type { HeadTensors, ModelTensors } from './parameters.js';
 import type { ModelSpec, TaskModelSpec } from './spec.js';
-import { outputActivation, trunkOutputWidth } from './spec.js';
+import { outputActivation } from './spec.js';
 
 /** Targets per row: one class index for cross_entropy, one value per output otherwise. */
 export function targetWidth(task: TaskModelSpec): number {
@@ -33,7 +33,7 @@ export class Workspace {
   readonly x: Float32Array;
   readonly trunk: LayerBuffers[];
   readonly heads: HeadBuffers[];
-  /** gradient w.r.t. the trunk output, summed over the heads of one pass */
+  /** gradient w.r.t. the trunk output, summed over the heads of one pass: the last trunk layer's delta */
   readonly dFeatures: Float32Array;
   readonly stats = new Float64Array(LOSS_STATS_LENGTH);
   /** a mixture model's buffers (its heads' `out` are the towers' output layers) */
@@ -49,13 +49,14 @@ export class Workspace {
       this.dFeatures = new Float32Array(0);
       return;
     }
-    this.trunk = spec.trunk.map((l) => buffers(maxRows, l.units));
+    this.trunk = spec.trunk.map((l) => buffers(maxRows, l.units, l.activation !== 'gelu'));
     this.heads = spec.tasks.map((t) => ({
       hidden: t.hidden ? buffers(maxRows, t.hidden.units) : undefined,
       out: buffers(maxRows, t.outputs),
       ...lossInputs(t, maxRows),
     }));
-    this.dFeatures = new Float32Array(maxRows * trunkOutputWidth(spec));
+    // the heads sum their input gradients straight into the last trunk layer's output gradient
+    this.dFeatures = this.trunk.at(-1)?.delta ?? new Float32Array(0);
   }
 }
 
@@ -130,9 +131,7 @@ function backwardHead(k: Kernels, spec: ModelSpec, t: number, p: ModelTensors, g
 
 function backwardTrunk(k: Kernels, spec: ModelSpec, p: ModelTensors, g: ModelTensors, ws: Workspace, rows: number): void {
   const last = spec.trunk.length - 1;
-  if (last < 0) return;
-  // the heads summed their input gradients into dFeatures, which is the last layer's output gradient
-  ws.trunk[last].delta.set(ws.dFeatures.subarray(0, rows * spec.trunk[last].units));
+  // the heads summed their input gradients into dFeatures, the last layer's delta
   for (let i = last; i >= 0; i--) {
     const input = i === 0 ? ws.x : ws.trunk[i - 1].h;
     const dInput = i === 0 ? null : ws.trunk[i - 1].delta;
