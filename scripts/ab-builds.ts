@@ -16,22 +16,19 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TrainerConfig } from '../src/trainer/config.js';
+import { numberOption } from './options.js';
 import * as current from './reference-workload.js';
 
 type Workloads = typeof current;
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
 const otherRoot = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
 if (!otherRoot) {
   console.error('usage: node dist/scripts/ab-builds.js <root of another built checkout> [--rounds N] [--seconds S]');
   process.exit(2);
 }
-const ROUNDS = option('--rounds', 5);
-const SECONDS = option('--seconds', 1);
+const ROUNDS = numberOption(args, '--rounds', 5, true);
+const SECONDS = numberOption(args, '--seconds', 1);
 const other = (await import(pathToFileURL(resolve(otherRoot, 'dist/scripts/reference-workload.js')).href)) as Workloads;
 
 const CASES: [string, TrainerConfig][] = [

@@ -26,15 +26,12 @@
 import { buildLayout } from '../src/model/layout.js';
 import type { TrainerConfig } from '../src/trainer/config.js';
 import { Trainer } from '../src/trainer/trainer.js';
+import { numberOption } from './options.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const option = (name: string, fallback: number) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? Number(argv[at + 1]) : fallback;
-};
-const SEEDS = option('--seeds', quick ? 2 : 8);
-const EPOCHS = option('--epochs', quick ? 4 : 10);
+const SEEDS = numberOption(argv, '--seeds', quick ? 2 : 8, true);
+const EPOCHS = numberOption(argv, '--epochs', quick ? 4 : 10, true);
 const CORRELATIONS = [1, 0.9, 0.5, 0];
 const INPUTS = 100;
 const ROWS = quick ? 5000 : 10000; // 80% train

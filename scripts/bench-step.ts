@@ -43,7 +43,7 @@ import { createInterface } from 'node:readline';
 import { Trainer } from '../src/trainer/trainer.js';
 import type { TrainerConfig } from '../src/trainer/config.js';
 import { ThreadCeiling } from './thread-ceiling.js';
-import { type Workload, type WorkloadShape, createWorkloadTrainer, fullShape, referenceConfig, settle, SMALL_SHAPE, stepFlops, workloadConfig } from './reference-workload.js';
+import { type Workload, type WorkloadShape, createWorkloadTrainer, fullShape, referenceConfig, settle, shardShape, SMALL_SHAPE, stepFlops, workloadConfig } from './reference-workload.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -142,10 +142,9 @@ function runTorch(coretype: string | undefined, scriptArgs: string[]): TorchResu
   return { error: run.stderr.trim().split('\n').at(-1) || `exit status ${run.status}` };
 }
 
-/** PyTorch on the reference workload with each coretype: the best figures, and the coretype of the best summed-loss figure. */
+/** PyTorch's summed-loss figure on the reference workload with the better coretype, and that coretype (the paired and curve windows run with it). */
 interface TorchFigures {
   sum: number;
-  perTask: number;
   coretype: string | undefined;
 }
 
@@ -167,7 +166,7 @@ function torchFigures(): TorchFigures | undefined {
     const { tasks: _tasks, hidden: _hidden, ...r } = results[0];
     emit({ bench: 'torch-step', coretype: coretype ?? 'default', ...r });
     if (!best || r.sum > best.sum) {
-      best = { sum: r.sum, perTask: r.per_task, coretype };
+      best = { sum: r.sum, coretype };
     }
   }
   return best;
@@ -209,7 +208,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  * PyTorch's, alternate for several rounds; each round gives its own ratios and
  * the medians are reported.
  */
-async function paired(server: TorchServer | undefined, torch: TorchFigures | undefined) {
+async function paired(server: TorchServer | undefined) {
   const configs = {
     fused2: referenceConfig({ workers: 2, strategy: 'sum' }),
     fused1: referenceConfig({ workers: 1, strategy: 'sum' }),
@@ -217,7 +216,7 @@ async function paired(server: TorchServer | undefined, torch: TorchFigures | und
   };
   const trainers = await Promise.all(Object.values(configs).map((c) => createWorkloadTrainer(c)));
   for (const trainer of trainers) await settle(trainer);
-  const probe = await ThreadCeiling.start();
+  const probe = await ThreadCeiling.start(shardShape(REFERENCE_SHAPE, 2));
   const ratios = {
     fusedTwoVsOneWorker: [] as number[], threadCeilingTwoVsOne: [] as number[], twoVsOneOfCeiling: [] as number[],
     exchangeCeilingTwoVsOne: [] as number[], twoVsOneOfExchangeCeiling: [] as number[], exchangeCeilingSerialShare: [] as number[],
@@ -314,7 +313,7 @@ async function smallModel(server: TorchServer | undefined): Promise<void> {
  * of its windows and vsTorch the median of the rounds' ratios, so one
  * disturbed window does not make the point.
  */
-async function curve(server: TorchServer | undefined, torch: TorchFigures | undefined): Promise<void> {
+async function curve(server: TorchServer | undefined): Promise<void> {
   for (const shape of CURVE) {
     for (const plan of PLANS) {
       const config = workloadConfig(shape, { workers: CURVE_WORKERS, strategy: 'sum', plan });
@@ -326,7 +325,7 @@ async function curve(server: TorchServer | undefined, torch: TorchFigures | unde
         for (let r = 0; r < CURVE_ROUNDS; r++) {
           const rate = await timedRate(trainer, CURVE_SECONDS);
           rates.push(rate);
-          const torchRate = server && torch && (await server.best(plan === 'fused' ? 'sum' : 'per_task', CURVE_SECONDS, shape));
+          const torchRate = server && (await server.best(plan === 'fused' ? 'sum' : 'per_task', CURVE_SECONDS, shape));
           if (torchRate) {
             torchRates.push(torchRate);
             ratios.push(rate / torchRate);
@@ -353,9 +352,9 @@ await measure('sequential stale, 2 workers', { workers: 2, strategy: 'sequential
 const torch = torchFigures();
 const server = torch ? torchServer(torch.coretype) : undefined;
 try {
-  const ratios = await paired(server, torch);
+  const ratios = await paired(server);
   await smallModel(server);
-  if (!args.has('--no-curve')) await curve(server, torch);
+  if (!args.has('--no-curve')) await curve(server);
   emit({ bench: 'step-ratios', method: `median over ${PAIRED_ROUNDS} alternating rounds (step-paired lines)`, ...ratios });
 } finally {
   server?.close();

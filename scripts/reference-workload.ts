@@ -181,6 +181,12 @@ export async function settle(trainer: { step(n?: number): Promise<unknown> }, pe
   return steps;
 }
 
+/** One of `shards` equal shards of a workload's step, as scripts/thread-ceiling.ts runs it. */
+export function shardShape(shape: WorkloadShape = {}, shards = 2): { rows: number; inputWidth: number; hidden: number; headOutputs: number } {
+  const { tasks, hidden, inputWidth, batch } = fullShape(shape);
+  return { rows: batch / shards, inputWidth, hidden, headOutputs: workloadHeads(tasks).reduce((n, head) => n + head.outputs, 0) };
+}
+
 /**
  * Matrix-product FLOPs of one training step (2·batch·in·out per product; biases,
  * activations, losses and the optimizer not counted): the forward pass, every

@@ -7,22 +7,14 @@
  *
  *   node dist/scripts/settling.js [--hidden 512] [--workers 2] [--steps 5000] [--segment 500]
  */
+import { numberOption } from './options.js';
 import { fullShape, SETTLE_STEPS, stepFlops, workloadConfig, createWorkloadTrainer } from './reference-workload.js';
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const at = args.indexOf(name);
-  const value = at >= 0 ? Number(args[at + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`${name} must be a positive integer (got ${args[at + 1]})`);
-    process.exit(2);
-  }
-  return value;
-};
-const hidden = option('--hidden', 512);
-const workers = option('--workers', 2);
-const steps = option('--steps', 2 * SETTLE_STEPS);
-const segment = option('--segment', 500);
+const hidden = numberOption(args, '--hidden', 512, true);
+const workers = numberOption(args, '--workers', 2, true);
+const steps = numberOption(args, '--steps', 2 * SETTLE_STEPS, true);
+const segment = numberOption(args, '--segment', 500, true);
 
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 const trainer = await createWorkloadTrainer(workloadConfig({ hidden }, { workers }));

@@ -26,7 +26,7 @@ const GEN = 1;
 const STOP = 2;
 
 /** The reference step's products (see stepFlops in reference-workload.ts) on one shard. */
-interface ProbeShape {
+export interface ProbeShape {
   rows: number;
   inputWidth: number;
   hidden: number;
@@ -72,9 +72,6 @@ export interface CeilingRate {
   serialShare: number;
 }
 
-/** The reference workload's shard: half of its 256-row batch, 64 → 512 → 512, 12 head outputs. */
-const REFERENCE_SHARD: ProbeShape = { rows: 128, inputWidth: 64, hidden: 512, headOutputs: 12 };
-
 /** The weight matrices' sizes, in vector order: first layer, second layer, heads. */
 function weightSizes({ inputWidth: d, hidden: h, headOutputs: o }: ProbeShape): number[] {
   return [d * h, h * h, h * o];
@@ -87,8 +84,8 @@ export class ThreadCeiling {
     this.control = new Int32Array(control);
   }
 
-  /** Starts the two probe threads (closed by close()). */
-  static async start(shape: ProbeShape = REFERENCE_SHARD): Promise<ThreadCeiling> {
+  /** Starts the two probe threads on a shard of `shape` (closed by close()). */
+  static async start(shape: ProbeShape): Promise<ThreadCeiling> {
     const control = new SharedArrayBuffer(3 * 4);
     const bytes = weightSizes(shape).reduce((a, b) => a + b, 0) * 4;
     const memory: ProbeMemory = {
@@ -209,8 +206,9 @@ if (!isMainThread && parentPort) {
       } else {
         shards[index]();
       }
-      productsMs += performance.now() - at;
-      busyMs += performance.now() - at;
+      const products = performance.now() - at;
+      productsMs += products;
+      busyMs += products;
       if (exchange) {
         if (threads > 1) barrier(c, threads);
         at = performance.now();

@@ -13,7 +13,7 @@
  * Thin on purpose: the math lives in src/model.
  */
 import { workerData } from 'piscina';
-import { faultFor, parseFaults } from '../src/protocol/faults.js';
+import { faultFor, parseFaults, updateFaultAt } from '../src/protocol/faults.js';
 import { PROTOCOL_VERSION } from '../src/protocol/codec.js';
 import { JobExecutor } from '../src/protocol/job-executor.js';
 import { Mailbox } from '../src/protocol/mailbox.js';
@@ -24,7 +24,7 @@ const faults = parseFaults(process.env.MULTITASK_FAULTS);
 
 /** Injected into a step loop's update of a step (tests only). */
 function injectUpdateFault(step: number): void {
-  if (faultFor(faults, step, [], 0, true)) process.exit(70);
+  if (updateFaultAt(faults, step)) process.exit(70);
 }
 
 /** Injected faults (tests only; see src/protocol/faults.ts). */

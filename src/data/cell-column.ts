@@ -55,7 +55,6 @@ export class CellColumn {
   private readonly texts = new TextLevels();
   length = 0;
 
-  /** Appends a raw text field (trimmed; a missing token is a missing cell), as its UTF-8 bytes. */
   /**
    * Appends the raw field b[start, end) (UTF-8) as stringCell would read the
    * decoded text, without decoding it. `kept`: b is the caller's no longer (its

@@ -33,8 +33,6 @@ export class Workspace {
   readonly x: Float32Array;
   readonly trunk: LayerBuffers[];
   readonly heads: HeadBuffers[];
-  /** gradient w.r.t. the trunk output, summed over the heads of one pass: the last trunk layer's delta */
-  readonly dFeatures: Float32Array;
   readonly stats = new Float64Array(LOSS_STATS_LENGTH);
   /** a mixture model's buffers (its heads' `out` are the towers' output layers) */
   readonly mixture: MixtureWorkspace | undefined;
@@ -46,7 +44,6 @@ export class Workspace {
       this.mixture = mixture;
       this.trunk = [];
       this.heads = spec.tasks.map((t, i) => ({ out: mixture.towers[i][mixture.towers[i].length - 1], ...lossInputs(t, maxRows) }));
-      this.dFeatures = new Float32Array(0);
       return;
     }
     this.trunk = spec.trunk.map((l) => buffers(maxRows, l.units, l.activation !== 'gelu'));
@@ -55,8 +52,6 @@ export class Workspace {
       out: buffers(maxRows, t.outputs),
       ...lossInputs(t, maxRows),
     }));
-    // the heads sum their input gradients straight into the last trunk layer's output gradient
-    this.dFeatures = this.trunk.at(-1)?.delta ?? new Float32Array(0);
   }
 }
 
@@ -112,14 +107,15 @@ export function forwardHead(k: Kernels, spec: ModelSpec, t: number, p: ModelTens
 /**
  * Backward of task t's head from the loss gradient in ws.heads[t].out.delta:
  * writes the head's gradients and adds (or, first head of a pass, writes) its
- * gradient w.r.t. the trunk output into ws.dFeatures.
+ * gradient w.r.t. the trunk output into the last trunk layer's delta.
  */
 function backwardHead(k: Kernels, spec: ModelSpec, t: number, p: ModelTensors, g: HeadTensors,
   ws: Workspace, features: Float32Array, rows: number, accumulate: boolean): void {
   const task = spec.tasks[t];
   const head = p.heads[t]!;
   const buf = ws.heads[t];
-  const dFeatures = spec.trunk.length > 0 ? ws.dFeatures : null;
+  // the heads sum their input gradients straight into the last trunk layer's output gradient
+  const dFeatures = ws.trunk.at(-1)?.delta ?? null;
   const beta = accumulate ? 1 : 0;
   if (head.hidden) {
     linearBackward(k, head.out, g.out, buf.hidden!.h, rows, buf.out, outputActivation(task.loss), buf.hidden!.delta, 0);
@@ -131,7 +127,7 @@ function backwardHead(k: Kernels, spec: ModelSpec, t: number, p: ModelTensors, g
 
 function backwardTrunk(k: Kernels, spec: ModelSpec, p: ModelTensors, g: ModelTensors, ws: Workspace, rows: number): void {
   const last = spec.trunk.length - 1;
-  // the heads summed their input gradients into dFeatures, the last layer's delta
+  // the heads summed their input gradients into the last layer's delta
   for (let i = last; i >= 0; i--) {
     const input = i === 0 ? ws.x : ws.trunk[i - 1].h;
     const dInput = i === 0 ? null : ws.trunk[i - 1].delta;

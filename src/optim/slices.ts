@@ -5,7 +5,7 @@
  * their segment, so every element meets the same SIMD block and alignment as
  * in a whole-segment update: the bits do not depend on the split.
  */
-import type { Segment } from '../model/layout.js';
+import { payloadOffset, type Segment } from '../model/layout.js';
 
 /** Part of one segment: parameters [offset, offset + length), state buffers from stateOffset. */
 export interface Piece {
@@ -80,11 +80,5 @@ export function sliceByTrunk(trunk: Segment, total: number, parts: number, align
 
 /** The parts of `ranges` inside an optimizer's segments, with where each part's state lies (segments back to back). */
 export function statePieces(ranges: readonly Segment[], segments: readonly Segment[]): Piece[] {
-  const pieces: Piece[] = [];
-  let stateStart = 0;
-  for (const seg of segments) {
-    for (const part of intersect(ranges, [seg])) pieces.push({ ...part, stateOffset: stateStart + part.offset - seg.offset });
-    stateStart += seg.length;
-  }
-  return pieces;
+  return intersect(ranges, segments).map((part) => ({ ...part, stateOffset: payloadOffset(segments, part.offset) }));
 }

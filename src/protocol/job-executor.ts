@@ -26,9 +26,9 @@ export class JobExecutor {
   readonly arena: FrameArena;
   readonly batchRows: Int32Array;
   readonly stats: Float64Array;
-  /** gradient views per slot (and its task set), built on first use */
+  /** gradient views per slot, one entry per task set the slot has held, built on first use */
   private readonly gradientViews = new Map<number,
-    { tensors: ModelTensors | ModelTensors[]; layout: number[]; floats: number; tasks: number[]; separate: boolean }>();
+    { tensors: ModelTensors | ModelTensors[]; layout: number[]; floats: number; tasks: number[]; separate: boolean }[]>();
 
   constructor(readonly setup: ComputeSetup) {
     if (setup.v !== PROTOCOL_VERSION) throw new Error(`worker speaks protocol ${PROTOCOL_VERSION}, coordinator ${setup.v}`);
@@ -80,9 +80,11 @@ export class JobExecutor {
    * built on first use, then reused.
    */
   private gradientTarget(job: GradientJob) {
-    // a slot holds the same task set all run long; a job that changes it gets new views
-    let entry = this.gradientViews.get(job.slot);
-    if (!entry || entry.separate !== job.separate || entry.tasks.length !== job.tasks.length || entry.tasks.some((t, i) => t !== job.tasks[i])) {
+    // a local slot holds one task set all run long; a cluster worker's slot (the job's place in its batch) a few in turn
+    let entries = this.gradientViews.get(job.slot);
+    if (!entries) this.gradientViews.set(job.slot, (entries = []));
+    let entry = entries.find((e) => e.separate === job.separate && sameTasks(e.tasks, job.tasks));
+    if (!entry) {
       const layout = this.params.layout;
       const count = job.separate ? job.tasks.length : 1;
       const payload = this.arena.payload(job.slot, count * layout.total);
@@ -93,7 +95,7 @@ export class JobExecutor {
         tensors: job.separate ? views : views[0], layout: views.flatMap(() => [0, layout.total]), floats: count * layout.total,
         tasks: [...job.tasks], separate: job.separate,
       };
-      this.gradientViews.set(job.slot, entry);
+      entries.push(entry);
     }
     return entry;
   }
@@ -126,4 +128,10 @@ export class JobExecutor {
     });
     return HEADER_BLOCK + target.floats * 4;
   }
+}
+
+function sameTasks(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

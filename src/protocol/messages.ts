@@ -92,8 +92,6 @@ export interface StepLoopCombination {
   strategy: string;
   options: StrategyOptions;
   seed: number;
-  /** a loss weighting: each head's gradient is scaled by its task's weight, as the trunk's */
-  weighting: boolean;
   /** Float32, the whole parameter vector: the update the optimizer applies */
   update: SharedArrayBuffer;
   /** Float64 per step: the T×T Gramian of the trunk gradients, then the T weights */

@@ -6,7 +6,7 @@ import type { Kernels } from '../kernels/types.js';
 import type { Segment } from '../model/layout.js';
 import { intersect } from '../optim/slices.js';
 import { getStrategy, strategyRng } from '../strategies/index.js';
-import { weightedSum } from '../strategies/gram.js';
+import { computeGram, weightedSum } from '../strategies/gram.js';
 import type { AnyStrategy } from '../strategies/types.js';
 import type { StepLoopCombination } from './messages.js';
 
@@ -21,27 +21,19 @@ interface CombinePiece {
 
 /**
  * The T×T Gramian of the reduced trunk gradients, its dot products dealt out
- * among the workers: each entry one kernel dot over the whole trunk, as
- * computeGram takes it, so the same bits whichever worker computes it.
+ * among the workers (computeGram's share): each entry one kernel dot over the
+ * whole trunk, so the same bits whichever worker computes it.
  */
 export class GramDots {
-  private readonly pairs: [number, number][];
+  private readonly share: { part: number; of: number };
 
   constructor(private readonly trunks: readonly Float32Array[], worker: number, workers: number, private readonly kernels: Kernels) {
-    const T = trunks.length;
-    const pairs: [number, number][] = [];
-    for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) pairs.push([i, j]);
-    this.pairs = pairs.filter((_, p) => p % workers === worker);
+    this.share = { part: worker, of: workers };
   }
 
   /** Writes this worker's share of the entries into G (T×T, row-major). */
   compute(G: Float64Array): void {
-    const T = this.trunks.length;
-    for (const [i, j] of this.pairs) {
-      const d = this.kernels.dot(this.trunks[i].length, this.trunks[i], this.trunks[j]);
-      G[i * T + j] = d;
-      G[j * T + i] = d;
-    }
+    computeGram(this.kernels, this.trunks, G, this.share);
   }
 }
 
@@ -102,7 +94,7 @@ export class SliceCombination {
         weightedSum(kernels, p.grads, w, p.out);
       } else {
         p.out.set(p.grads[0]);
-        if (this.setup.weighting) kernels.scale(p.out.length, w[p.head], p.out);
+        if (this.strategy.kind === 'weighting') kernels.scale(p.out.length, w[p.head], p.out);
       }
       if (!Number.isFinite(kernels.norm(p.out.length, p.out))) finite = false;
     }

@@ -68,7 +68,6 @@ interface SumPiece {
   shards: Float32Array[];
   /** 0, or 1 (see home in the constructor) */
   home: 0 | 1;
-  round: number;
 }
 
 /** Part of a worker's slice of one optimizer: the parameters, the gradient the rule reads, the state buffers. */
@@ -91,7 +90,8 @@ export class StepLoopWorker {
   private readonly shardGradients: Float32Array[][][];
   /** a shard gradient whose norm is below this cannot make the shards' sum overflow float32 */
   private readonly safeNorm: number;
-  private readonly sums: SumPiece[];
+  /** per compute round, the parts of this worker's slice its reduction sums */
+  private readonly sums: SumPiece[][];
   /** per optimizer, in the order a step applies them */
   private readonly updates: UpdatePiece[][];
   /** per-task plans only */
@@ -142,9 +142,8 @@ export class StepLoopWorker {
     // g0 + g1 exactly. Elsewhere the Gramian or the combination reads the sums across slices
     // from the first slot.
     const home: 0 | 1 = !separate && !fresh && worker === 1 && S > 1 ? 1 : 0;
-    this.sums = gradients.flatMap((g) => intersect(ranges, g.written).map((part) => ({
-      shards: g.vectors.map((v) => view(v, part)), home, round: g.round,
-    })));
+    this.sums = this.rounds.map((_, r) => gradients.filter((g) => g.round === r).flatMap((g) => intersect(ranges, g.written)
+      .map((part) => ({ shards: g.vectors.map((v) => view(v, part)), home }))));
     const update = combination ? new Float32Array(combination.update) : undefined;
     this.updates = optimizers.map((optimizer, o) => {
       // what optimizer o's rule reads: the combined update, task o's gradient (sequential), or the fused one
@@ -292,7 +291,7 @@ export class StepLoopWorker {
   private reduce(k: number, r: number): void {
     const { views } = this;
     const has = (s: number) => views.rowCount(k, s) > 0;
-    for (const p of this.sums) if (p.round === r) sumShards(p.shards, p.home, has, this.kernels);
+    for (const p of this.sums[r]) sumShards(p.shards, p.home, has, this.kernels);
   }
 }
 

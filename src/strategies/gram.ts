@@ -7,13 +7,19 @@
 import type { Kernels } from '../kernels/types.js';
 import type { CombineResult, GradientStrategy } from './types.js';
 
-/** out[i·T + j] = g_i·g_j for the T gradients (each dot accumulated in float64). out needs T² elements. */
-export function computeGram(kernels: Kernels, grads: readonly Float32Array[], out: Float64Array): Float64Array {
+/**
+ * out[i·T + j] = g_i·g_j for the T gradients (each dot accumulated in float64). out needs T² elements.
+ * With `share`, only the dots p (counted row by row, j ≤ i) with p mod share.of = share.part are
+ * computed and the other entries left alone: threads sharing a Gramian out, the same bits.
+ */
+export function computeGram(kernels: Kernels, grads: readonly Float32Array[], out: Float64Array,
+  share = { part: 0, of: 1 }): Float64Array {
   const T = grads.length;
   if (out.length < T * T) throw new RangeError(`computeGram: out has ${out.length} elements, needs ${T * T}`);
   const n = T === 0 ? 0 : grads[0].length;
-  for (let i = 0; i < T; i++) {
-    for (let j = 0; j <= i; j++) {
+  for (let i = 0, p = 0; i < T; i++) {
+    for (let j = 0; j <= i; j++, p++) {
+      if (p % share.of !== share.part) continue;
       const d = kernels.dot(n, grads[i], grads[j]);
       out[i * T + j] = d;
       out[j * T + i] = d;

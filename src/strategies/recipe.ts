@@ -18,7 +18,7 @@
 import type { Kernels } from '../kernels/types.js';
 import type { ParameterLayout } from '../model/layout.js';
 import { UserError } from '../util/errors.js';
-import type { GradientDiagnostics } from './diagnostics.js';
+import { gradientDiagnostics, type GradientDiagnostics } from './diagnostics.js';
 import { GradientCombiner } from './index.js';
 import type { StrategyOptions } from './types.js';
 import {
@@ -123,7 +123,7 @@ export class StepRecipe {
    * `diagnose` reports them).
    */
   diagnosticsOf(gram: Float64Array, weights: Float64Array | null): GradientDiagnostics {
-    return new Diagnosis(this.model.tasks.length, this.kernels).of([], gram, weights ? EMPTY : null, weights);
+    return gradientDiagnostics(gram, this.model.tasks.length, weights ? { update: EMPTY, weights } : undefined);
   }
 
   /** Rounds of gradient jobs per step: one, or one per task in turn. */

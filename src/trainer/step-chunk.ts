@@ -18,10 +18,10 @@ import type { StepTiming } from './profile.js';
 export const MAX_CHUNK_STEPS = 64;
 const MAX_CHUNK_ROWS = 1 << 20;
 /**
- * A chunk aims at this much wall time: long enough to pay for its dispatch
- * (about 1 ms a chunk: the workers' wake-ups, the coordinator's turn; 50 ms ran
- * the reference workload 1.3% faster than 20 ms, median of 8 alternating rounds),
- * short enough for Ctrl-C and progress output.
+ * A chunk aims at this much wall time: long enough that its dispatch (the
+ * coordinator's turn, the workers' wake-ups: the profile's transport, and idle
+ * at a chunk's first step) stays a small share of it, short enough for Ctrl-C
+ * and progress output.
  */
 const CHUNK_TARGET_MS = 50;
 /** The first chunk, before any step was timed. */
@@ -33,7 +33,7 @@ export function chunkCapacity(batch: number): number {
 }
 
 /** What a per-task step loop combines with (see StepLoopCombination). */
-export type CombinationSettings = Omit<StepLoopCombination, 'update' | 'gramWeights'>;
+type CombinationSettings = Omit<StepLoopCombination, 'update' | 'gramWeights'>;
 
 /** The step loop's shared buffers for a run whose optimizers' state buffers are shared. */
 export function stepLoopHandle(options: { workers: number; shards: number; tasks: number; batch: number; total: number;
@@ -135,11 +135,13 @@ export class StepChunks {
     }
   }
 
-  /** Milliseconds of a `steps`-step chunk that took `chunkMs` spent outside the workers' steps (dispatch, wake-ups, preparation). */
+  /**
+   * Milliseconds of a `steps`-step chunk that took `chunkMs` spent outside the
+   * workers' steps (dispatch, wake-ups, preparation): all but the span from the
+   * first worker's start to the last step's end, which the steps divide among them.
+   */
   outside(steps: number, chunkMs: number): number {
-    let inSteps = 0;
-    for (let k = 0; k < steps; k++) inSteps += this.stepParts(k).inStep;
-    return Math.max(0, chunkMs - inSteps);
+    return Math.max(0, chunkMs - (this.each(steps - 1, TIMING_ARRIVED, Math.max) - this.each(0, TIMING_BEGAN, Math.min)));
   }
 
   /**

@@ -313,9 +313,7 @@ export class Trainer {
     const combiner = recipe.threadSteps === 'per-task' ? recipe.combiner! : undefined;
     const loop = loopable ? stepLoopHandle({ workers: resolved.workers, shards, tasks: T, batch, total: params.layout.total,
       optimizerConfig: resolved.optimizer, optimizers,
-      combination: combiner && {
-        strategy: combiner.strategy.name, options: combiner.options, seed: combiner.seed, weighting: combiner.strategy.kind === 'weighting',
-      },
+      combination: combiner && { strategy: combiner.strategy.name, options: combiner.options, seed: combiner.seed },
       sequential: recipe.threadSteps === 'sequential' ? { fresh: recipe.gradients === 'in-turn' } : undefined,
     }) : undefined;
     // a chunk of steps lays out every step's batch rows at once
