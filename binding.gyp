@@ -6,6 +6,7 @@
         "src/kernels/native/addon.cc",
         "src/kernels/native/common.cc",
         "src/kernels/native/losses.cc",
+        "src/kernels/native/gather.cc",
         "src/kernels/native/isa_scalar.cc",
         "src/kernels/native/isa_avx2.cc",
         "src/kernels/native/isa_avx512.cc"

@@ -414,6 +414,32 @@ function regression(kind: 'mse' | 'l1' | 'smooth_l1', n: number, pred: Float32Ar
 // ---------------------------------------------------------------------------
 // vector ops
 
+function gatherRows(width: number, src: Float32Array, indices: Int32Array, start: number, count: number,
+  dst: Float32Array): void {
+  if (start + count > indices.length) throw new RangeError(`gatherRows: indices has ${indices.length} elements, needs ${start + count} (start + count)`);
+  if (count * width > dst.length) throw new RangeError(`gatherRows: dst has ${dst.length} elements, needs ${count * width} (count × width)`);
+  const rows = width > 0 ? Math.floor(src.length / width) : 0;
+  for (let r = start; r < start + count; r++) {
+    const row = indices[r];
+    if (!(row >= 0 && row < rows)) throw new RangeError(`gatherRows: indices[${r}] = ${row} is not a row of src (${rows} rows)`);
+  }
+  if (width >= GATHER_BY_VIEW) {
+    for (let r = 0; r < count; r++) {
+      const from = indices[start + r] * width;
+      dst.set(src.subarray(from, from + width), r * width);
+    }
+    return;
+  }
+  // narrow rows (targets, few features): a view per row would cost more than the copy
+  for (let r = 0, to = 0; r < count; r++) {
+    const from = indices[start + r] * width;
+    for (let c = 0; c < width; c++) dst[to++] = src[from + c];
+  }
+}
+
+/** Rows at least this wide are copied through a subarray view each (a native copy). */
+const GATHER_BY_VIEW = 64;
+
 function axpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void {
   for (let i = 0; i < n; i++) y[i] += alpha * x[i];
 }
@@ -483,6 +509,7 @@ export const jsKernels: Kernels = {
   activationBackward,
   biasGrad,
   loss,
+  gatherRows,
   axpy,
   scale,
   dot,

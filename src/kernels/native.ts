@@ -40,6 +40,7 @@ export interface NativeBinding {
   biasGrad(rows: number, cols: number, dy: Float32Array, db: Float32Array): void;
   loss(kind: number, rows: number, cols: number, pred: Float32Array, target: Float32Array,
     gradScale: number, grad: Float32Array, stats: Float64Array, classWeights?: Float32Array | null): void;
+  gatherRows(width: number, src: Float32Array, indices: Int32Array, start: number, count: number, dst: Float32Array): void;
   axpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void;
   scale(n: number, alpha: number, x: Float32Array): void;
   dot(n: number, x: Float32Array, y: Float32Array): number;
@@ -155,6 +156,7 @@ function wrap(raw: NativeBinding): Kernels {
     // Same signatures as the interface: the native functions are used as they are.
     gemm: raw.gemm,
     biasGrad: raw.biasGrad,
+    gatherRows: raw.gatherRows,
     axpy: raw.axpy,
     scale: raw.scale,
     dot: raw.dot,

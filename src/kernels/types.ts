@@ -115,6 +115,14 @@ export interface Kernels {
   loss(kind: LossKind, rows: number, cols: number, pred: Float32Array, target: Float32Array,
     gradScale: number, grad: Float32Array, stats: Float64Array, classWeights?: Float32Array | null): void;
 
+  /**
+   * Copies `count` rows of `width` values, rows indices[start], indices[start + 1], ...
+   * of the row-major matrix `src`, into dst (row r of dst at r·width). Throws a
+   * RangeError, before writing anything, when an index is not a row of src.
+   */
+  gatherRows(width: number, src: Float32Array, indices: Int32Array, start: number, count: number,
+    dst: Float32Array): void;
+
   /** y[i] += alpha·x[i] for i < n. */
   axpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void;
   /** x[i] *= alpha for i < n. */

@@ -59,7 +59,7 @@ import { UserError } from '../util/errors.js';
 import { parseNumber, showCell, valueCell } from './cells.js';
 import { buildLayout, type ParameterLayout } from './layout.js';
 import { classProbabilities, taskReport, type TaskReport } from './metrics.js';
-import { forwardHead, forwardTrunk, gatherRows, Workspace } from './network.js';
+import { forwardHead, forwardTrunk, Workspace } from './network.js';
 import { viewTensors, type ModelTensors } from './parameters.js';
 import {
   encodeRecords, encodingFromJSON, encodingToJSON, type FeatureColumn, type FeatureEncoding, type Preprocessing, type RecordSource, type TaskPreprocessing,
@@ -289,7 +289,7 @@ export class Model {
     const rows = split === 'train' ? ds.train : split === 'validation' ? ds.validation
       : Int32Array.from({ length: ds.rows }, (_, i) => i);
     const x = new Float32Array(rows.length * ds.inputWidth);
-    gatherRows(ds.inputWidth, ds.features, rows, 0, rows.length, x);
+    this.kernels.gatherRows(ds.inputWidth, ds.features, rows, 0, rows.length, x);
     const targets = this.spec.tasks.map((task) => {
       const data = ds.tasks.find((d) => d.name === task.name);
       if (!data) throw new UserError(`evaluate: the dataset has no task ${JSON.stringify(task.name)} (tasks: ${ds.tasks.map((d) => d.name).join(', ')})`);

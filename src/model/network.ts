@@ -55,26 +55,6 @@ export class Workspace {
   }
 }
 
-/** Copies rows `indices[start .. start+count)` of a row-major matrix into `dst`. */
-export function gatherRows(width: number, src: Float32Array, indices: Int32Array, start: number,
-  count: number, dst: Float32Array): void {
-  if (width >= GATHER_BY_VIEW) {
-    for (let r = 0; r < count; r++) {
-      const from = indices[start + r] * width;
-      dst.set(src.subarray(from, from + width), r * width);
-    }
-    return;
-  }
-  // narrow rows (targets, few features): a view per row would cost more than the copy
-  for (let r = 0, to = 0; r < count; r++) {
-    const from = indices[start + r] * width;
-    for (let c = 0; c < width; c++) dst[to++] = src[from + c];
-  }
-}
-
-/** Rows at least this wide are copied through a subarray view each (a native copy). */
-const GATHER_BY_VIEW = 64;
-
 /**
  * Runs the trunk on ws.x; returns the trunk output (the heads' input). A
  * mixture runs its experts and gates instead, and returns ws.x: each of its

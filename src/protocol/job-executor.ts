@@ -9,7 +9,7 @@
 import { kernelsFor } from '../kernels/index.js';
 import { LOSS_STATS_LENGTH, type Kernels } from '../kernels/types.js';
 import { ParameterStore, viewTensors, type ModelTensors } from '../model/parameters.js';
-import { gatherRows, targetWidth, taskGradients, Workspace, type TaskTerm } from '../model/network.js';
+import { targetWidth, taskGradients, Workspace, type TaskTerm } from '../model/network.js';
 import { attachDataset } from '../data/dataset-handle.js';
 import { FrameArena } from './arena.js';
 import { PROTOCOL_VERSION } from './codec.js';
@@ -108,9 +108,9 @@ export class JobExecutor {
     if (job.rowCount > this.workspace.maxRows) throw new Error(`${job.rowCount} rows exceed the workspace's ${this.workspace.maxRows}`);
     const started = performance.now();
     const ws = this.workspace;
-    gatherRows(dataset.inputWidth, dataset.features, this.batchRows, job.rowStart, job.rowCount, ws.x);
+    this.kernels.gatherRows(dataset.inputWidth, dataset.features, this.batchRows, job.rowStart, job.rowCount, ws.x);
     const terms: TaskTerm[] = job.tasks.map((task, j) => {
-      gatherRows(targetWidth(spec.tasks[task]), dataset.tasks[task].targets, this.batchRows, job.rowStart, job.rowCount, ws.heads[task].target);
+      this.kernels.gatherRows(targetWidth(spec.tasks[task]), dataset.tasks[task].targets, this.batchRows, job.rowStart, job.rowCount, ws.heads[task].target);
       return { task, gradScale: job.scales[j] };
     });
     const target = this.gradientTarget(job);

@@ -3,7 +3,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { ModelTensors } from '../model/parameters.js';
 import { GateWeights } from '../model/mixture.js';
-import { forwardTrunk, gatherRows, taskLoss, targetWidth, Workspace } from '../model/network.js';
+import { forwardTrunk, taskLoss, targetWidth, Workspace } from '../model/network.js';
 import { LossTotals } from './metrics.js';
 
 /**
@@ -15,10 +15,10 @@ export function evaluateRows(k: Kernels, spec: ModelSpec, params: ModelTensors, 
   totals.reset();
   for (let start = 0; start < rows.length; start += ws.maxRows) {
     const count = Math.min(ws.maxRows, rows.length - start);
-    gatherRows(dataset.inputWidth, dataset.features, rows, start, count, ws.x);
+    k.gatherRows(dataset.inputWidth, dataset.features, rows, start, count, ws.x);
     const features = forwardTrunk(k, spec, params, ws, count);
     spec.tasks.forEach((task, t) => {
-      gatherRows(targetWidth(task), dataset.tasks[t].targets, rows, start, count, ws.heads[t].target);
+      k.gatherRows(targetWidth(task), dataset.tasks[t].targets, rows, start, count, ws.heads[t].target);
       taskLoss(k, spec, t, params, ws, features, count, ws.stats);
       totals.add(t, ws.stats);
     });
@@ -35,7 +35,7 @@ export function gateWeights(k: Kernels, spec: ModelSpec, params: ModelTensors, d
   const weights = new GateWeights(ws.mixture!.structure);
   for (let start = 0; start < rows.length; start += ws.maxRows) {
     const count = Math.min(ws.maxRows, rows.length - start);
-    gatherRows(dataset.inputWidth, dataset.features, rows, start, count, ws.x);
+    k.gatherRows(dataset.inputWidth, dataset.features, rows, start, count, ws.x);
     forwardTrunk(k, spec, params, ws, count);
     weights.add(ws.mixture!, count);
   }

@@ -388,6 +388,7 @@ describe.skipIf(!loaded)('native argument validation', () => {
     expect(() => k.scale(3, 1, f(2))).toThrow(RangeError);
     expect(() => k.dot(3, f(3), f(2))).toThrow(RangeError);
     expect(() => k.norm(3, f(2))).toThrow(RangeError);
+    expect(() => k.gatherRows(1, f(2), f(1) as unknown as Int32Array, 0, 1, f(1))).toThrow(/indices must be a Int32Array/);
     const sgd: SgdHyper = { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, firstStep: true };
     expect(() => k.sgdStep(3, f(3), f(3), f(2), sgd)).toThrow(/buf has 2 elements/);
     expect(() => k.sgdStep(3, f(3), f(3), f(0), { ...sgd, momentum: 0 })).not.toThrow();

@@ -575,6 +575,38 @@ function vectorTests(k: Kernels, rtol: number): void {
       expect(k.dot(n - 1, x.view, y.view)).toBeCloseTo(d - x.view[n - 1] * y.view[n - 1], 6);
     }
   });
+
+  it('gatherRows copies the indexed rows bit for bit, narrow and wide, touching nothing else', () => {
+    // 300 rows: more than the native copy prefetches ahead; widths around a cache line and the js view cutoff
+    for (const width of [1, 3, 15, 16, 17, 63, 64, 130]) {
+      const rows = 300;
+      const src = guardedCopy(Float32Array.from({ length: rows * width }, (_, i) => (i % 7 === 0 ? -0 : i + 0.5)), 1);
+      const rng = new Rng(53, width);
+      const indices = Int32Array.from({ length: 260 }, () => Math.floor(rng.next() * rows));
+      indices[0] = rows - 1;
+      indices[1] = 0;
+      for (const [start, count] of [[0, 0], [0, 1], [2, 9], [0, 260]]) {
+        const dst = guarded(count * width, 2);
+        k.gatherRows(width, src.view, indices, start, count, dst.view);
+        const want = Float32Array.from({ length: count * width }, (_, i) => src.view[indices[start + Math.floor(i / width)] * width + (i % width)]);
+        const bits = (a: Float32Array) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+        expect(bits(dst.view), `width ${width}, rows ${start}+${count}`).toEqual(bits(want));
+        expect(strayWrite(dst) ?? strayWrite(src)).toBeNull();
+      }
+    }
+  });
+
+  it('gatherRows refuses an index outside src, and short arrays, before writing anything', () => {
+    const src = Float32Array.from({ length: 12 }, (_, i) => i); // 4 rows of 3 (and 2 rows of 5: 10 of the 12)
+    const dst = new Float32Array(6).fill(SENTINEL);
+    expect(() => k.gatherRows(3, src, Int32Array.of(1, 4), 0, 2, dst)).toThrow(/gatherRows: indices\[1\] = 4 is not a row of src \(4 rows\)/);
+    expect(() => k.gatherRows(3, src, Int32Array.of(0, 1, -1), 1, 2, dst)).toThrow(/indices\[2\] = -1 is not a row of src/);
+    expect(() => k.gatherRows(5, src, Int32Array.of(2), 0, 1, dst)).toThrow(/indices\[0\] = 2 is not a row of src \(2 rows\)/);
+    expect(dst.every((v) => v === SENTINEL)).toBe(true);
+    expect(() => k.gatherRows(3, src, Int32Array.of(0, 1), 1, 2, dst)).toThrow(/indices has 2 elements, needs 3/);
+    expect(() => k.gatherRows(3, src, Int32Array.of(0, 1, 2), 0, 3, dst)).toThrow(/dst has 6 elements, needs 9/);
+    expect(dst.every((v) => v === SENTINEL)).toBe(true);
+  });
 }
 
 // ---------------------------------------------------------------------------

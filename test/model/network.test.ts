@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { jsKernels } from '../../src/kernels/js.js';
 import { LOSS_COUNT, LOSS_STATS_LENGTH, LOSS_SUM } from '../../src/kernels/types.js';
 import { buildLayout, segmentsFor, segmentsLength } from '../../src/model/layout.js';
-import { gatherRows, taskGradients, Workspace } from '../../src/model/network.js';
+import { taskGradients, Workspace } from '../../src/model/network.js';
 import { ParameterStore, viewTensors } from '../../src/model/parameters.js';
 import { expectClose, fixture, fixtureSpec, fixtureTargets, rows, taskNames } from '../helpers/torch-fixture.js';
 
@@ -14,7 +14,7 @@ function setup() {
   params.load(fixture.parameters);
   const ws = new Workspace(spec, rows);
   const all = Int32Array.from({ length: rows }, (_, i) => i);
-  gatherRows(spec.inputWidth, Float32Array.from(fixture.inputs), all, 0, rows, ws.x);
+  k.gatherRows(spec.inputWidth, Float32Array.from(fixture.inputs), all, 0, rows, ws.x);
   taskNames.forEach((name, t) => ws.heads[t].target.set(fixtureTargets(name)));
   return { params, ws };
 }
@@ -97,18 +97,5 @@ describe('initialisation', () => {
     const p = ParameterStore.create(spec, 0);
     expect(() => p.load({ 'trunk.0.weight': [1, 2] })).toThrow(/trunk.0.weight has 2 values, expected 35/);
     expect(() => p.load({ 'trunk.9.weight': [1] })).toThrow(/unknown tensor "trunk.9.weight"/);
-  });
-});
-
-describe('gatherRows', () => {
-  it('copies the indexed rows, narrow (a loop) and wide (a view per row) alike', () => {
-    for (const width of [1, 3, 63, 64, 130]) {
-      const src = Float32Array.from({ length: 10 * width }, (_, i) => i + 0.5);
-      const indices = Int32Array.from([9, 2, 2, 7, 0]);
-      const dst = new Float32Array(3 * width).fill(-1);
-      gatherRows(width, src, indices, 1, 3, dst);
-      const expected = [2, 2, 7].flatMap((row) => Array.from(src.subarray(row * width, (row + 1) * width)));
-      expect(Array.from(dst), `width ${width}`).toEqual(expected);
-    }
   });
 });

@@ -3,7 +3,7 @@
 // exports.isas()      → instruction sets this CPU can run, best first (plus the
 //                       test-only "avx2-wide"), e.g. ["avx512", "avx2", "avx2-wide", "scalar"]
 // exports.bind(isa)   → { gemm, biasActivation, activationBackward, biasGrad, loss, axpy,
-//                       scale, dot, norm, sgdStep, adamStep } for that instruction set
+//                       scale, dot, norm, sgdStep, adamStep, gatherRows } for that instruction set
 // exports.cpu         → { avx2, fma, avx512f } as detected
 //
 // Every function works directly on the memory of the Float32Arrays it gets (Data()
@@ -102,8 +102,9 @@ class Args {
 
   // The data of a typed array of kType holding at least `needed` elements; `why`
   // (a callable returning the size formula) is only evaluated for the error message.
+  // `length`, when given, receives the array's length in elements.
   template <typename T, napi_typedarray_type kType, class Why>
-  T* typed(std::size_t i, const char* name, idx needed, const char* kind, Why why) const {
+  T* typed(std::size_t i, const char* name, idx needed, const char* kind, Why why, std::size_t* length = nullptr) const {
     napi_typedarray_type type;
     std::size_t len = 0;
     void* data = nullptr;
@@ -112,12 +113,18 @@ class Args {
     if (static_cast<double>(len) < static_cast<double>(needed))
       range_error(std::string(name) + " has " + std::to_string(len) + " elements, needs " + std::to_string(needed) +
                   " (" + why() + ")");
+    if (length != nullptr) *length = len;
     return static_cast<T*>(data);
   }
 
   template <class Why>
-  float* f32(std::size_t i, const char* name, idx needed, Why why) const {
-    return typed<float, napi_float32_array>(i, name, needed, "Float32Array", why);
+  float* f32(std::size_t i, const char* name, idx needed, Why why, std::size_t* length = nullptr) const {
+    return typed<float, napi_float32_array>(i, name, needed, "Float32Array", why, length);
+  }
+
+  template <class Why>
+  std::int32_t* i32(std::size_t i, const char* name, idx needed, Why why) const {
+    return typed<std::int32_t, napi_int32_array>(i, name, needed, "Int32Array", why);
   }
 
   template <class Why>
@@ -254,6 +261,28 @@ napi_value Loss(napi_env env, napi_callback_info cb) {
     if (bad >= 0)
       g.range_error("cross_entropy target of row " + std::to_string(bad) + " is " + num_str(target[bad]) +
                     ", not a class index in [0, " + std::to_string(cols) + ")");
+    return undefined(env);
+  });
+}
+
+// gatherRows(width, src, indices, start, count, dst)
+napi_value GatherRows(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&] {
+    const Args g(env, cb, "gatherRows", 6);
+    const idx width = g.size(0, "width");
+    const idx start = g.size(3, "start");
+    const idx count = g.size(4, "count");
+    idx end;
+    if (__builtin_add_overflow(start, count, &end)) g.range_error("start + count is too large");
+    std::size_t src_length = 0;
+    const float* src = g.f32(1, "src", 0, [] { return std::string(); }, &src_length);
+    const std::int32_t* indices = g.i32(2, "indices", end, [] { return std::string("start + count"); });
+    float* dst = g.f32(5, "dst", g.product(count, width, "count × width"), [] { return std::string("count × width"); });
+    const idx src_rows = width > 0 ? static_cast<idx>(src_length) / width : 0;
+    const idx bad = mt::gather_rows(width, src, src_rows, indices + start, count, dst);
+    if (bad >= 0)
+      g.range_error("indices[" + std::to_string(start + bad) + "] = " + std::to_string(indices[start + bad]) +
+                    " is not a row of src (" + std::to_string(src_rows) + " rows)");
     return undefined(env);
   });
 }
@@ -412,7 +441,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
       {"gemm", Gemm},           {"biasActivation", BiasActivation}, {"activationBackward", ActivationBackward},
       {"biasGrad", BiasGrad},   {"loss", Loss},                     {"axpy", Axpy},
       {"scale", Scale},         {"dot", Dot},                       {"norm", Norm},
-      {"sgdStep", SgdStep},     {"adamStep", AdamStep},
+      {"sgdStep", SgdStep},     {"adamStep", AdamStep},           {"gatherRows", GatherRows},
   };
   for (const auto& [name, fn] : entries) {
     napi_value f;

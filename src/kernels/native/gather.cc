@@ -1,0 +1,35 @@
+// Row gathering: the batch's rows copied out of the dataset, in the sampler's order.
+// The rows lie anywhere in a matrix of megabytes, so each is usually a cache miss;
+// a plain loop waits for them one after another (measured in the step loop at width
+// 256: ~30 µs a 128-row shard, 6 µs once the rows are cached). Prefetching a few rows
+// ahead keeps several misses in flight. One portable version serves every ISA.
+#include <cstring>
+
+#include "common.h"
+
+namespace mt {
+namespace {
+
+// Rows in flight ahead of the one being copied.
+constexpr idx kAhead = 8;
+constexpr idx kLineFloats = 16;  // a 64-byte cache line
+
+inline void prefetch_row(const float* row, idx width) {
+  for (idx c = 0; c < width; c += kLineFloats) __builtin_prefetch(row + c);
+}
+
+}  // namespace
+
+idx gather_rows(idx width, const float* src, idx src_rows, const std::int32_t* indices, idx count, float* dst) {
+  // every index checked before anything is read or written
+  for (idx r = 0; r < count; ++r)
+    if (indices[r] < 0 || indices[r] >= src_rows) return r;
+  for (idx r = 0; r < count && r < kAhead; ++r) prefetch_row(src + indices[r] * width, width);
+  for (idx r = 0; r < count; ++r) {
+    if (r + kAhead < count) prefetch_row(src + indices[r + kAhead] * width, width);
+    std::memcpy(dst + r * width, src + indices[r] * width, static_cast<std::size_t>(width) * sizeof(float));
+  }
+  return -1;
+}
+
+}  // namespace mt
