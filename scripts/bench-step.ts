@@ -280,7 +280,8 @@ async function smallModel(server: TorchServer | undefined): Promise<void> {
   const threads = await createWorkloadTrainer(workloadConfig(SMALL_SHAPE, { workers: 2, strategy: 'sum', computeOn: 'workers' }));
   const ratios = { vsTorch: [] as number[], threadsVsTorch: [] as number[] };
   try {
-    for (let i = 0; i < 100; i++) await auto.step(); // past auto's timed rounds
+    // until auto has chosen (its warm-ups are timed: a few thousand steps of this model)
+    for (let i = 0; i < 100_000 && auto.placement.placement === 'deciding'; i++) await auto.step(STEPS_PER_CALL);
     await settle(auto);
     await settle(threads);
     for (let r = 0; r < PAIRED_ROUNDS; r++) {

@@ -71,11 +71,12 @@ export function summaryTable(tasks: readonly TaskSummary[], validation: TaskMetr
 /** Where the gradient jobs ran and, when computeOn auto chose, the timings it chose by. */
 export function placementLine(p: { placement: string; workersMs?: number; coordinatorMs?: number }): string {
   if (p.placement === 'deciding') {
-    return '  gradient jobs computed on the worker threads and the coordinator thread in turn (computeOn auto: the run ended before both sides were timed)';
+    // a short run can end while auto still warms the threads up: say no more than that it had not chosen
+    return '  gradient jobs computed while computeOn auto was still timing the worker threads and the coordinator thread (the run ended before it chose)';
   }
   const where = p.placement === 'coordinator' ? 'on the coordinator thread' : 'on the worker threads';
   const timed = p.workersMs !== undefined && p.coordinatorMs !== undefined
-    ? ` (computeOn auto: median round ${p.workersMs.toFixed(3)} ms on the workers, ${p.coordinatorMs.toFixed(3)} ms on the coordinator)`
+    ? ` (computeOn auto: median step ${p.workersMs.toFixed(3)} ms on the workers, ${p.coordinatorMs.toFixed(3)} ms on the coordinator)`
     : '';
   return `  gradient jobs computed ${where}${timed}`;
 }

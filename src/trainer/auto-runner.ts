@@ -1,46 +1,75 @@
 /**
  * computeOn `auto`: whether a run's gradient jobs go to the worker threads or
- * run on the coordinator thread, decided from what both cost on this machine.
+ * run on the coordinator thread, decided from what whole steps cost on this
+ * machine.
  *
- * The rule: the first rounds warm both up (WARM_ROUNDS on the threads, then as
- * many on the coordinator); then the two alternate for TIMED_ROUNDS rounds each,
- * timing each round from dispatch to the last job's end, and the one whose
- * median round is shorter keeps the run (the threads are closed when the
- * coordinator wins). Alternating keeps both sides' samples moments apart on a
- * machine whose speed drifts. Where steps can run back to back on the
- * threads (src/protocol/step-loop.ts), a round on the threads' side is such a
- * chunk of steps and its sample the chunk's time per step, against single
- * steps on the coordinator: each side as it would run. Which side computes
- * never changes a bit: both run the same executor in the same job order
+ * The rule: the threads warm up first, then the coordinator, each for at least
+ * `warmTurns` turns and `warmMs` milliseconds; then the two alternate for
+ * `timedTurns` turns each, and the side whose median step is shorter keeps the
+ * run (the threads are closed when the coordinator wins). A turn is what the
+ * trainer takes in one go: one step taken alone, or, on the threads where steps
+ * run back to back (src/protocol/step-loop.ts), a chunk of steps. The trainer
+ * times each turn from laying out its batches to its updates applied and
+ * reports it (stepsTimed); a sample is the turn's time per step, so both sides
+ * are compared by what a step costs as each would run it, every round of a step
+ * (sequential's one per task) and the coordinator's own reduction and update
+ * included. The warm-up is timed, not counted, because V8 optimizes a side's
+ * code only after enough of it ran: a small model's first thousand steps on the
+ * coordinator run 1.5–2.5× slower than its settled ones, which eight steps of
+ * warm-up would leave in the samples. Alternating keeps both sides' samples
+ * moments apart on a machine whose speed drifts. Which side computes never
+ * changes a bit: both run the same executor in the same job order
  * (src/protocol/job-executor.ts).
  */
 import type { GradientJob } from '../protocol/messages.js';
 import type { JobRunner, Placement, PlacementReport, WorkerPool } from './pool.js';
 
-export const WARM_ROUNDS = 8;
-export const TIMED_ROUNDS = 16;
+type Side = Exclude<Placement, 'deciding'>;
 
-/** What the choice was based on: median milliseconds per round on each side. */
+/** How long computeOn auto times the two sides (see above). */
+export interface AutoTiming {
+  warmTurns: number;
+  warmMs: number;
+  timedTurns: number;
+}
+
+export const AUTO_TIMING: AutoTiming = { warmTurns: 8, warmMs: 250, timedTurns: 16 };
+
+/** What the choice was based on: median milliseconds per step on each side. */
 export interface PlacementChoice extends Required<PlacementReport> {
-  placement: Exclude<Placement, 'deciding'>;
+  placement: Side;
 }
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 export class AutoRunner implements JobRunner {
-  private rounds = 0;
-  private readonly timed = { workers: [] as number[], coordinator: [] as number[] };
-  private current: JobRunner;
-  /** set once the timed rounds are in */
+  private readonly warming: Record<Side, { turns: number; ms: number }> = { workers: { turns: 0, ms: 0 }, coordinator: { turns: 0, ms: 0 } };
+  private readonly timed: Record<Side, number[]> = { workers: [], coordinator: [] };
+  /** set once the timed turns are in */
   private choice: PlacementChoice | undefined;
 
   constructor(private readonly pool: JobRunner, private readonly inline: JobRunner,
-    private readonly onChoice?: (choice: PlacementChoice) => void) {
-    this.current = pool;
-  }
+    private readonly onChoice?: (choice: PlacementChoice) => void, private readonly timing = AUTO_TIMING) {}
 
   placement(): PlacementReport {
     return this.choice ?? { placement: 'deciding' };
+  }
+
+  /** The side of the turn under way (every round of a step goes to one side): the warm-ups in turn, then alternating. */
+  private get side(): Side {
+    if (this.choice) return this.choice.placement;
+    if (!this.warmed('workers')) return 'workers';
+    if (!this.warmed('coordinator')) return 'coordinator';
+    return this.timed.workers.length > this.timed.coordinator.length ? 'coordinator' : 'workers';
+  }
+
+  private warmed(side: Side): boolean {
+    const w = this.warming[side];
+    return w.turns >= this.timing.warmTurns && w.ms >= this.timing.warmMs;
+  }
+
+  private get current(): JobRunner {
+    return this.side === 'coordinator' ? this.inline : this.pool;
   }
 
   get size(): number {
@@ -59,43 +88,27 @@ export class AutoRunner implements JobRunner {
     return this.pool.warm();
   }
 
-  /**
-   * The threads' step loop (steps back to back, src/protocol/step-loop.ts)
-   * once the threads have won; while deciding, for each round on the threads'
-   * side, so that the threads are timed as they would run: the caller then
-   * reports the chunk's time per step through chunkTimed.
-   */
+  /** The threads' step loop (steps back to back) when this turn is the threads' and they have one. */
   stepLoop(): WorkerPool | undefined {
-    if (this.choice) return this.choice.placement === 'workers' ? this.pool.stepLoop?.() : undefined;
-    return this.sideOf(this.rounds) === 'workers' ? this.pool.stepLoop?.() : undefined;
+    return this.side === 'workers' ? this.pool.stepLoop?.() : undefined;
   }
 
-  /** A chunk of steps on the threads while deciding: one round on their side, timed per step. */
-  async chunkTimed(msPerStep: number): Promise<void> {
+  runJobs(jobs: readonly GradientJob[], failedOnce?: string): Promise<void> {
+    return this.current.runJobs(jobs, failedOnce);
+  }
+
+  /** A turn is over: while deciding, its time per step is a sample of its side; the next turn may be the other's. */
+  async stepsTimed(steps: number, ms: number): Promise<void> {
     if (this.choice) return;
-    if (this.rounds++ >= 2 * WARM_ROUNDS) this.timed.workers.push(msPerStep);
-    await this.decideWhenTimed();
-  }
-
-  private async decideWhenTimed(): Promise<void> {
-    if (!this.choice && this.timed.workers.length >= TIMED_ROUNDS && this.timed.coordinator.length >= TIMED_ROUNDS) await this.decide();
-  }
-
-  async runJobs(jobs: readonly GradientJob[], failedOnce?: string): Promise<void> {
-    await this.decideWhenTimed();
-    if (this.choice) return this.current.runJobs(jobs, failedOnce);
-    const side = this.sideOf(this.rounds++);
-    this.current = side === 'coordinator' ? this.inline : this.pool;
-    const started = performance.now();
-    await this.current.runJobs(jobs);
-    if (this.rounds > 2 * WARM_ROUNDS) this.timed[side].push(performance.now() - started);
-  }
-
-  /** Round r's side: the warm-ups in turn, then alternating. */
-  private sideOf(r: number): 'workers' | 'coordinator' {
-    if (r < WARM_ROUNDS) return 'workers';
-    if (r < 2 * WARM_ROUNDS) return 'coordinator';
-    return (r - 2 * WARM_ROUNDS) % 2 === 0 ? 'workers' : 'coordinator';
+    const side = this.side;
+    if (!this.warmed(side)) {
+      this.warming[side].turns++;
+      this.warming[side].ms += ms;
+      return;
+    }
+    this.timed[side].push(ms / steps);
+    const { timedTurns } = this.timing;
+    if (this.timed.workers.length >= timedTurns && this.timed.coordinator.length >= timedTurns) await this.decide();
   }
 
   private async decide(): Promise<void> {
@@ -103,7 +116,6 @@ export class AutoRunner implements JobRunner {
     const coordinatorMs = median(this.timed.coordinator);
     const placement = coordinatorMs < workersMs ? 'coordinator' : 'workers';
     this.choice = { placement, workersMs, coordinatorMs };
-    this.current = placement === 'coordinator' ? this.inline : this.pool;
     if (placement === 'coordinator') await this.pool.close();
     this.onChoice?.(this.choice);
   }

@@ -63,7 +63,7 @@ export type PoolSetup = Omit<WorkerSetup, 'mailboxes'>;
 /** Where a run's jobs are computed; `deciding` while computeOn auto still times both sides. */
 export type Placement = 'workers' | 'coordinator' | 'deciding';
 
-/** Where the jobs run and, when computeOn auto chose, the median round each side took. */
+/** Where the jobs run and, when computeOn auto chose, the median step (milliseconds) each side took. */
 export interface PlacementReport {
   placement: Placement;
   workersMs?: number;
@@ -100,8 +100,12 @@ export interface JobRunner {
   placement?(): PlacementReport;
   /** The worker threads that can run steps back to back, when this runner has them now (see step-loop.ts). */
   stepLoop?(): WorkerPool | undefined;
-  /** Told each chunk's time per step on the threads (computeOn auto times them so while it decides). */
-  chunkTimed?(msPerStep: number): Promise<void>;
+  /**
+   * Told how long each turn of the trainer took: `steps` steps (a chunk on the
+   * threads, or one step taken alone) in `ms`, from laying out their batches to
+   * their updates applied (computeOn auto compares the two sides so while it decides).
+   */
+  stepsTimed?(steps: number, ms: number): Promise<void>;
   warm(): Promise<void>;
   /**
    * Runs the jobs; `failedOnce` is the cause of a first attempt that failed

@@ -337,7 +337,7 @@ export class Trainer {
   /**
    * Where the gradient jobs are computed: the worker threads, the coordinator
    * thread, or (computeOn auto, over the first steps) still being timed; with
-   * auto's choice, the median round each side took.
+   * auto's choice, the median step each side took.
    */
   get placement(): PlacementReport {
     return this.pool.placement?.() ?? { placement: 'workers' };
@@ -492,6 +492,7 @@ export class Trainer {
     const threads = this.chunks && this.pool.stepLoop?.();
     if (threads) return this.runChunk(threads, this.chunks!, limit, each);
     await this.stepAlone();
+    await this.pool.stepsTimed?.(1, this.lastTiming.total);
     await each?.();
     return 1;
   }
@@ -574,7 +575,7 @@ export class Trainer {
     const { done, halted, updating, rounds } = chunks.views.progress();
     // every optimizer took the finished steps; sequential fresh: the first `rounds` also the stopped step
     this.optimizers.forEach((o, t) => o.countSteps(done + (t < rounds ? 1 : 0)));
-    if (done > 0) await this.pool.chunkTimed?.(chunkMs / done);
+    if (done > 0) await this.pool.stepsTimed?.(done, chunkMs);
     this.loopStats.steps += done;
     this.loopStats.chunks++;
     if (done < n) this.loopStats.stoppedEarly++;

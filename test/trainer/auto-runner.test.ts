@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { AutoRunner, TIMED_ROUNDS, WARM_ROUNDS } from '../../src/trainer/auto-runner.js';
-import type { JobRunner, WorkerPool } from '../../src/trainer/pool.js';
+import { AutoRunner, type AutoTiming } from '../../src/trainer/auto-runner.js';
+import type { WorkerPool } from '../../src/trainer/pool.js';
 
-/** A runner whose every round takes `ms` milliseconds; counts rounds and closes. */
-function fakeRunner(ms: number) {
+/** A runner whose every round takes `ms` milliseconds (the first `slow.rounds` take `slow.ms`); counts rounds and closes. */
+function fakeRunner(ms: number, slow = { rounds: 0, ms }) {
   const runner = {
     size: 1,
     finishedAt: new Float64Array(1),
@@ -12,7 +12,7 @@ function fakeRunner(ms: number) {
     async warm() {},
     async runJobs() {
       runner.rounds++;
-      await new Promise((resolve) => setTimeout(resolve, ms));
+      await new Promise((resolve) => setTimeout(resolve, runner.rounds <= slow.rounds ? slow.ms : ms));
     },
     async close() {
       runner.closed = true;
@@ -21,59 +21,96 @@ function fakeRunner(ms: number) {
   return runner;
 }
 
-const ROUNDS_TO_DECIDE = 2 * WARM_ROUNDS + 2 * TIMED_ROUNDS;
+// warm-ups counted in turns only, so the tests know which turn goes where
+const WARM_TURNS = 8;
+const TIMED_TURNS = 16;
+const COUNTED: AutoTiming = { warmTurns: WARM_TURNS, warmMs: 0, timedTurns: TIMED_TURNS };
+const TURNS_TO_DECIDE = 2 * WARM_TURNS + 2 * TIMED_TURNS;
 
-async function rounds(runner: JobRunner, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await runner.runJobs([]);
+/**
+ * What the trainer does for `n` turns: a chunk of `chunk.steps` steps on the threads
+ * when auto offers the step loop (reporting `chunk.ms`), else one step of `rounds`
+ * rounds taken alone, timed as a whole.
+ */
+async function turns(auto: AutoRunner, n: number, rounds = 1, chunk = { steps: 4, ms: 1 }): Promise<{ chunks: number }> {
+  let chunks = 0;
+  for (let i = 0; i < n; i++) {
+    if (auto.stepLoop()) {
+      chunks++;
+      await auto.stepsTimed(chunk.steps, chunk.ms);
+      continue;
+    }
+    const started = performance.now();
+    for (let r = 0; r < rounds; r++) await auto.runJobs([]);
+    await auto.stepsTimed(1, performance.now() - started);
+  }
+  return { chunks };
 }
 
 describe('computeOn auto', () => {
-  it('warms both sides, alternates, then keeps the coordinator when its rounds are shorter and closes the threads', async () => {
+  it('warms both sides, alternates, then keeps the coordinator when its steps are shorter and closes the threads', async () => {
     const pool = fakeRunner(4);
     const inline = fakeRunner(0);
     let heard: unknown;
-    const auto = new AutoRunner(pool, inline, (c) => (heard = c));
-    await rounds(auto, ROUNDS_TO_DECIDE);
+    const auto = new AutoRunner(pool, inline, (c) => (heard = c), COUNTED);
+    await turns(auto, TURNS_TO_DECIDE - 1);
     expect(auto.placement().placement).toBe('deciding');
-    expect([pool.rounds, inline.rounds]).toEqual([WARM_ROUNDS + TIMED_ROUNDS, WARM_ROUNDS + TIMED_ROUNDS]);
-    await rounds(auto, 5);
+    expect([pool.rounds, inline.rounds]).toEqual([WARM_TURNS + TIMED_TURNS, WARM_TURNS + TIMED_TURNS - 1]);
+    await turns(auto, 1);
     expect(auto.placement().placement).toBe('coordinator');
     expect(heard).toEqual(auto.placement());
     expect(auto.placement().workersMs).toBeGreaterThan(auto.placement().coordinatorMs!);
-    expect(inline.rounds).toBe(WARM_ROUNDS + TIMED_ROUNDS + 5);
     expect(pool.closed).toBe(true);
+    await turns(auto, 5);
+    expect(inline.rounds).toBe(WARM_TURNS + TIMED_TURNS + 5);
   });
 
-  it('keeps the worker threads when their rounds are shorter', async () => {
+  it('keeps the worker threads when their steps are shorter', async () => {
     const pool = fakeRunner(0);
     const inline = fakeRunner(4);
-    const auto = new AutoRunner(pool, inline);
-    await rounds(auto, ROUNDS_TO_DECIDE + 3);
+    const auto = new AutoRunner(pool, inline, undefined, COUNTED);
+    await turns(auto, TURNS_TO_DECIDE + 3);
     expect(auto.placement().placement).toBe('workers');
-    expect(pool.rounds).toBe(WARM_ROUNDS + TIMED_ROUNDS + 3);
+    expect(pool.rounds).toBe(WARM_TURNS + TIMED_TURNS + 3);
     expect(pool.closed).toBe(false);
     await auto.close();
     expect(pool.closed).toBe(true);
   });
 
-  it('times the threads by chunks of steps where they run fused steps back to back, against single steps inline', async () => {
-    const pool = Object.assign(fakeRunner(0), { stepLoop: () => pool as unknown as WorkerPool });
+  it('sends every round of a step to one side and compares whole steps (sequential: a round per task)', async () => {
+    // a round costs 2 ms on either side; the threads run 3-round steps back to back at 3 ms a step,
+    // the coordinator takes them one by one (6 ms): a round-by-round comparison would pick the coordinator
+    const pool = Object.assign(fakeRunner(2), { stepLoop: () => pool as unknown as WorkerPool });
     const inline = fakeRunner(2);
-    const auto = new AutoRunner(pool, inline);
-    // what the trainer does: a chunk on the threads when the loop is offered (reporting its time per step), else a step inline
-    let chunks = 0;
-    for (let i = 0; i < ROUNDS_TO_DECIDE + 3; i++) {
-      if (auto.stepLoop()) {
-        chunks++;
-        await auto.chunkTimed(0.25);
-      } else {
-        await auto.runJobs([]);
-      }
-    }
-    expect(auto.placement()).toEqual({ placement: 'workers', workersMs: 0.25, coordinatorMs: expect.any(Number) });
-    expect(auto.placement().coordinatorMs).toBeGreaterThan(1);
-    expect(chunks).toBe(WARM_ROUNDS + TIMED_ROUNDS + 3);
-    expect(inline.rounds).toBe(WARM_ROUNDS + TIMED_ROUNDS);
+    const auto = new AutoRunner(pool, inline, undefined, COUNTED);
+    const { chunks } = await turns(auto, TURNS_TO_DECIDE + 3, 3, { steps: 8, ms: 24 });
+    expect(auto.placement()).toEqual({ placement: 'workers', workersMs: 3, coordinatorMs: expect.any(Number) });
+    expect(auto.placement().coordinatorMs).toBeGreaterThanOrEqual(6);
+    expect(chunks).toBe(WARM_TURNS + TIMED_TURNS + 3);
+    // the coordinator's turns took every round of their step: none went to the threads
+    expect(inline.rounds).toBe(3 * (WARM_TURNS + TIMED_TURNS));
     expect(pool.rounds).toBe(0);
+  });
+
+  it('warms each side up for a time, so a side still being optimized is not timed', async () => {
+    // the coordinator's first 20 rounds take 4 ms (V8 has not optimized its code yet), then none; the threads 2 ms
+    const decide = async (warmMs: number) => {
+      const auto = new AutoRunner(fakeRunner(2), fakeRunner(0, { rounds: 20, ms: 4 }), undefined, { ...COUNTED, warmMs });
+      while (auto.placement().placement === 'deciding') await turns(auto, 1);
+      return auto.placement().placement;
+    };
+    // 60 ms of warm-up take 15 of the slow rounds; 8 turns alone would leave 12 of them among the 16 timed
+    expect(await decide(60)).toBe('coordinator');
+    expect(await decide(0)).toBe('workers');
+  });
+
+  it('times the threads by chunks where they run steps back to back, and picks the coordinator when its steps are shorter', async () => {
+    const pool = Object.assign(fakeRunner(0), { stepLoop: () => pool as unknown as WorkerPool });
+    const inline = fakeRunner(0);
+    const auto = new AutoRunner(pool, inline, undefined, COUNTED);
+    await turns(auto, TURNS_TO_DECIDE, 1, { steps: 2, ms: 20 });
+    expect(auto.placement()).toEqual({ placement: 'coordinator', workersMs: 10, coordinatorMs: expect.any(Number) });
+    expect(auto.stepLoop()).toBeUndefined();
+    expect(pool.closed).toBe(true);
   });
 });
