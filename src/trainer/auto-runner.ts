@@ -3,23 +3,29 @@
  * run on the coordinator thread, decided from what whole steps cost on this
  * machine.
  *
- * The rule: the threads warm up first, then the coordinator, each for at least
- * `warmTurns` turns and `warmMs` milliseconds; then the two alternate for
- * `timedTurns` turns each, and the side whose median step is shorter keeps the
- * run (the threads are closed when the coordinator wins). A turn is what the
- * trainer takes in one go: one step taken alone, or, on the threads where steps
- * run back to back (src/protocol/step-loop.ts), a chunk of steps. The trainer
- * times each turn from laying out its batches to its updates applied and
- * reports it (stepsTimed); a sample is the turn's time per step, so both sides
- * are compared by what a step costs as each would run it, every round of a step
+ * What is timed: each of the trainer's calls, one step taken alone or, on the
+ * threads where steps run back to back (src/protocol/step-loop.ts), a chunk of
+ * steps, from laying out its batches to its updates applied (the trainer
+ * reports it: stepsTimed). A sample is a call's time per step, so both sides are
+ * compared by what a step costs as each would run it, every round of a step
  * (sequential's one per task) and the coordinator's own reduction and update
- * included. The warm-up is timed, not counted, because V8 optimizes a side's
- * code only after enough of it ran: a small model's first thousand steps on the
- * coordinator run 1.5–2.5× slower than its settled ones, which eight steps of
- * warm-up would leave in the samples. Alternating keeps both sides' samples
- * moments apart on a machine whose speed drifts. Which side computes never
- * changes a bit: both run the same executor in the same job order
- * (src/protocol/job-executor.ts).
+ * included.
+ *
+ * The rule:
+ * - the threads warm up first, then the coordinator, each for at least
+ *   `warmCalls` calls and `warmMs` milliseconds. Timed, not counted: V8
+ *   optimizes a side's code only after enough of it ran (a small model's first
+ *   thousand steps on the coordinator run 1.5–2.5× slower than its settled ones);
+ * - then the sides alternate, a turn of two calls each, for `timedTurns` turns
+ *   each; only a turn's second call is a sample, the first wakes the side up
+ *   again after the other's turn (a worker thread asleep that long takes up to
+ *   milliseconds to run again on these machines, which back-to-back chunks
+ *   never pay). Alternating keeps both sides' samples moments apart on a
+ *   machine whose speed drifts;
+ * - the side whose median step is shorter keeps the run (the threads are
+ *   closed when the coordinator wins).
+ * Which side computes never changes a bit: both run the same executor in the
+ * same job order (src/protocol/job-executor.ts).
  */
 import type { GradientJob } from '../protocol/messages.js';
 import type { JobRunner, Placement, PlacementReport, WorkerPool } from './pool.js';
@@ -28,12 +34,12 @@ type Side = Exclude<Placement, 'deciding'>;
 
 /** How long computeOn auto times the two sides (see above). */
 export interface AutoTiming {
-  warmTurns: number;
+  warmCalls: number;
   warmMs: number;
   timedTurns: number;
 }
 
-export const AUTO_TIMING: AutoTiming = { warmTurns: 8, warmMs: 250, timedTurns: 16 };
+export const AUTO_TIMING: AutoTiming = { warmCalls: 8, warmMs: 250, timedTurns: 16 };
 
 /** What the choice was based on: median milliseconds per step on each side. */
 export interface PlacementChoice extends Required<PlacementReport> {
@@ -43,8 +49,10 @@ export interface PlacementChoice extends Required<PlacementReport> {
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 export class AutoRunner implements JobRunner {
-  private readonly warming: Record<Side, { turns: number; ms: number }> = { workers: { turns: 0, ms: 0 }, coordinator: { turns: 0, ms: 0 } };
+  private readonly warming: Record<Side, { calls: number; ms: number }> = { workers: { calls: 0, ms: 0 }, coordinator: { calls: 0, ms: 0 } };
   private readonly timed: Record<Side, number[]> = { workers: [], coordinator: [] };
+  /** the turn under way has had its waking call */
+  private awake = false;
   /** set once the timed turns are in */
   private choice: PlacementChoice | undefined;
 
@@ -55,7 +63,7 @@ export class AutoRunner implements JobRunner {
     return this.choice ?? { placement: 'deciding' };
   }
 
-  /** The side of the turn under way (every round of a step goes to one side): the warm-ups in turn, then alternating. */
+  /** The side of the call under way (every round of a step goes to one side): the warm-ups in turn, then alternating turns. */
   private get side(): Side {
     if (this.choice) return this.choice.placement;
     if (!this.warmed('workers')) return 'workers';
@@ -65,7 +73,7 @@ export class AutoRunner implements JobRunner {
 
   private warmed(side: Side): boolean {
     const w = this.warming[side];
-    return w.turns >= this.timing.warmTurns && w.ms >= this.timing.warmMs;
+    return w.calls >= this.timing.warmCalls && w.ms >= this.timing.warmMs;
   }
 
   private get current(): JobRunner {
@@ -88,7 +96,7 @@ export class AutoRunner implements JobRunner {
     return this.pool.warm();
   }
 
-  /** The threads' step loop (steps back to back) when this turn is the threads' and they have one. */
+  /** The threads' step loop (steps back to back) when the call under way is the threads' and they have one. */
   stepLoop(): WorkerPool | undefined {
     return this.side === 'workers' ? this.pool.stepLoop?.() : undefined;
   }
@@ -97,15 +105,20 @@ export class AutoRunner implements JobRunner {
     return this.current.runJobs(jobs, failedOnce);
   }
 
-  /** A turn is over: while deciding, its time per step is a sample of its side; the next turn may be the other's. */
+  /** One of the trainer's calls is over: while deciding, part of its side's warm-up, a turn's waking call, or a sample. */
   async stepsTimed(steps: number, ms: number): Promise<void> {
     if (this.choice) return;
     const side = this.side;
     if (!this.warmed(side)) {
-      this.warming[side].turns++;
+      this.warming[side].calls++;
       this.warming[side].ms += ms;
       return;
     }
+    if (!this.awake) {
+      this.awake = true;
+      return;
+    }
+    this.awake = false;
     this.timed[side].push(ms / steps);
     const { timedTurns } = this.timing;
     if (this.timed.workers.length >= timedTurns && this.timed.coordinator.length >= timedTurns) await this.decide();

@@ -21,18 +21,20 @@ function fakeRunner(ms: number, slow = { rounds: 0, ms }) {
   return runner;
 }
 
-// warm-ups counted in turns only, so the tests know which turn goes where
-const WARM_TURNS = 8;
+// warm-ups counted in calls only, so the tests know which call goes where
+const WARM_CALLS = 8;
 const TIMED_TURNS = 16;
-const COUNTED: AutoTiming = { warmTurns: WARM_TURNS, warmMs: 0, timedTurns: TIMED_TURNS };
-const TURNS_TO_DECIDE = 2 * WARM_TURNS + 2 * TIMED_TURNS;
+const COUNTED: AutoTiming = { warmCalls: WARM_CALLS, warmMs: 0, timedTurns: TIMED_TURNS };
+/** Calls on each side until auto decides: its warm-up, then turns of a waking call and a sample. */
+const CALLS_EACH = WARM_CALLS + 2 * TIMED_TURNS;
+const CALLS_TO_DECIDE = 2 * CALLS_EACH;
 
 /**
- * What the trainer does for `n` turns: a chunk of `chunk.steps` steps on the threads
+ * What the trainer does for `n` calls: a chunk of `chunk.steps` steps on the threads
  * when auto offers the step loop (reporting `chunk.ms`), else one step of `rounds`
  * rounds taken alone, timed as a whole.
  */
-async function turns(auto: AutoRunner, n: number, rounds = 1, chunk = { steps: 4, ms: 1 }): Promise<{ chunks: number }> {
+async function calls(auto: AutoRunner, n: number, rounds = 1, chunk = { steps: 4, ms: 1 }): Promise<{ chunks: number }> {
   let chunks = 0;
   for (let i = 0; i < n; i++) {
     if (auto.stepLoop()) {
@@ -53,25 +55,25 @@ describe('computeOn auto', () => {
     const inline = fakeRunner(0);
     let heard: unknown;
     const auto = new AutoRunner(pool, inline, (c) => (heard = c), COUNTED);
-    await turns(auto, TURNS_TO_DECIDE - 1);
+    await calls(auto, CALLS_TO_DECIDE - 1);
     expect(auto.placement().placement).toBe('deciding');
-    expect([pool.rounds, inline.rounds]).toEqual([WARM_TURNS + TIMED_TURNS, WARM_TURNS + TIMED_TURNS - 1]);
-    await turns(auto, 1);
+    expect([pool.rounds, inline.rounds]).toEqual([CALLS_EACH, CALLS_EACH - 1]);
+    await calls(auto, 1);
     expect(auto.placement().placement).toBe('coordinator');
     expect(heard).toEqual(auto.placement());
     expect(auto.placement().workersMs).toBeGreaterThan(auto.placement().coordinatorMs!);
     expect(pool.closed).toBe(true);
-    await turns(auto, 5);
-    expect(inline.rounds).toBe(WARM_TURNS + TIMED_TURNS + 5);
+    await calls(auto, 5);
+    expect(inline.rounds).toBe(CALLS_EACH + 5);
   });
 
   it('keeps the worker threads when their steps are shorter', async () => {
     const pool = fakeRunner(0);
     const inline = fakeRunner(4);
     const auto = new AutoRunner(pool, inline, undefined, COUNTED);
-    await turns(auto, TURNS_TO_DECIDE + 3);
+    await calls(auto, CALLS_TO_DECIDE + 3);
     expect(auto.placement().placement).toBe('workers');
-    expect(pool.rounds).toBe(WARM_TURNS + TIMED_TURNS + 3);
+    expect(pool.rounds).toBe(CALLS_EACH + 3);
     expect(pool.closed).toBe(false);
     await auto.close();
     expect(pool.closed).toBe(true);
@@ -83,32 +85,57 @@ describe('computeOn auto', () => {
     const pool = Object.assign(fakeRunner(2), { stepLoop: () => pool as unknown as WorkerPool });
     const inline = fakeRunner(2);
     const auto = new AutoRunner(pool, inline, undefined, COUNTED);
-    const { chunks } = await turns(auto, TURNS_TO_DECIDE + 3, 3, { steps: 8, ms: 24 });
+    const { chunks } = await calls(auto, CALLS_TO_DECIDE + 3, 3, { steps: 8, ms: 24 });
     expect(auto.placement()).toEqual({ placement: 'workers', workersMs: 3, coordinatorMs: expect.any(Number) });
     expect(auto.placement().coordinatorMs).toBeGreaterThanOrEqual(6);
-    expect(chunks).toBe(WARM_TURNS + TIMED_TURNS + 3);
+    expect(chunks).toBe(CALLS_EACH + 3);
     // the coordinator's turns took every round of their step: none went to the threads
-    expect(inline.rounds).toBe(3 * (WARM_TURNS + TIMED_TURNS));
+    expect(inline.rounds).toBe(3 * CALLS_EACH);
     expect(pool.rounds).toBe(0);
   });
 
   it('warms each side up for a time, so a side still being optimized is not timed', async () => {
-    // the coordinator's first 20 rounds take 4 ms (V8 has not optimized its code yet), then none; the threads 2 ms
+    // the coordinator's first 40 rounds take 4 ms (V8 has not optimized its code yet), then none; the threads 2 ms
     const decide = async (warmMs: number) => {
-      const auto = new AutoRunner(fakeRunner(2), fakeRunner(0, { rounds: 20, ms: 4 }), undefined, { ...COUNTED, warmMs });
-      while (auto.placement().placement === 'deciding') await turns(auto, 1);
+      const auto = new AutoRunner(fakeRunner(2), fakeRunner(0, { rounds: 40, ms: 4 }), undefined, { ...COUNTED, warmMs });
+      while (auto.placement().placement === 'deciding') await calls(auto, 1);
       return auto.placement().placement;
     };
-    // 60 ms of warm-up take 15 of the slow rounds; 8 turns alone would leave 12 of them among the 16 timed
-    expect(await decide(60)).toBe('coordinator');
+    // 150 ms of warm-up take all but a few of the slow rounds; 8 calls alone would leave every sample slow
+    expect(await decide(150)).toBe('coordinator');
     expect(await decide(0)).toBe('workers');
+  });
+
+  it('does not time the call that wakes a side up after the other\'s turn', async () => {
+    // the threads' first round after a coordinator step takes 12 ms (a sleeping thread woken), the next ones 1 ms;
+    // the coordinator's steps 3 ms
+    let wokenAfterInline = false;
+    const inline = fakeRunner(3);
+    const inlineRun = inline.runJobs;
+    inline.runJobs = async () => {
+      wokenAfterInline = true;
+      await inlineRun();
+    };
+    const pool = fakeRunner(1);
+    const poolRun = pool.runJobs;
+    pool.runJobs = async () => {
+      if (wokenAfterInline) {
+        wokenAfterInline = false;
+        await new Promise((resolve) => setTimeout(resolve, 12));
+      }
+      await poolRun();
+    };
+    const auto = new AutoRunner(pool, inline, undefined, COUNTED);
+    await calls(auto, CALLS_TO_DECIDE);
+    expect(auto.placement().placement).toBe('workers');
+    expect(auto.placement().workersMs).toBeLessThan(3);
   });
 
   it('times the threads by chunks where they run steps back to back, and picks the coordinator when its steps are shorter', async () => {
     const pool = Object.assign(fakeRunner(0), { stepLoop: () => pool as unknown as WorkerPool });
     const inline = fakeRunner(0);
     const auto = new AutoRunner(pool, inline, undefined, COUNTED);
-    await turns(auto, TURNS_TO_DECIDE, 1, { steps: 2, ms: 20 });
+    await calls(auto, CALLS_TO_DECIDE, 1, { steps: 2, ms: 20 });
     expect(auto.placement()).toEqual({ placement: 'coordinator', workersMs: 10, coordinatorMs: expect.any(Number) });
     expect(auto.stepLoop()).toBeUndefined();
     expect(pool.closed).toBe(true);
