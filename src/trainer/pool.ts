@@ -101,9 +101,9 @@ export interface JobRunner {
   /** The worker threads that can run steps back to back, when this runner has them now (see step-loop.ts). */
   stepLoop?(): WorkerPool | undefined;
   /**
-   * Told how long each turn of the trainer took: `steps` steps (a chunk on the
-   * threads, or one step taken alone) in `ms`, from laying out their batches to
-   * their updates applied (computeOn auto compares the two sides so while it decides).
+   * Told how long each of the trainer's calls took: `steps` steps (a chunk on
+   * the threads, or one step taken alone) in `ms`, from laying out their batches
+   * to their updates applied (computeOn auto compares the two sides so while it decides).
    */
   stepsTimed?(steps: number, ms: number): Promise<void>;
   warm(): Promise<void>;
