@@ -6,21 +6,26 @@
  * What is timed: each of the trainer's calls, one step taken alone or, on the
  * threads where steps run back to back (src/protocol/step-loop.ts), a chunk of
  * steps, from laying out its batches to its updates applied (the trainer
- * reports it: stepsTimed). A sample is a call's time per step, so both sides are
+ * reports it: stepsTimed). Samples are time per step, so both sides are
  * compared by what a step costs as each would run it, every round of a step
  * (sequential's one per task) and the coordinator's own reduction and update
  * included.
  *
  * The rule:
  * - the threads warm up first, then the coordinator, each for at least
- *   `warmCalls` calls and `warmMs` milliseconds. Timed, not counted: V8
- *   optimizes a side's code only after enough of it ran (a small model's first
- *   thousand steps on the coordinator run 1.5–2.5× slower than its settled ones);
- * - then the sides alternate, a turn of two calls each, for `timedTurns` turns
- *   each; only a turn's second call is a sample, the first wakes the side up
- *   again after the other's turn (a worker thread asleep that long takes up to
- *   milliseconds to run again on these machines, which back-to-back chunks
- *   never pay). Alternating keeps both sides' samples moments apart on a
+ *   `warmCalls` calls and `warmSteps` steps, or `warmMs` milliseconds if that
+ *   comes first: V8 optimizes a side's code only after enough of it ran (a
+ *   small model's first thousand steps on the coordinator run 1.5–2.5× slower
+ *   than its settled ones);
+ * - then the sides alternate for `timedTurns` turns each. A turn's first call
+ *   wakes the side up again after the other's turn (a worker thread asleep
+ *   that long takes up to milliseconds to run again on these machines, which
+ *   back-to-back chunks never pay) and is not timed; its next calls, until
+ *   they add up to `turnMs`, are its sample: their time per step. A single
+ *   step right after the other side's turn runs slower than steps back to back
+ *   (a 128-row, width-256 model's on the coordinator by ~15%, enough to tip the
+ *   choice either way from run to run); over 20 ms they run as they would all
+ *   run long. Alternating keeps both sides' samples moments apart on a
  *   machine whose speed drifts;
  * - the side whose median step is shorter keeps the run (the threads are
  *   closed when the coordinator wins).
@@ -35,11 +40,13 @@ type Side = Exclude<Placement, 'deciding'>;
 /** How long computeOn auto times the two sides (see above). */
 export interface AutoTiming {
   warmCalls: number;
+  warmSteps: number;
   warmMs: number;
   timedTurns: number;
+  turnMs: number;
 }
 
-export const AUTO_TIMING: AutoTiming = { warmCalls: 8, warmMs: 250, timedTurns: 16 };
+export const AUTO_TIMING: AutoTiming = { warmCalls: 8, warmSteps: 2000, warmMs: 1000, timedTurns: 16, turnMs: 20 };
 
 /** What the choice was based on: median milliseconds per step on each side. */
 export interface PlacementChoice extends Required<PlacementReport> {
@@ -49,10 +56,12 @@ export interface PlacementChoice extends Required<PlacementReport> {
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 export class AutoRunner implements JobRunner {
-  private readonly warming: Record<Side, { calls: number; ms: number }> = { workers: { calls: 0, ms: 0 }, coordinator: { calls: 0, ms: 0 } };
+  private readonly warming: Record<Side, { calls: number; steps: number; ms: number }> = {
+    workers: { calls: 0, steps: 0, ms: 0 }, coordinator: { calls: 0, steps: 0, ms: 0 },
+  };
   private readonly timed: Record<Side, number[]> = { workers: [], coordinator: [] };
-  /** the turn under way has had its waking call */
-  private awake = false;
+  /** the turn under way: whether it has had its waking call, and the steps and time of its calls since */
+  private turn = { awake: false, steps: 0, ms: 0 };
   /** set once the timed turns are in */
   private choice: PlacementChoice | undefined;
 
@@ -73,7 +82,8 @@ export class AutoRunner implements JobRunner {
 
   private warmed(side: Side): boolean {
     const w = this.warming[side];
-    return w.calls >= this.timing.warmCalls && w.ms >= this.timing.warmMs;
+    const { warmCalls, warmSteps, warmMs } = this.timing;
+    return w.calls >= warmCalls && (w.steps >= warmSteps || w.ms >= warmMs);
   }
 
   private get current(): JobRunner {
@@ -110,16 +120,22 @@ export class AutoRunner implements JobRunner {
     if (this.choice) return;
     const side = this.side;
     if (!this.warmed(side)) {
-      this.warming[side].calls++;
-      this.warming[side].ms += ms;
+      const w = this.warming[side];
+      w.calls++;
+      w.steps += steps;
+      w.ms += ms;
       return;
     }
-    if (!this.awake) {
-      this.awake = true;
+    const turn = this.turn;
+    if (!turn.awake) {
+      turn.awake = true;
       return;
     }
-    this.awake = false;
-    this.timed[side].push(ms / steps);
+    turn.steps += steps;
+    turn.ms += ms;
+    if (turn.ms < this.timing.turnMs) return;
+    this.timed[side].push(turn.ms / turn.steps);
+    this.turn = { awake: false, steps: 0, ms: 0 };
     const { timedTurns } = this.timing;
     if (this.timed.workers.length >= timedTurns && this.timed.coordinator.length >= timedTurns) await this.decide();
   }

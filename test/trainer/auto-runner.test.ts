@@ -24,7 +24,7 @@ function fakeRunner(ms: number, slow = { rounds: 0, ms }) {
 // warm-ups counted in calls only, so the tests know which call goes where
 const WARM_CALLS = 8;
 const TIMED_TURNS = 16;
-const COUNTED: AutoTiming = { warmCalls: WARM_CALLS, warmMs: 0, timedTurns: TIMED_TURNS };
+const COUNTED: AutoTiming = { warmCalls: WARM_CALLS, warmSteps: 0, warmMs: 0, timedTurns: TIMED_TURNS, turnMs: 0 };
 /** Calls on each side until auto decides: its warm-up, then turns of a waking call and a sample. */
 const CALLS_EACH = WARM_CALLS + 2 * TIMED_TURNS;
 const CALLS_TO_DECIDE = 2 * CALLS_EACH;
@@ -94,16 +94,17 @@ describe('computeOn auto', () => {
     expect(pool.rounds).toBe(0);
   });
 
-  it('warms each side up for a time, so a side still being optimized is not timed', async () => {
+  it('warms each side up for some steps or some time, so a side still being optimized is not timed', async () => {
     // the coordinator's first 40 rounds take 4 ms (V8 has not optimized its code yet), then none; the threads 2 ms
-    const decide = async (warmMs: number) => {
-      const auto = new AutoRunner(fakeRunner(2), fakeRunner(0, { rounds: 40, ms: 4 }), undefined, { ...COUNTED, warmMs });
+    const decide = async (warm: Partial<AutoTiming>) => {
+      const auto = new AutoRunner(fakeRunner(2), fakeRunner(0, { rounds: 40, ms: 4 }), undefined, { ...COUNTED, ...warm });
       while (auto.placement().placement === 'deciding') await calls(auto, 1);
       return auto.placement().placement;
     };
-    // 150 ms of warm-up take all but a few of the slow rounds; 8 calls alone would leave every sample slow
-    expect(await decide(150)).toBe('coordinator');
-    expect(await decide(0)).toBe('workers');
+    // 36 steps, or 150 ms, of warm-up take all but a few of the slow rounds; 8 calls alone would leave every sample slow
+    expect(await decide({ warmSteps: 36, warmMs: Infinity })).toBe('coordinator');
+    expect(await decide({ warmSteps: Infinity, warmMs: 150 })).toBe('coordinator');
+    expect(await decide({})).toBe('workers');
   });
 
   it('does not time the call that wakes a side up after the other\'s turn', async () => {
@@ -129,6 +130,35 @@ describe('computeOn auto', () => {
     await calls(auto, CALLS_TO_DECIDE);
     expect(auto.placement().placement).toBe('workers');
     expect(auto.placement().workersMs).toBeLessThan(3);
+  });
+
+  it('takes a turn\'s sample over its calls after the waking one until they add up to turnMs', async () => {
+    // the coordinator's steps right after the threads' turn run slow (6 ms, then 3), later ones 1 ms; the threads 2 ms
+    let sinceThreads = 0;
+    const pool = fakeRunner(2);
+    const poolRun = pool.runJobs;
+    pool.runJobs = async () => {
+      sinceThreads = 0;
+      await poolRun();
+    };
+    const inline = fakeRunner(1);
+    const inlineRun = inline.runJobs;
+    inline.runJobs = async () => {
+      const ms = [6, 3][sinceThreads++];
+      if (ms) await new Promise((resolve) => setTimeout(resolve, ms));
+      await inlineRun();
+    };
+    const decide = async (turnMs: number) => {
+      const auto = new AutoRunner(pool, inline, undefined, { ...COUNTED, turnMs });
+      while (auto.placement().placement === 'deciding') await calls(auto, 1);
+      return auto.placement();
+    };
+    // one call after the waking one: the 3 ms step is the sample
+    expect((await decide(0)).placement).toBe('workers');
+    // 12 ms of calls: the slow step among several quick ones
+    const long = await decide(12);
+    expect(long.placement).toBe('coordinator');
+    expect(long.coordinatorMs).toBeLessThan(2);
   });
 
   it('times the threads by chunks where they run steps back to back, and picks the coordinator when its steps are shorter', async () => {
