@@ -1,7 +1,7 @@
 /**
  * This build against another build of multitask, side by side: short windows of
- * each alternate for several rounds in one process, on the reference workload,
- * so both are timed moments apart on a machine whose speed drifts. Prints one
+ * each alternate for several rounds in one process, on the reference workload
+ * (or its shape at another trunk width), so both are timed moments apart on a machine whose speed drifts. Prints one
  * JSON line per workload (medians of the rounds) and the 2 ÷ 1 worker ratios.
  *
  *   git worktree add /tmp/before <commit> && (cd /tmp/before && npm ci)
@@ -26,7 +26,7 @@ type Workloads = typeof current;
 const args = process.argv.slice(2);
 const otherRoot = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
 if (!otherRoot) {
-  console.error('usage: node dist/scripts/ab-builds.js <root of another built checkout> [--rounds N] [--seconds S]');
+  console.error('usage: node dist/scripts/ab-builds.js <root of another built checkout> [--rounds N] [--seconds S] [--hidden N]');
   process.exit(2);
 }
 const ROUNDS = numberOption(args, '--rounds', 5, true);
@@ -90,4 +90,4 @@ for (const [label, { other: o, current: c }] of rates) {
 const two = rates.get('sum fused, 2 workers')!;
 const one = rates.get('sum fused, 1 worker')!;
 const twoVsOne = (a: number[], b: number[]) => round(median(a.map((x, i) => x / b[i])));
-console.log(JSON.stringify({ bench: 'ab-builds-two-vs-one', other: twoVsOne(two.other, one.other), current: twoVsOne(two.current, one.current) }));
+console.log(JSON.stringify({ bench: 'ab-builds-two-vs-one', hidden: HIDDEN, other: twoVsOne(two.other, one.other), current: twoVsOne(two.current, one.current) }));

@@ -118,7 +118,8 @@ export interface Kernels {
   /**
    * Copies `count` rows of `width` values, rows indices[start], indices[start + 1], ...
    * of the row-major matrix `src`, into dst (row r of dst at r·width). Throws a
-   * RangeError, before writing anything, when an index is not a row of src.
+   * RangeError, before writing anything, when an index is not a row of src or
+   * indices or dst is too short.
    */
   gatherRows(width: number, src: Float32Array, indices: Int32Array, start: number, count: number,
     dst: Float32Array): void;

@@ -24,8 +24,8 @@
  *   they add up to `turnMs`, are its sample: their time per step. A single
  *   step right after the other side's turn runs slower than steps back to back
  *   (a 128-row, width-256 model's on the coordinator by ~15%, enough to tip the
- *   choice either way from run to run); over 20 ms they run as they would all
- *   run long. Alternating keeps both sides' samples moments apart on a
+ *   choice either way from run to run); over `turnMs` (20 ms) they run as they
+ *   would all run long. Alternating keeps both sides' samples moments apart on a
  *   machine whose speed drifts;
  * - the side whose median step is shorter keeps the run (the threads are
  *   closed when the coordinator wins).
@@ -145,8 +145,8 @@ export class AutoRunner implements JobRunner {
     const coordinatorMs = median(this.timed.coordinator);
     const placement = coordinatorMs < workersMs ? 'coordinator' : 'workers';
     this.choice = { placement, workersMs, coordinatorMs };
-    if (placement === 'coordinator') await this.pool.close();
     this.onChoice?.(this.choice);
+    if (placement === 'coordinator') await this.pool.close();
   }
 
   async close(): Promise<void> {

@@ -575,7 +575,6 @@ export class Trainer {
     const { done, halted, updating, rounds } = chunks.views.progress();
     // every optimizer took the finished steps; sequential fresh: the first `rounds` also the stopped step
     this.optimizers.forEach((o, t) => o.countSteps(done + (t < rounds ? 1 : 0)));
-    if (done > 0) await this.pool.stepsTimed?.(done, chunkMs);
     this.loopStats.steps += done;
     this.loopStats.chunks++;
     if (done < n) this.loopStats.stoppedEarly++;
@@ -590,7 +589,12 @@ export class Trainer {
       this.finishStep(true, combined && this.recipe.diagnosticsOf(combined.gram, combined.weights));
       await each?.();
     }
-    if (done === n) return n;
+    if (done === n) {
+      // a chunk that stopped early is no sample (its time holds the stopped step's part), and its
+      // stopped step goes on below on the same side
+      await this.pool.stepsTimed?.(n, chunkMs);
+      return n;
+    }
     if (failure === undefined && !halted) throw new Error(`step loop: the chunk stopped after ${done} of ${n} steps without a cause`);
     if (failure !== undefined && updating) {
       throw new RunError(`step ${this.globalStep}: a worker thread failed while the threads were updating their slices of the parameters, which cannot be undone; the run stops here (a checkpoint written before stays intact). Cause: ${failure}`);

@@ -2,6 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { AutoRunner, type AutoTiming } from '../../src/trainer/auto-runner.js';
 import type { WorkerPool } from '../../src/trainer/pool.js';
 
+/** A fake clock (milliseconds): the fake runners' rounds advance it instead of taking time, so the tests are exact. */
+const clock = { now: 0 };
+const spend = (ms: number) => {
+  clock.now += ms;
+};
+
 /** A runner whose every round takes `ms` milliseconds (the first `slow.rounds` take `slow.ms`); counts rounds and closes. */
 function fakeRunner(ms: number, slow = { rounds: 0, ms }) {
   const runner = {
@@ -12,7 +18,7 @@ function fakeRunner(ms: number, slow = { rounds: 0, ms }) {
     async warm() {},
     async runJobs() {
       runner.rounds++;
-      await new Promise((resolve) => setTimeout(resolve, runner.rounds <= slow.rounds ? slow.ms : ms));
+      spend(runner.rounds <= slow.rounds ? slow.ms : ms);
     },
     async close() {
       runner.closed = true;
@@ -42,9 +48,9 @@ async function calls(auto: AutoRunner, n: number, rounds = 1, chunk = { steps: 4
       await auto.stepsTimed(chunk.steps, chunk.ms);
       continue;
     }
-    const started = performance.now();
+    const started = clock.now;
     for (let r = 0; r < rounds; r++) await auto.runJobs([]);
-    await auto.stepsTimed(1, performance.now() - started);
+    await auto.stepsTimed(1, clock.now - started);
   }
   return { chunks };
 }
@@ -61,7 +67,7 @@ describe('computeOn auto', () => {
     await calls(auto, 1);
     expect(auto.placement().placement).toBe('coordinator');
     expect(heard).toEqual(auto.placement());
-    expect(auto.placement().workersMs).toBeGreaterThan(auto.placement().coordinatorMs!);
+    expect(auto.placement()).toEqual({ placement: 'coordinator', workersMs: 4, coordinatorMs: 0 });
     expect(pool.closed).toBe(true);
     await calls(auto, 5);
     expect(inline.rounds).toBe(CALLS_EACH + 5);
@@ -86,8 +92,7 @@ describe('computeOn auto', () => {
     const inline = fakeRunner(2);
     const auto = new AutoRunner(pool, inline, undefined, COUNTED);
     const { chunks } = await calls(auto, CALLS_TO_DECIDE + 3, 3, { steps: 8, ms: 24 });
-    expect(auto.placement()).toEqual({ placement: 'workers', workersMs: 3, coordinatorMs: expect.any(Number) });
-    expect(auto.placement().coordinatorMs).toBeGreaterThanOrEqual(6);
+    expect(auto.placement()).toEqual({ placement: 'workers', workersMs: 3, coordinatorMs: 6 });
     expect(chunks).toBe(CALLS_EACH + 3);
     // the coordinator's turns took every round of their step: none went to the threads
     expect(inline.rounds).toBe(3 * CALLS_EACH);
@@ -122,18 +127,17 @@ describe('computeOn auto', () => {
     pool.runJobs = async () => {
       if (wokenAfterInline) {
         wokenAfterInline = false;
-        await new Promise((resolve) => setTimeout(resolve, 12));
+        spend(12);
       }
       await poolRun();
     };
     const auto = new AutoRunner(pool, inline, undefined, COUNTED);
     await calls(auto, CALLS_TO_DECIDE);
-    expect(auto.placement().placement).toBe('workers');
-    expect(auto.placement().workersMs).toBeLessThan(3);
+    expect(auto.placement()).toEqual({ placement: 'workers', workersMs: 1, coordinatorMs: 3 });
   });
 
   it('takes a turn\'s sample over its calls after the waking one until they add up to turnMs', async () => {
-    // the coordinator's steps right after the threads' turn run slow (6 ms, then 3), later ones 1 ms; the threads 2 ms
+    // the coordinator's steps take 1 ms, the first two after the threads' turn 7 and 4; the threads' 2 ms
     let sinceThreads = 0;
     const pool = fakeRunner(2);
     const poolRun = pool.runJobs;
@@ -144,8 +148,7 @@ describe('computeOn auto', () => {
     const inline = fakeRunner(1);
     const inlineRun = inline.runJobs;
     inline.runJobs = async () => {
-      const ms = [6, 3][sinceThreads++];
-      if (ms) await new Promise((resolve) => setTimeout(resolve, ms));
+      spend([6, 3][sinceThreads++] ?? 0);
       await inlineRun();
     };
     const decide = async (turnMs: number) => {
@@ -153,12 +156,10 @@ describe('computeOn auto', () => {
       while (auto.placement().placement === 'deciding') await calls(auto, 1);
       return auto.placement();
     };
-    // one call after the waking one: the 3 ms step is the sample
-    expect((await decide(0)).placement).toBe('workers');
-    // 12 ms of calls: the slow step among several quick ones
-    const long = await decide(12);
-    expect(long.placement).toBe('coordinator');
-    expect(long.coordinatorMs).toBeLessThan(2);
+    // one call after the waking one: the 4 ms step is the sample
+    expect(await decide(0)).toEqual({ placement: 'workers', workersMs: 2, coordinatorMs: 4 });
+    // 12 ms of calls: the slow step among eight quick ones
+    expect(await decide(12)).toEqual({ placement: 'coordinator', workersMs: 2, coordinatorMs: 12 / 9 });
   });
 
   it('times the threads by chunks where they run steps back to back, and picks the coordinator when its steps are shorter', async () => {

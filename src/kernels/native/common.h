@@ -73,7 +73,7 @@ idx loss(int kind, idx rows, idx cols, const float* pred, const float* target, f
 
 // dst row r = src row indices[r] (rows of `width` floats) for r < count; src has
 // src_rows rows. Returns -1, or the first r whose index is not a row of src (then
-// nothing is written).
+// nothing is written, unless another thread changed the indices meanwhile).
 idx gather_rows(idx width, const float* src, idx src_rows, const std::int32_t* indices, idx count, float* dst);
 
 // Per-thread, 64-byte aligned scratch buffers for packed panels (slot 0: A, 1: B).

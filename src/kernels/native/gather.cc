@@ -26,8 +26,11 @@ idx gather_rows(idx width, const float* src, idx src_rows, const std::int32_t* i
     if (indices[r] < 0 || indices[r] >= src_rows) return r;
   for (idx r = 0; r < count && r < kAhead; ++r) prefetch_row(src + indices[r] * width, width);
   for (idx r = 0; r < count; ++r) {
-    if (r + kAhead < count) prefetch_row(src + indices[r + kAhead] * width, width);
-    std::memcpy(dst + r * width, src + indices[r] * width, static_cast<std::size_t>(width) * sizeof(float));
+    // read once and checked again: the indices may sit in shared memory another thread could change
+    const idx row = indices[r];
+    if (row < 0 || row >= src_rows) return r;
+    if (r + kAhead < count) prefetch_row(src + indices[r + kAhead] * width, width);  // a prefetch never faults
+    std::memcpy(dst + r * width, src + row * width, static_cast<std::size_t>(width) * sizeof(float));
   }
   return -1;
 }
