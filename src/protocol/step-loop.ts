@@ -278,8 +278,8 @@ export class StepLoopWorker {
       for (let j = 0; j < job.tasks.length; j++) job.scales[j] = views.scale(k, job.tasks[j]);
       executor.gradient(job, before);
       const n = job.tasks.length;
-      const losses = executor.stats.subarray(0, n * LOSS_STATS_LENGTH);
-      views.shardLosses(k, s).set(losses, job.tasks[0] * LOSS_STATS_LENGTH);
+      const losses = executor.stats;
+      views.putShardLosses(k, s, job.tasks[0], losses, n);
       for (let j = 0; j < n; j++) if (!Number.isFinite(losses[j * LOSS_STATS_LENGTH + LOSS_SUM])) safe = false;
       // every element is at most the norm: below the limit, no sum of the shards can overflow
       for (const g of this.shardGradients[r][s]) if (!(kernels.norm(g.length, g) < this.safeNorm)) safe = false;
