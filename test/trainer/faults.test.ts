@@ -13,7 +13,7 @@ async function run(faults: string | undefined, config: TrainerConfig = {}) {
   // faults are injected in the worker threads: the jobs must stay there (computeOn auto could move them)
   const trainer = await createTrainer({ workers: 2, computeOn: 'workers', seed: 4, batchSize: 64, jobTimeoutMs: 1500, ...config });
   await trainer.fit({ epochs: 2 });
-  return { params: trainer.params.data.slice(), warnings: trainer.warnings.splice(0) };
+  return { params: trainer.params.data.slice(), warnings: trainer.warnings.splice(0), loop: { ...trainer.loopStats }, placement: trainer.placement };
 }
 
 
@@ -28,6 +28,16 @@ describe('worker faults', () => {
       expect(faulty.warnings.length).toBeGreaterThanOrEqual(3);
     }, 60_000);
   }
+
+  it('under computeOn auto, a chunk a failing job stopped is finished on the threads with identical results', async () => {
+    // the run's first steps are the threads' warm-up: the stopped step must be retried there, not moved
+    const clean = await run(undefined);
+    const faulty = await run('throw:1', { computeOn: 'auto' });
+    expect(faulty.placement.placement).toBe('deciding');
+    expect(faulty.loop.stoppedEarly).toBe(1);
+    expect(sameBits(faulty.params, clean.params)).toBe(true);
+    expect(faulty.warnings.join('\n')).toMatch(/injected fault/);
+  }, 60_000);
 
   it('a job failing on every retry stops the run naming the task, the step and the cause', async () => {
     await expect(run('throw:2:1:99', { strategy: 'sequential', jobRetries: 2 })).rejects.toThrow(
