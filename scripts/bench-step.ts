@@ -108,10 +108,12 @@ async function measure(label: string, over: TrainerConfig): Promise<number> {
 /** Steps per call of trainer.step(n) in timed windows: fused steps on the threads then run back to back, as in fit(). */
 const STEPS_PER_CALL = 4;
 
-/** Steps/s over at least `seconds` of steps, after a warm-up of 10 steps (fewer when they take over 0.3 s). */
+/**
+ * Steps/s of a settled trainer over at least `seconds` of steps, after one
+ * untimed call that wakes its threads up after another trainer's window.
+ */
 async function timedRate(trainer: Trainer, seconds: number): Promise<number> {
-  const warmStart = performance.now();
-  for (let i = 0; i < 10 && performance.now() - warmStart < 300; i++) await trainer.step();
+  await trainer.step(STEPS_PER_CALL);
   const start = performance.now();
   let steps = 0;
   let elapsed = 0;

@@ -14,6 +14,7 @@ import type { LossKind } from '../src/kernels/types.js';
 import type { TrainerConfig } from '../src/trainer/config.js';
 import { Trainer } from '../src/trainer/trainer.js';
 import { Rng } from '../src/util/rng.js';
+import type { ProbeShape } from './thread-ceiling.js';
 
 export const REFERENCE = { inputWidth: 64, hidden: 512, classes: 10, batch: 256, rows: 8192, lr: 1e-3 };
 
@@ -181,10 +182,15 @@ export async function settle(trainer: { step(n?: number): Promise<unknown> }, pe
   return steps;
 }
 
+/** The heads' outputs together (12 for the reference workload's three). */
+function headOutputs(heads: readonly HeadKind[]): number {
+  return heads.reduce((n, head) => n + head.outputs, 0);
+}
+
 /** One of `shards` equal shards of a workload's step, as scripts/thread-ceiling.ts runs it. */
-export function shardShape(shape: WorkloadShape = {}, shards = 2): { rows: number; inputWidth: number; hidden: number; headOutputs: number } {
+export function shardShape(shape: WorkloadShape = {}, shards = 2): ProbeShape {
   const { tasks, hidden, inputWidth, batch } = fullShape(shape);
-  return { rows: batch / shards, inputWidth, hidden, headOutputs: workloadHeads(tasks).reduce((n, head) => n + head.outputs, 0) };
+  return { rows: batch / shards, inputWidth, hidden, headOutputs: headOutputs(workloadHeads(tasks)) };
 }
 
 /**
@@ -198,10 +204,9 @@ export function stepFlops(shape: WorkloadShape = {}, plan: 'fused' | 'per-task' 
   const { inputWidth: d, batch, hidden: h, tasks } = fullShape(shape);
   const heads = workloadHeads(tasks);
   const product = (inputs: number, outputs: number) => 2 * batch * inputs * outputs;
-  const headOutputs = heads.reduce((n, head) => n + head.outputs, 0);
   const trunkForward = product(d, h) + product(h, h);
   const trunkBackward = product(d, h) + 2 * product(h, h);
-  const headsForwardBackward = 3 * product(h, headOutputs);
+  const headsForwardBackward = 3 * product(h, headOutputs(heads));
   const trunkBackwards = plan === 'per-task' ? heads.length : 1;
   return trunkForward + headsForwardBackward + trunkBackwards * trunkBackward;
 }

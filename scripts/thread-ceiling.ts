@@ -64,7 +64,7 @@ interface ProbeResult {
   wallMs: number;
 }
 
-export interface CeilingRate {
+interface CeilingRate {
   stepsPerSecond: number;
   /** share of the window the threads spent waiting at the barriers */
   idleShare: number;

@@ -3,7 +3,7 @@
  * buffers they use: the building block of the trunk, the heads (network.ts)
  * and the experts, gates and towers of a mixture (mixture.ts).
  */
-import type { Kernels } from '../kernels/types.js';
+import type { Activation, Kernels } from '../kernels/types.js';
 import type { Linear } from './parameters.js';
 
 export interface LayerBuffers {
@@ -16,13 +16,14 @@ export interface LayerBuffers {
 }
 
 /**
- * A layer's buffers for up to `rows` rows. With `inPlace` the activation
- * overwrites the pre-activation (z and h one array: a batch's worth less memory
- * to stream through), which is exact for every activation whose backward reads
- * only its output (Kernels.biasActivation): all but gelu.
+ * A layer's buffers for up to `rows` rows. Given the layer's activation, the
+ * activation overwrites the pre-activation where that is exact (z and h one
+ * array: a batch's worth less memory to stream through): for every activation
+ * whose backward reads only its output (Kernels.biasActivation), all but gelu.
  */
-export const buffers = (rows: number, width: number, inPlace = false): LayerBuffers => {
+export const buffers = (rows: number, width: number, activation?: Activation): LayerBuffers => {
   const z = new Float32Array(rows * width);
+  const inPlace = activation !== undefined && activation !== 'gelu';
   return { z, h: inPlace ? z : new Float32Array(rows * width), delta: new Float32Array(rows * width) };
 };
 

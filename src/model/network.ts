@@ -46,9 +46,9 @@ export class Workspace {
       this.heads = spec.tasks.map((t, i) => ({ out: mixture.towers[i][mixture.towers[i].length - 1], ...lossInputs(t, maxRows) }));
       return;
     }
-    this.trunk = spec.trunk.map((l) => buffers(maxRows, l.units, l.activation !== 'gelu'));
+    this.trunk = spec.trunk.map((l) => buffers(maxRows, l.units, l.activation));
     this.heads = spec.tasks.map((t) => ({
-      hidden: t.hidden ? buffers(maxRows, t.hidden.units) : undefined,
+      hidden: t.hidden ? buffers(maxRows, t.hidden.units, t.hidden.activation) : undefined,
       out: buffers(maxRows, t.outputs),
       ...lossInputs(t, maxRows),
     }));

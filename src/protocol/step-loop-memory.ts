@@ -23,6 +23,9 @@ const C_WORKERS = 8; // per worker: its non-finite flag, then 1 while it waits a
  * when it arrived at the step's last barrier, on clock().
  */
 export const TIMING_FIELDS = 5;
+export const TIMING_COMPUTE = 0;
+export const TIMING_REDUCE = 1;
+export const TIMING_UPDATE = 2;
 export const TIMING_BEGAN = 3;
 export const TIMING_ARRIVED = 4;
 
@@ -56,8 +59,8 @@ const SPIN_MS = 0.25;
 const WAIT_SLICE_MS = 5;
 /**
  * Barrier polls between two looks at the clock while spinning: every look
- * allocated a number (measured: three quarters of a worker's garbage, ~4 KB a
- * step at width 512, all from the spin), and a thousand polls take a few
+ * allocates a number (a worker's sampled heap profile put most of its garbage
+ * there when the spin looked at every poll), and a thousand polls take a few
  * microseconds.
  */
 const POLLS_PER_CLOCK = 1024;
@@ -138,16 +141,20 @@ export class StepLoopViews {
     return this.shardRows[2 * (k * this.handle.shards + shard) + 1];
   }
 
+  /** Where shard `shard`'s loss statistics at step k begin (T × LOSS_STATS_LENGTH values). */
+  private lossesAt(k: number, shard: number): number {
+    return (k * this.handle.shards + shard) * this.handle.tasks * LOSS_STATS_LENGTH;
+  }
+
   /** Shard `shard`'s loss statistics at step k (T × LOSS_STATS_LENGTH values). */
   shardLosses(k: number, shard: number): Float64Array {
-    const n = this.handle.tasks * LOSS_STATS_LENGTH;
-    const at = (k * this.handle.shards + shard) * n;
-    return this.losses.subarray(at, at + n);
+    const at = this.lossesAt(k, shard);
+    return this.losses.subarray(at, at + this.handle.tasks * LOSS_STATS_LENGTH);
   }
 
   /** Writes `count` tasks' loss statistics from `stats`, from task `first` on, as the shard's at step k (a copy: no view a step). */
   putShardLosses(k: number, shard: number, first: number, stats: Float64Array, count: number): void {
-    const at = (k * this.handle.shards + shard) * this.handle.tasks * LOSS_STATS_LENGTH + first * LOSS_STATS_LENGTH;
+    const at = this.lossesAt(k, shard) + first * LOSS_STATS_LENGTH;
     for (let i = 0; i < count * LOSS_STATS_LENGTH; i++) this.losses[at + i] = stats[i];
   }
 

@@ -41,7 +41,9 @@ import type { FrameArena } from './arena.js';
 import { PROTOCOL_VERSION } from './codec.js';
 import type { GradientJob, StepLoopHandle, StepsJob } from './messages.js';
 import { GramDots, SliceCombination } from './slice-combination.js';
-import { clock, StepLoopViews, TIMING_ARRIVED, TIMING_BEGAN, TIMING_FIELDS } from './step-loop-memory.js';
+import {
+  clock, StepLoopViews, TIMING_ARRIVED, TIMING_BEGAN, TIMING_COMPUTE, TIMING_FIELDS, TIMING_REDUCE, TIMING_UPDATE,
+} from './step-loop-memory.js';
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 
@@ -63,11 +65,9 @@ interface Gradient {
   round: number;
 }
 
-/** Part of one gradient in a worker's slice: each shard's part, in shard order, and the shard whose slot receives the sum. */
+/** Part of one gradient in a worker's slice: each shard's part, in shard order. */
 interface SumPiece {
   shards: Float32Array[];
-  /** 0, or 1 (see home in the constructor) */
-  home: 0 | 1;
 }
 
 /** Part of a worker's slice of one optimizer: the parameters, the gradient the rule reads, the state buffers. */
@@ -92,6 +92,11 @@ export class StepLoopWorker {
   private readonly safeNorm: number;
   /** per compute round, the parts of this worker's slice its reduction sums */
   private readonly sums: SumPiece[][];
+  /** the shard whose slot receives this worker's sums: 0, or 1 (see the constructor) */
+  private readonly home: 0 | 1;
+  /** the step reduce() sums, for `hasRows` (one closure for the run, none a step) */
+  private reduceStep = 0;
+  private readonly hasRows = (s: number) => this.views.rowCount(this.reduceStep, s) > 0;
   /** per optimizer, in the order a step applies them */
   private readonly updates: UpdatePiece[][];
   /** per-task plans only */
@@ -142,8 +147,9 @@ export class StepLoopWorker {
     // g0 + g1 exactly. Elsewhere the Gramian or the combination reads the sums across slices
     // from the first slot.
     const home: 0 | 1 = !separate && !fresh && worker === 1 && S > 1 ? 1 : 0;
+    this.home = home;
     this.sums = this.rounds.map((_, r) => gradients.filter((g) => g.round === r).flatMap((g) => intersect(ranges, g.written)
-      .map((part) => ({ shards: g.vectors.map((v) => view(v, part)), home }))));
+      .map((part) => ({ shards: g.vectors.map((v) => view(v, part)) }))));
     const update = combination ? new Float32Array(combination.update) : undefined;
     this.updates = optimizers.map((optimizer, o) => {
       // what optimizer o's rule reads: the combined update, task o's gradient (sequential), or the fused one
@@ -178,8 +184,9 @@ export class StepLoopWorker {
     const gramOf = (k: number) => sequentialGram!.out.subarray(k * T * T, (k + 1) * T * T);
     for (let k = 0; k < chunk.count; k++) {
       const t = this.timing;
-      t[0] = t[1] = t[2] = 0;
-      t[TIMING_BEGAN] = clock();
+      t[TIMING_COMPUTE] = t[TIMING_REDUCE] = t[TIMING_UPDATE] = 0;
+      // only the chunk's first step is read for when it began (each later one begins where the one before ended)
+      if (k === 0) t[TIMING_BEGAN] = clock();
       for (let r = 0; r < this.rounds.length; r++) {
         let at = performance.now();
         let safe: boolean;
@@ -190,35 +197,35 @@ export class StepLoopWorker {
           throw e;
         }
         views.setFlag(w, !safe);
-        t[0] += performance.now() - at;
+        t[TIMING_COMPUTE] += performance.now() - at;
         if (combination) {
           // every shard in, then this slice reduced, the Gramian, the weights, this slice of the update checked
           if (!views.arrive(w, () => (views.anyFlag() ? views.markHalted() : undefined))) return;
           if (views.anyFlag()) return;
           at = performance.now();
           this.reduce(k, r);
-          t[1] += performance.now() - at;
+          t[TIMING_REDUCE] += performance.now() - at;
           if (!views.arrive(w)) return;
           at = performance.now();
           combination.dots.compute(combination.gram(k));
-          t[1] += performance.now() - at;
+          t[TIMING_REDUCE] += performance.now() - at;
           const step = chunk.firstStep + k;
           if (!views.arrive(w, () => combination.weigh(k, step))) return;
           at = performance.now();
           views.setFlag(w, !combination.combine(k));
-          t[1] += performance.now() - at;
+          t[TIMING_REDUCE] += performance.now() - at;
           if (!views.arrive(w, decide)) return;
         } else {
           if (!views.arrive(w, decide)) return;
           at = performance.now();
           this.reduce(k, r);
-          t[1] += performance.now() - at;
+          t[TIMING_REDUCE] += performance.now() - at;
           if (sequentialGram && !fresh) {
             // stale: the diagnostics' Gramian needs every slice reduced
             if (!views.arrive(w)) return;
             at = performance.now();
             sequentialGram.dots.compute(gramOf(k));
-            t[1] += performance.now() - at;
+            t[TIMING_REDUCE] += performance.now() - at;
           }
         }
         if (views.anyFlag()) return;
@@ -230,7 +237,7 @@ export class StepLoopWorker {
           const lr = views.lr(k, o);
           for (const p of this.updates[o]) this.rule.update(p.param, p.grad, p.state, step, lr);
         }
-        t[2] += performance.now() - at;
+        t[TIMING_UPDATE] += performance.now() - at;
         if (fresh && !views.arrive(w, () => {
           this.params.bumpVersion();
           views.markUpdating(false);
@@ -241,7 +248,7 @@ export class StepLoopWorker {
         // every task's gradient is reduced: the diagnostics' Gramian before the next step writes the slots again
         const at = performance.now();
         sequentialGram!.dots.compute(gramOf(k));
-        t[1] += performance.now() - at;
+        t[TIMING_REDUCE] += performance.now() - at;
       }
       // the step ends when the last worker arrives here; the waits at the barriers are the profile's idle
       t[TIMING_ARRIVED] = clock();
@@ -289,9 +296,8 @@ export class StepLoopWorker {
 
   /** Sums this worker's slice of round r's gradient(s) over step k's shards (sumShards). */
   private reduce(k: number, r: number): void {
-    const { views } = this;
-    const has = (s: number) => views.rowCount(k, s) > 0;
-    for (const p of this.sums[r]) sumShards(p.shards, p.home, has, this.kernels);
+    this.reduceStep = k;
+    for (const p of this.sums[r]) sumShards(p.shards, this.home, this.hasRows, this.kernels);
   }
 }
 

@@ -15,7 +15,7 @@
  * - the threads warm up first, then the coordinator, each for at least
  *   `warmCalls` calls and `warmSteps` steps, or `warmMs` milliseconds if that
  *   comes first: V8 optimizes a side's code only after enough of it ran (a
- *   small model's first thousand steps on the coordinator run 1.5–2.5× slower
+ *   small model's first thousand or so steps on the coordinator run slower
  *   than its settled ones);
  * - then the sides alternate for `timedTurns` turns each. A turn's first call
  *   wakes the side up again after the other's turn (a worker thread asleep
@@ -23,9 +23,9 @@
  *   back-to-back chunks never pay) and is not timed; its next calls, until
  *   they add up to `turnMs`, are its sample: their time per step. A single
  *   step right after the other side's turn runs slower than steps back to back
- *   (a 128-row, width-256 model's on the coordinator by ~15%, enough to tip the
- *   choice either way from run to run); over `turnMs` (20 ms) they run as they
- *   would all run long. Alternating keeps both sides' samples moments apart on a
+ *   (on the coordinator, for a 128-row, width-256 model, enough to tip the
+ *   choice either way from run to run); over `turnMs` (20 ms) they run as
+ *   they would all run long. Alternating keeps both sides' samples moments apart on a
  *   machine whose speed drifts;
  * - the side whose median step is shorter keeps the run (the threads are
  *   closed when the coordinator wins).
@@ -46,7 +46,7 @@ export interface AutoTiming {
   turnMs: number;
 }
 
-export const AUTO_TIMING: AutoTiming = { warmCalls: 8, warmSteps: 2000, warmMs: 1000, timedTurns: 16, turnMs: 20 };
+const AUTO_TIMING: AutoTiming = { warmCalls: 8, warmSteps: 2000, warmMs: 1000, timedTurns: 16, turnMs: 20 };
 
 /** What the choice was based on: median milliseconds per step on each side. */
 export interface PlacementChoice extends Required<PlacementReport> {

@@ -59,10 +59,10 @@ interface ChunkWatch {
 
 /**
  * A worker thread's young generation, kept at V8's starting size: the step loop
- * allocates ~2 KB a step, which a scavenge every few hundred steps clears in
- * well under a millisecond. Left to grow, it swelled early in a run and shrank
- * back later: the reference workload's resident memory moved by ~10% over
- * 20,000 steps (scripts/memory.ts), where it now stays within 1%.
+ * allocates little a step, so scavenges stay rare and short. Left to grow, it
+ * swelled early in a run and shrank back later, and the reference workload's
+ * resident memory moved by several percent over 20,000 steps
+ * (`node dist/scripts/memory.js 20000` shows it flat now).
  */
 const WORKER_YOUNG_GENERATION_MB = 3;
 

@@ -9,7 +9,9 @@ import { availableParallelism } from 'node:os';
 import { LOSS_STATS_LENGTH } from '../kernels/types.js';
 import { resolveOptimizerConfig, type Optimizer, type OptimizerConfig } from '../optim/index.js';
 import type { StepLoopCombination, StepLoopHandle } from '../protocol/messages.js';
-import { createStepLoop, StepLoopViews, TIMING_ARRIVED, TIMING_BEGAN } from '../protocol/step-loop-memory.js';
+import {
+  createStepLoop, StepLoopViews, TIMING_ARRIVED, TIMING_BEGAN, TIMING_COMPUTE, TIMING_REDUCE, TIMING_UPDATE,
+} from '../protocol/step-loop-memory.js';
 import type { LossTotals } from './metrics.js';
 import { shardRows } from './plan.js';
 import type { StepTiming } from './profile.js';
@@ -141,6 +143,7 @@ export class StepChunks {
    * first worker's start to the last step's end, which the steps divide among them.
    */
   outside(steps: number, chunkMs: number): number {
+    if (steps === 0) return chunkMs;
     return Math.max(0, chunkMs - (this.each(steps - 1, TIMING_ARRIVED, Math.max) - this.each(0, TIMING_BEGAN, Math.min)));
   }
 
@@ -175,9 +178,9 @@ export class StepChunks {
     let reduce = 0;
     let update = 0;
     for (let w = 0; w < workers; w++) {
-      compute += views.timing(k, w, 0);
-      reduce += views.timing(k, w, 1);
-      update += views.timing(k, w, 2);
+      compute += views.timing(k, w, TIMING_COMPUTE);
+      reduce += views.timing(k, w, TIMING_REDUCE);
+      update += views.timing(k, w, TIMING_UPDATE);
     }
     let busy = 0;
     for (let s = 0; s < shards; s++) if (views.rowCount(k, s) > 0) busy++;

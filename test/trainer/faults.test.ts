@@ -29,8 +29,9 @@ describe('worker faults', () => {
     }, 60_000);
   }
 
-  it('under computeOn auto, a chunk a failing job stopped is finished on the threads with identical results', async () => {
-    // the run's first steps are the threads' warm-up: the stopped step must be retried there, not moved
+  it('under computeOn auto, a chunk a failing job stopped is retried with its cause, with identical results', async () => {
+    // the run's first steps are the threads' warm-up: the stopped step is retried there, as a retry of the
+    // failed attempt (the warning names the injected fault only when the cause reaches the pool's retry)
     const clean = await run(undefined);
     const faulty = await run('throw:1', { computeOn: 'auto' });
     expect(faulty.placement.placement).toBe('deciding');

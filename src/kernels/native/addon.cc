@@ -109,7 +109,7 @@ class Args {
     std::size_t len = 0;
     void* data = nullptr;
     if (napi_get_typedarray_info(env_, argv_[i], &type, &len, &data, nullptr, nullptr) != napi_ok || type != kType)
-      type_error(std::string(name) + (kind[0] == 'I' ? " must be an " : " must be a ") + kind);
+      type_error(std::string(name) + " must be " + kind);
     if (static_cast<double>(len) < static_cast<double>(needed))
       range_error(std::string(name) + " has " + std::to_string(len) + " elements, needs " + std::to_string(needed) +
                   " (" + why() + ")");
@@ -119,17 +119,17 @@ class Args {
 
   template <class Why>
   float* f32(std::size_t i, const char* name, idx needed, Why why, std::size_t* length = nullptr) const {
-    return typed<float, napi_float32_array>(i, name, needed, "Float32Array", why, length);
+    return typed<float, napi_float32_array>(i, name, needed, "a Float32Array", why, length);
   }
 
   template <class Why>
   std::int32_t* i32(std::size_t i, const char* name, idx needed, Why why) const {
-    return typed<std::int32_t, napi_int32_array>(i, name, needed, "Int32Array", why);
+    return typed<std::int32_t, napi_int32_array>(i, name, needed, "an Int32Array", why);
   }
 
   template <class Why>
   double* f64(std::size_t i, const char* name, idx needed, Why why) const {
-    return typed<double, napi_float64_array>(i, name, needed, "Float64Array", why);
+    return typed<double, napi_float64_array>(i, name, needed, "a Float64Array", why);
   }
 
   idx product(idx a, idx b, const char* what) const {
