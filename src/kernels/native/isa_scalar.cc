@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common.h"
+#include "share.h"
 
 namespace mt {
 namespace {
