@@ -7,7 +7,6 @@
         "src/kernels/native/common.cc",
         "src/kernels/native/losses.cc",
         "src/kernels/native/gather.cc",
-        "src/kernels/native/share.cc",
         "src/kernels/native/isa_scalar.cc",
         "src/kernels/native/isa_avx2.cc",
         "src/kernels/native/isa_avx512.cc"

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ACTIVATIONS, LOSS_KINDS } from './types.js';
-import type { Activation, AdamHyper, GemmSharing, Kernels, SgdHyper } from './types.js';
+import type { Activation, AdamHyper, Kernels, SgdHyper } from './types.js';
 
 /** Instruction sets of the addon, best first. */
 export type NativeIsa = 'avx512' | 'avx2' | 'scalar';
@@ -58,10 +58,6 @@ export interface NativeAddon {
   /** Instruction sets this CPU can run, best first, test-only ones included. */
   isas(): string[];
   bind(isa: string): NativeBinding;
-  /** GemmSharing.share, for the calling thread (the boards are the process's, whatever the instruction set). */
-  shareGemms(on: boolean): boolean;
-  /** GemmSharing.help. */
-  helpShared(): number;
 }
 
 // Codes shared with addon.cc / common.h (same order as ACTIVATIONS and LOSS_KINDS).
@@ -146,18 +142,17 @@ export function createNativeKernels(isa?: string): Kernels {
   }
   let k = kernelsByIsa.get(chosen);
   if (!k) {
-    k = wrap(mod.bind(chosen), { share: mod.shareGemms, help: mod.helpShared });
+    k = wrap(mod.bind(chosen));
     kernelsByIsa.set(chosen, k);
   }
   return k;
 }
 
 /** Adapts the raw binding to the Kernels interface (names → codes, hyper objects → numbers). */
-function wrap(raw: NativeBinding, sharing: GemmSharing): Kernels {
+function wrap(raw: NativeBinding): Kernels {
   const kernels: Kernels = {
     backend: 'native',
     isa: raw.isa,
-    sharing,
     // Same signatures as the interface: the native functions are used as they are.
     gemm: raw.gemm,
     biasGrad: raw.biasGrad,

@@ -138,21 +138,4 @@ export interface Kernels {
   /** One PyTorch Adam/AdamW step over n parameters with moment buffers m and v. */
   adamStep(n: number, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
     h: AdamHyper): void;
-
-  /** The native kernels only: a thread's large matrix products shared with threads that wait (GemmSharing). */
-  readonly sharing?: GemmSharing;
-}
-
-/**
- * Matrix products shared between the threads of one process: a thread that
- * shares posts each large product it runs as tasks (blocks of whole tiles of C)
- * and runs them, while threads waiting at a barrier take some with `help()`.
- * A tile is computed by the same code whoever runs it, so C's bits do not
- * depend on who helped.
- */
-export interface GemmSharing {
-  /** Whether this thread now posts its large products (on: false when every board is taken; off: true). */
-  share(on: boolean): boolean;
-  /** Runs tasks other sharing threads have posted, while any are open; nanoseconds spent (0: none). Only a sharing thread helps. */
-  help(): number;
 }

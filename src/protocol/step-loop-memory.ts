@@ -65,31 +65,14 @@ const WAIT_SLICE_MS = 5;
  */
 const POLLS_PER_CLOCK = 1024;
 
-/**
- * Spins while the barrier is at generation `gen` and the chunk goes on, for at
- * most SPIN_MS after the last help given: between two polls it runs what
- * `help` finds (the others' shared matrix products). Returns the nanoseconds
- * spent helping.
- */
-function spinWhile(c: Int32Array, gen: number, help: (() => number) | undefined): number {
-  let until = performance.now() + SPIN_MS;
-  let helped = 0;
-  let helpedSinceClock = false;
+/** Spins while the barrier is at generation `gen` and the chunk goes on, for at most SPIN_MS. */
+function spinWhile(c: Int32Array, gen: number): void {
+  const until = performance.now() + SPIN_MS;
   for (;;) {
     for (let i = 0; i < POLLS_PER_CLOCK; i++) {
-      if (Atomics.load(c, C_GEN) !== gen || Atomics.load(c, C_ABORT) !== 0) return helped;
-      if (help !== undefined) {
-        const ns = help();
-        if (ns > 0) {
-          helped += ns;
-          helpedSinceClock = true;
-        }
-      }
+      if (Atomics.load(c, C_GEN) !== gen || Atomics.load(c, C_ABORT) !== 0) return;
     }
-    const now = performance.now();
-    if (helpedSinceClock) until = now + SPIN_MS;
-    helpedSinceClock = false;
-    if (now >= until) return helped;
+    if (performance.now() >= until) return;
   }
 }
 
@@ -113,10 +96,6 @@ export class StepLoopViews {
   readonly shardRows: Int32Array;
   readonly losses: Float64Array;
   readonly timings: Float64Array;
-  /** worker side: what a worker waiting at a barrier runs meanwhile (GemmSharing.help), if anything */
-  helper: (() => number) | undefined;
-  /** worker side: nanoseconds this worker spent helping at barriers since the last takeHelped() */
-  private helpedNs = 0;
 
   constructor(readonly handle: StepLoopHandle) {
     this.control = new Int32Array(handle.control);
@@ -224,7 +203,7 @@ export class StepLoopViews {
     const waitingWord = C_WORKERS + this.handle.workers + w;
     Atomics.store(c, waitingWord, 1);
     try {
-      if (this.handle.spin) this.helpedNs += spinWhile(c, gen, this.helper);
+      if (this.handle.spin) spinWhile(c, gen);
       while (Atomics.load(c, C_GEN) === gen) {
         if (Atomics.load(c, C_ABORT) === 1) return false;
         Atomics.wait(c, C_GEN, gen, WAIT_SLICE_MS);
@@ -233,13 +212,6 @@ export class StepLoopViews {
     } finally {
       Atomics.store(c, waitingWord, 0);
     }
-  }
-
-  /** Milliseconds this worker spent helping at barriers since the last call. */
-  takeHelped(): number {
-    const ms = this.helpedNs / 1e6;
-    this.helpedNs = 0;
-    return ms;
   }
 
   setFlag(w: number, bad: boolean): void {

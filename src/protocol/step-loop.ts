@@ -32,7 +32,7 @@
  * their barriers; the coordinator then learns from the control words how far
  * the chunk got (steps done, and whether the failing step had begun updating).
  */
-import { type GemmSharing, LOSS_STATS_LENGTH, LOSS_SUM, type Kernels } from '../kernels/types.js';
+import { LOSS_STATS_LENGTH, LOSS_SUM, type Kernels } from '../kernels/types.js';
 import { segmentsFor, type Segment } from '../model/layout.js';
 import type { ParameterStore } from '../model/parameters.js';
 import { updateRule, type UpdateRule } from '../optim/index.js';
@@ -104,15 +104,11 @@ export class StepLoopWorker {
   /** sequential only: the Gramian of the task gradients (the diagnostics) and where it goes */
   private readonly sequentialGram: { dots: GramDots; out: Float64Array } | undefined;
   private readonly timing = new Array<number>(TIMING_FIELDS).fill(0);
-  private readonly sharing: GemmSharing | undefined;
 
   constructor(handle: StepLoopHandle, readonly worker: number, private readonly executor: ShardRunner,
     private readonly params: ParameterStore, private readonly kernels: Kernels) {
     this.views = new StepLoopViews(handle);
     const { shards: S, workers, combination, sequential, optimizers } = handle;
-    // a worker waiting for the others helps with their matrix products (same bits, see GemmSharing)
-    this.sharing = workers > 1 ? kernels.sharing : undefined;
-    this.views.helper = this.sharing?.help;
     const layout = params.layout;
     const T = handle.tasks;
     const tasks = Array.from({ length: T }, (_, t) => t);
@@ -180,23 +176,12 @@ export class StepLoopWorker {
    */
   run(chunk: StepsJob, before?: (job: GradientJob) => void, beforeUpdate?: (step: number) => void): void {
     if (chunk.v !== PROTOCOL_VERSION) throw new Error(`steps job protocol version ${chunk.v}, the worker speaks ${PROTOCOL_VERSION}`);
-    // only while the loop runs: the same thread's products outside it are not waited on
-    this.sharing?.share(true);
-    try {
-      this.runSteps(chunk, before, beforeUpdate);
-    } finally {
-      this.sharing?.share(false);
-    }
-  }
-
-  private runSteps(chunk: StepsJob, before?: (job: GradientJob) => void, beforeUpdate?: (step: number) => void): void {
     const { views, worker: w, combination, sequentialGram } = this;
     const T = views.handle.tasks;
     const fresh = this.rounds.length > 1;
     // the last to arrive at the barrier before an update decides whether it is applied
     const decide = () => (views.anyFlag() ? views.markHalted() : views.markUpdating(true));
     const gramOf = (k: number) => sequentialGram!.out.subarray(k * T * T, (k + 1) * T * T);
-    views.takeHelped(); // a chunk that ended early leaves none for this one's first step
     for (let k = 0; k < chunk.count; k++) {
       const t = this.timing;
       t[TIMING_COMPUTE] = t[TIMING_REDUCE] = t[TIMING_UPDATE] = 0;
@@ -273,8 +258,6 @@ export class StepLoopWorker {
         views.markRounds(0);
         views.markDone(k + 1);
       })) return;
-      // the others' products this worker ran while it waited are compute, not idle
-      t[TIMING_COMPUTE] += views.takeHelped();
       views.setTiming(k, w, t);
     }
   }

@@ -5,9 +5,6 @@
 // exports.bind(isa)   → { gemm, biasActivation, activationBackward, biasGrad, loss, axpy,
 //                       scale, dot, norm, sgdStep, adamStep, gatherRows } for that instruction set
 // exports.cpu         → { avx2, fma, avx512f } as detected
-// exports.shareGemms(on) → whether this thread now posts its large GEMMs for others to
-//                       help with (false: all 64 boards are taken; see share.h)
-// exports.helpShared()  → runs tasks other threads posted; nanoseconds spent (0: none)
 //
 // Every function works directly on the memory of the Float32Arrays it gets (Data()
 // includes the view's byte offset; SharedArrayBuffer views work the same), checks
@@ -24,7 +21,6 @@
 #include <vector>
 
 #include "common.h"
-#include "share.h"
 
 namespace {
 
@@ -454,20 +450,6 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   return k;
 }
 
-Napi::Value ShareGemms(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsBoolean())
-    throw Napi::TypeError::New(env, "shareGemms: on must be a boolean");
-  return Napi::Boolean::New(env, mt::set_sharing(info[0].As<Napi::Boolean>().Value()));
-}
-
-// A plain callback: called at every poll of a barrier, it builds no C++ wrapper objects.
-napi_value HelpShared(napi_env env, napi_callback_info) {
-  napi_value v;
-  napi_create_double(env, static_cast<double>(mt::help_shared()), &v);
-  return v;
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const Cpu cpu = detect_cpu();
   Napi::Object c = Napi::Object::New(env);
@@ -477,10 +459,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpu", c);
   exports.Set("isas", Napi::Function::New(env, Isas, "isas"));
   exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
-  exports.Set("shareGemms", Napi::Function::New(env, ShareGemms, "shareGemms"));
-  napi_value help;
-  NAPI_THROW_IF_FAILED(env, napi_create_function(env, "helpShared", NAPI_AUTO_LENGTH, HelpShared, nullptr, &help), exports);
-  exports.Set("helpShared", Napi::Value(env, help));
   return exports;
 }
 

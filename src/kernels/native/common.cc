@@ -14,7 +14,7 @@ struct AlignedBuffer {
   ~AlignedBuffer() { std::free(data); }
 };
 
-thread_local AlignedBuffer buffers[3];
+thread_local AlignedBuffer buffers[2];
 
 }  // namespace
 

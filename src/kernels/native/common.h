@@ -76,8 +76,7 @@ idx loss(int kind, idx rows, idx cols, const float* pred, const float* target, f
 // nothing is written, unless another thread changed the indices meanwhile).
 idx gather_rows(idx width, const float* src, idx src_rows, const std::int32_t* indices, idx count, float* dst);
 
-// Per-thread, 64-byte aligned scratch buffers for packed panels (slot 0: A, 1: B, 2: the
-// operand a shared GEMM packs once for all its tasks, see gemm_impl.h).
+// Per-thread, 64-byte aligned scratch buffers for packed panels (slot 0: A, 1: B).
 // thread_local because several worker threads call the addon at once.
 float* scratch(int slot, std::size_t floats);
 

@@ -262,93 +262,6 @@ static void gemm_packed(bool trans_b, idx m, idx n, idx k, float alpha, const fl
   }
 }
 
-// --- The packed path shared out (share.h) -------------------------------------------
-// gemm_packed's loops with the work of each k block cut into tasks: the operand every
-// tile of the block reads (A when C has one block of rows, else B) is packed once, then
-// a task packs its own part of the other operand and computes its tiles, a range of
-// whole NR-column panels (tasks by columns) or of whole MR-row panels (by rows). The
-// next k block begins when every task is done. Panels start where gemm_packed's do and
-// hold the same floats, each tile gets the same k blocks in the same order, so C has
-// the same bits whichever thread computes a tile.
-struct SharedBlock {
-  bool by_cols;
-  idx m, n, kc;
-  float alpha, beta;  // beta: this block's (gemm_packed's beta_eff)
-  const float* a;     // op(A) and op(B) at this block's first p
-  idx rsa, csa;
-  const float* b;
-  idx rsb, csb;
-  float* c;
-  const float* once;  // the operand packed once for the block
-  idx span;           // columns or rows per task
-};
-
-static void shared_task(const void* job, int task) {
-  const SharedBlock& g = *static_cast<const SharedBlock*>(job);
-  const idx lo = task * g.span;
-  const idx hi = std::min(g.by_cols ? g.n : g.m, lo + g.span);
-  float* own = scratch(g.by_cols ? 1 : 0, 0);  // reserved by set_sharing (share.h)
-  // rows [i0, i1) × columns [j0, j1) of C; A panels at ap (row i0 first), B at bp (column j0)
-  idx i0 = 0, i1 = g.m, j0 = 0, j1 = g.n;
-  const float *ap, *bp;
-  if (g.by_cols) {
-    j0 = lo, j1 = hi;
-    pack_b(g.kc, j1 - j0, g.b + j0 * g.csb, g.rsb, g.csb, own);
-    ap = g.once, bp = own;
-  } else {
-    i0 = lo, i1 = hi;
-    pack_a(i1 - i0, g.kc, g.a + i0 * g.rsa, g.rsa, g.csa, own);
-    ap = own, bp = g.once;
-  }
-  for (idx jr = j0; jr < j1; jr += NR) {
-    const int nr = static_cast<int>(std::min<idx>(NR, j1 - jr));
-    const float* bpanel = bp + (jr - (g.by_cols ? j0 : 0)) * g.kc;
-    for (idx ir = i0; ir < i1; ir += MR) {
-      const int mr = static_cast<int>(std::min<idx>(MR, i1 - ir));
-      float* ct = g.c + ir * g.n + jr;
-      const float* at = ap + (ir - (g.by_cols ? 0 : i0)) * g.kc;
-      if (mr == MR && nr == NR)
-        kPackedTile(g.kc, at, 1, MR, bpanel, NR, ct, g.n, g.alpha, g.beta);
-      else
-        ukernel_edge(kPackedTile, mr, nr, NR, g.kc, at, 1, MR, bpanel, NR, ct, g.n, g.alpha, g.beta);
-    }
-  }
-}
-
-// Tasks a k block is cut into, about: a helper that comes late still finds some, and a
-// task still has far more arithmetic than packing.
-constexpr idx kSharedTasks = 16;
-// Multiply-adds below which a GEMM is not shared: a task would be a few microseconds.
-constexpr idx kSharedMinWork = idx{1} << 21;
-
-// Whether gemm_shared takes this packed-path GEMM: the thread shares, C has one block
-// of columns (n ≤ NC), B is packed (m > 2·MR, see gemm_packed) and the work is enough.
-static bool worth_sharing(idx m, idx n, idx k) {
-  return sharing() && n <= NC && m > 2 * MR && m * n * k >= kSharedMinWork;
-}
-
-// Tasks by columns when C has one block of rows (m ≤ MC), else by rows, at most MC a
-// task (set_sharing's reserve).
-static void gemm_shared(idx m, idx n, idx k, float alpha, const float* a, idx rsa, idx csa,
-                        const float* b, idx rsb, idx csb, float beta, float* c) {
-  const bool by_cols = m <= MC;
-  const idx kcb = ceil_div(k, ceil_div(k, KC));
-  const idx span = by_cols ? std::max<idx>(1, n / NR / kSharedTasks) * NR
-                           : std::min<idx>(MC / MR, std::max<idx>(1, ceil_div(ceil_div(m, MR), kSharedTasks))) * MR;
-  const int tasks = static_cast<int>(ceil_div(by_cols ? n : m, span));
-  float* once = scratch(2, static_cast<std::size_t>((by_cols ? ceil_div(m, MR) * MR : ceil_div(n, NR) * NR) * kcb));
-  for (idx pc = 0; pc < k; pc += kcb) {
-    const idx kc = std::min(kcb, k - pc);
-    const SharedBlock g{by_cols, m, n, kc, alpha, pc == 0 ? beta : 1.0f, a + pc * csa, rsa, csa,
-                        b + pc * rsb, rsb, csb, c, once, span};
-    if (by_cols)
-      pack_a(m, kc, g.a, rsa, csa, once);
-    else
-      pack_b(kc, n, g.b, rsb, csb, once);
-    run_shared(&shared_task, &g, tasks);
-  }
-}
-
 // --- Direct paths for skinny shapes -------------------------------------------------
 // With one tiny dimension, packing the large operand costs more than the arithmetic
 // done with it, so these read A and B in place. Which path runs depends only on the
@@ -537,8 +450,6 @@ static void gemm(bool trans_a, bool trans_b, idx m, idx n, idx k, float alpha,
     gemm_rank(m, n, k, alpha, a, rsa, csa, b, beta, c);
   } else if (kDirect && !trans_a && trans_b && n <= 12 && k >= 8 * n) {
     gemm_dot(m, n, k, alpha, a, b, beta, c);
-  } else if (worth_sharing(m, n, k)) {
-    gemm_shared(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c);
   } else {
     gemm_packed(trans_b, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c);
   }

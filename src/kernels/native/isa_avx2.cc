@@ -3,7 +3,6 @@
 // 16-float vectors) with AVX2 instructions, so the AVX-512 packing, edge and tail
 // logic is tested on machines without AVX-512.
 #include "common.h"
-#include "share.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 

@@ -3,7 +3,6 @@
 // AVX2-only machines the "avx2-wide" table tests this blocking and the 16-lane
 // element-wise code, so only the Ops one-liners below are AVX-512-specific.
 #include "common.h"
-#include "share.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 

@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "common.h"
-#include "share.h"
 
 namespace mt {
 namespace {
