@@ -482,6 +482,17 @@ function sgdStep(n: number, param: Float32Array, grad: Float32Array, buf: Float3
 
 /** Also used on float64 arrays (the loss weightings' Adam, via optim/adam.ts): the arithmetic is the array's. */
 export function adamStep<A extends Float32Array | Float64Array>(n: number, param: A, grad: A, m: A, v: A, h: AdamHyper): void {
+  adamLoop(n, param, grad, undefined, m, v, h);
+}
+
+/** Kernels.adamStepSummed: the gradient is grad0 + grad1 rounded to float32, as axpy would store it. */
+export function adamStepSummed(n: number, param: Float32Array, grad0: Float32Array, grad1: Float32Array, m: Float32Array,
+  v: Float32Array, h: AdamHyper): void {
+  adamLoop(n, param, grad0, grad1, m, v, h);
+}
+
+function adamLoop<A extends Float32Array | Float64Array>(n: number, param: A, grad: A, grad1: Float32Array | undefined,
+  m: A, v: A, h: AdamHyper): void {
   const { lr, beta1, beta2, eps, weightDecay: wd, decoupled, step } = h;
   const stepSize = lr / (1 - Math.pow(beta1, step));
   const sqrtBc2 = Math.sqrt(1 - Math.pow(beta2, step));
@@ -490,7 +501,7 @@ export function adamStep<A extends Float32Array | Float64Array>(n: number, param
   const c1 = 1 - beta1, c2 = 1 - beta2;
   for (let i = 0; i < n; i++) {
     const p = param[i];
-    const g = grad[i] + l2 * p;
+    const g = (grad1 === undefined ? grad[i] : Math.fround(grad[i] + grad1[i])) + l2 * p;
     const mi = beta1 * m[i] + c1 * g;
     const vi = beta2 * v[i] + c2 * g * g;
     m[i] = mi;
@@ -516,4 +527,5 @@ export const jsKernels: Kernels = {
   norm,
   sgdStep,
   adamStep,
+  adamStepSummed,
 };

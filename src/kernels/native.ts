@@ -50,6 +50,9 @@ export interface NativeBinding {
   adamStep(n: number, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean,
     step: number): void;
+  adamStepSummed(n: number, param: Float32Array, grad0: Float32Array, grad1: Float32Array, m: Float32Array,
+    v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean,
+    step: number): void;
 }
 
 /** The addon module itself. */
@@ -177,6 +180,9 @@ function wrap(raw: NativeBinding): Kernels {
     },
     adamStep(n, param, grad, m, v, h: AdamHyper) {
       raw.adamStep(n, param, grad, m, v, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.decoupled, h.step);
+    },
+    adamStepSummed(n, param, grad0, grad1, m, v, h: AdamHyper) {
+      raw.adamStepSummed(n, param, grad0, grad1, m, v, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.decoupled, h.step);
     },
   };
   return Object.freeze(kernels);

@@ -138,4 +138,11 @@ export interface Kernels {
   /** One PyTorch Adam/AdamW step over n parameters with moment buffers m and v. */
   adamStep(n: number, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
     h: AdamHyper): void;
+  /**
+   * adamStep on the gradient grad0 + grad1, with the bits of axpy(n, 1, grad1, grad0)
+   * then adamStep on grad0, but in one pass over the memory and writing neither
+   * gradient: two shards' gradients summed and stepped on at once.
+   */
+  adamStepSummed(n: number, param: Float32Array, grad0: Float32Array, grad1: Float32Array, m: Float32Array,
+    v: Float32Array, h: AdamHyper): void;
 }

@@ -16,10 +16,13 @@ import type { FloatArray, UpdateRule } from './rule.js';
 
 /** n elements of one Adam step on arrays of type A. */
 export type AdamArithmetic<A extends FloatArray> = (n: number, param: A, grad: A, m: A, v: A, h: AdamHyper) => void;
+/** The same on the gradient grad0 + grad1 (Kernels.adamStepSummed). */
+export type AdamSummedArithmetic<A extends FloatArray> = (n: number, param: A, grad0: A, grad1: A, m: A, v: A, h: AdamHyper) => void;
 
 export type AdamSettings = Pick<ResolvedOptimizerConfig, 'name' | 'betas' | 'eps' | 'weightDecay'>;
 
-export function adamRule<A extends FloatArray>(config: AdamSettings, arithmetic: AdamArithmetic<A>): UpdateRule<A> {
+export function adamRule<A extends FloatArray>(config: AdamSettings, arithmetic: AdamArithmetic<A>,
+  summed?: AdamSummedArithmetic<A>): UpdateRule<A> {
   const hyper: AdamHyper = {
     lr: 0,
     beta1: config.betas[0],
@@ -29,7 +32,7 @@ export function adamRule<A extends FloatArray>(config: AdamSettings, arithmetic:
     decoupled: config.name === 'adamw',
     step: 1,
   };
-  return {
+  const rule: UpdateRule<A> = {
     bufferNames: ['m', 'v'],
     update(param, grad, buffers, step, lr) {
       hyper.lr = lr;
@@ -37,6 +40,14 @@ export function adamRule<A extends FloatArray>(config: AdamSettings, arithmetic:
       arithmetic(param.length, param, grad, buffers.m, buffers.v, hyper);
     },
   };
+  if (summed) {
+    rule.updateSummed = (param, grad0, grad1, buffers, step, lr) => {
+      hyper.lr = lr;
+      hyper.step = step;
+      summed(param.length, param, grad0, grad1, buffers.m, buffers.v, hyper);
+    };
+  }
+  return rule;
 }
 
 /** PyTorch's default Adam (β = 0.9, 0.999, ε = 1e-8, no weight decay) on float64 arrays. */

@@ -40,5 +40,5 @@ export function createOptimizer(config: OptimizerConfig, segments: readonly Segm
 
 /** The update rule of a resolved optimizer config (the same arithmetic on every thread that runs it). */
 export function updateRule(config: ResolvedOptimizerConfig, kernels: Kernels): UpdateRule {
-  return config.name === 'sgd' ? sgdRule(config, kernels) : adamRule(config, kernels.adamStep);
+  return config.name === 'sgd' ? sgdRule(config, kernels) : adamRule(config, kernels.adamStep, kernels.adamStepSummed);
 }

@@ -25,6 +25,12 @@ export interface UpdateRule<A extends FloatArray = Float32Array> {
    * number of this step (the same for every slice of one optimizer step).
    */
   update(param: A, grad: A, buffers: Record<string, A>, step: number, lr: number): void;
+  /**
+   * If the rule has it: `update` on the gradient grad0 + grad1 (two shards'), with
+   * the bits of summing them into grad0 first (float32, one rounding) and then
+   * updating, in one pass and writing neither.
+   */
+  updateSummed?(param: A, grad0: A, grad1: A, buffers: Record<string, A>, step: number, lr: number): void;
 }
 
 /** A fresh state: no steps, zero-filled buffers of `length` elements. */

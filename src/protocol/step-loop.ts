@@ -13,7 +13,8 @@
  *      own slice of the parameter vector into the first shard's slot (fused:
  *      the second worker into its own shard's slot, see `home`), and
  *      applies the optimizer's update rule to its slice of the parameters and
- *      of the optimizer state;
+ *      of the optimizer state (fused, two shards with rows, Adam: both in one
+ *      pass that writes no sum, `updateSummed`);
  *   3. waits for the others, and the next step starts.
  *
  * A per-task plan (one optimizer, a strategy whose weights come from the
@@ -77,6 +78,11 @@ interface UpdatePiece {
   state: Record<string, Float32Array>;
 }
 
+/** An update piece of the fused plan over two shards: `grad` is the home shard's part, `other` the other's. */
+interface SummedPiece extends UpdatePiece {
+  other: Float32Array;
+}
+
 /**
  * A worker thread's side of the step loop: its shards, its slice of the
  * parameters and of the optimizer state(s), and the loop itself.
@@ -99,6 +105,11 @@ export class StepLoopWorker {
   private readonly hasRows = (s: number) => this.views.rowCount(this.reduceStep, s) > 0;
   /** per optimizer, in the order a step applies them */
   private readonly updates: UpdatePiece[][];
+  /**
+   * Fused plan, two shards, a rule with updateSummed: the update pieces with both
+   * shards' parts, for a step whose shards both have rows (reduction and update in one pass)
+   */
+  private readonly summed: SummedPiece[] | undefined;
   /** per-task plans only */
   private readonly combination: SliceCombination | undefined;
   /** sequential only: the Gramian of the task gradients (the diagnostics) and where it goes */
@@ -161,6 +172,13 @@ export class StepLoopWorker {
         state: Object.fromEntries(state.map(([name, b]) => [name, b.subarray(p.stateOffset, p.stateOffset + p.length)])),
       }));
     });
+    // the shards' sum is never read but by the update (the Gramians and combinations read it in the other plans)
+    this.summed = !separate && !fresh && S === 2 && optimizers.length === 1 && this.rule.updateSummed !== undefined
+      ? this.updates[0].map((p) => {
+        const at = (p.grad.byteOffset - gradients[0].vectors[home].byteOffset) / Float32Array.BYTES_PER_ELEMENT;
+        return { ...p, other: gradients[0].vectors[1 - home].subarray(at, at + p.grad.length) };
+      })
+      : undefined;
     this.combination = combination && new SliceCombination(combination, layout, T, worker, workers, ranges,
       gradients.map((g) => g.vectors[0]), update!, kernels, new Float64Array(combination.gramWeights));
     this.sequentialGram = sequential && {
@@ -187,6 +205,8 @@ export class StepLoopWorker {
       t[TIMING_COMPUTE] = t[TIMING_REDUCE] = t[TIMING_UPDATE] = 0;
       // only the chunk's first step is read for when it began (each later one begins where the one before ended)
       if (k === 0) t[TIMING_BEGAN] = clock();
+      // a short last batch can leave a shard without rows: then the reduction takes it as zeros (sumShards)
+      const summed = this.summed !== undefined && views.rowCount(k, 0) > 0 && views.rowCount(k, 1) > 0;
       for (let r = 0; r < this.rounds.length; r++) {
         let at = performance.now();
         let safe: boolean;
@@ -217,9 +237,11 @@ export class StepLoopWorker {
           if (!views.arrive(w, decide)) return;
         } else {
           if (!views.arrive(w, decide)) return;
-          at = performance.now();
-          this.reduce(k, r);
-          t[TIMING_REDUCE] += performance.now() - at;
+          if (!summed) {
+            at = performance.now();
+            this.reduce(k, r);
+            t[TIMING_REDUCE] += performance.now() - at;
+          }
           if (sequentialGram && !fresh) {
             // stale: the diagnostics' Gramian needs every slice reduced
             if (!views.arrive(w)) return;
@@ -235,7 +257,8 @@ export class StepLoopWorker {
         for (let o = fresh ? r : 0; o < (fresh ? r + 1 : this.updates.length); o++) {
           const step = chunk.optimizerSteps[o] + k + 1;
           const lr = views.lr(k, o);
-          for (const p of this.updates[o]) this.rule.update(p.param, p.grad, p.state, step, lr);
+          if (summed) for (const p of this.summed!) this.rule.updateSummed!(p.param, p.grad, p.other, p.state, step, lr);
+          else for (const p of this.updates[o]) this.rule.update(p.param, p.grad, p.state, step, lr);
         }
         t[TIMING_UPDATE] += performance.now() - at;
         if (fresh && !views.arrive(w, () => {

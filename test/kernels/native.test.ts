@@ -395,5 +395,9 @@ describe.skipIf(!loaded)('native argument validation', () => {
     const adam: AdamHyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step: 1 };
     expect(() => k.adamStep(3, f(3), f(3), f(3), f(2), adam)).toThrow(/v has 2 elements/);
     expect(() => k.adamStep(3, f(3), f(3), f(3), f(3), { ...adam, step: 0 })).toThrow(/step must be/);
+    expect(() => k.adamStepSummed(3, f(3), f(3), f(2), f(3), f(3), adam)).toThrow(/adamStepSummed: grad1 has 2 elements/);
+    expect(() => k.adamStepSummed(3, f(3), f(2), f(3), f(3), f(3), adam)).toThrow(/grad0 has 2 elements/);
+    expect(() => k.adamStepSummed(3, f(3), f(3), f(3), f(3), f(2), adam)).toThrow(/v has 2 elements/);
+    expect(() => k.adamStepSummed(3, f(3), f(3), f(3), f(3), f(3), { ...adam, step: 0.5 })).toThrow(/step must be/);
   });
 });

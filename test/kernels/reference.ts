@@ -73,6 +73,12 @@ export function mismatch(label: string, got: ArrayLike<number>, want: ArrayLike<
   return null;
 }
 
+/** Describes the first element whose bits differ (-0 from 0 included), or returns null. */
+export function bitMismatch(label: string, got: ArrayLike<number>, want: ArrayLike<number>): string | null {
+  for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) return `${label}[${i}]: got ${got[i]}, want ${want[i]}`;
+  return null;
+}
+
 /** Tolerance rtol·|want| + atol for one value. */
 export function relTol(want: number, rtol: number, atol = 0): number {
   return rtol * Math.abs(want) + atol;

@@ -13,7 +13,7 @@ import {
   ACTIVATIONS, LOSS_COUNT, LOSS_KINDS, LOSS_METRIC, LOSS_STATS_LENGTH, LOSS_SUM, LOSS_WEIGHT,
 } from '../../src/kernels/types.js';
 import {
-  Rng, SENTINEL, actKinks, centralDiff, guarded, guardedCopy, mismatch, nearLossKink, randomF32, refActGrad,
+  Rng, SENTINEL, actKinks, bitMismatch, centralDiff, guarded, guardedCopy, mismatch, nearLossKink, randomF32, refActGrad,
   refAct, refAdam, refErf, refErfc, refGemm, refLoss, refSgd, relTol, strayWrite,
 } from './reference.js';
 
@@ -666,6 +666,30 @@ function optimizerTests(k: Kernels, rtol: number): void {
       expect(mismatch(`step ${t} v`, v.view, refV, tol(refV))).toBeNull();
       expect(mismatch('grad', grad.view, g0, 0) ?? strayWrite(grad) ?? strayWrite(param) ?? strayWrite(m) ?? strayWrite(v))
         .toBeNull();
+    }
+  });
+
+  it.each(ADAM_CONFIGS.map((c, i): [number, typeof c] => [i, c]))('adamStepSummed config %i has the bits of axpy then adamStep, and writes neither gradient', (i, cfg) => {
+    for (const len of [1, 23, 100]) {
+      const rng = new Rng(62, i * 1000 + len);
+      const p0 = randomF32(rng, len, -2, 2);
+      const param = guardedCopy(p0, 1), m = guardedCopy(new Float32Array(len), 3), v = guardedCopy(new Float32Array(len), 5);
+      const wantP = p0.slice(), wantM = new Float32Array(len), wantV = new Float32Array(len);
+      for (let t = 1; t <= 4; t++) {
+        // signed zeros among the shards' parts: 0 + -0 and -0 + -0 must sum as axpy sums them
+        const part = () => randomF32(rng, len, -1, 1).map((x, j) => (j % 7 === 0 ? 0 : j % 7 === 1 ? -0 : j % 7 === 2 ? -x : x));
+        const g0 = part(), g1 = part();
+        const grad0 = guardedCopy(g0, 7), grad1 = guardedCopy(g1, 9);
+        const h: AdamHyper = { ...cfg, step: t };
+        k.adamStepSummed(len, param.view, grad0.view, grad1.view, m.view, v.view, h);
+        const sum = g0.slice();
+        k.axpy(len, 1, g1, sum);
+        k.adamStep(len, wantP, sum, wantM, wantV, h);
+        expect(bitMismatch(`n ${len} step ${t} param`, param.view, wantP)).toBeNull();
+        expect(bitMismatch(`n ${len} step ${t} m`, m.view, wantM) ?? bitMismatch(`step ${t} v`, v.view, wantV)).toBeNull();
+        expect(bitMismatch('grad0', grad0.view, g0) ?? bitMismatch('grad1', grad1.view, g1) ?? strayWrite(grad0)
+          ?? strayWrite(grad1) ?? strayWrite(param) ?? strayWrite(m) ?? strayWrite(v)).toBeNull();
+      }
     }
   });
 

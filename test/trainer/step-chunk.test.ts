@@ -61,8 +61,9 @@ describe('fused steps back to back on the worker threads', () => {
     }, 60_000);
   }
 
-  it('an epoch that ends on a one-row batch (empty first shards) gives the same bits, through fit and through step(n)', async () => {
-    const config: TrainerConfig = { batchSize: 319, shards: 3, optimizer: optimizers.adam };
+  // two shards: Adam sums and steps in one pass, but not where a shard is empty
+  it.each([3, 2])('an epoch that ends on a one-row batch (empty first shards) gives the same bits, through fit and through step(n) (%i shards)', async (shards) => {
+    const config: TrainerConfig = { batchSize: 319, shards, optimizer: optimizers.adam };
     const alone = await createTrainer({ ...config, ...base, batchSize: 319, computeOn: 'coordinator' });
     expect(alone.dataset.train.length % 319).toBe(1);
     await alone.fit({ epochs: 3 });

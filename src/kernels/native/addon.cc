@@ -3,7 +3,8 @@
 // exports.isas()      → instruction sets this CPU can run, best first (plus the
 //                       test-only "avx2-wide"), e.g. ["avx512", "avx2", "avx2-wide", "scalar"]
 // exports.bind(isa)   → { gemm, biasActivation, activationBackward, biasGrad, loss, axpy,
-//                       scale, dot, norm, sgdStep, adamStep, gatherRows } for that instruction set
+//                       scale, dot, norm, sgdStep, adamStep, adamStepSummed, gatherRows } for that
+//                       instruction set
 // exports.cpu         → { avx2, fma, avx512f } as detected
 //
 // Every function works directly on the memory of the Float32Arrays it gets (Data()
@@ -47,7 +48,7 @@ std::string num_str(double d) {
 
 std::string dims(idx a, idx b) { return std::to_string(a) + "×" + std::to_string(b); }
 
-constexpr std::size_t kMaxArgs = 12;
+constexpr std::size_t kMaxArgs = 13;
 
 class Args {
  public:
@@ -355,29 +356,35 @@ napi_value SgdStep(napi_env env, napi_callback_info cb) {
   });
 }
 
-// adamStep(n, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step)
-napi_value AdamStep(napi_env env, napi_callback_info cb) {
+// adamStep(n, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step), and
+// adamStepSummed(n, param, grad0, grad1, m, v, lr, …, step): the step on grad0 + grad1.
+napi_value Adam(napi_env env, napi_callback_info cb, const char* fn, bool summed) {
   return guarded(env, [&] {
-    const Args g(env, cb, "adamStep", 12);
+    const std::size_t s = summed ? 1 : 0;  // arguments after the gradient(s) move by one
+    const Args g(env, cb, fn, 12 + s);
     const idx n = g.size(0, "n");
     mt::AdamHyper h{};
-    h.lr = g.number(5, "lr");
-    h.beta1 = g.number(6, "beta1");
-    h.beta2 = g.number(7, "beta2");
-    h.eps = g.number(8, "eps");
-    h.weight_decay = g.number(9, "weightDecay");
-    h.decoupled = g.boolean(10, "decoupled");
-    h.step = g.number(11, "step");
+    h.lr = g.number(5 + s, "lr");
+    h.beta1 = g.number(6 + s, "beta1");
+    h.beta2 = g.number(7 + s, "beta2");
+    h.eps = g.number(8 + s, "eps");
+    h.weight_decay = g.number(9 + s, "weightDecay");
+    h.decoupled = g.boolean(10 + s, "decoupled");
+    h.step = g.number(11 + s, "step");
     if (!(h.step >= 1.0)) g.range_error("step must be ≥ 1 (1-based), got " + num_str(h.step));
     const auto why = [&] { return "n = " + std::to_string(n); };
     float* param = g.f32(1, "param", n, why);
-    const float* grad = g.f32(2, "grad", n, why);
-    float* m = g.f32(3, "m", n, why);
-    float* v = g.f32(4, "v", n, why);
-    g.table()->adam_step(n, param, grad, m, v, h);
+    const float* grad = g.f32(2, summed ? "grad0" : "grad", n, why);
+    const float* grad2 = summed ? g.f32(3, "grad1", n, why) : nullptr;
+    float* m = g.f32(3 + s, "m", n, why);
+    float* v = g.f32(4 + s, "v", n, why);
+    g.table()->adam_step(n, param, grad, grad2, m, v, h);
     return undefined(env);
   });
 }
+
+napi_value AdamStep(napi_env env, napi_callback_info cb) { return Adam(env, cb, "adamStep", false); }
+napi_value AdamStepSummed(napi_env env, napi_callback_info cb) { return Adam(env, cb, "adamStepSummed", true); }
 
 // --- instruction-set selection -------------------------------------------------------
 
@@ -440,7 +447,8 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
       {"gemm", Gemm},           {"biasActivation", BiasActivation}, {"activationBackward", ActivationBackward},
       {"biasGrad", BiasGrad},   {"loss", Loss},                     {"axpy", Axpy},
       {"scale", Scale},         {"dot", Dot},                       {"norm", Norm},
-      {"sgdStep", SgdStep},     {"adamStep", AdamStep},           {"gatherRows", GatherRows},
+      {"sgdStep", SgdStep},     {"adamStep", AdamStep},           {"adamStepSummed", AdamStepSummed},
+      {"gatherRows", GatherRows},
   };
   for (const auto& [name, fn] : entries) {
     napi_value f;

@@ -283,8 +283,12 @@ static void sgd_step(idx n, float* param, const float* grad, float* buf, const S
   }
 }
 
-static void adam_step(idx n, float* param, const float* grad, float* m, float* v,
-                      const AdamHyper& h) {
+// grad2: the gradient is grad + grad2, summed in float32 as axpy(n, 1, grad2, grad) would
+// (one rounding; the same bits whichever comes first), in the same pass.
+template <bool kSummed>
+static inline __attribute__((always_inline)) void adam_loop(idx n, float* param, const float* grad,
+                                                            const float* grad2, float* m, float* v,
+                                                            const AdamHyper& h) {
   const float b1 = static_cast<float>(h.beta1), b2 = static_cast<float>(h.beta2);
   const float c1 = static_cast<float>(1.0 - h.beta1), c2 = static_cast<float>(1.0 - h.beta2);
   const float step_size = static_cast<float>(h.lr / (1.0 - std::pow(h.beta1, h.step)));
@@ -296,11 +300,21 @@ static void adam_step(idx n, float* param, const float* grad, float* m, float* v
   const float decay = h.decoupled ? static_cast<float>(1.0 - h.lr * h.weight_decay) : 1.0f;
   for (idx i = 0; i < n; ++i) {
     const float p = param[i];
-    const float g = grad[i] + l2 * p;
+    float gi = grad[i];
+    if constexpr (kSummed) gi += grad2[i];
+    const float g = gi + l2 * p;
     const float mi = b1 * m[i] + c1 * g;
     const float vi = b2 * v[i] + c2 * g * g;
     m[i] = mi;
     v[i] = vi;
     param[i] = p * decay - step_size * mi / (std::sqrt(vi) * inv_bc2_sqrt + eps);
   }
+}
+
+static void adam_step(idx n, float* param, const float* grad, const float* grad2, float* m,
+                      float* v, const AdamHyper& h) {
+  if (grad2 != nullptr)
+    adam_loop<true>(n, param, grad, grad2, m, v, h);
+  else
+    adam_loop<false>(n, param, grad, nullptr, m, v, h);
 }
