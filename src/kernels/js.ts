@@ -463,17 +463,28 @@ function norm(n: number, x: Float32Array): number {
 // ---------------------------------------------------------------------------
 // optimizers (PyTorch's single-tensor for-loop implementations; grad is read only)
 
-function sgdStep(n: number, param: Float32Array, grad: Float32Array, buf: Float32Array,
+function sgdStep(n: number, param: Float32Array, grad: Float32Array, buf: Float32Array, h: SgdHyper): void {
+  sgdLoop(n, param, grad, undefined, buf, h);
+}
+
+/** Kernels.sgdStepSummed: the gradient is grad0 + grad1 rounded to float32, as axpy would store it. */
+function sgdStepSummed(n: number, param: Float32Array, grad0: Float32Array, grad1: Float32Array, buf: Float32Array,
+  h: SgdHyper): void {
+  sgdLoop(n, param, grad0, grad1, buf, h);
+}
+
+function sgdLoop(n: number, param: Float32Array, grad: Float32Array, grad1: Float32Array | undefined, buf: Float32Array,
   h: SgdHyper): void {
   const { lr, momentum, dampening, nesterov, weightDecay: wd, firstStep } = h;
+  const gradAt = (i: number) => (grad1 === undefined ? grad[i] : Math.fround(grad[i] + grad1[i]));
   if (momentum === 0) {
-    for (let i = 0; i < n; i++) param[i] -= lr * (grad[i] + wd * param[i]);
+    for (let i = 0; i < n; i++) param[i] -= lr * (gradAt(i) + wd * param[i]);
     return;
   }
   const keep = 1 - dampening;
   for (let i = 0; i < n; i++) {
     const p = param[i];
-    const g = grad[i] + wd * p;
+    const g = gradAt(i) + wd * p;
     const m = firstStep ? g : momentum * buf[i] + keep * g;
     buf[i] = m;
     param[i] = p - lr * (nesterov ? g + momentum * m : m);
@@ -526,6 +537,7 @@ export const jsKernels: Kernels = {
   dot,
   norm,
   sgdStep,
+  sgdStepSummed,
   adamStep,
   adamStepSummed,
 };

@@ -47,6 +47,8 @@ export interface NativeBinding {
   norm(n: number, x: Float32Array): number;
   sgdStep(n: number, param: Float32Array, grad: Float32Array, buf: Float32Array, lr: number,
     momentum: number, dampening: number, nesterov: boolean, weightDecay: number, firstStep: boolean): void;
+  sgdStepSummed(n: number, param: Float32Array, grad0: Float32Array, grad1: Float32Array, buf: Float32Array, lr: number,
+    momentum: number, dampening: number, nesterov: boolean, weightDecay: number, firstStep: boolean): void;
   adamStep(n: number, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean,
     step: number): void;
@@ -177,6 +179,9 @@ function wrap(raw: NativeBinding): Kernels {
     },
     sgdStep(n, param, grad, buf, h: SgdHyper) {
       raw.sgdStep(n, param, grad, buf, h.lr, h.momentum, h.dampening, h.nesterov, h.weightDecay, h.firstStep);
+    },
+    sgdStepSummed(n, param, grad0, grad1, buf, h: SgdHyper) {
+      raw.sgdStepSummed(n, param, grad0, grad1, buf, h.lr, h.momentum, h.dampening, h.nesterov, h.weightDecay, h.firstStep);
     },
     adamStep(n, param, grad, m, v, h: AdamHyper) {
       raw.adamStep(n, param, grad, m, v, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.decoupled, h.step);

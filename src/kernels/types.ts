@@ -135,6 +135,9 @@ export interface Kernels {
 
   /** One PyTorch SGD step over n parameters (momentum buffer `buf` unused when momentum = 0). */
   sgdStep(n: number, param: Float32Array, grad: Float32Array, buf: Float32Array, h: SgdHyper): void;
+  /** sgdStep on the gradient grad0 + grad1, as adamStepSummed is adamStep on it. */
+  sgdStepSummed(n: number, param: Float32Array, grad0: Float32Array, grad1: Float32Array, buf: Float32Array,
+    h: SgdHyper): void;
   /** One PyTorch Adam/AdamW step over n parameters with moment buffers m and v. */
   adamStep(n: number, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
     h: AdamHyper): void;

@@ -5,7 +5,7 @@
  *                  d = nesterov ? d + μ·b : b
  *   p = p − lr·d
  * State buffer: `momentum` (only with momentum > 0). The arithmetic is
- * Kernels.sgdStep.
+ * Kernels.sgdStep (sgdStepSummed for two shards' gradients at once).
  */
 
 import type { Kernels, SgdHyper } from '../kernels/types.js';
@@ -29,6 +29,11 @@ export function sgdRule(config: ResolvedOptimizerConfig, kernels: Kernels): Upda
       hyper.lr = lr;
       hyper.firstStep = step === 1;
       kernels.sgdStep(param.length, param, grad, buffers.momentum ?? NO_BUFFER, hyper);
+    },
+    updateSummed(param, grad0, grad1, buffers, step, lr) {
+      hyper.lr = lr;
+      hyper.firstStep = step === 1;
+      kernels.sgdStepSummed(param.length, param, grad0, grad1, buffers.momentum ?? NO_BUFFER, hyper);
     },
   };
 }

@@ -13,8 +13,8 @@
  *      own slice of the parameter vector into the first shard's slot (fused:
  *      the second worker into its own shard's slot, see `home`), and
  *      applies the optimizer's update rule to its slice of the parameters and
- *      of the optimizer state (fused, two shards with rows, Adam: both in one
- *      pass that writes no sum, `updateSummed`);
+ *      of the optimizer state (fused, two shards with rows: both in one pass
+ *      that writes no sum, the rule's `updateSummed`);
  *   3. waits for the others, and the next step starts.
  *
  * A per-task plan (one optimizer, a strategy whose weights come from the
@@ -106,8 +106,9 @@ export class StepLoopWorker {
   /** per optimizer, in the order a step applies them */
   private readonly updates: UpdatePiece[][];
   /**
-   * Fused plan, two shards, a rule with updateSummed: the update pieces with both
-   * shards' parts, for a step whose shards both have rows (reduction and update in one pass)
+   * Fused plan, two shards, a rule with updateSummed (Adam, AdamW, SGD): the update
+   * pieces with both shards' parts, for a step whose shards both have rows (the
+   * reduction and the update in one pass)
    */
   private readonly summed: SummedPiece[] | undefined;
   /** per-task plans only */

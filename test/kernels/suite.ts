@@ -669,28 +669,49 @@ function optimizerTests(k: Kernels, rtol: number): void {
     }
   });
 
-  it.each(ADAM_CONFIGS.map((c, i): [number, typeof c] => [i, c]))('adamStepSummed config %i has the bits of axpy then adamStep, and writes neither gradient', (i, cfg) => {
+  /**
+   * A summed step (two shards' gradients, in one pass) against axpy then the plain step,
+   * bit for bit over a few steps; `step` runs one of them on (param, grad or the two, state).
+   */
+  function summedHasTheBits(seed: number, states: number,
+    step: (t: number, param: Float32Array, grads: [Float32Array] | [Float32Array, Float32Array], state: Float32Array[]) => void): void {
     for (const len of [1, 23, 100]) {
-      const rng = new Rng(62, i * 1000 + len);
+      const rng = new Rng(seed, len);
       const p0 = randomF32(rng, len, -2, 2);
-      const param = guardedCopy(p0, 1), m = guardedCopy(new Float32Array(len), 3), v = guardedCopy(new Float32Array(len), 5);
-      const wantP = p0.slice(), wantM = new Float32Array(len), wantV = new Float32Array(len);
+      const param = guardedCopy(p0, 1);
+      const state = Array.from({ length: states }, (_, i) => guardedCopy(new Float32Array(len), 3 + 2 * i));
+      const wantP = p0.slice(), wantState = state.map(() => new Float32Array(len));
       for (let t = 1; t <= 4; t++) {
         // signed zeros among the shards' parts: 0 + -0 and -0 + -0 must sum as axpy sums them
         const part = () => randomF32(rng, len, -1, 1).map((x, j) => (j % 7 === 0 ? 0 : j % 7 === 1 ? -0 : j % 7 === 2 ? -x : x));
         const g0 = part(), g1 = part();
-        const grad0 = guardedCopy(g0, 7), grad1 = guardedCopy(g1, 9);
-        const h: AdamHyper = { ...cfg, step: t };
-        k.adamStepSummed(len, param.view, grad0.view, grad1.view, m.view, v.view, h);
+        const grad0 = guardedCopy(g0, 11), grad1 = guardedCopy(g1, 13);
+        step(t, param.view, [grad0.view, grad1.view], state.map((b) => b.view));
         const sum = g0.slice();
         k.axpy(len, 1, g1, sum);
-        k.adamStep(len, wantP, sum, wantM, wantV, h);
+        step(t, wantP, [sum], wantState);
         expect(bitMismatch(`n ${len} step ${t} param`, param.view, wantP)).toBeNull();
-        expect(bitMismatch(`n ${len} step ${t} m`, m.view, wantM) ?? bitMismatch(`step ${t} v`, v.view, wantV)).toBeNull();
+        state.forEach((b, i) => expect(bitMismatch(`n ${len} step ${t} state ${i}`, b.view, wantState[i])).toBeNull());
         expect(bitMismatch('grad0', grad0.view, g0) ?? bitMismatch('grad1', grad1.view, g1) ?? strayWrite(grad0)
-          ?? strayWrite(grad1) ?? strayWrite(param) ?? strayWrite(m) ?? strayWrite(v)).toBeNull();
+          ?? strayWrite(grad1) ?? strayWrite(param) ?? state.map(strayWrite).find((x) => x !== null) ?? null).toBeNull();
       }
     }
+  }
+
+  it.each(ADAM_CONFIGS.map((c, i): [number, typeof c] => [i, c]))('adamStepSummed config %i has the bits of axpy then adamStep, and writes neither gradient', (i, cfg) => {
+    summedHasTheBits(62 + i, 2, (t, param, grads, [m, v]) => {
+      const h: AdamHyper = { ...cfg, step: t };
+      if (grads.length === 2) k.adamStepSummed(param.length, param, grads[0], grads[1], m, v, h);
+      else k.adamStep(param.length, param, grads[0], m, v, h);
+    });
+  });
+
+  it.each(SGD_CONFIGS.map((c, i): [number, typeof c] => [i, c]))('sgdStepSummed config %i has the bits of axpy then sgdStep, and writes neither gradient', (i, cfg) => {
+    summedHasTheBits(70 + i, 1, (t, param, grads, [buf]) => {
+      const h: SgdHyper = { ...cfg, firstStep: t === 1 };
+      if (grads.length === 2) k.sgdStepSummed(param.length, param, grads[0], grads[1], buf, h);
+      else k.sgdStep(param.length, param, grads[0], buf, h);
+    });
   });
 
   it('sgdStep follows PyTorch on hand-computed numbers', () => {

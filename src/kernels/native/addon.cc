@@ -3,8 +3,8 @@
 // exports.isas()      → instruction sets this CPU can run, best first (plus the
 //                       test-only "avx2-wide"), e.g. ["avx512", "avx2", "avx2-wide", "scalar"]
 // exports.bind(isa)   → { gemm, biasActivation, activationBackward, biasGrad, loss, axpy,
-//                       scale, dot, norm, sgdStep, adamStep, adamStepSummed, gatherRows } for that
-//                       instruction set
+//                       scale, dot, norm, sgdStep, sgdStepSummed, adamStep, adamStepSummed,
+//                       gatherRows } for that instruction set
 // exports.cpu         → { avx2, fma, avx512f } as detected
 //
 // Every function works directly on the memory of the Float32Arrays it gets (Data()
@@ -335,26 +335,43 @@ napi_value Norm(napi_env env, napi_callback_info cb) {
   });
 }
 
-// sgdStep(n, param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, firstStep)
-napi_value SgdStep(napi_env env, napi_callback_info cb) {
+// An optimizer step's parameters (argument 1) and gradient (2; summed: grad0 at 2 and grad1
+// at 3, the arguments after them one further on), n elements each.
+struct StepOperands {
+  float* param;
+  const float* grad;
+  const float* grad2;  // nullptr unless summed
+};
+
+StepOperands step_operands(const Args& g, idx n, bool summed) {
+  const auto why = [&] { return "n = " + std::to_string(n); };
+  return {g.f32(1, "param", n, why), g.f32(2, summed ? "grad0" : "grad", n, why),
+          summed ? g.f32(3, "grad1", n, why) : nullptr};
+}
+
+// sgdStep(n, param, grad, buf, lr, momentum, dampening, nesterov, weightDecay, firstStep), and
+// sgdStepSummed(n, param, grad0, grad1, buf, lr, …, firstStep): the step on grad0 + grad1.
+napi_value Sgd(napi_env env, napi_callback_info cb, const char* fn, bool summed) {
   return guarded(env, [&] {
-    const Args g(env, cb, "sgdStep", 10);
+    const std::size_t s = summed ? 1 : 0;  // arguments after the gradient(s) move by one
+    const Args g(env, cb, fn, 10 + s);
     const idx n = g.size(0, "n");
     mt::SgdHyper h{};
-    h.lr = g.number(4, "lr");
-    h.momentum = g.number(5, "momentum");
-    h.dampening = g.number(6, "dampening");
-    h.nesterov = g.boolean(7, "nesterov");
-    h.weight_decay = g.number(8, "weightDecay");
-    h.first_step = g.boolean(9, "firstStep");
-    const auto why = [&] { return "n = " + std::to_string(n); };
-    float* param = g.f32(1, "param", n, why);
-    const float* grad = g.f32(2, "grad", n, why);
-    float* buf = g.f32(3, "buf", h.momentum != 0.0 ? n : 0, [&] { return why() + ", momentum ≠ 0"; });
-    g.table()->sgd_step(n, param, grad, buf, h);
+    h.lr = g.number(4 + s, "lr");
+    h.momentum = g.number(5 + s, "momentum");
+    h.dampening = g.number(6 + s, "dampening");
+    h.nesterov = g.boolean(7 + s, "nesterov");
+    h.weight_decay = g.number(8 + s, "weightDecay");
+    h.first_step = g.boolean(9 + s, "firstStep");
+    const StepOperands o = step_operands(g, n, summed);
+    float* buf = g.f32(3 + s, "buf", h.momentum != 0.0 ? n : 0, [&] { return "n = " + std::to_string(n) + ", momentum ≠ 0"; });
+    g.table()->sgd_step(n, o.param, o.grad, o.grad2, buf, h);
     return undefined(env);
   });
 }
+
+napi_value SgdStep(napi_env env, napi_callback_info cb) { return Sgd(env, cb, "sgdStep", false); }
+napi_value SgdStepSummed(napi_env env, napi_callback_info cb) { return Sgd(env, cb, "sgdStepSummed", true); }
 
 // adamStep(n, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step), and
 // adamStepSummed(n, param, grad0, grad1, m, v, lr, …, step): the step on grad0 + grad1.
@@ -372,13 +389,11 @@ napi_value Adam(napi_env env, napi_callback_info cb, const char* fn, bool summed
     h.decoupled = g.boolean(10 + s, "decoupled");
     h.step = g.number(11 + s, "step");
     if (!(h.step >= 1.0)) g.range_error("step must be ≥ 1 (1-based), got " + num_str(h.step));
+    const StepOperands o = step_operands(g, n, summed);
     const auto why = [&] { return "n = " + std::to_string(n); };
-    float* param = g.f32(1, "param", n, why);
-    const float* grad = g.f32(2, summed ? "grad0" : "grad", n, why);
-    const float* grad2 = summed ? g.f32(3, "grad1", n, why) : nullptr;
     float* m = g.f32(3 + s, "m", n, why);
     float* v = g.f32(4 + s, "v", n, why);
-    g.table()->adam_step(n, param, grad, grad2, m, v, h);
+    g.table()->adam_step(n, o.param, o.grad, o.grad2, m, v, h);
     return undefined(env);
   });
 }
@@ -447,8 +462,8 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
       {"gemm", Gemm},           {"biasActivation", BiasActivation}, {"activationBackward", ActivationBackward},
       {"biasGrad", BiasGrad},   {"loss", Loss},                     {"axpy", Axpy},
       {"scale", Scale},         {"dot", Dot},                       {"norm", Norm},
-      {"sgdStep", SgdStep},     {"adamStep", AdamStep},           {"adamStepSummed", AdamStepSummed},
-      {"gatherRows", GatherRows},
+      {"sgdStep", SgdStep},     {"sgdStepSummed", SgdStepSummed},   {"adamStep", AdamStep},
+      {"adamStepSummed", AdamStepSummed}, {"gatherRows", GatherRows},
   };
   for (const auto& [name, fn] : entries) {
     napi_value f;

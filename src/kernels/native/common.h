@@ -49,9 +49,10 @@ struct KernelTable {
   void (*scale)(idx n, float alpha, float* x);
   double (*dot)(idx n, const float* x, const float* y);
   double (*sum_squares)(idx n, const float* x);
-  void (*sgd_step)(idx n, float* param, const float* grad, float* buf, const SgdHyper& h);
   // grad2 nullptr, or a second gradient: the step is taken on grad + grad2 (see
   // elementwise_impl.h), which neither is overwritten with.
+  void (*sgd_step)(idx n, float* param, const float* grad, const float* grad2, float* buf,
+                   const SgdHyper& h);
   void (*adam_step)(idx n, float* param, const float* grad, const float* grad2, float* m, float* v,
                     const AdamHyper& h);
 };

@@ -263,24 +263,41 @@ static double sum_squares(idx n, const float* x) { return dot(n, x, x); }
 
 // --- optimizers (PyTorch's single-tensor update rules, in float32 like PyTorch) -------
 
-static void sgd_step(idx n, float* param, const float* grad, float* buf, const SgdHyper& h) {
+// grad2 as in adam_loop: the gradient is grad + grad2, summed in float32 in the same pass.
+template <bool kSummed>
+static inline __attribute__((always_inline)) void sgd_loop(idx n, float* param, const float* grad,
+                                                           const float* grad2, float* buf,
+                                                           const SgdHyper& h) {
   const float lr = static_cast<float>(h.lr);
   const float wd = static_cast<float>(h.weight_decay);
   const float mom = static_cast<float>(h.momentum);
   const float damp = static_cast<float>(1.0 - h.dampening);
+  const auto grad_at = [&](idx i) {
+    float gi = grad[i];
+    if constexpr (kSummed) gi += grad2[i];
+    return gi;
+  };
   if (h.momentum == 0.0) {
     for (idx i = 0; i < n; ++i) {
-      const float g = grad[i] + wd * param[i];
+      const float g = grad_at(i) + wd * param[i];
       param[i] -= lr * g;
     }
     return;
   }
   for (idx i = 0; i < n; ++i) {
-    const float g = grad[i] + wd * param[i];
+    const float g = grad_at(i) + wd * param[i];
     const float b = h.first_step ? g : mom * buf[i] + damp * g;
     buf[i] = b;
     param[i] -= lr * (h.nesterov ? g + mom * b : b);
   }
+}
+
+static void sgd_step(idx n, float* param, const float* grad, const float* grad2, float* buf,
+                     const SgdHyper& h) {
+  if (grad2 != nullptr)
+    sgd_loop<true>(n, param, grad, grad2, buf, h);
+  else
+    sgd_loop<false>(n, param, grad, nullptr, buf, h);
 }
 
 // grad2: the gradient is grad + grad2, summed in float32 as axpy(n, 1, grad2, grad) would
