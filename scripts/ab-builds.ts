@@ -5,9 +5,10 @@
  * JSON line per workload (medians of the rounds) and the 2 ÷ 1 worker ratios.
  *
  *   git worktree add /tmp/before <commit> && (cd /tmp/before && npm ci)
- *   npm run build && node dist/scripts/ab-builds.js /tmp/before [--rounds 5] [--seconds 1] [--hidden 512]
+ *   npm run build && node dist/scripts/ab-builds.js /tmp/before [--rounds 5] [--seconds 1] [--hidden 512] [--sgd-momentum 0.9]
  *
- * --hidden runs the workloads at another trunk width (the cost curve's points).
+ * --hidden runs the workloads at another trunk width (the cost curve's points);
+ * --sgd-momentum μ under SGD (lr 0.01, momentum μ) instead of the reference Adam.
  *
  * The other build's `dist/scripts/reference-workload.js` makes its trainers. Each
  * trainer is made once and settled (this build's settle(): past V8's background
@@ -26,12 +27,15 @@ type Workloads = typeof current;
 const args = process.argv.slice(2);
 const otherRoot = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
 if (!otherRoot) {
-  console.error('usage: node dist/scripts/ab-builds.js <root of another built checkout> [--rounds N] [--seconds S] [--hidden N]');
+  console.error('usage: node dist/scripts/ab-builds.js <root of another built checkout> [--rounds N] [--seconds S] [--hidden N] [--sgd-momentum μ]');
   process.exit(2);
 }
 const ROUNDS = numberOption(args, '--rounds', 5, true);
 const SECONDS = numberOption(args, '--seconds', 1);
 const HIDDEN = numberOption(args, '--hidden', current.REFERENCE.hidden, true);
+const SGD: TrainerConfig | undefined = args.includes('--sgd-momentum')
+  ? { optimizer: { name: 'sgd', lr: 0.01, momentum: numberOption(args, '--sgd-momentum', 0) } }
+  : undefined;
 const other = (await import(pathToFileURL(resolve(otherRoot, 'dist/scripts/reference-workload.js')).href)) as Workloads;
 
 const CASES: [string, TrainerConfig][] = [
@@ -49,7 +53,7 @@ type Stepper = Awaited<ReturnType<Workloads['createWorkloadTrainer']>>;
 
 /** A build's trainer on one workload, settled (current.settle) before any window is timed. */
 async function settled(build: Workloads, over: TrainerConfig): Promise<{ trainer: Stepper; perCall: number }> {
-  const trainer = await build.createWorkloadTrainer(build.workloadConfig({ hidden: HIDDEN }, over));
+  const trainer = await build.createWorkloadTrainer(build.workloadConfig({ hidden: HIDDEN }, { ...over, ...SGD }));
   const perCall = 'loopStats' in trainer ? 8 : 1;
   await current.settle(trainer, perCall);
   return { trainer, perCall };
@@ -85,7 +89,7 @@ try {
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 for (const [label, { other: o, current: c }] of rates) {
   const ratios = c.map((x, i) => x / o[i]);
-  console.log(JSON.stringify({ bench: 'ab-builds', label, hidden: HIDDEN, other: round(median(o), 1), current: round(median(c), 1), ratio: round(median(ratios)), ratios: ratios.map((x) => round(x, 2)) }));
+  console.log(JSON.stringify({ bench: 'ab-builds', label, hidden: HIDDEN, optimizer: SGD ? 'sgd' : 'adam', other: round(median(o), 1), current: round(median(c), 1), ratio: round(median(ratios)), ratios: ratios.map((x) => round(x, 2)) }));
 }
 const two = rates.get('sum fused, 2 workers')!;
 const one = rates.get('sum fused, 1 worker')!;

@@ -76,11 +76,8 @@ interface UpdatePiece {
   param: Float32Array;
   grad: Float32Array;
   state: Record<string, Float32Array>;
-}
-
-/** An update piece of the fused plan over two shards: `grad` is the home shard's part, `other` the other's. */
-interface SummedPiece extends UpdatePiece {
-  other: Float32Array;
+  /** where the rule can sum and update in one pass (`summable`): the other shard's part beside `grad`, the home's */
+  other?: Float32Array;
 }
 
 /**
@@ -106,11 +103,10 @@ export class StepLoopWorker {
   /** per optimizer, in the order a step applies them */
   private readonly updates: UpdatePiece[][];
   /**
-   * Fused plan, two shards, a rule with updateSummed (Adam, AdamW, SGD): the update
-   * pieces with both shards' parts, for a step whose shards both have rows (the
-   * reduction and the update in one pass)
+   * Fused plan, two shards, a rule with updateSummed (Adam, AdamW, SGD): a step whose
+   * shards both have rows sums them and updates in one pass (the pieces' `other`)
    */
-  private readonly summed: SummedPiece[] | undefined;
+  private readonly summable: boolean;
   /** per-task plans only */
   private readonly combination: SliceCombination | undefined;
   /** sequential only: the Gramian of the task gradients (the diagnostics) and where it goes */
@@ -163,6 +159,8 @@ export class StepLoopWorker {
     this.sums = this.rounds.map((_, r) => gradients.filter((g) => g.round === r).flatMap((g) => intersect(ranges, g.written)
       .map((part) => ({ shards: g.vectors.map((v) => view(v, part)) }))));
     const update = combination ? new Float32Array(combination.update) : undefined;
+    // the fused sum is read by nothing but the update (the Gramians and combinations read it in the other plans)
+    this.summable = !separate && !fresh && S === 2 && optimizers.length === 1 && this.rule.updateSummed !== undefined;
     this.updates = optimizers.map((optimizer, o) => {
       // what optimizer o's rule reads: the combined update, task o's gradient (sequential), or the fused one
       const grad = update ?? gradients[sequential ? o : 0].vectors[home];
@@ -171,15 +169,9 @@ export class StepLoopWorker {
         param: view(params.data, p),
         grad: view(grad, p),
         state: Object.fromEntries(state.map(([name, b]) => [name, b.subarray(p.stateOffset, p.stateOffset + p.length)])),
+        other: this.summable ? view(gradients[0].vectors[1 - home], p) : undefined,
       }));
     });
-    // the shards' sum is never read but by the update (the Gramians and combinations read it in the other plans)
-    this.summed = !separate && !fresh && S === 2 && optimizers.length === 1 && this.rule.updateSummed !== undefined
-      ? this.updates[0].map((p) => {
-        const at = (p.grad.byteOffset - gradients[0].vectors[home].byteOffset) / Float32Array.BYTES_PER_ELEMENT;
-        return { ...p, other: gradients[0].vectors[1 - home].subarray(at, at + p.grad.length) };
-      })
-      : undefined;
     this.combination = combination && new SliceCombination(combination, layout, T, worker, workers, ranges,
       gradients.map((g) => g.vectors[0]), update!, kernels, new Float64Array(combination.gramWeights));
     this.sequentialGram = sequential && {
@@ -207,7 +199,7 @@ export class StepLoopWorker {
       // only the chunk's first step is read for when it began (each later one begins where the one before ended)
       if (k === 0) t[TIMING_BEGAN] = clock();
       // a short last batch can leave a shard without rows: then the reduction takes it as zeros (sumShards)
-      const summed = this.summed !== undefined && views.rowCount(k, 0) > 0 && views.rowCount(k, 1) > 0;
+      const summed = this.summable && views.rowCount(k, 0) > 0 && views.rowCount(k, 1) > 0;
       for (let r = 0; r < this.rounds.length; r++) {
         let at = performance.now();
         let safe: boolean;
@@ -258,8 +250,10 @@ export class StepLoopWorker {
         for (let o = fresh ? r : 0; o < (fresh ? r + 1 : this.updates.length); o++) {
           const step = chunk.optimizerSteps[o] + k + 1;
           const lr = views.lr(k, o);
-          if (summed) for (const p of this.summed!) this.rule.updateSummed!(p.param, p.grad, p.other, p.state, step, lr);
-          else for (const p of this.updates[o]) this.rule.update(p.param, p.grad, p.state, step, lr);
+          for (const p of this.updates[o]) {
+            if (summed) this.rule.updateSummed!(p.param, p.grad, p.other!, p.state, step, lr);
+            else this.rule.update(p.param, p.grad, p.state, step, lr);
+          }
         }
         t[TIMING_UPDATE] += performance.now() - at;
         if (fresh && !views.arrive(w, () => {
