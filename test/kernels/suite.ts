@@ -543,7 +543,8 @@ function lossTests(k: Kernels, rtol: number): void {
 function vectorTests(k: Kernels, rtol: number): void {
   it('axpy and scale touch exactly n elements, including n = 0', () => {
     const rng = new Rng(50);
-    for (const n of [0, 1, 37]) {
+    // 64 and 150: the native loops' whole blocks, then blocks and a tail
+    for (const n of [0, 1, 37, 64, 150]) {
       // views two elements longer than n: the tail must keep its values
       const x = guardedCopy(randomF32(rng, n + 2), 1), y0 = randomF32(rng, n + 2), y = guardedCopy(y0, 3);
       k.axpy(n, -0.75, x.view, y.view);
@@ -629,7 +630,8 @@ const ADAM_CONFIGS: Omit<AdamHyper, 'step'>[] = [
 ];
 
 function optimizerTests(k: Kernels, rtol: number): void {
-  const n = 23, steps = 5;
+  // two of the native loops' 64-element blocks and a tail
+  const n = 150, steps = 5;
   const tol = (want: ArrayLike<number>) => (i: number) => rtol * (Math.abs(want[i]) + 1);
 
   it.each(SGD_CONFIGS.map((c, i): [number, typeof c] => [i, c]))('sgdStep config %i over several steps', (i, cfg) => {
@@ -675,7 +677,7 @@ function optimizerTests(k: Kernels, rtol: number): void {
    */
   function summedHasTheBits(seed: number, states: number,
     step: (t: number, param: Float32Array, grads: [Float32Array] | [Float32Array, Float32Array], state: Float32Array[]) => void): void {
-    for (const len of [1, 23, 100]) {
+    for (const len of [1, 23, 100, 150]) {
       const rng = new Rng(seed, len);
       const p0 = randomF32(rng, len, -2, 2);
       const param = guardedCopy(p0, 1);

@@ -17,7 +17,7 @@
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx2,fma,prefer-vector-width=512")
+#pragma GCC target("avx512f,avx2,fma,prfchw,prefer-vector-width=512")
 #endif
 
 namespace mt {
