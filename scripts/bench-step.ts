@@ -100,6 +100,8 @@ async function measure(label: string, over: TrainerConfig): Promise<number> {
       msPerStep: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, round(v)])),
       coordinatorOverhead: round(trainer.profile.overheadFraction()),
       serialShare: round(1 - ms.compute / ms.total), computeBound: round(computeBound, 1), vsComputeBound: round(rates[1] / computeBound),
+      // each thread's own compute: a slower core leaves the other waiting at the barriers (idle)
+      computeByWorker: trainer.profile.computeByWorker().map((x) => round(x)),
     });
     return rates[1];
   });

@@ -100,5 +100,13 @@ export function profileTable(profile: Profile): string {
   // reduce and optimizer run on the coordinator, or split over the threads when steps run back to back
   lines.push(`  overhead (transport + reduce + combine + optimizer): ${(100 * profile.overheadFraction()).toFixed(1)}%`);
   lines.push(`  serial part (all but worker compute): ${(ms.total > 0 ? 100 * (1 - ms.compute / ms.total) : 0).toFixed(1)}%`);
+  const byWorker = profile.computeByWorker();
+  if (byWorker.length > 1) {
+    // a slower thread (a busier core) leaves the others waiting at the barriers: the idle part;
+    // a thread with no shard (fewer shards than threads) computes nothing and is left out of the spread
+    const busy = byWorker.filter((ms) => ms > 0);
+    const spread = busy.length > 1 ? `; the slowest ${(Math.max(...busy) / Math.min(...busy)).toFixed(2)}× the fastest` : '';
+    lines.push(`  compute by worker thread (steps run back to back): ${byWorker.map((ms) => ms.toFixed(3)).join(' / ')} ms${spread}`);
+  }
   return lines.join('\n');
 }

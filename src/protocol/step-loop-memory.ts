@@ -29,6 +29,11 @@ export const TIMING_UPDATE = 2;
 export const TIMING_BEGAN = 3;
 export const TIMING_ARRIVED = 4;
 
+/** The worker thread that computes shard s in the step loop: the shards are dealt out in turn. */
+export function shardWorker(s: number, workers: number): number {
+  return s % workers;
+}
+
 /**
  * Milliseconds on a clock every thread of the process reads alike (the
  * monotonic clock): performance.now() counts from each thread's own start.

@@ -43,7 +43,7 @@ import { PROTOCOL_VERSION } from './codec.js';
 import type { GradientJob, StepLoopHandle, StepsJob } from './messages.js';
 import { GramDots, SliceCombination } from './slice-combination.js';
 import {
-  clock, StepLoopViews, TIMING_ARRIVED, TIMING_BEGAN, TIMING_COMPUTE, TIMING_FIELDS, TIMING_REDUCE, TIMING_UPDATE,
+  clock, shardWorker, StepLoopViews, TIMING_ARRIVED, TIMING_BEGAN, TIMING_COMPUTE, TIMING_FIELDS, TIMING_REDUCE, TIMING_UPDATE,
 } from './step-loop-memory.js';
 
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -137,7 +137,7 @@ export class StepLoopWorker {
       : separate
         ? tasks.map((t) => ({ vectors: shardsOf.map((s) => slot(s, T)[t]), written: written(t), round: 0 }))
         : [{ vectors: shardsOf.map((s) => slot(s, 1)[0]), written: segmentsFor(layout, tasks), round: 0 }];
-    const mine = shardsOf.filter((s) => s % workers === worker);
+    const mine = shardsOf.filter((s) => shardWorker(s, workers) === worker);
     this.rounds = (fresh ? tasks : [0]).map((r) => mine.map((shard) => ({
       kind: 'gradient', v: PROTOCOL_VERSION, step: 0, version: 0, shard, slot: fresh ? r * S + shard : shard,
       tasks: fresh ? [r] : tasks, scales: fresh ? [0] : tasks.map(() => 0), rowStart: 0, rowCount: 0, separate, attempt: 0,

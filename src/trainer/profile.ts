@@ -29,10 +29,30 @@ export function emptyTiming(): StepTiming {
 export class Profile {
   readonly sums = emptyTiming();
   steps = 0;
+  /**
+   * Each worker thread's own compute, summed over the steps run back to back on
+   * the threads (`loopSteps` of them): the profile's compute is their mean, and a
+   * thread slower than the others leaves them waiting at the barriers (idle).
+   */
+  private readonly workerSums: number[] = [];
+  private loopSteps = 0;
 
   reset(): void {
     Object.assign(this.sums, emptyTiming());
     this.steps = 0;
+    this.workerSums.length = 0;
+    this.loopSteps = 0;
+  }
+
+  /** A step run back to back on the threads: each worker thread's compute in it (ms). */
+  addWorkerCompute(ms: ArrayLike<number>): void {
+    for (let w = 0; w < ms.length; w++) this.workerSums[w] = (this.workerSums[w] ?? 0) + ms[w];
+    this.loopSteps++;
+  }
+
+  /** Mean compute per step of each worker thread over the steps run back to back on the threads; empty when none ran so. */
+  computeByWorker(): number[] {
+    return this.workerSums.map((sum) => sum / this.loopSteps);
   }
 
   add(t: StepTiming): void {

@@ -10,7 +10,7 @@ import { LOSS_STATS_LENGTH } from '../kernels/types.js';
 import { resolveOptimizerConfig, type Optimizer, type OptimizerConfig } from '../optim/index.js';
 import type { StepLoopCombination, StepLoopHandle } from '../protocol/messages.js';
 import {
-  createStepLoop, StepLoopViews, TIMING_ARRIVED, TIMING_BEGAN, TIMING_COMPUTE, TIMING_REDUCE, TIMING_UPDATE,
+  createStepLoop, shardWorker, StepLoopViews, TIMING_ARRIVED, TIMING_BEGAN, TIMING_COMPUTE, TIMING_REDUCE, TIMING_UPDATE,
 } from '../protocol/step-loop-memory.js';
 import type { LossTotals } from './metrics.js';
 import { shardRows } from './plan.js';
@@ -80,9 +80,11 @@ export class StepChunks {
   /** per-task plans: the Gramian and weights of every step of a chunk; sequential: the Gramian */
   private readonly gramAndWeights: Float64Array | undefined;
   private readonly gram: Float64Array | undefined;
+  private readonly workerMs: Float64Array;
 
   constructor(handle: StepLoopHandle, private readonly batch: number) {
     this.views = new StepLoopViews(handle);
+    this.workerMs = new Float64Array(handle.workers);
     this.gramAndWeights = handle.combination && new Float64Array(handle.combination.gramWeights);
     this.gram = handle.sequential && new Float64Array(handle.sequential.gram);
   }
@@ -163,6 +165,21 @@ export class StepChunks {
     out.idle = parts.inStep - parts.compute - parts.reduce - parts.optimizer;
     out.transport = outsideMs / steps;
     out.total = parts.inStep + out.transport;
+  }
+
+  /**
+   * Step k's compute on each worker thread (ms), one element per worker, 0 for a
+   * thread that had no rows to compute (its shards empty, or none: fewer shards
+   * than threads); the array is reused by the next call.
+   */
+  workerCompute(k: number): Float64Array {
+    const { views, workerMs } = this;
+    workerMs.fill(0);
+    for (let s = 0; s < views.handle.shards; s++) {
+      const w = shardWorker(s, views.handle.workers);
+      if (views.rowCount(k, s) > 0) workerMs[w] = views.timing(k, w, TIMING_COMPUTE);
+    }
+    return workerMs;
   }
 
   /**

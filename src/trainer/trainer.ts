@@ -585,6 +585,9 @@ export class Trainer {
       this.stepTotals.reset();
       chunks.addLosses(k, this.stepTotals);
       chunks.timing(k, done, outside, this.lastTiming);
+      const workerMs = chunks.workerCompute(k);
+      this.profile.addWorkerCompute(workerMs);
+      this.epochProfile.addWorkerCompute(workerMs);
       const combined = chunks.gramWeights(k);
       this.finishStep(true, combined && this.recipe.diagnosticsOf(combined.gram, combined.weights));
       await each?.();

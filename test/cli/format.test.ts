@@ -30,5 +30,21 @@ describe('profileTable', () => {
     expect(text).toContain('  compute        1.600   80.0%');
     expect(text).toContain('  overhead (transport + reduce + combine + optimizer): 15.0%');
     expect(text).toContain('  serial part (all but worker compute): 20.0%');
+    expect(text).not.toContain('by worker thread');
+  });
+
+  it('gives each thread\'s own compute when steps ran back to back on the threads, and how far apart they are', () => {
+    const profile = new Profile();
+    const step = { compute: 1.5, broadcast: 0, transport: 0, idle: 0.2, reduce: 0, combine: 0, optimizer: 0.1, total: 1.8 };
+    profile.add(step);
+    profile.addWorkerCompute([1.2, 1.8]);
+    profile.add(step);
+    profile.addWorkerCompute([1.4, 1.6]);
+    expect(profileTable(profile)).toContain('  compute by worker thread (steps run back to back): 1.300 / 1.700 ms; the slowest 1.31× the fastest');
+    // a thread with no shard is left out of the spread
+    const idleThread = new Profile();
+    idleThread.add(step);
+    idleThread.addWorkerCompute([1.5, 0]);
+    expect(profileTable(idleThread)).toMatch(/compute by worker thread \(steps run back to back\): 1\.500 \/ 0\.000 ms$/);
   });
 });

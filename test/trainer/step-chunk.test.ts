@@ -130,6 +130,24 @@ describe('fused steps back to back on the worker threads', () => {
     const parts = t.compute + t.transport + t.idle + t.reduce + t.optimizer;
     expect(parts).toBeLessThanOrEqual(t.total * 1.0001);
     expect(parts).toBeGreaterThanOrEqual(t.total * 0.9999);
+    // one shard (40 rows) on two threads: the second has nothing to compute (the compute part adds its bookkeeping)
+    const byWorker = trainer.profile.computeByWorker();
+    expect(byWorker).toHaveLength(2);
+    expect(byWorker[0]).toBeGreaterThan(0);
+    expect(byWorker[0]).toBeLessThanOrEqual(t.compute);
+    expect(byWorker[1]).toBe(0);
+  }, 60_000);
+
+  it('the profile gives each thread\'s own compute, whose mean is the compute part', async () => {
+    const trainer = await createTrainer({ ...base, shards: 2, computeOn: 'workers', workers: 2 });
+    await trainer.step(30);
+    expect(trainer.loopStats.steps).toBe(30);
+    const byWorker = trainer.profile.computeByWorker();
+    expect(byWorker).toHaveLength(2);
+    expect(byWorker.every((ms) => ms > 0)).toBe(true);
+    expect((byWorker[0] + byWorker[1]) / 2).toBeCloseTo(trainer.profile.perStep().compute, 9);
+    trainer.profile.reset();
+    expect(trainer.profile.computeByWorker()).toEqual([]);
   }, 60_000);
 
   it('runs only where the threads can take the update slice by slice', async () => {
