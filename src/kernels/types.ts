@@ -124,7 +124,10 @@ export interface Kernels {
   gatherRows(width: number, src: Float32Array, indices: Int32Array, start: number, count: number,
     dst: Float32Array): void;
 
-  /** y[i] += alpha·x[i] for i < n. */
+  /**
+   * y[i] += alpha·x[i] for i < n. Here and in the optimizer steps, operands may be
+   * the same array but must not overlap at an offset (the native loops assume it).
+   */
   axpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void;
   /** x[i] *= alpha for i < n. */
   scale(n: number, alpha: number, x: Float32Array): void;

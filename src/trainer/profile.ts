@@ -31,8 +31,9 @@ export class Profile {
   steps = 0;
   /**
    * Each worker thread's own compute, summed over the steps run back to back on
-   * the threads (`loopSteps` of them): the profile's compute is their mean, and a
-   * thread slower than the others leaves them waiting at the barriers (idle).
+   * the threads (`loopSteps` of them): with a shard each, the profile's compute is
+   * their mean, and a thread slower than the others leaves them waiting at the
+   * barriers (idle).
    */
   private readonly workerSums: number[] = [];
   private loopSteps = 0;
