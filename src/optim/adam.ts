@@ -32,20 +32,20 @@ export function adamRule<A extends FloatArray>(config: AdamSettings, arithmetic:
     decoupled: config.name === 'adamw',
     step: 1,
   };
+  const at = (step: number, lr: number): AdamHyper => {
+    hyper.lr = lr;
+    hyper.step = step;
+    return hyper;
+  };
   const rule: UpdateRule<A> = {
     bufferNames: ['m', 'v'],
     update(param, grad, buffers, step, lr) {
-      hyper.lr = lr;
-      hyper.step = step;
-      arithmetic(param.length, param, grad, buffers.m, buffers.v, hyper);
+      arithmetic(param.length, param, grad, buffers.m, buffers.v, at(step, lr));
     },
   };
   if (summed) {
-    rule.updateSummed = (param, grad0, grad1, buffers, step, lr) => {
-      hyper.lr = lr;
-      hyper.step = step;
-      summed(param.length, param, grad0, grad1, buffers.m, buffers.v, hyper);
-    };
+    rule.updateSummed = (param, grad0, grad1, buffers, step, lr) =>
+      summed(param.length, param, grad0, grad1, buffers.m, buffers.v, at(step, lr));
   }
   return rule;
 }

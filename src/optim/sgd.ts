@@ -23,17 +23,18 @@ export function sgdRule(config: ResolvedOptimizerConfig, kernels: Kernels): Upda
     weightDecay: config.weightDecay,
     firstStep: true,
   };
+  const at = (step: number, lr: number): SgdHyper => {
+    hyper.lr = lr;
+    hyper.firstStep = step === 1;
+    return hyper;
+  };
   return {
     bufferNames: config.momentum > 0 ? ['momentum'] : [],
     update(param, grad, buffers, step, lr) {
-      hyper.lr = lr;
-      hyper.firstStep = step === 1;
-      kernels.sgdStep(param.length, param, grad, buffers.momentum ?? NO_BUFFER, hyper);
+      kernels.sgdStep(param.length, param, grad, buffers.momentum ?? NO_BUFFER, at(step, lr));
     },
     updateSummed(param, grad0, grad1, buffers, step, lr) {
-      hyper.lr = lr;
-      hyper.firstStep = step === 1;
-      kernels.sgdStepSummed(param.length, param, grad0, grad1, buffers.momentum ?? NO_BUFFER, hyper);
+      kernels.sgdStepSummed(param.length, param, grad0, grad1, buffers.momentum ?? NO_BUFFER, at(step, lr));
     },
   };
 }

@@ -585,9 +585,8 @@ export class Trainer {
       this.stepTotals.reset();
       chunks.addLosses(k, this.stepTotals);
       chunks.timing(k, done, outside, this.lastTiming);
-      const workerMs = chunks.workerCompute(k);
-      this.profile.addWorkerCompute(workerMs);
-      this.epochProfile.addWorkerCompute(workerMs);
+      // the run's profile only: each epoch's timing line reports the parts, not the threads
+      this.profile.addWorkerCompute(chunks.workerCompute(k));
       const combined = chunks.gramWeights(k);
       this.finishStep(true, combined && this.recipe.diagnosticsOf(combined.gram, combined.weights));
       await each?.();

@@ -242,8 +242,8 @@ static void bias_grad(idx rows, idx cols, const float* dy, float* db) {
 // run in blocks, and each block first asks for the lines kPrefetchAhead elements on:
 // the vector it writes with intent to write, the other shard's to read (the fused
 // 2-worker step: 1.02-1.06x with it, ab-builds.js; alone on one core, with nothing to
-// fetch, these kernels can take up to a tenth longer). The arithmetic is unchanged; a
-// prefetch past the end never faults.
+// fetch, the prefetches cost a little). The arithmetic is unchanged; a prefetch past
+// the end never faults.
 
 constexpr idx kStreamBlock = 64;
 constexpr idx kPrefetchAhead = 256;
